@@ -1,0 +1,56 @@
+//! `aup check`: validate school files without generating anything.
+
+use clap::Args;
+
+use super::{Outcome, SchoolsDir, select_schools, style};
+use crate::render::{self, TemplateSource};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Schools to check, by slug (file name without .yaml); all when omitted.
+    #[arg(value_name = "SLUG")]
+    pub slugs: Vec<String>,
+    /// List the template's clause ids (for `clauses.remove`, `replace` and `add`)
+    /// and the placeholders clause text may use, then exit.
+    #[arg(long)]
+    pub clauses: bool,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
+}
+
+pub fn run(args: CheckArgs) -> Result<Outcome, String> {
+    let templates = TemplateSource::Embedded;
+    let catalogue = render::staff_catalogue(&templates)?;
+    if args.clauses {
+        println!("paragraphs: {}", catalogue.blocks.join(" "));
+        println!("clauses:    {}", catalogue.clauses.join(" "));
+        println!("bullets:    {}", catalogue.bullets.join(" "));
+        println!("placeholders:");
+        for (name, meaning) in crate::config::PLACEHOLDERS {
+            println!("  {{{name}}}  {meaning}");
+        }
+        return Ok(Outcome::Success);
+    }
+    let files = select_schools(&args.dir.schools, &args.slugs)?;
+    let style = style();
+    let mut failed = 0;
+    for file in &files {
+        let errors = match crate::config::load(file) {
+            Ok(school) => school.resolve(&catalogue).err().unwrap_or_default(),
+            Err(error) => vec![error],
+        };
+        if errors.is_empty() {
+            eprintln!("{} {}", style.ok("ok"), file.display());
+            continue;
+        }
+        failed += 1;
+        for error in errors {
+            eprintln!("{} {error}", style.error("error:"));
+        }
+    }
+    eprintln!("{} of {} school files are valid", files.len() - failed, files.len());
+    Ok(match failed {
+        0 => Outcome::Success,
+        _ => Outcome::SomeFailed,
+    })
+}

@@ -1,0 +1,94 @@
+//! `aup generate`: parse the arguments into a plan, then generate each school.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::{Outcome, SchoolsDir, select_schools, style};
+use crate::config::{self, AcademicYear, IssueDate};
+use crate::generate::{GeneratePlan, generate_school};
+use crate::render::TemplateSource;
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Generate only this school (repeatable); by default every school in the folder.
+    #[arg(long = "school", value_name = "SLUG")]
+    pub schools_only: Vec<String>,
+    /// Academic year of the forms, like 2025-26. Defaults to the year the issue date
+    /// falls in (September starts a new one).
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<String>,
+    /// Issue date, YYYY-MM-DD. Defaults to SOURCE_DATE_EPOCH when set, else today.
+    /// The same inputs and date always give byte-identical PDFs.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// Where PDFs go: <OUT>/<slug>/<year>/<slug>-staff-aup.pdf.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Read templates from this folder instead of the built-in ones (for people
+    /// editing templates; template errors show file, line and column).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
+}
+
+impl GenerateArgs {
+    fn plan(&self) -> Result<GeneratePlan, String> {
+        let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+        let date = IssueDate::choose(self.date.as_deref(), epoch.as_deref())?.0;
+        let year = self.year.as_deref().map(str::parse::<AcademicYear>).transpose()?;
+        let templates = match &self.templates {
+            Some(dir) if !dir.is_dir() => {
+                return Err(format!("the templates folder {} does not exist", dir.display()));
+            }
+            Some(dir) => TemplateSource::Dir(dir.clone()),
+            None => TemplateSource::Embedded,
+        };
+        Ok(GeneratePlan {
+            templates,
+            year,
+            date,
+            out_dir: self.out.clone(),
+        })
+    }
+}
+
+pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
+    let plan = args.plan()?;
+    let files = select_schools(&args.dir.schools, &args.schools_only)?;
+    let style = style();
+    let mut failed = 0;
+    for file in &files {
+        let started = Instant::now();
+        let result = config::load(file)
+            .map_err(|e| e.to_string())
+            .and_then(|school| generate_school(&school, &plan).map_err(|e| e.to_string()));
+        match result {
+            Ok(generated) => {
+                if !generated.warnings.is_empty() {
+                    eprint!("{}", generated.warnings);
+                }
+                // The written paths are the command's data: stdout, one per line.
+                println!("{}", generated.path.display());
+                eprintln!(
+                    "{} {}: {} pages, {} KB in {} ms",
+                    style.ok("wrote"),
+                    generated.school,
+                    generated.pages,
+                    generated.bytes.div_ceil(1024),
+                    started.elapsed().as_millis()
+                );
+            }
+            Err(message) => {
+                failed += 1;
+                eprintln!("{} {message}", style.error("error:"));
+            }
+        }
+    }
+    Ok(match failed {
+        0 => Outcome::Success,
+        _ => Outcome::SomeFailed,
+    })
+}

@@ -1,0 +1,151 @@
+//! The command line. Each subcommand lives in its own file; this one holds the
+//! argument types (whose doc comments are the `--help` text) and maps a run's
+//! outcome to the exit code.
+
+mod check;
+mod generate;
+mod init;
+mod schema;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Acceptable Use Policy forms for UK schools: generate them from one YAML file per
+/// school, then (in later versions) ingest the signed returns and report who is
+/// outstanding.
+///
+/// Exit status: 0 when everything asked for was done, 1 when any school or file
+/// failed (each failure is reported and the others still run), 2 for a usage error.
+#[derive(Debug, Parser)]
+#[command(name = "aup", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check school YAML files and report every problem with file, line and column.
+    Check(check::CheckArgs),
+    /// Generate each school's AUP as a PDF.
+    Generate(generate::GenerateArgs),
+    /// Print the JSON Schema of a school's YAML file, for editors.
+    Schema(schema::SchemaArgs),
+    /// Write a commented starter YAML for a new school.
+    Init(init::InitArgs),
+}
+
+/// Where the school files are.
+#[derive(Debug, Clone, Args)]
+pub struct SchoolsDir {
+    /// The folder holding `<slug>.yaml` per school.
+    #[arg(long, value_name = "DIR", default_value = "schools", global = true)]
+    pub schools: PathBuf,
+}
+
+/// Parses `args` and runs the command. Errors go to stderr; data to stdout.
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return match error.use_stderr() {
+                true => ExitCode::from(2),
+                false => ExitCode::SUCCESS,
+            };
+        }
+    };
+    let outcome = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Init(args) => init::run(args),
+    };
+    match outcome {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::SomeFailed) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("{} {message}", style().error("error:"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// How a command ended when it ran to completion.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// At least one school or file failed; each was reported already.
+    SomeFailed,
+}
+
+/// Colour on stderr only when it is a terminal and NO_COLOR is unset.
+pub struct Style {
+    colour: bool,
+}
+
+pub fn style() -> Style {
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    Style { colour }
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        match self.colour {
+            true => format!("\x1b[{code}m{text}\x1b[0m"),
+            false => text.to_owned(),
+        }
+    }
+
+    pub fn error(&self, text: &str) -> String {
+        self.paint("1;31", text)
+    }
+
+    pub fn ok(&self, text: &str) -> String {
+        self.paint("1;32", text)
+    }
+
+    pub fn warn(&self, text: &str) -> String {
+        self.paint("1;33", text)
+    }
+}
+
+/// The school files a command acts on: the named slugs, or every school in the folder.
+fn select_schools(dir: &std::path::Path, slugs: &[String]) -> Result<Vec<PathBuf>, String> {
+    if slugs.is_empty() {
+        let files = crate::config::school_files(dir)
+            .map_err(|e| format!("cannot read the schools folder {}: {e}", dir.display()))?;
+        if files.is_empty() {
+            return Err(format!(
+                "no school files (*.yaml) in {}\n  = hint: `aup init <slug>` writes one",
+                dir.display()
+            ));
+        }
+        return Ok(files);
+    }
+    slugs
+        .iter()
+        .map(|slug| {
+            let slug = slug.trim_end_matches(".yaml");
+            let path = dir.join(format!("{slug}.yaml"));
+            match path.is_file() {
+                true => Ok(path),
+                false => {
+                    let known: Vec<String> = crate::config::school_files(dir)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|p| p.file_stem()?.to_str().map(String::from))
+                        .collect();
+                    let hint = crate::config::closest(slug, known.iter().map(String::as_str))
+                        .map(|b| format!("\n  = hint: did you mean `{b}`?"))
+                        .unwrap_or_else(|| format!("\n  = hint: schools here: {}", known.join(", ")));
+                    Err(format!("there is no school `{slug}` ({} does not exist){hint}", path.display()))
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,150 @@
+//! Where each key of a YAML file sits. serde gives positions only for the first
+//! deserialisation error; checks that run after parsing (an unknown clause id, a bad
+//! placeholder, an unreadable date) still have to name a line and column, so we walk
+//! the file's event stream once and remember where every key path starts.
+//!
+//! The event parser never expands aliases, so an alias bomb costs nothing here.
+
+use std::collections::HashMap;
+
+use yaml_rust::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust::scanner::Marker;
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Key paths (`clauses.replace.remote-log`, `audience[1]`) to the position of the
+/// value they name.
+#[derive(Debug, Default)]
+pub struct Locations {
+    values: HashMap<String, Position>,
+}
+
+impl Locations {
+    /// Parses `text`; on a syntax error the map is simply left partial, because serde
+    /// reports syntax errors itself.
+    pub fn of(text: &str) -> Self {
+        let mut walker = Walker::default();
+        let _ = Parser::new(text.chars()).load(&mut walker, false);
+        Self {
+            values: walker.values,
+        }
+    }
+
+    /// The position of `path`, or of its nearest ancestor that has one.
+    pub fn find(&self, path: &str) -> Option<Position> {
+        let mut path = path;
+        loop {
+            if let Some(position) = self.values.get(path) {
+                return Some(*position);
+            }
+            let cut = path.rfind(['.', '['])?;
+            path = &path[..cut];
+        }
+    }
+}
+
+enum Frame {
+    /// Inside a mapping; `key` is the key whose value comes next, if any.
+    Mapping { key: Option<String> },
+    Sequence { next: usize },
+}
+
+#[derive(Default)]
+struct Walker {
+    stack: Vec<(String, Frame)>,
+    values: HashMap<String, Position>,
+}
+
+impl Walker {
+    /// Called when a value (scalar, mapping or sequence) starts; returns its path,
+    /// or `None` when the scalar is a mapping key.
+    fn enter_value(&mut self, mark: Marker, scalar: Option<&str>) -> Option<String> {
+        let position = Position {
+            line: mark.line(),
+            column: mark.col() + 1,
+        };
+        let Some((parent, frame)) = self.stack.last_mut() else {
+            self.values.insert(String::new(), position);
+            return Some(String::new());
+        };
+        let path = match frame {
+            Frame::Mapping { key } => match key.take() {
+                Some(key) if parent.is_empty() => key,
+                Some(key) => format!("{parent}.{key}"),
+                None => {
+                    // This node is a key. Non-scalar keys don't occur in our files.
+                    *key = Some(scalar.unwrap_or_default().to_owned());
+                    let key_path = match parent.is_empty() {
+                        true => scalar.unwrap_or_default().to_owned(),
+                        false => format!("{parent}.{}", scalar.unwrap_or_default()),
+                    };
+                    self.values.entry(key_path).or_insert(position);
+                    return None;
+                }
+            },
+            Frame::Sequence { next } => {
+                *next += 1;
+                format!("{parent}[{}]", *next - 1)
+            }
+        };
+        // A key's own position was stored first; keep it, it reads better in errors
+        // about the whole entry, and point at the value only for scalars in lists.
+        self.values.entry(path.clone()).or_insert(position);
+        Some(path)
+    }
+}
+
+impl MarkedEventReceiver for Walker {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        match event {
+            Event::Scalar(value, ..) => {
+                self.enter_value(mark, Some(&value));
+            }
+            Event::Alias(_) => {
+                self.enter_value(mark, Some(""));
+            }
+            Event::MappingStart(_) => {
+                let path = self.enter_value(mark, None).unwrap_or_default();
+                self.stack.push((path, Frame::Mapping { key: None }));
+            }
+            Event::SequenceStart(_) => {
+                let path = self.enter_value(mark, None).unwrap_or_default();
+                self.stack.push((path, Frame::Sequence { next: 0 }));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_nested_keys_and_list_items() {
+        let text = "name: A\nclauses:\n  remove:\n    - one\n    - two\n  replace:\n    x: y\n";
+        let at = Locations::of(text);
+        assert_eq!(at.find("name"), Some(Position { line: 1, column: 1 }));
+        assert_eq!(
+            at.find("clauses.remove[1]"),
+            Some(Position { line: 5, column: 7 })
+        );
+        assert_eq!(
+            at.find("clauses.replace.x"),
+            Some(Position { line: 7, column: 5 })
+        );
+        // An unknown path falls back to its nearest known ancestor.
+        assert_eq!(
+            at.find("clauses.replace.x.deeper"),
+            Some(Position { line: 7, column: 5 })
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! Reading and checking a school's YAML. Everything that can be wrong with a file is
+//! found here, before any PDF is made, and reported with the file, line, column, key
+//! path and what was expected.
+
+mod locate;
+pub mod resolve;
+pub mod schema;
+pub mod year;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use locate::{Locations, Position};
+pub use resolve::{ClauseCatalogue, PLACEHOLDERS, PolicyInput, ResolvedSchool};
+pub use schema::SchoolConfig;
+pub use year::{AcademicYear, IssueDate};
+
+/// A school's short identifier: its YAML file name without `.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SchoolSlug(String);
+
+impl SchoolSlug {
+    /// Slugs become folder names and form-id prefixes, so they are kept to
+    /// lowercase ASCII letters, digits and dashes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let valid = !text.is_empty()
+            && text.len() <= 40
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !text.starts_with('-');
+        match valid {
+            true => Ok(Self(text.to_owned())),
+            false => Err(format!(
+                "`{text}` is not a school slug: use lowercase letters, digits and dashes, e.g. `st-margarets`"
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SchoolSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One problem in one YAML file, with everything a person needs to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub position: Option<Position>,
+    /// The key path, e.g. `clauses.replace.remote-log`; empty for the whole file.
+    pub key: String,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The offending source line, shown under the message like a compiler does.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(at) = self.position {
+            write!(f, ":{}:{}", at.line, at.column)?;
+        }
+        write!(f, ": ")?;
+        if !self.key.is_empty() {
+            write!(f, "`{}`: ", self.key)?;
+        }
+        write!(f, "{}", self.message)?;
+        if let (Some(line), Some(at)) = (&self.source_line, self.position) {
+            let number = at.line.to_string();
+            let pad = " ".repeat(number.len());
+            write!(f, "\n {pad} |\n {number} | {line}\n {pad} | ")?;
+            let caret_at = line
+                .char_indices()
+                .take_while(|(i, _)| *i < at.column.saturating_sub(1))
+                .count();
+            write!(f, "{}^", " ".repeat(caret_at))?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A school's YAML after parsing: the typed config plus what is needed to point at
+/// any of its keys later.
+#[derive(Debug)]
+pub struct LoadedSchool {
+    pub slug: SchoolSlug,
+    pub file: PathBuf,
+    pub config: SchoolConfig,
+    text: String,
+    locations: Locations,
+}
+
+impl LoadedSchool {
+    /// An error about `key` in this file, placed at that key.
+    pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let position = self.locations.find(key);
+        ConfigError {
+            file: self.file.clone(),
+            position,
+            key: key.to_owned(),
+            message: message.into(),
+            hint: None,
+            source_line: position.and_then(|at| line_of(&self.text, at.line)),
+        }
+    }
+
+    /// The directory the YAML lives in; relative paths inside it (a signature
+    /// image) are resolved from here.
+    pub fn dir(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// Reads and parses `file`. A YAML error, a wrong type, a missing or unknown key
+/// each come back as one [`ConfigError`]; semantic checks come later in
+/// [`LoadedSchool::validate`].
+pub fn load(file: &Path) -> Result<LoadedSchool, ConfigError> {
+    let whole_file = |message: String, hint: Option<String>| ConfigError {
+        file: file.to_owned(),
+        position: None,
+        key: String::new(),
+        message,
+        hint,
+        source_line: None,
+    };
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let slug = SchoolSlug::parse(stem).map_err(|m| {
+        whole_file(
+            m,
+            Some("rename the file; the name becomes the folder name of its forms".into()),
+        )
+    })?;
+    let bytes = std::fs::read(file)
+        .map_err(|e| whole_file(format!("cannot read the file: {e}"), None))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        whole_file(
+            format!(
+                "the file is not UTF-8 text (bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+            Some("save it as UTF-8 from your editor".into()),
+        )
+    })?;
+    parse(file, slug, text)
+}
+
+/// Parses YAML `text` as the config of school `slug`; `file` is only used to
+/// name the source in errors.
+pub fn parse(file: &Path, slug: SchoolSlug, text: String) -> Result<LoadedSchool, ConfigError> {
+    let whole_file = |message: String, hint: Option<String>| ConfigError {
+        file: file.to_owned(),
+        position: None,
+        key: String::new(),
+        message,
+        hint,
+        source_line: None,
+    };
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(whole_file(
+            "the file is empty: expected a mapping with at least `name` and `headteacher`"
+                .into(),
+            Some(format!(
+                "`aup init {slug}` writes a commented starter file to fill in"
+            )),
+        ));
+    }
+    let deserializer = serde_yaml::Deserializer::from_str(&text);
+    let config: SchoolConfig = serde_path_to_error::deserialize(deserializer)
+        .map_err(|e| serde_error(file, &text, e))?;
+    let locations = Locations::of(&text);
+    Ok(LoadedSchool {
+        slug,
+        file: file.to_owned(),
+        config,
+        text,
+        locations,
+    })
+}
+
+fn serde_error(
+    file: &Path,
+    text: &str,
+    error: serde_path_to_error::Error<serde_yaml::Error>,
+) -> ConfigError {
+    let key = error.path().to_string();
+    let key = if key == "." { String::new() } else { key };
+    let inner = error.inner();
+    let position = inner.location().map(|l| Position {
+        line: l.line(),
+        column: l.column(),
+    });
+    // serde_yaml appends " at line X column Y" to its messages; we print the
+    // position ourselves, in the file:line:col form editors can jump to.
+    let mut message = inner.to_string();
+    if let Some(cut) = message.find(" at line ") {
+        let tail = &message[cut..];
+        let rest = tail.find(", while").map(|i| &tail[i..]).unwrap_or("");
+        message = format!("{}{}", &message[..cut], rest);
+    }
+    if let Some(rest) = message.strip_prefix(&format!("{key}: ")) {
+        message = rest.to_owned();
+    }
+    let hint = did_you_mean(&message);
+    let message = match message.as_str() {
+        m if m.contains("repetition limit exceeded") || m.contains("recursion limit exceeded") => {
+            format!(
+                "{m}: the file expands to far more data than a school's settings need (an alias bomb?)"
+            )
+        }
+        _ => message,
+    };
+    ConfigError {
+        file: file.to_owned(),
+        position,
+        key,
+        message,
+        hint,
+        source_line: position.and_then(|at| line_of(text, at.line)),
+    }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (and the same for enum
+/// variants), suggests the closest expected name.
+fn did_you_mean(message: &str) -> Option<String> {
+    let (got, expected) = if let Some(rest) = message.strip_prefix("unknown field `") {
+        rest.split_once('`')?
+    } else if let Some(rest) = message.strip_prefix("unknown variant `") {
+        rest.split_once('`')?
+    } else {
+        return None;
+    };
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    closest(got, candidates.iter().copied())
+        .map(|best| format!("did you mean `{best}`?"))
+        .or_else(|| match candidates.is_empty() {
+            true => None,
+            false => Some(format!("expected one of {}", candidates.join(", "))),
+        })
+}
+
+/// The candidate most like `got`, if any is close enough to be a plausible typo.
+pub fn closest<'a>(got: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let got_lower = got.to_lowercase();
+    candidates
+        .map(|c| (strsim::jaro_winkler(&got_lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn line_of(text: &str, line: usize) -> Option<String> {
+    let line = text.lines().nth(line.checked_sub(1)?)?;
+    // A very long line would flood the terminal; the caret still lands right for
+    // the columns we keep.
+    Some(line.chars().take(200).collect())
+}
+
+/// The `schools/*.yaml` files in `dir`, sorted by slug so runs are reproducible.
+pub fn school_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_rules() {
+        assert!(SchoolSlug::parse("st-margarets").is_ok());
+        assert!(SchoolSlug::parse("St Margarets").is_err());
+        assert!(SchoolSlug::parse("").is_err());
+        assert!(SchoolSlug::parse("-x").is_err());
+    }
+
+    #[test]
+    fn suggests_close_keys() {
+        let m = "unknown field `nmae`, expected one of `name`, `short_name`, `website`";
+        assert_eq!(did_you_mean(m).as_deref(), Some("did you mean `name`?"));
+        let m = "unknown variant `RSEE`, expected `RSE` or `RSHE`";
+        assert_eq!(did_you_mean(m).as_deref(), Some("did you mean `RSE`?"));
+        let m = "unknown field `zzzzzz`, expected `name` or `role`";
+        assert_eq!(
+            did_you_mean(m).as_deref(),
+            Some("expected one of name, role")
+        );
+    }
+}

@@ -1,0 +1,618 @@
+//! From a parsed config to what the template needs: defaults filled in, phrases
+//! joined, placeholders expanded, every cross-reference checked. The result,
+//! [`PolicyInput`], is exactly the data the policy text depends on, so hashing it
+//! (with the template) identifies a policy version.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::schema::{Approval, Curriculum, Learners, SchoolConfig, UsbKeys, Wording};
+use super::year::{long_date, parse_iso_date};
+use super::{ConfigError, LoadedSchool, closest};
+
+/// The placeholders school-written clause text may use, with what each stands for.
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("school", "the school's full name"),
+    ("short_name", "the name used in clauses"),
+    ("possessive", "the possessive used in clauses (Pakeman’s)"),
+    ("headteacher", "the headteacher's name, or their title if unnamed"),
+    ("headteacher_title", "Headteacher, Head Teacher, Principal, ..."),
+    ("dsl", "the DSL's name, or \"the DSL\""),
+    ("policy", "the online-safety policy's name (Online Safety)"),
+    ("log", "the live-lesson log (the online safety log)"),
+    ("pupils", "how the policy calls the children"),
+    ("students", "the word used in the remote-learning bullets"),
+    ("curriculum", "RSE or RSHE"),
+];
+
+/// The virtual path (without extension) under which the approval signature image
+/// is handed to Typst.
+pub const SIGNATURE_IMAGE_PATH: &str = "/approval-signature";
+
+/// The resolved policy, as handed to the template (`/policy.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyInput {
+    pub school: SchoolText,
+    /// "staff, governors and volunteers".
+    pub audience: String,
+    pub headteacher: HeadteacherText,
+    pub dsl: DslText,
+    pub contacts: ContactsText,
+    pub policy: PolicyText,
+    pub curriculum: &'static str,
+    pub log: LogText,
+    pub learners: LearnersText,
+    pub usb_always_encrypted: bool,
+    /// "pupils, parents and fellow staff, governors and volunteers".
+    pub commitments: String,
+    pub ethos: Option<String>,
+    pub key_people: Vec<(String, String)>,
+    pub wording: Wording,
+    pub edits: EditsText,
+    pub approval: ApprovalText,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchoolText {
+    pub name: String,
+    pub short_name: String,
+    pub possessive: String,
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeadteacherText {
+    pub name: Option<String>,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DslText {
+    pub name: Option<String>,
+    pub is_headteacher: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactsText {
+    pub aup_questions: String,
+    pub password_breach: String,
+    pub concerns_about_adults: String,
+    pub pupil_contact: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyText {
+    pub name: String,
+    pub documents: String,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogText {
+    pub name: String,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LearnersText {
+    /// Where the policy names the children in general.
+    pub general: &'static str,
+    /// In the remote-learning bullets.
+    pub remote: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EditsText {
+    pub remove: Vec<String>,
+    pub replace: BTreeMap<String, String>,
+    pub add: Vec<ExtraText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtraText {
+    pub id: String,
+    pub after: String,
+    pub text: String,
+    pub bullets: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ApprovalText {
+    None,
+    Headteacher {
+        name: String,
+        role: String,
+        date: String,
+        /// Virtual path of the signature image, when there is one.
+        signature_image: Option<String>,
+        limited_to: Option<String>,
+    },
+    Office {
+        completed_by: String,
+    },
+}
+
+/// Clause ids the template defines, split by kind so that `add.after` can tell a
+/// numbered clause from a bullet.
+#[derive(Debug, Clone, Default)]
+pub struct ClauseCatalogue {
+    pub clauses: Vec<String>,
+    pub bullets: Vec<String>,
+    /// Headings and paragraphs outside the numbered list.
+    pub blocks: Vec<String>,
+}
+
+impl ClauseCatalogue {
+    fn all(&self) -> impl Iterator<Item = &str> {
+        self.blocks
+            .iter()
+            .chain(&self.clauses)
+            .chain(&self.bullets)
+            .map(String::as_str)
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.all().any(|known| known == id)
+    }
+}
+
+/// A resolved school: the template input plus the bytes of files it refers to.
+#[derive(Debug, Clone)]
+pub struct ResolvedSchool {
+    pub input: PolicyInput,
+    /// The approval signature image, when the config names one: its virtual path
+    /// and bytes.
+    pub signature_image: Option<(String, Vec<u8>)>,
+}
+
+impl LoadedSchool {
+    /// Checks everything serde cannot (cross-references, placeholders, dates, files)
+    /// and builds the template input. All problems are returned, not just the first.
+    pub fn resolve(&self, catalogue: &ClauseCatalogue) -> Result<ResolvedSchool, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let c = &self.config;
+        self.check_text(&mut errors, c);
+
+        let short_name = c.short_name.clone().unwrap_or_else(|| c.name.clone());
+        let possessive = c
+            .possessive
+            .clone()
+            .unwrap_or_else(|| format!("{short_name}’s"));
+        let head_title = c.headteacher.title.clone();
+        let the_head = format!("the {head_title}");
+        let learners = match c.learners {
+            Learners::Pupils => LearnersText {
+                general: "pupils",
+                remote: "pupils",
+            },
+            Learners::PupilsStudents => LearnersText {
+                general: "pupils/students",
+                remote: "students",
+            },
+            Learners::Students => LearnersText {
+                general: "students",
+                remote: "students",
+            },
+        };
+        let curriculum = match c.curriculum {
+            Curriculum::Rse => "RSE",
+            Curriculum::Rshe => "RSHE",
+        };
+        let mut input = PolicyInput {
+            school: SchoolText {
+                name: c.name.clone(),
+                short_name,
+                possessive,
+                website: c.website.clone(),
+            },
+            audience: join_natural(&c.audience),
+            headteacher: HeadteacherText {
+                name: c.headteacher.name.clone(),
+                title: head_title.clone(),
+            },
+            dsl: DslText {
+                name: c.dsl.name.clone(),
+                is_headteacher: c.dsl.is_headteacher,
+            },
+            contacts: ContactsText {
+                aup_questions: c.contacts.aup_questions.clone().unwrap_or(the_head.clone()),
+                password_breach: c.contacts.password_breach.clone().unwrap_or(the_head),
+                concerns_about_adults: c
+                    .contacts
+                    .concerns_about_adults
+                    .clone()
+                    .unwrap_or(head_title),
+                pupil_contact: c
+                    .contacts
+                    .pupil_contact
+                    .clone()
+                    .unwrap_or_else(|| "the headteacher".into()),
+            },
+            policy: PolicyText {
+                name: c.online_safety_policy.name.clone(),
+                documents: c
+                    .online_safety_policy
+                    .documents
+                    .clone()
+                    .unwrap_or_else(|| format!("{} Policy", c.online_safety_policy.name)),
+                url: c.online_safety_policy.url.clone(),
+            },
+            curriculum,
+            log: LogText {
+                name: c.live_lesson_log.name.clone(),
+                action: c.live_lesson_log.action.clone(),
+            },
+            learners,
+            usb_always_encrypted: c.usb_keys == UsbKeys::AlwaysEncrypted,
+            commitments: join_natural(&c.commitments_of),
+            ethos: c.ethos.clone(),
+            key_people: key_people_rows(c),
+            wording: c.wording.clone(),
+            edits: EditsText {
+                remove: c.clauses.remove.clone(),
+                replace: BTreeMap::new(),
+                add: Vec::new(),
+            },
+            approval: ApprovalText::None,
+        };
+
+        self.check_edits(&mut errors, catalogue);
+        let values = placeholder_values(&input);
+        for (id, text) in &c.clauses.replace {
+            let key = format!("clauses.replace.{id}");
+            match expand_placeholders(text, &values) {
+                Ok(text) => {
+                    input.edits.replace.insert(id.clone(), text);
+                }
+                Err(message) => errors.push(self.error_at(&key, message).with_placeholder_hint()),
+            }
+        }
+        for (i, extra) in c.clauses.add.iter().enumerate() {
+            let mut expand = |key: String, text: &str| match expand_placeholders(text, &values) {
+                Ok(text) => text,
+                Err(message) => {
+                    errors.push(self.error_at(&key, message).with_placeholder_hint());
+                    String::new()
+                }
+            };
+            let text = expand(format!("clauses.add[{i}].text"), &extra.text);
+            let bullets = extra
+                .bullets
+                .iter()
+                .enumerate()
+                .map(|(j, b)| expand(format!("clauses.add[{i}].bullets[{j}]"), b))
+                .collect();
+            input.edits.add.push(ExtraText {
+                id: extra.id.clone(),
+                after: extra.after.clone(),
+                text,
+                bullets,
+            });
+        }
+
+        let mut signature_image = None;
+        input.approval = match &c.approval {
+            Approval::None => ApprovalText::None,
+            Approval::Office { completed_by } => ApprovalText::Office {
+                completed_by: completed_by.clone(),
+            },
+            Approval::Headteacher {
+                name,
+                role,
+                date,
+                signature_image: image,
+                limited_to,
+            } => {
+                let date = match parse_iso_date(date) {
+                    Ok(date) => long_date(date),
+                    Err(message) => {
+                        errors.push(self.error_at("approval.date", message));
+                        String::new()
+                    }
+                };
+                let name = name.clone().or_else(|| c.headteacher.name.clone());
+                if name.is_none() {
+                    errors.push(
+                        self.error_at("approval", "a pre-approved block needs the approver's name")
+                            .with_hint("add `name:` here, or `headteacher.name`"),
+                    );
+                }
+                if let Some(image) = image {
+                    match self.read_signature_image(image) {
+                        Ok(found) => signature_image = Some(found),
+                        Err(message) => {
+                            errors.push(self.error_at("approval.signature_image", message))
+                        }
+                    }
+                }
+                ApprovalText::Headteacher {
+                    name: name.unwrap_or_default(),
+                    role: role.clone().unwrap_or_else(|| c.headteacher.title.clone()),
+                    date,
+                    signature_image: signature_image.as_ref().map(|(path, _)| path.clone()),
+                    limited_to: limited_to.clone(),
+                }
+            }
+        };
+
+        match errors.is_empty() {
+            true => Ok(ResolvedSchool {
+                input,
+                signature_image,
+            }),
+            false => Err(errors),
+        }
+    }
+
+    /// Required text must not be blank, and the form prefix must be typeable.
+    fn check_text(&self, errors: &mut Vec<ConfigError>, c: &SchoolConfig) {
+        let mut required = vec![
+            ("name", c.name.as_str()),
+            ("headteacher.title", c.headteacher.title.as_str()),
+            ("online_safety_policy.name", c.online_safety_policy.name.as_str()),
+            ("live_lesson_log.name", c.live_lesson_log.name.as_str()),
+            ("live_lesson_log.action", c.live_lesson_log.action.as_str()),
+        ];
+        for (i, a) in c.audience.iter().enumerate() {
+            if a.trim().is_empty() {
+                errors.push(self.error_at(&format!("audience[{i}]"), "an audience cannot be blank"));
+            }
+        }
+        if let Some(short) = &c.short_name {
+            required.push(("short_name", short));
+        }
+        for (key, value) in required {
+            if value.trim().is_empty() {
+                errors.push(self.error_at(key, "this cannot be blank"));
+            }
+        }
+        if c.audience.is_empty() {
+            errors.push(
+                self.error_at("audience", "list at least one audience")
+                    .with_hint("e.g. [staff, governors, volunteers]"),
+            );
+        }
+        if c.commitments_of.is_empty() {
+            errors.push(self.error_at(
+                "commitments_of",
+                "list whose Acceptable Use Policies staff support, e.g. [pupils, parents]",
+            ));
+        }
+        if let Some(prefix) = &c.form_prefix {
+            let ok = (2..=4).contains(&prefix.len()) && prefix.chars().all(|ch| ch.is_ascii_uppercase());
+            if !ok {
+                errors.push(
+                    self.error_at("form_prefix", format!("`{prefix}` is not a form prefix"))
+                        .with_hint("use 2 to 4 capital letters, e.g. PAK"),
+                );
+            }
+        }
+    }
+
+    fn check_edits(&self, errors: &mut Vec<ConfigError>, catalogue: &ClauseCatalogue) {
+        let edits = &self.config.clauses;
+        let unknown = |key: String, id: &str| {
+            let mut error = self.error_at(&key, format!("there is no clause `{id}` in the template"));
+            error.hint = Some(match closest(id, catalogue.all()) {
+                Some(best) => format!("did you mean `{best}`? `aup check --clauses` lists every id"),
+                None => "`aup check --clauses` lists every clause id".into(),
+            });
+            error
+        };
+        for (i, id) in edits.remove.iter().enumerate() {
+            if !catalogue.contains(id) {
+                errors.push(unknown(format!("clauses.remove[{i}]"), id));
+            }
+        }
+        for id in edits.replace.keys() {
+            if !catalogue.contains(id) {
+                errors.push(unknown(format!("clauses.replace.{id}"), id));
+            }
+            if edits.remove.contains(id) {
+                errors.push(self.error_at(
+                    &format!("clauses.replace.{id}"),
+                    format!("`{id}` is both removed and replaced; keep one"),
+                ));
+            }
+        }
+        let mut new_ids = BTreeSet::new();
+        for (i, extra) in edits.add.iter().enumerate() {
+            let well_formed = !extra.id.is_empty()
+                && extra
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !well_formed {
+                errors.push(self.error_at(
+                    &format!("clauses.add[{i}].id"),
+                    format!("`{}` is not a clause id: use lowercase letters, digits and dashes", extra.id),
+                ));
+            }
+            if catalogue.contains(&extra.id) || !new_ids.insert(extra.id.as_str()) {
+                errors.push(self.error_at(
+                    &format!("clauses.add[{i}].id"),
+                    format!("the id `{}` is already taken", extra.id),
+                ));
+            }
+            let after_known = catalogue.clauses.contains(&extra.after)
+                || catalogue.bullets.contains(&extra.after)
+                || edits.add[..i].iter().any(|earlier| earlier.id == extra.after);
+            if !after_known {
+                let mut error = unknown(format!("clauses.add[{i}].after"), &extra.after);
+                if catalogue.blocks.contains(&extra.after) {
+                    error.message = format!(
+                        "`{}` is a heading or paragraph; new clauses go after a numbered clause or a bullet",
+                        extra.after
+                    );
+                }
+                errors.push(error);
+            }
+            if !extra.bullets.is_empty() && catalogue.bullets.contains(&extra.after) {
+                errors.push(self.error_at(
+                    &format!("clauses.add[{i}].bullets"),
+                    "a clause placed among bullets cannot have bullets of its own",
+                ));
+            }
+        }
+    }
+
+    fn read_signature_image(&self, name: &str) -> Result<(String, Vec<u8>), String> {
+        let path = self.dir().join(name);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("cannot read the signature image {}: {e}", path.display()))?;
+        let is_png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
+        let is_jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
+        match (is_png, is_jpeg) {
+            (true, _) => Ok((format!("{SIGNATURE_IMAGE_PATH}.png"), bytes)),
+            (_, true) => Ok((format!("{SIGNATURE_IMAGE_PATH}.jpg"), bytes)),
+            _ => Err(format!("{} is not a PNG or JPEG image", path.display())),
+        }
+    }
+}
+
+impl ConfigError {
+    fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    fn with_placeholder_hint(self) -> Self {
+        let names: Vec<String> = PLACEHOLDERS.iter().map(|(n, _)| format!("{{{n}}}")).collect();
+        let hint = match &self.hint {
+            Some(h) => format!("{h}; placeholders are {}", names.join(" ")),
+            None => format!("placeholders are {}; write {{{{ for a literal brace", names.join(" ")),
+        };
+        self.with_hint(hint)
+    }
+}
+
+fn placeholder_values(input: &PolicyInput) -> BTreeMap<&'static str, String> {
+    let head = input
+        .headteacher
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("the {}", input.headteacher.title));
+    let values = [
+        ("school", input.school.name.clone()),
+        ("short_name", input.school.short_name.clone()),
+        ("possessive", input.school.possessive.clone()),
+        ("headteacher", head),
+        ("headteacher_title", input.headteacher.title.clone()),
+        ("dsl", input.dsl.name.clone().unwrap_or_else(|| "the DSL".into())),
+        ("policy", input.policy.name.clone()),
+        ("log", input.log.name.clone()),
+        ("pupils", input.learners.general.into()),
+        ("students", input.learners.remote.into()),
+        ("curriculum", input.curriculum.into()),
+    ];
+    debug_assert_eq!(values.len(), PLACEHOLDERS.len());
+    values.into_iter().collect()
+}
+
+/// Replaces `{name}` with its value; `{{` and `}}` stand for literal braces.
+pub fn expand_placeholders(
+    text: &str,
+    values: &BTreeMap<&'static str, String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if tail.starts_with('}') {
+            return Err("a `}` without its `{`; write `}}` for a literal brace".into());
+        }
+        let Some(end) = tail.find('}') else {
+            return Err("a `{` without its `}`; write `{{` for a literal brace".into());
+        };
+        let name = &tail[1..end];
+        match values.get(name) {
+            Some(value) => out.push_str(value),
+            None => {
+                let suggestion = closest(name, values.keys().copied())
+                    .map(|b| format!(" (did you mean {{{b}}}?)"))
+                    .unwrap_or_default();
+                return Err(format!("unknown placeholder {{{name}}}{suggestion}"));
+            }
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// "a", "a and b", "a, b and c": how the seeds list people.
+fn join_natural(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn key_people_rows(c: &SchoolConfig) -> Vec<(String, String)> {
+    let Some(k) = &c.key_people else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    let mut push = |role: &str, name: &Option<String>| {
+        if let Some(name) = name {
+            rows.push((role.to_owned(), name.clone()));
+        }
+    };
+    push("Designated Safeguarding Lead (DSL)", &k.designated_safeguarding_lead);
+    if !k.deputy_dsls.is_empty() {
+        let role = match k.deputy_dsls.len() {
+            1 => "Deputy DSL",
+            _ => "Deputy DSLs",
+        };
+        push(role, &Some(k.deputy_dsls.join(", ")));
+    }
+    push("Safeguarding link governor", &k.safeguarding_link_governor);
+    push("Network manager", &k.network_manager);
+    for other in &k.other {
+        push(&other.role, &Some(other.name.clone()));
+    }
+    push("Policy reviewed", &k.reviewed);
+    push("Next review", &k.next_review);
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> BTreeMap<&'static str, String> {
+        [("school", "Pakeman".to_owned()), ("log", "the issue log".to_owned())]
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn placeholders_expand_and_escape() {
+        let v = values();
+        assert_eq!(
+            expand_placeholders("At {school}, use {log} {{not}}", &v).unwrap(),
+            "At Pakeman, use the issue log {not}"
+        );
+        let e = expand_placeholders("{schol}", &v).unwrap_err();
+        assert!(e.contains("did you mean {school}"), "{e}");
+        assert!(expand_placeholders("open {school", &v).is_err());
+        assert!(expand_placeholders("close }", &v).is_err());
+    }
+
+    #[test]
+    fn natural_joins() {
+        let s = |v: &[&str]| join_natural(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(s(&["staff"]), "staff");
+        assert_eq!(s(&["staff", "governors"]), "staff and governors");
+        assert_eq!(s(&["a", "b", "c"]), "a, b and c");
+    }
+}

@@ -1,0 +1,408 @@
+//! The school YAML as Rust types. These types are the single source of truth for
+//! three things: what `aup check` accepts, the JSON Schema `aup schema` prints for
+//! editors, and the data handed to the Typst template. Doc comments here become the
+//! descriptions an editor shows while the headteacher types, so they are written for
+//! a headteacher, not for a programmer.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One school's Acceptable Use Policy settings (`schools/<slug>.yaml`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchoolConfig {
+    /// The school's full name, as printed in the title block,
+    /// e.g. "St Margaret’s CE VA Primary School".
+    pub name: String,
+    /// The name used inside clauses ("the life of Pakeman"). Defaults to `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_name: Option<String>,
+    /// The possessive used inside clauses ("Pakeman’s full E.Safety policy").
+    /// Defaults to `short_name` followed by ’s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possessive: Option<String>,
+    /// Three-letter code that starts every form id of this school (e.g. PAK).
+    /// Defaults to the first three letters of the file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_prefix: Option<String>,
+    /// The school's website, printed under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// The headteacher (or principal).
+    pub headteacher: Headteacher,
+    /// The Designated Safeguarding Lead.
+    #[serde(default)]
+    pub dsl: Dsl,
+    /// Who staff speak to, report to and notify.
+    #[serde(default)]
+    pub contacts: Contacts,
+    /// The school's full online-safety policy that this AUP points to.
+    #[serde(default)]
+    pub online_safety_policy: OnlineSafetyPolicy,
+    /// The curriculum online safety is taught in: RSE or RSHE.
+    #[serde(default)]
+    pub curriculum: Curriculum,
+    /// The log staff fill in when something goes wrong in a live lesson.
+    #[serde(default)]
+    pub live_lesson_log: LiveLessonLog,
+    /// How the school calls the children it teaches.
+    #[serde(default)]
+    pub learners: Learners,
+    /// What the policy says about USB keys.
+    #[serde(default)]
+    pub usb_keys: UsbKeys,
+    /// Who this AUP is for, as listed in the title and in "All ... should read".
+    #[serde(default = "default_audience")]
+    pub audience: Vec<String>,
+    /// Whose Acceptable Use Policies staff promise to support, e.g.
+    /// ["pupils", "parents", "fellow staff, governors and volunteers"].
+    #[serde(default = "default_commitments")]
+    pub commitments_of: Vec<String>,
+    /// An ethos statement printed before the policy, under the heading "Ethos Statement".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ethos: Option<String>,
+    /// A "key people" table printed at the top of the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_people: Option<KeyPeople>,
+    /// Optional sentences and wordings that differ between schools.
+    #[serde(default)]
+    pub wording: Wording,
+    /// Remove, replace or add clauses by their id (see `aup check --clauses`).
+    #[serde(default)]
+    pub clauses: ClauseEdits,
+    /// The approval block under the signer's block.
+    #[serde(default)]
+    pub approval: Approval,
+}
+
+/// The headteacher or principal.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Headteacher {
+    /// Name as the school writes it, e.g. "Mrs J Stackhouse".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The title as the school writes it: Headteacher, Head Teacher, Principal, ...
+    #[serde(default = "default_head_title")]
+    pub title: String,
+}
+
+/// The Designated Safeguarding Lead.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dsl {
+    /// The DSL's name, if the policy names them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// True when the headteacher is also the DSL: concerns about children and adults
+    /// then go to one named person.
+    #[serde(default)]
+    pub is_headteacher: bool,
+}
+
+/// Who staff speak to, report to and notify. Each defaults to "the <headteacher title>".
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contacts {
+    /// "If you have any questions about this AUP ..., please speak to <this>."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aup_questions: Option<String>,
+    /// "... immediately change passwords and notify <this> if I suspect a breach."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_breach: Option<String>,
+    /// Concerns about an adult go to "<this> (if by an adult)", e.g. "Headteacher/Principal".
+    /// Defaults to the headteacher's title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concerns_about_adults: Option<String>,
+    /// Attempts by pupils to contact staff are reported "to <this>". Defaults to "the headteacher".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pupil_contact: Option<String>,
+}
+
+/// The school's full online-safety policy.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnlineSafetyPolicy {
+    /// The policy's name without the word "policy", e.g. "Online Safety" or "E.Safety".
+    #[serde(default = "default_policy_name")]
+    pub name: String,
+    /// How the policy documents are named where the AUP sends readers to them,
+    /// e.g. "e.safety and safeguarding Policies". Defaults to "<name> Policy".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents: Option<String>,
+    /// Where staff can read the policy; printed after its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// The curriculum that carries online safety.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Curriculum {
+    /// Relationships and Sex Education.
+    #[serde(rename = "RSE")]
+    Rse,
+    /// Relationships, Sex and Health Education.
+    #[default]
+    #[serde(rename = "RSHE")]
+    Rshe,
+}
+
+/// The live-lesson incident log.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiveLessonLog {
+    /// The log with its article: "the issue log", "the online safety log", "a CPOMS log".
+    #[serde(default = "default_log_name")]
+    pub name: String,
+    /// What staff do with it: "complete" or "fill in".
+    #[serde(default = "default_log_action")]
+    pub action: String,
+}
+
+/// How the policy calls the children.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Learners {
+    /// "pupils" throughout.
+    #[default]
+    #[serde(rename = "pupils")]
+    Pupils,
+    /// "pupils/students" where the policy names them in general, "students" in the
+    /// remote-learning bullets.
+    #[serde(rename = "pupils/students")]
+    PupilsStudents,
+    /// "students" throughout.
+    #[serde(rename = "students")]
+    Students,
+}
+
+/// What the policy says about USB keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UsbKeys {
+    /// "USB keys, if allowed, will be encrypted".
+    #[default]
+    AllowedIfEncrypted,
+    /// "USB keys will be encrypted".
+    AlwaysEncrypted,
+}
+
+/// A "key people" table at the top of the policy.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPeople {
+    /// Designated Safeguarding Lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub designated_safeguarding_lead: Option<String>,
+    /// Deputy DSLs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deputy_dsls: Vec<String>,
+    /// The safeguarding link governor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safeguarding_link_governor: Option<String>,
+    /// Network manager or IT provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_manager: Option<String>,
+    /// When the policy was last reviewed, as the school writes it ("September 2025").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<String>,
+    /// When the policy is next reviewed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_review: Option<String>,
+    /// Further rows, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<KeyPerson>,
+}
+
+/// One extra row of the key-people table.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPerson {
+    /// The role, e.g. "Online safety lead".
+    pub role: String,
+    /// Who holds it.
+    pub name: String,
+}
+
+/// Sentences and wordings that some schools' policies have and others don't.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Wording {
+    /// Print the "What is an AUP?" section.
+    #[serde(default = "yes")]
+    pub what_is_an_aup: bool,
+    /// The AUP covers "school networks, connections, internet connectivity and devices"
+    /// rather than just "devices".
+    #[serde(default)]
+    pub networks_in_scope: bool,
+    /// Start the first clause with "(This point for staff and governors):".
+    #[serde(default)]
+    pub point_for_staff_and_governors: bool,
+    /// Contact with pupils only "in any way other than school-approved and
+    /// school-monitored ways, which are detailed in the school’s ... Policy".
+    #[serde(default = "yes")]
+    pub contact_only_approved_ways: bool,
+    /// Add "If I am not sure if I am allowed to do something in or related to school,
+    /// I will not do it and seek guidance from the DSL."
+    #[serde(default)]
+    pub if_unsure_ask_dsl: bool,
+    /// Extremist material is "considered offensive or of an extremist nature by the school".
+    #[serde(default = "yes")]
+    pub extremism_judged_by_school: bool,
+    /// Point to the "Online Reputation guidance for schools" (give its address).
+    #[serde(default)]
+    pub online_reputation_guidance: Option<String>,
+    /// The sections of the safeguarding policy staff confirm they have read. An empty
+    /// list drops that sentence.
+    #[serde(default = "default_sections_read")]
+    pub sections_read: Vec<String>,
+}
+
+/// Changes to the template's clauses, by clause id.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClauseEdits {
+    /// Clause ids to leave out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    /// New text for a clause, by id. Text may use placeholders such as {school},
+    /// {possessive}, {headteacher}, {policy}, {log}, {pupils}.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replace: BTreeMap<String, String>,
+    /// The school's own clauses, each placed after an existing clause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<ExtraClause>,
+}
+
+/// A school-specific clause.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraClause {
+    /// A new id for this clause (lowercase letters, digits and dashes).
+    pub id: String,
+    /// The clause it follows. A bullet id places it among that clause's bullets.
+    pub after: String,
+    /// The clause text; placeholders as for `replace`.
+    pub text: String,
+    /// Bullet points under the clause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bullets: Vec<String>,
+}
+
+/// The approval block under the signer's block.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Approval {
+    /// No approval block.
+    #[default]
+    None,
+    /// Already approved by the headteacher: their name, role and date are printed.
+    Headteacher {
+        /// Who approved, e.g. "Emma Bonnin". Defaults to the headteacher's name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Their role. Defaults to the headteacher's title.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        /// The date of approval (YYYY-MM-DD).
+        date: String,
+        /// A PNG or JPEG of the signature, relative to the YAML file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature_image: Option<String>,
+        /// Who may get credentials, printed in brackets, e.g. "only staff and governors".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limited_to: Option<String>,
+    },
+    /// Approved on paper by the office: Systems, Additional permissions, Signature,
+    /// Name, Role and Date lines.
+    Office {
+        /// Who completes it, e.g. "Admin Office/Deputy/Head".
+        #[serde(default = "default_office")]
+        completed_by: String,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_audience() -> Vec<String> {
+    vec!["staff".into(), "governors".into(), "volunteers".into()]
+}
+
+fn default_commitments() -> Vec<String> {
+    vec![
+        "pupils".into(),
+        "parents".into(),
+        "fellow staff, governors and volunteers".into(),
+    ]
+}
+
+fn default_head_title() -> String {
+    "Headteacher".into()
+}
+
+fn default_policy_name() -> String {
+    "Online Safety".into()
+}
+
+fn default_log_name() -> String {
+    "the online safety log".into()
+}
+
+fn default_log_action() -> String {
+    "complete".into()
+}
+
+fn default_office() -> String {
+    "Admin Office/Deputy/Head".into()
+}
+
+fn default_sections_read() -> Vec<String> {
+    [
+        "handing incidents and concerns about a child in general",
+        "sharing nudes and semi-nudes",
+        "upskirting",
+        "bullying",
+        "sexual violence and harassment",
+        "misuse of technology and social media",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+impl Default for OnlineSafetyPolicy {
+    fn default() -> Self {
+        Self {
+            name: default_policy_name(),
+            documents: None,
+            url: None,
+        }
+    }
+}
+
+impl Default for LiveLessonLog {
+    fn default() -> Self {
+        Self {
+            name: default_log_name(),
+            action: default_log_action(),
+        }
+    }
+}
+
+impl Default for Wording {
+    fn default() -> Self {
+        Self {
+            what_is_an_aup: true,
+            networks_in_scope: false,
+            point_for_staff_and_governors: false,
+            contact_only_approved_ways: true,
+            if_unsure_ask_dsl: false,
+            extremism_judged_by_school: true,
+            online_reputation_guidance: None,
+            sections_read: default_sections_read(),
+        }
+    }
+}
