@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::year::long_date;
-use crate::config::{self, AcademicYear, ConfigError, LoadedSchool, PolicyInput, ResolvedSchool, SchoolSlug};
+use crate::config::{
+    self, AcademicYear, ConfigError, LoadedSchool, PolicyInput, ResolvedSchool, SchoolSlug,
+};
 use crate::render::{self, AupWorld, Compiled, Job, RenderError, STAFF_AUP, TemplateSource};
 
 /// The data that varies per issue but is not policy text: it is kept out of the
@@ -30,7 +32,10 @@ pub fn template_files<'a>(
     // names keep `Job` borrowing simple.
     let mut files = vec![
         ("/policy.json", serde_json::to_vec(input)?),
-        ("/issue.json", serde_json::to_vec(&IssueInput { year, date })?),
+        (
+            "/issue.json",
+            serde_json::to_vec(&IssueInput { year, date })?,
+        ),
     ];
     if let Some((path, bytes)) = signature_image {
         let path: &'static str = match path.ends_with(".png") {
@@ -47,7 +52,8 @@ pub fn template_files<'a>(
 pub fn neutral_policy_input() -> PolicyInput {
     let text = "name: Neutral School\nheadteacher:\n  name: A Head\n".to_owned();
     let slug = SchoolSlug::parse("neutral").expect("valid slug");
-    let loaded = config::parse(Path::new("neutral.yaml"), slug, text).expect("neutral config parses");
+    let loaded =
+        config::parse(Path::new("neutral.yaml"), slug, text).expect("neutral config parses");
     loaded
         .resolve(&Default::default())
         .expect("neutral config resolves")
@@ -70,9 +76,15 @@ pub enum GenerateError {
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Config(Vec<ConfigError>),
     #[error("{school}: {source}")]
-    Render { school: SchoolSlug, source: RenderError },
+    Render {
+        school: SchoolSlug,
+        source: RenderError,
+    },
     #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -89,18 +101,26 @@ pub struct GeneratePlan {
 impl GeneratePlan {
     /// The academic year of the forms: as given, else the one the issue date falls in.
     pub fn year(&self) -> AcademicYear {
-        self.year.unwrap_or_else(|| AcademicYear::containing(self.date))
+        self.year
+            .unwrap_or_else(|| AcademicYear::containing(self.date))
     }
 }
 
 /// Resolves a loaded school against the template's clause catalogue.
-pub fn resolve(school: &LoadedSchool, templates: &TemplateSource) -> Result<ResolvedSchool, GenerateError> {
+pub fn resolve(
+    school: &LoadedSchool,
+    templates: &TemplateSource,
+) -> Result<ResolvedSchool, GenerateError> {
     let catalogue = render::staff_catalogue(templates).map_err(GenerateError::Other)?;
     school.resolve(&catalogue).map_err(GenerateError::Config)
 }
 
 /// Compiles a resolved school's staff AUP.
-pub fn compile(resolved: &ResolvedSchool, slug: &SchoolSlug, plan: &GeneratePlan) -> Result<Compiled, GenerateError> {
+pub fn compile(
+    resolved: &ResolvedSchool,
+    slug: &SchoolSlug,
+    plan: &GeneratePlan,
+) -> Result<Compiled, GenerateError> {
     let year = plan.year().to_string();
     let files = template_files(
         &resolved.input,
@@ -124,7 +144,10 @@ pub fn compile(resolved: &ResolvedSchool, slug: &SchoolSlug, plan: &GeneratePlan
 }
 
 /// Generates one school's staff AUP into `<out>/<slug>/<year>/<slug>-staff-aup.pdf`.
-pub fn generate_school(school: &LoadedSchool, plan: &GeneratePlan) -> Result<Generated, GenerateError> {
+pub fn generate_school(
+    school: &LoadedSchool,
+    plan: &GeneratePlan,
+) -> Result<Generated, GenerateError> {
     let resolved = resolve(school, &plan.templates)?;
     let compiled = compile(&resolved, &school.slug, plan)?;
     let year = plan.year();

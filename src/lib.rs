@@ -4,6 +4,10 @@
 //! school's YAML, [`render`] compiles Typst templates in-process, [`generate`]
 //! writes the PDFs, and [`cli`] maps command lines onto those stages.
 
+// Config errors carry the file, position, key, message, hint and source line a
+// person needs; they are built only on the cold path, so their size is fine.
+#![allow(clippy::result_large_err)]
+
 pub mod cli;
 pub mod config;
 pub mod generate;

@@ -4,7 +4,7 @@
 //! template, and a fixed date. Nothing here touches the network.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{LazyLock, OnceLock};
 
 use serde::Deserialize;
@@ -143,12 +143,10 @@ impl AupWorld {
                 (id, Bytes::new(bytes))
             })
             .collect();
-        let today = Datetime::from_ymd(
-            job.today.year(),
-            job.today.month() as u8,
-            job.today.day(),
-        )
-        .ok_or_else(|| RenderError::Template(format!("cannot represent the date {}", job.today)))?;
+        let today = Datetime::from_ymd(job.today.year(), job.today.month() as u8, job.today.day())
+            .ok_or_else(|| {
+                RenderError::Template(format!("cannot represent the date {}", job.today))
+            })?;
         Ok(Self {
             main: file_id(&format!("/{}", job.main)),
             sources,
@@ -176,7 +174,8 @@ impl AupWorld {
             return String::new();
         }
         let mut buffer = typst_kit::diagnostics::termcolor::Buffer::no_color();
-        let _ = typst_kit::diagnostics::emit(&mut buffer, self, diagnostics, DiagnosticFormat::Human);
+        let _ =
+            typst_kit::diagnostics::emit(&mut buffer, self, diagnostics, DiagnosticFormat::Human);
         String::from_utf8_lossy(buffer.as_slice()).into_owned()
     }
 }
@@ -278,7 +277,13 @@ impl Compiled {
             ..Default::default()
         };
         typst_pdf::pdf(&self.document, &options).map_err(|errors| {
-            RenderError::Export(errors.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("\n"))
+            RenderError::Export(
+                errors
+                    .iter()
+                    .map(|e| e.message.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
         })
     }
 
@@ -312,7 +317,9 @@ impl Compiled {
                 .map_err(|e| RenderError::Template(format!("a field marker is malformed: {e}")))?;
             let position = location
                 .and_then(|l| introspector.position(l))
-                .ok_or_else(|| RenderError::Template(format!("field `{}` has no position", marker.name)))?;
+                .ok_or_else(|| {
+                    RenderError::Template(format!("field `{}` has no position", marker.name))
+                })?;
             let (x, y) = (position.point.x.to_pt(), position.point.y.to_pt());
             let page = position.page.get();
             match marker.corner.as_str() {
@@ -331,7 +338,10 @@ impl Compiled {
                         .rev()
                         .find(|b| b.name == marker.name && b.page == page)
                         .ok_or_else(|| {
-                            RenderError::Template(format!("field `{}` was split across pages", marker.name))
+                            RenderError::Template(format!(
+                                "field `{}` was split across pages",
+                                marker.name
+                            ))
                         })?;
                     open.right = x;
                     open.bottom = y;
@@ -356,7 +366,9 @@ impl Compiled {
             .ok_or_else(|| RenderError::Template("the template has no <aup-catalogue>".into()))?;
         let raw: Raw = serde_json::to_value(&value)
             .and_then(serde_json::from_value)
-            .map_err(|e| RenderError::Template(format!("the clause catalogue is malformed: {e}")))?;
+            .map_err(|e| {
+                RenderError::Template(format!("the clause catalogue is malformed: {e}"))
+            })?;
         Ok(ClauseCatalogue {
             blocks: raw.blocks,
             clauses: raw.clauses,
@@ -389,9 +401,4 @@ pub fn staff_catalogue(templates: &TemplateSource) -> Result<ClauseCatalogue, St
         TemplateSource::Embedded => EMBEDDED.get_or_init(build).clone(),
         TemplateSource::Dir(_) => build(),
     }
-}
-
-/// `templates/` beside a schools folder, when someone is editing templates there.
-pub fn template_dir_of(root: &Path) -> PathBuf {
-    root.join("templates")
 }

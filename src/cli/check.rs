@@ -48,7 +48,11 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
             eprintln!("{} {error}", style.error("error:"));
         }
     }
-    eprintln!("{} of {} school files are valid", files.len() - failed, files.len());
+    eprintln!(
+        "{} of {} school files are valid",
+        files.len() - failed,
+        files.len()
+    );
     Ok(match failed {
         0 => Outcome::Success,
         _ => Outcome::SomeFailed,

@@ -38,10 +38,17 @@ impl GenerateArgs {
     fn plan(&self) -> Result<GeneratePlan, String> {
         let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
         let date = IssueDate::choose(self.date.as_deref(), epoch.as_deref())?.0;
-        let year = self.year.as_deref().map(str::parse::<AcademicYear>).transpose()?;
+        let year = self
+            .year
+            .as_deref()
+            .map(str::parse::<AcademicYear>)
+            .transpose()?;
         let templates = match &self.templates {
             Some(dir) if !dir.is_dir() => {
-                return Err(format!("the templates folder {} does not exist", dir.display()));
+                return Err(format!(
+                    "the templates folder {} does not exist",
+                    dir.display()
+                ));
             }
             Some(dir) => TemplateSource::Dir(dir.clone()),
             None => TemplateSource::Embedded,

@@ -34,7 +34,8 @@ pub fn run(args: InitArgs) -> Result<Outcome, String> {
 
 fn write_new(path: &Path, text: &str) -> Result<(), String> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     // create_new: never overwrite a school's existing settings.
     let mut file = std::fs::OpenOptions::new()
@@ -42,8 +43,11 @@ fn write_new(path: &Path, text: &str) -> Result<(), String> {
         .create_new(true)
         .open(path)
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => format!("{} already exists; nothing written", path.display()),
+            std::io::ErrorKind::AlreadyExists => {
+                format!("{} already exists; nothing written", path.display())
+            }
             _ => format!("cannot create {}: {e}", path.display()),
         })?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -89,7 +89,8 @@ pub struct Style {
 }
 
 pub fn style() -> Style {
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     Style { colour }
 }
 
@@ -142,8 +143,13 @@ fn select_schools(dir: &std::path::Path, slugs: &[String]) -> Result<Vec<PathBuf
                         .collect();
                     let hint = crate::config::closest(slug, known.iter().map(String::as_str))
                         .map(|b| format!("\n  = hint: did you mean `{b}`?"))
-                        .unwrap_or_else(|| format!("\n  = hint: schools here: {}", known.join(", ")));
-                    Err(format!("there is no school `{slug}` ({} does not exist){hint}", path.display()))
+                        .unwrap_or_else(|| {
+                            format!("\n  = hint: schools here: {}", known.join(", "))
+                        });
+                    Err(format!(
+                        "there is no school `{slug}` ({} does not exist){hint}",
+                        path.display()
+                    ))
                 }
             }
         })

@@ -22,6 +22,7 @@ pub struct Position {
 #[derive(Debug, Default)]
 pub struct Locations {
     values: HashMap<String, Position>,
+    keys: HashMap<String, Position>,
 }
 
 impl Locations {
@@ -32,7 +33,14 @@ impl Locations {
         let _ = Parser::new(text.chars()).load(&mut walker, false);
         Self {
             values: walker.values,
+            keys: walker.keys,
         }
+    }
+
+    /// The position of the key that ends `path` (for errors about a key itself,
+    /// such as an unknown clause id used as a key), else as [`Self::find`].
+    pub fn find_key(&self, path: &str) -> Option<Position> {
+        self.keys.get(path).copied().or_else(|| self.find(path))
     }
 
     /// The position of `path`, or of its nearest ancestor that has one.
@@ -50,14 +58,19 @@ impl Locations {
 
 enum Frame {
     /// Inside a mapping; `key` is the key whose value comes next, if any.
-    Mapping { key: Option<String> },
-    Sequence { next: usize },
+    Mapping {
+        key: Option<String>,
+    },
+    Sequence {
+        next: usize,
+    },
 }
 
 #[derive(Default)]
 struct Walker {
     stack: Vec<(String, Frame)>,
     values: HashMap<String, Position>,
+    keys: HashMap<String, Position>,
 }
 
 impl Walker {
@@ -83,6 +96,7 @@ impl Walker {
                         true => scalar.unwrap_or_default().to_owned(),
                         false => format!("{parent}.{}", scalar.unwrap_or_default()),
                     };
+                    self.keys.entry(key_path.clone()).or_insert(position);
                     self.values.entry(key_path).or_insert(position);
                     return None;
                 }
@@ -92,9 +106,16 @@ impl Walker {
                 format!("{parent}[{}]", *next - 1)
             }
         };
-        // A key's own position was stored first; keep it, it reads better in errors
-        // about the whole entry, and point at the value only for scalars in lists.
-        self.values.entry(path.clone()).or_insert(position);
+        // A scalar value is what an error is about, so point at it; a nested
+        // mapping or list is better pointed at by its key, stored first.
+        match scalar {
+            Some(_) => {
+                self.values.insert(path.clone(), position);
+            }
+            None => {
+                self.values.entry(path.clone()).or_insert(position);
+            }
+        }
         Some(path)
     }
 }
@@ -132,19 +153,24 @@ mod tests {
     fn finds_nested_keys_and_list_items() {
         let text = "name: A\nclauses:\n  remove:\n    - one\n    - two\n  replace:\n    x: y\n";
         let at = Locations::of(text);
-        assert_eq!(at.find("name"), Some(Position { line: 1, column: 1 }));
+        assert_eq!(at.find("name"), Some(Position { line: 1, column: 7 }));
+        assert_eq!(at.find("clauses"), Some(Position { line: 2, column: 1 }));
         assert_eq!(
             at.find("clauses.remove[1]"),
             Some(Position { line: 5, column: 7 })
         );
         assert_eq!(
             at.find("clauses.replace.x"),
+            Some(Position { line: 7, column: 8 })
+        );
+        assert_eq!(
+            at.find_key("clauses.replace.x"),
             Some(Position { line: 7, column: 5 })
         );
         // An unknown path falls back to its nearest known ancestor.
         assert_eq!(
             at.find("clauses.replace.x.deeper"),
-            Some(Position { line: 7, column: 5 })
+            Some(Position { line: 7, column: 8 })
         );
     }
 }

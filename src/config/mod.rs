@@ -103,14 +103,22 @@ pub struct LoadedSchool {
 }
 
 impl LoadedSchool {
-    /// An error about `key` in this file, placed at that key.
+    /// An error about the value at `key` in this file, placed at that value.
     pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        let position = self.locations.find(key);
+        self.error_placed(key, self.locations.find(key), message.into())
+    }
+
+    /// An error about the key itself (an unknown id used as a key).
+    pub fn error_at_key(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        self.error_placed(key, self.locations.find_key(key), message.into())
+    }
+
+    fn error_placed(&self, key: &str, position: Option<Position>, message: String) -> ConfigError {
         ConfigError {
             file: self.file.clone(),
             position,
             key: key.to_owned(),
-            message: message.into(),
+            message,
             hint: None,
             source_line: position.and_then(|at| line_of(&self.text, at.line)),
         }
@@ -145,8 +153,8 @@ pub fn load(file: &Path) -> Result<LoadedSchool, ConfigError> {
             Some("rename the file; the name becomes the folder name of its forms".into()),
         )
     })?;
-    let bytes = std::fs::read(file)
-        .map_err(|e| whole_file(format!("cannot read the file: {e}"), None))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| whole_file(format!("cannot read the file: {e}"), None))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         whole_file(
             format!(
@@ -175,16 +183,15 @@ pub fn parse(file: &Path, slug: SchoolSlug, text: String) -> Result<LoadedSchool
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
         return Err(whole_file(
-            "the file is empty: expected a mapping with at least `name` and `headteacher`"
-                .into(),
+            "the file is empty: expected a mapping with at least `name` and `headteacher`".into(),
             Some(format!(
                 "`aup init {slug}` writes a commented starter file to fill in"
             )),
         ));
     }
     let deserializer = serde_yaml::Deserializer::from_str(&text);
-    let config: SchoolConfig = serde_path_to_error::deserialize(deserializer)
-        .map_err(|e| serde_error(file, &text, e))?;
+    let config: SchoolConfig =
+        serde_path_to_error::deserialize(deserializer).map_err(|e| serde_error(file, &text, e))?;
     let locations = Locations::of(&text);
     Ok(LoadedSchool {
         slug,
@@ -200,8 +207,14 @@ fn serde_error(
     text: &str,
     error: serde_path_to_error::Error<serde_yaml::Error>,
 ) -> ConfigError {
+    // serde_path_to_error writes `?` for a segment it could not name (inside a
+    // syntax error); the known part of the path still helps.
     let key = error.path().to_string();
-    let key = if key == "." { String::new() } else { key };
+    let key = key.split(".?").next().unwrap_or_default();
+    let key = match key {
+        "." | "?" => String::new(),
+        _ => key.to_owned(),
+    };
     let inner = error.inner();
     let position = inner.location().map(|l| Position {
         line: l.line(),
@@ -215,18 +228,14 @@ fn serde_error(
         let rest = tail.find(", while").map(|i| &tail[i..]).unwrap_or("");
         message = format!("{}{}", &message[..cut], rest);
     }
-    if let Some(rest) = message.strip_prefix(&format!("{key}: ")) {
-        message = rest.to_owned();
+    // serde_yaml also starts messages with the path of the enclosing mapping;
+    // the key path is printed separately.
+    if let Some((prefix, rest)) = message.split_once(": ") {
+        if !prefix.is_empty() && key.starts_with(prefix) {
+            message = rest.to_owned();
+        }
     }
     let hint = did_you_mean(&message);
-    let message = match message.as_str() {
-        m if m.contains("repetition limit exceeded") || m.contains("recursion limit exceeded") => {
-            format!(
-                "{m}: the file expands to far more data than a school's settings need (an alias bomb?)"
-            )
-        }
-        _ => message,
-    };
     ConfigError {
         file: file.to_owned(),
         position,

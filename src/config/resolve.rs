@@ -16,8 +16,14 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("school", "the school's full name"),
     ("short_name", "the name used in clauses"),
     ("possessive", "the possessive used in clauses (Pakeman’s)"),
-    ("headteacher", "the headteacher's name, or their title if unnamed"),
-    ("headteacher_title", "Headteacher, Head Teacher, Principal, ..."),
+    (
+        "headteacher",
+        "the headteacher's name, or their title if unnamed",
+    ),
+    (
+        "headteacher_title",
+        "Headteacher, Head Teacher, Principal, ...",
+    ),
     ("dsl", "the DSL's name, or \"the DSL\""),
     ("policy", "the online-safety policy's name (Online Safety)"),
     ("log", "the live-lesson log (the online safety log)"),
@@ -351,17 +357,32 @@ impl LoadedSchool {
         let mut required = vec![
             ("name", c.name.as_str()),
             ("headteacher.title", c.headteacher.title.as_str()),
-            ("online_safety_policy.name", c.online_safety_policy.name.as_str()),
+            (
+                "online_safety_policy.name",
+                c.online_safety_policy.name.as_str(),
+            ),
             ("live_lesson_log.name", c.live_lesson_log.name.as_str()),
             ("live_lesson_log.action", c.live_lesson_log.action.as_str()),
         ];
         for (i, a) in c.audience.iter().enumerate() {
             if a.trim().is_empty() {
-                errors.push(self.error_at(&format!("audience[{i}]"), "an audience cannot be blank"));
+                errors
+                    .push(self.error_at(&format!("audience[{i}]"), "an audience cannot be blank"));
             }
         }
-        if let Some(short) = &c.short_name {
-            required.push(("short_name", short));
+        // Optional names, when given, must say something.
+        let optional = [
+            ("short_name", &c.short_name),
+            ("possessive", &c.possessive),
+            ("website", &c.website),
+            ("headteacher.name", &c.headteacher.name),
+            ("dsl.name", &c.dsl.name),
+            ("online_safety_policy.url", &c.online_safety_policy.url),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                required.push((key, value));
+            }
         }
         for (key, value) in required {
             if value.trim().is_empty() {
@@ -381,7 +402,8 @@ impl LoadedSchool {
             ));
         }
         if let Some(prefix) = &c.form_prefix {
-            let ok = (2..=4).contains(&prefix.len()) && prefix.chars().all(|ch| ch.is_ascii_uppercase());
+            let ok =
+                (2..=4).contains(&prefix.len()) && prefix.chars().all(|ch| ch.is_ascii_uppercase());
             if !ok {
                 errors.push(
                     self.error_at("form_prefix", format!("`{prefix}` is not a form prefix"))
@@ -394,9 +416,15 @@ impl LoadedSchool {
     fn check_edits(&self, errors: &mut Vec<ConfigError>, catalogue: &ClauseCatalogue) {
         let edits = &self.config.clauses;
         let unknown = |key: String, id: &str| {
-            let mut error = self.error_at(&key, format!("there is no clause `{id}` in the template"));
+            let message = format!("there is no clause `{id}` in the template");
+            let mut error = match key.starts_with("clauses.replace.") {
+                true => self.error_at_key(&key, message),
+                false => self.error_at(&key, message),
+            };
             error.hint = Some(match closest(id, catalogue.all()) {
-                Some(best) => format!("did you mean `{best}`? `aup check --clauses` lists every id"),
+                Some(best) => {
+                    format!("did you mean `{best}`? `aup check --clauses` lists every id")
+                }
                 None => "`aup check --clauses` lists every clause id".into(),
             });
             error
@@ -411,7 +439,7 @@ impl LoadedSchool {
                 errors.push(unknown(format!("clauses.replace.{id}"), id));
             }
             if edits.remove.contains(id) {
-                errors.push(self.error_at(
+                errors.push(self.error_at_key(
                     &format!("clauses.replace.{id}"),
                     format!("`{id}` is both removed and replaced; keep one"),
                 ));
@@ -427,7 +455,10 @@ impl LoadedSchool {
             if !well_formed {
                 errors.push(self.error_at(
                     &format!("clauses.add[{i}].id"),
-                    format!("`{}` is not a clause id: use lowercase letters, digits and dashes", extra.id),
+                    format!(
+                        "`{}` is not a clause id: use lowercase letters, digits and dashes",
+                        extra.id
+                    ),
                 ));
             }
             if catalogue.contains(&extra.id) || !new_ids.insert(extra.id.as_str()) {
@@ -438,7 +469,9 @@ impl LoadedSchool {
             }
             let after_known = catalogue.clauses.contains(&extra.after)
                 || catalogue.bullets.contains(&extra.after)
-                || edits.add[..i].iter().any(|earlier| earlier.id == extra.after);
+                || edits.add[..i]
+                    .iter()
+                    .any(|earlier| earlier.id == extra.after);
             if !after_known {
                 let mut error = unknown(format!("clauses.add[{i}].after"), &extra.after);
                 if catalogue.blocks.contains(&extra.after) {
@@ -479,10 +512,16 @@ impl ConfigError {
     }
 
     fn with_placeholder_hint(self) -> Self {
-        let names: Vec<String> = PLACEHOLDERS.iter().map(|(n, _)| format!("{{{n}}}")).collect();
+        let names: Vec<String> = PLACEHOLDERS
+            .iter()
+            .map(|(n, _)| format!("{{{n}}}"))
+            .collect();
         let hint = match &self.hint {
             Some(h) => format!("{h}; placeholders are {}", names.join(" ")),
-            None => format!("placeholders are {}; write {{{{ for a literal brace", names.join(" ")),
+            None => format!(
+                "placeholders are {}; write {{{{ for a literal brace",
+                names.join(" ")
+            ),
         };
         self.with_hint(hint)
     }
@@ -500,7 +539,10 @@ fn placeholder_values(input: &PolicyInput) -> BTreeMap<&'static str, String> {
         ("possessive", input.school.possessive.clone()),
         ("headteacher", head),
         ("headteacher_title", input.headteacher.title.clone()),
-        ("dsl", input.dsl.name.clone().unwrap_or_else(|| "the DSL".into())),
+        (
+            "dsl",
+            input.dsl.name.clone().unwrap_or_else(|| "the DSL".into()),
+        ),
         ("policy", input.policy.name.clone()),
         ("log", input.log.name.clone()),
         ("pupils", input.learners.general.into()),
@@ -567,7 +609,10 @@ fn key_people_rows(c: &SchoolConfig) -> Vec<(String, String)> {
             rows.push((role.to_owned(), name.clone()));
         }
     };
-    push("Designated Safeguarding Lead (DSL)", &k.designated_safeguarding_lead);
+    push(
+        "Designated Safeguarding Lead (DSL)",
+        &k.designated_safeguarding_lead,
+    );
     if !k.deputy_dsls.is_empty() {
         let role = match k.deputy_dsls.len() {
             1 => "Deputy DSL",
@@ -590,9 +635,12 @@ mod tests {
     use super::*;
 
     fn values() -> BTreeMap<&'static str, String> {
-        [("school", "Pakeman".to_owned()), ("log", "the issue log".to_owned())]
-            .into_iter()
-            .collect()
+        [
+            ("school", "Pakeman".to_owned()),
+            ("log", "the issue log".to_owned()),
+        ]
+        .into_iter()
+        .collect()
     }
 
     #[test]

@@ -42,7 +42,9 @@ impl FromStr for AcademicYear {
     /// Accepts `2025-26`, `2025/26` and `2025-2026`.
     fn from_str(text: &str) -> Result<Self, String> {
         let bad = || {
-            format!("`{text}` is not an academic year: write it like 2025-26 (September 2025 to August 2026)")
+            format!(
+                "`{text}` is not an academic year: write it like 2025-26 (September 2025 to August 2026)"
+            )
         };
         let (first, second) = text.split_once(['-', '/']).ok_or_else(bad)?;
         let start: i32 = first.parse().map_err(|_| bad())?;
@@ -124,7 +126,10 @@ mod tests {
     #[test]
     fn academic_year_parses_common_spellings() {
         for text in ["2025-26", "2025/26", "2025-2026"] {
-            assert_eq!(text.parse::<AcademicYear>(), Ok(AcademicYear { start: 2025 }));
+            assert_eq!(
+                text.parse::<AcademicYear>(),
+                Ok(AcademicYear { start: 2025 })
+            );
         }
         for text in ["2025-27", "25-26", "2025", "abcd-ef", "2025-2027"] {
             assert!(text.parse::<AcademicYear>().is_err(), "{text}");

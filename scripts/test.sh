@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs aup's tests. The tests check our PDFs with independent tools (poppler's
+# pdftotext and pdftoppm, qpdf, zbar, pypdf, pyHanko); whatever of those is missing
+# is installed first, so this one command works on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
+command -v qpdf >/dev/null || need_apt+=(qpdf)
+command -v zbarimg >/dev/null || need_apt+=(zbar-tools)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]}" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+need_pip=()
+python3 -c "import pypdf" 2>/dev/null || need_pip+=(pypdf)
+python3 -c "import pyhanko" 2>/dev/null || need_pip+=(pyhanko)
+if [ ${#need_pip[@]} -gt 0 ]; then
+  echo "installing ${need_pip[*]}" >&2
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"
+fi
+
+if [ ! -d ../shared/seeds ]; then
+  echo "error: ../shared/seeds is missing; the seed tests compare against it" >&2
+  exit 1
+fi
+
+cargo test --locked "$@"

@@ -1,0 +1,124 @@
+//! A small builder for running the real `aup` binary in a scratch folder that
+//! holds a copy of the shipped schools.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+/// The repository root (where Cargo.toml is).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Scratch {
+    /// An empty scratch folder with an empty `schools/`.
+    pub fn empty() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("schools")).unwrap();
+        Self { dir }
+    }
+
+    /// A scratch folder with a copy of the shipped `schools/`.
+    pub fn with_shipped_schools() -> Self {
+        let scratch = Self::empty();
+        for entry in std::fs::read_dir(repo().join("schools")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(
+                &path,
+                scratch.path("schools").join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+        scratch
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs `aup ARGS` in the scratch folder.
+    pub fn aup(&self, args: &[&str]) -> Run {
+        self.aup_env(args, &[])
+    }
+
+    pub fn aup_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_aup"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run aup");
+        Run { output }
+    }
+}
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// Asserts success and returns self for chaining.
+    pub fn success(self) -> Self {
+        assert_eq!(
+            self.code(),
+            Some(0),
+            "aup failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    /// Asserts a clean failure: exit code 1, no panic, and returns stderr.
+    pub fn failure(self) -> String {
+        let stderr = self.stderr();
+        assert_eq!(self.code(), Some(1), "expected exit 1\nstderr:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "aup panicked:\n{stderr}");
+        stderr
+    }
+}
+
+/// Text of a PDF as poppler's pdftotext sees it, in layout mode (which keeps a
+/// hyphen that ends a line, so wrapped compounds can be rejoined).
+pub fn pdftotext(pdf: &Path) -> String {
+    let output = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect(
+            "pdftotext (poppler-utils) must be installed: run scripts/test.sh, which installs it",
+        );
+    assert!(
+        output.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
+    String::from_utf8(output.stdout).expect("pdftotext writes UTF-8")
+}

@@ -1,0 +1,280 @@
+//! A new school needs only YAML: schools unlike the seeds (a key-people table, a
+//! different log, their own clauses, volunteers and visitors as the audience, a
+//! scanned headteacher signature) are generated without touching the template.
+
+mod common;
+
+use common::{Scratch, pdftotext};
+
+const OTHER_SCHOOL: &str = r#"# yaml-language-server: $schema=./school.schema.json
+name: Hillside Community Primary School
+short_name: Hillside
+form_prefix: HIL
+website: www.hillside.example.sch.uk
+headteacher:
+  name: Mr D Okafor
+  title: Principal
+dsl:
+  name: Ms R Patel
+audience: [volunteers, visitors]
+commitments_of: [pupils, parents, volunteers]
+live_lesson_log:
+  name: the MyConcern log
+  action: record incidents in
+key_people:
+  designated_safeguarding_lead: Ms R Patel
+  deputy_dsls: [Mr T Jones, Mrs A Lee]
+  safeguarding_link_governor: Dr S Green
+  network_manager: Atlas IT Services
+  reviewed: September 2025
+  next_review: September 2026
+clauses:
+  remove: [remote-video, role-model-images]
+  replace:
+    lockdown-risks: At {short_name}, {pupils} learn online too; I will keep {log} up to date.
+  add:
+    - id: mobile-phones
+      after: appropriate-use
+      text: I will keep my mobile phone out of sight in classrooms and never photograph pupils.
+    - id: smart-watches
+      after: mobile-phones
+      text: The same applies to smart watches.
+      bullets: [No recording, No messaging during lessons]
+    - id: remote-feedback
+      after: remote-log
+      text: I will give feedback to {pupils} only through the school platform.
+approval:
+  kind: headteacher
+  date: 2025-09-03
+  signature_image: hillside-signature.png
+"#;
+
+fn tiny_png() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, 60, 20);
+    encoder.set_color(png::ColorType::Grayscale);
+    let mut writer = encoder.write_header().unwrap();
+    let pixels: Vec<u8> = (0..60 * 20)
+        .map(|i| if (i % 60) / 3 == (i / 60) { 0 } else { 255 })
+        .collect();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    bytes
+}
+
+fn position_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` not in the PDF:\n{text}"))
+}
+
+#[test]
+fn a_school_unlike_the_seeds_needs_only_yaml() {
+    let scratch = Scratch::empty();
+    scratch.write("schools/hillside.yaml", OTHER_SCHOOL);
+    std::fs::write(scratch.path("schools/hillside-signature.png"), tiny_png()).unwrap();
+    scratch.aup(&["check"]).success();
+    scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+    let pdf = scratch.path("out/hillside/2025-26/hillside-staff-aup.pdf");
+    let text = pdftotext(&pdf);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+
+    // Title, audience and key people.
+    assert!(flat.contains("VOLUNTEERS AND VISITORS"), "{flat}");
+    assert!(
+        flat.contains("All volunteers and visitors should read Hillside’s full"),
+        "{flat}"
+    );
+    for cell in [
+        "Mr T Jones, Mrs A Lee",
+        "Dr S Green",
+        "Atlas IT Services",
+        "September 2026",
+    ] {
+        assert!(flat.contains(cell), "{cell} missing");
+    }
+    // Named DSL, principal, the log and the placeholders.
+    assert!(flat.contains(
+        "Designated Safeguarding Lead, Ms R Patel (if by a child) or Principal (if by an adult)."
+    ));
+    assert!(flat.contains("I will record incidents in the MyConcern log for live lessons"));
+    assert!(flat.contains(
+        "At Hillside, pupils learn online too; I will keep the MyConcern log up to date."
+    ));
+    // Removed clauses are gone, added ones sit where they were put, in order.
+    assert!(!flat.contains("correctly dressed"));
+    assert!(!flat.contains("not sharing other’s images"));
+    let appropriate = position_of(&flat, "look after devices loaned to me.");
+    let phones = position_of(&flat, "mobile phone out of sight");
+    let watches = position_of(&flat, "The same applies to smart watches.");
+    let extremism = position_of(&flat, "I will not support or promote extremist");
+    assert!(appropriate < phones && phones < watches && watches < extremism);
+    assert!(flat.contains("No recording"));
+    let feedback = position_of(
+        &flat,
+        "I will give feedback to pupils only through the school platform.",
+    );
+    assert!(position_of(&flat, "MyConcern log for live lessons") < feedback);
+    assert!(feedback < position_of(&flat, "I understand that I am a role model"));
+    // Numbering follows the edits: 17 clauses, one removed from the top level? No:
+    // two added at top level make 19 numbered clauses.
+    assert!(text.contains("19."), "{text}");
+    assert!(!text.contains("20."), "{text}");
+    // The pre-approved block takes the headteacher's name and title by default.
+    assert!(flat.contains("Name: Mr D Okafor"), "{flat}");
+    assert!(flat.contains("Role: Principal"));
+    assert!(flat.contains("Date: 3rd September 2025"));
+    // The signature image is embedded as an image XObject.
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(
+        bytes
+            .windows(14)
+            .any(|w| w == b"/Subtype/Image" || w == b"/Subtype /Imag")
+    );
+}
+
+#[test]
+fn init_writes_a_starter_that_passes_once_names_are_filled_in() {
+    let scratch = Scratch::empty();
+    scratch.aup(&["init", "st-marys"]).success();
+    let path = scratch.path("schools/st-marys.yaml");
+    let starter = std::fs::read_to_string(&path).unwrap();
+    assert!(starter.starts_with("# yaml-language-server: $schema=./school.schema.json"));
+    // Unfilled, it fails and says which names are missing.
+    let err = scratch.aup(&["check", "st-marys"]).failure();
+    assert!(
+        err.contains("schools/st-marys.yaml:9:7: `name`: this cannot be blank"),
+        "{err}"
+    );
+    assert!(
+        err.contains("schools/st-marys.yaml:15:9: `headteacher.name`: this cannot be blank"),
+        "{err}"
+    );
+    // A second init never overwrites it.
+    let err = scratch.aup(&["init", "st-marys"]).failure();
+    assert!(err.contains("already exists"), "{err}");
+    // Filled in, it passes and generates.
+    let filled = starter
+        .replacen("name: \"\"", "name: St Mary’s Primary", 1)
+        .replacen("  name: \"\"", "  name: Mrs K Brown", 1);
+    std::fs::write(&path, filled).unwrap();
+    scratch.aup(&["check", "st-marys"]).success();
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    assert!(
+        scratch
+            .path("out/st-marys/2025-26/st-marys-staff-aup.pdf")
+            .is_file()
+    );
+    // A bad slug is refused before anything is written.
+    let err = scratch.aup(&["init", "St Marys"]).failure();
+    assert!(err.contains("is not a school slug"), "{err}");
+}
+
+#[test]
+fn same_inputs_and_date_give_identical_bytes() {
+    let scratch = Scratch::with_shipped_schools();
+    // Compared as digests, so a failure prints something readable.
+    let read_all = |scratch: &Scratch| -> Vec<String> {
+        use sha2::Digest;
+        ["pakeman", "st-margarets", "kensington"]
+            .iter()
+            .map(|s| {
+                let bytes =
+                    std::fs::read(scratch.path(&format!("out/{s}/2025-26/{s}-staff-aup.pdf")))
+                        .unwrap();
+                let digest = sha2::Sha256::digest(&bytes);
+                format!(
+                    "{s}: {}",
+                    digest
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                )
+            })
+            .collect()
+    };
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    let first = read_all(&scratch);
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    assert_eq!(first, read_all(&scratch));
+    // SOURCE_DATE_EPOCH (2025-09-01T12:00:00Z) stands in for --date.
+    scratch
+        .aup_env(&["generate"], &[("SOURCE_DATE_EPOCH", "1756728000")])
+        .success();
+    assert_eq!(first, read_all(&scratch));
+    // The policy document prints the academic year, not the day: another day of the
+    // same year gives the same bytes.
+    scratch.aup(&["generate", "--date", "2026-03-02"]).success();
+    assert_eq!(first, read_all(&scratch));
+}
+
+#[test]
+fn academic_year_defaults_from_the_date() {
+    let scratch = Scratch::with_shipped_schools();
+    let run = scratch
+        .aup(&["generate", "--school", "pakeman", "--date", "2026-08-31"])
+        .success();
+    assert_eq!(
+        run.stdout().trim(),
+        "out/pakeman/2025-26/pakeman-staff-aup.pdf"
+    );
+    let run = scratch
+        .aup(&["generate", "--school", "pakeman", "--date", "2026-09-01"])
+        .success();
+    assert_eq!(
+        run.stdout().trim(),
+        "out/pakeman/2026-27/pakeman-staff-aup.pdf"
+    );
+    let run = scratch
+        .aup(&[
+            "generate",
+            "--school",
+            "pakeman",
+            "--year",
+            "2024/25",
+            "--date",
+            "2026-09-01",
+        ])
+        .success();
+    assert_eq!(
+        run.stdout().trim(),
+        "out/pakeman/2024-25/pakeman-staff-aup.pdf"
+    );
+    let err = scratch.aup(&["generate", "--year", "2024-26"]).failure();
+    assert!(
+        err.contains("an academic year runs into the next calendar year"),
+        "{err}"
+    );
+    let err = scratch.aup(&["generate", "--date", "31/08/2026"]).failure();
+    assert!(err.contains("is not a date"), "{err}");
+}
+
+#[test]
+fn shipped_schema_matches_the_types_and_every_school_points_at_it() {
+    let scratch = Scratch::empty();
+    let printed = scratch.aup(&["schema"]).success().stdout();
+    let shipped =
+        std::fs::read_to_string(common::repo().join("schools/school.schema.json")).unwrap();
+    assert_eq!(
+        printed, shipped,
+        "run `cargo run -- schema > schools/school.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"name".into())
+    );
+    for entry in std::fs::read_dir(common::repo().join("schools")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.starts_with("# yaml-language-server: $schema=./school.schema.json\n"),
+                "{} lacks the schema line",
+                path.display()
+            );
+        }
+    }
+}
