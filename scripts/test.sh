@@ -20,6 +20,7 @@ fi
 need_pip=()
 python3 -c "import pypdf" 2>/dev/null || need_pip+=(pypdf)
 python3 -c "import pyhanko" 2>/dev/null || need_pip+=(pyhanko)
+command -v pyhanko >/dev/null || need_pip+=(pyhanko-cli)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "installing ${need_pip[*]}" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"

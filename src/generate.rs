@@ -1,16 +1,23 @@
-//! `aup generate`: from checked school configs to PDFs on disk. Each school is
-//! resolved, compiled once and exported; files are written atomically so a reader
-//! never sees half a PDF.
+//! `aup generate`: from checked school configs to PDFs on disk. Per school the
+//! policy is compiled twice by Typst (the readable policy, and the form base with
+//! the print-at-actual-size footer); every personal form is then stamped from the
+//! form base in parallel, written atomically, and recorded in the issue register.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
+use crate::archive::{Archive, IssuedForm, PolicyRecord, Recipient};
+use crate::config::roster::{self, Person};
 use crate::config::year::long_date;
 use crate::config::{
     self, AcademicYear, ConfigError, LoadedSchool, PolicyInput, ResolvedSchool, SchoolSlug,
 };
+use crate::form::id::hex;
+use crate::form::{FieldSpec, Fingerprint, FormBase, FormId, FormMeta};
 use crate::render::{self, AupWorld, Compiled, Job, RenderError, STAFF_AUP, TemplateSource};
 
 /// The data that varies per issue but is not policy text: it is kept out of the
@@ -19,25 +26,27 @@ use crate::render::{self, AupWorld, Compiled, Job, RenderError, STAFF_AUP, Templ
 struct IssueInput<'a> {
     year: &'a str,
     date: &'a str,
+    /// True for the base of personal forms (adds the print-at-actual-size note).
+    form: bool,
 }
 
 /// The virtual files a compilation of the staff template reads.
-pub fn template_files<'a>(
+pub fn template_files(
     input: &PolicyInput,
     signature_image: Option<&(String, Vec<u8>)>,
     year: &str,
     date: &str,
-) -> Result<Vec<(&'a str, Vec<u8>)>, serde_json::Error> {
-    // The signature image's path is one of two fixed strings; leak-free static
-    // names keep `Job` borrowing simple.
+    form: bool,
+) -> Result<Vec<(&'static str, Vec<u8>)>, serde_json::Error> {
     let mut files = vec![
         ("/policy.json", serde_json::to_vec(input)?),
         (
             "/issue.json",
-            serde_json::to_vec(&IssueInput { year, date })?,
+            serde_json::to_vec(&IssueInput { year, date, form })?,
         ),
     ];
     if let Some((path, bytes)) = signature_image {
+        // One of two fixed names, chosen by the image's type in `resolve`.
         let path: &'static str = match path.ends_with(".png") {
             true => "/approval-signature.png",
             false => "/approval-signature.jpg",
@@ -60,13 +69,19 @@ pub fn neutral_policy_input() -> PolicyInput {
         .input
 }
 
-/// One generated document.
+/// What one school's run produced.
 #[derive(Debug, Clone)]
 pub struct Generated {
     pub school: SchoolSlug,
-    pub path: PathBuf,
+    /// The readable policy, `<slug>-staff-aup.pdf`.
+    pub policy: PathBuf,
     pub pages: usize,
     pub bytes: usize,
+    pub fingerprint: Fingerprint,
+    /// Personal and blank forms written, in roster order.
+    pub forms: Vec<(FormId, PathBuf)>,
+    /// `print-all.pdf`, when any form was written.
+    pub print_all: Option<PathBuf>,
     pub warnings: String,
 }
 
@@ -75,16 +90,25 @@ pub struct Generated {
 pub enum GenerateError {
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Config(Vec<ConfigError>),
+    #[error("{0}")]
+    Roster(#[from] roster::RosterError),
     #[error("{school}: {source}")]
     Render {
         school: SchoolSlug,
         source: RenderError,
+    },
+    #[error("{school}: {source}")]
+    Stamp {
+        school: SchoolSlug,
+        source: crate::form::stamp::StampError,
     },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Archive(#[from] crate::archive::ArchiveError),
     #[error("{0}")]
     Other(String),
 }
@@ -96,6 +120,10 @@ pub struct GeneratePlan {
     pub year: Option<AcademicYear>,
     pub date: time::Date,
     pub out_dir: PathBuf,
+    /// The archive folder whose index holds the issue register.
+    pub archive: PathBuf,
+    /// Extra unnamed forms per school.
+    pub blank: u32,
 }
 
 impl GeneratePlan {
@@ -103,6 +131,12 @@ impl GeneratePlan {
     pub fn year(&self) -> AcademicYear {
         self.year
             .unwrap_or_else(|| AcademicYear::containing(self.date))
+    }
+
+    fn year_dir(&self, slug: &SchoolSlug) -> PathBuf {
+        self.out_dir
+            .join(slug.as_str())
+            .join(self.year().to_string())
     }
 }
 
@@ -115,11 +149,13 @@ pub fn resolve(
     school.resolve(&catalogue).map_err(GenerateError::Config)
 }
 
-/// Compiles a resolved school's staff AUP.
+/// Compiles a resolved school's staff AUP: the readable policy, or (`form`) the
+/// base of personal forms.
 pub fn compile(
     resolved: &ResolvedSchool,
     slug: &SchoolSlug,
     plan: &GeneratePlan,
+    form: bool,
 ) -> Result<Compiled, GenerateError> {
     let year = plan.year().to_string();
     let files = template_files(
@@ -127,6 +163,7 @@ pub fn compile(
         resolved.signature_image.as_ref(),
         &year,
         &long_date(plan.date),
+        form,
     )
     .map_err(|e| GenerateError::Other(format!("cannot encode the template input: {e}")))?;
     let render_error = |source| GenerateError::Render {
@@ -143,35 +180,223 @@ pub fn compile(
     world.compile().map_err(render_error)
 }
 
-/// Generates one school's staff AUP into `<out>/<slug>/<year>/<slug>-staff-aup.pdf`.
+/// The policy fingerprint: templates, resolved config and the files it names.
+pub fn fingerprint(
+    resolved: &ResolvedSchool,
+    templates: &TemplateSource,
+) -> Result<Fingerprint, GenerateError> {
+    let sources = templates.all().map_err(GenerateError::Other)?;
+    let policy =
+        serde_json::to_vec(&resolved.input).map_err(|e| GenerateError::Other(e.to_string()))?;
+    let assets: Vec<&[u8]> = resolved
+        .signature_image
+        .iter()
+        .map(|(_, b)| b.as_slice())
+        .collect();
+    Ok(Fingerprint::compute(&sources, &policy, &assets))
+}
+
+/// Generates one school: the policy, a form per roster person and per blank, the
+/// print file, and the register rows.
 pub fn generate_school(
     school: &LoadedSchool,
     plan: &GeneratePlan,
 ) -> Result<Generated, GenerateError> {
+    let slug = &school.slug;
     let resolved = resolve(school, &plan.templates)?;
-    let compiled = compile(&resolved, &school.slug, plan)?;
+    let fingerprint = fingerprint(&resolved, &plan.templates)?;
+    let people = match roster::roster_path(school.dir(), slug.as_str()) {
+        path if path.is_file() => roster::read(&path)?,
+        _ => Vec::new(),
+    };
     let year = plan.year();
-    let pdf = compiled
-        .pdf(&format!("aup/{}/{year}/staff", school.slug), plan.date)
-        .map_err(|source| GenerateError::Render {
-            school: school.slug.clone(),
-            source,
-        })?;
-    let path = plan
-        .out_dir
-        .join(school.slug.as_str())
-        .join(year.to_string())
-        .join(format!("{}-staff-aup.pdf", school.slug));
-    write_atomically(&path, &pdf).map_err(|source| GenerateError::Write {
-        path: path.clone(),
+    let year_dir = plan.year_dir(slug);
+    let render_error = |source| GenerateError::Render {
+        school: slug.clone(),
         source,
-    })?;
-    Ok(Generated {
-        school: school.slug.clone(),
-        path,
-        pages: compiled.page_count(),
-        bytes: pdf.len(),
-        warnings: compiled.warnings,
+    };
+
+    let policy = compile(&resolved, slug, plan, false)?;
+    let policy_pdf = policy
+        .pdf(&format!("aup/{slug}/{year}/staff"), plan.date)
+        .map_err(render_error)?;
+    let policy_path = year_dir.join(format!("{slug}-staff-aup.pdf"));
+    write_file(&policy_path, &policy_pdf)?;
+
+    let mut generated = Generated {
+        school: slug.clone(),
+        policy: policy_path,
+        pages: policy.page_count(),
+        bytes: policy_pdf.len(),
+        fingerprint: fingerprint.clone(),
+        forms: Vec::new(),
+        print_all: None,
+        warnings: policy.warnings.clone(),
+    };
+    let recipients = recipients(&people, plan.blank);
+    if recipients.is_empty() {
+        return Ok(generated);
+    }
+
+    let base = compile(&resolved, slug, plan, true)?;
+    let base_pdf = base
+        .pdf(&format!("aup/{slug}/{year}/staff-form"), plan.date)
+        .map_err(render_error)?;
+    let boxes = base.field_boxes().map_err(render_error)?;
+    let stamp_error = |source| GenerateError::Stamp {
+        school: slug.clone(),
+        source,
+    };
+    let heights: Vec<f64> = base
+        .document
+        .pages()
+        .iter()
+        .map(|p| p.frame.height().to_pt())
+        .collect();
+    let fields: Vec<FieldSpec> = boxes
+        .iter()
+        .map(|b| FieldSpec::from_layout(b, heights[b.page - 1]))
+        .collect();
+    let base = FormBase::new(&base_pdf, fields).map_err(stamp_error)?;
+
+    let mut archive = Archive::open(&plan.archive)?;
+    let prefix = form_prefix(school);
+    let ids = archive.assign_ids(
+        slug.as_str(),
+        &prefix,
+        year,
+        fingerprint.as_str(),
+        &recipients,
+    )?;
+    let metas: Vec<FormMeta> = ids
+        .iter()
+        .zip(&recipients)
+        .map(|(id, r)| FormMeta {
+            form_id: id.clone(),
+            school: slug.to_string(),
+            school_name: resolved.input.school.name.clone(),
+            year: year.to_string(),
+            fingerprint: fingerprint.to_string(),
+            fingerprint_short: fingerprint.short(),
+            person: r.name.clone(),
+            role: r.role.clone(),
+        })
+        .collect();
+
+    // Stamping and writing are independent per form: both cores share them.
+    let forms_dir = year_dir.join("forms");
+    let written: Vec<(PathBuf, crate::form::Stamped, String)> = metas
+        .par_iter()
+        .map(|meta| {
+            let stamped = base.stamp(meta).map_err(stamp_error)?;
+            let path = forms_dir.join(form_file_name(meta));
+            write_file(&path, &stamped.pdf)?;
+            let digest = hex(&Sha256::digest(&stamped.pdf));
+            Ok((path, stamped, digest))
+        })
+        .collect::<Result<_, GenerateError>>()?;
+
+    let print_all = base.print_all(&metas).map_err(stamp_error)?;
+    let print_all_path = year_dir.join("print-all.pdf");
+    write_file(&print_all_path, &print_all)?;
+
+    let policy_json =
+        serde_json::to_string(&resolved.input).map_err(|e| GenerateError::Other(e.to_string()))?;
+    let issued_on = plan.date.to_string();
+    let issued: Vec<IssuedForm<'_>> = written
+        .iter()
+        .zip(&ids)
+        .zip(&recipients)
+        .map(|(((_, stamped, digest), id), recipient)| IssuedForm {
+            form_id: id,
+            recipient,
+            pages: base.sizes(),
+            page_hashes: &stamped.page_hashes,
+            fields: base.fields(),
+            file_sha256: digest,
+        })
+        .collect();
+    archive.record(
+        &PolicyRecord {
+            fingerprint: fingerprint.as_str(),
+            school: slug.as_str(),
+            year,
+            template: STAFF_AUP,
+            policy_json: &policy_json,
+            issued_on: &issued_on,
+        },
+        &issued,
+    )?;
+
+    generated.forms = ids
+        .into_iter()
+        .zip(written.into_iter().map(|(p, ..)| p))
+        .collect();
+    generated.print_all = Some(print_all_path);
+    Ok(generated)
+}
+
+/// The roster's people, then `blank` unnamed forms.
+fn recipients(people: &[Person], blank: u32) -> Vec<Recipient> {
+    let named = people.iter().map(|p| Recipient {
+        key: p.key(),
+        name: Some(p.name.clone()),
+        role: Some(p.role.clone()),
+        staff_id: p.staff_id.clone(),
+        email: p.email.clone(),
+    });
+    let blanks = (1..=blank).map(|n| Recipient {
+        key: format!("blank:{n}"),
+        name: None,
+        role: None,
+        staff_id: None,
+        email: None,
+    });
+    named.chain(blanks).collect()
+}
+
+/// The school's form-id prefix: as configured, else the slug's first letters.
+pub fn form_prefix(school: &LoadedSchool) -> String {
+    school.config.form_prefix.clone().unwrap_or_else(|| {
+        let letters: String = school
+            .slug
+            .as_str()
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .take(3)
+            .collect::<String>()
+            .to_ascii_uppercase();
+        match letters.len() {
+            0 | 1 => format!("{letters}AUP")[..3].to_owned(),
+            _ => letters,
+        }
+    })
+}
+
+/// `PAK-2526-0007-K-jane-smith.pdf`: the id first so files sort by id, the name so
+/// the office can find a person's file to email.
+fn form_file_name(meta: &FormMeta) -> String {
+    let who = match &meta.person {
+        Some(name) => {
+            let mut slug = String::new();
+            for c in name.chars().flat_map(char::to_lowercase) {
+                match c.is_ascii_alphanumeric() {
+                    true => slug.push(c),
+                    false if !slug.ends_with('-') => slug.push('-'),
+                    false => {}
+                }
+            }
+            slug.trim_matches('-').chars().take(40).collect::<String>()
+        }
+        None => "blank".to_owned(),
+    };
+    format!("{}-{who}.pdf", meta.form_id)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GenerateError> {
+    write_atomically(path, bytes).map_err(|source| GenerateError::Write {
+        path: path.to_owned(),
+        source,
     })
 }
 

@@ -8,7 +8,9 @@
 // person needs; they are built only on the cold path, so their size is fine.
 #![allow(clippy::result_large_err)]
 
+pub mod archive;
 pub mod cli;
 pub mod config;
+pub mod form;
 pub mod generate;
 pub mod render;

@@ -383,7 +383,7 @@ pub fn staff_catalogue(templates: &TemplateSource) -> Result<ClauseCatalogue, St
     static EMBEDDED: OnceLock<Result<ClauseCatalogue, String>> = OnceLock::new();
     let build = || -> Result<ClauseCatalogue, String> {
         let input = crate::generate::neutral_policy_input();
-        let files = crate::generate::template_files(&input, None, "2025-26", "2025-09-01")
+        let files = crate::generate::template_files(&input, None, "2025-26", "2025-09-01", false)
             .map_err(|e| e.to_string())?;
         let world = AupWorld::new(Job {
             templates,

@@ -23,9 +23,20 @@ pub struct GenerateArgs {
     /// The same inputs and date always give byte-identical PDFs.
     #[arg(long, value_name = "DATE")]
     pub date: Option<String>,
-    /// Where PDFs go: <OUT>/<slug>/<year>/<slug>-staff-aup.pdf.
+    /// Where PDFs go: <OUT>/<slug>/<year>/ holds <slug>-staff-aup.pdf (the policy
+    /// to read), forms/<form-id>-<name>.pdf (one per person on the roster
+    /// schools/<slug>.staff.csv, and per blank) and print-all.pdf (every form, each
+    /// padded to an even page count for duplex printing).
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
+    /// Also make N unnamed forms per school, with their own ids. Blanks are
+    /// numbered per policy version, so re-running reprints the same N ids.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub blank: u32,
+    /// The archive folder; its index (aup.sqlite) records every form issued, so
+    /// re-running gives each person the same form id.
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
     /// Read templates from this folder instead of the built-in ones (for people
     /// editing templates; template errors show file, line and column).
     #[arg(long, value_name = "DIR")]
@@ -58,6 +69,8 @@ impl GenerateArgs {
             year,
             date,
             out_dir: self.out.clone(),
+            archive: self.archive.clone(),
+            blank: self.blank,
         })
     }
 }
@@ -78,13 +91,20 @@ pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
                     eprint!("{}", generated.warnings);
                 }
                 // The written paths are the command's data: stdout, one per line.
-                println!("{}", generated.path.display());
+                println!("{}", generated.policy.display());
+                for (_, path) in &generated.forms {
+                    println!("{}", path.display());
+                }
+                if let Some(path) = &generated.print_all {
+                    println!("{}", path.display());
+                }
                 eprintln!(
-                    "{} {}: {} pages, {} KB in {} ms",
+                    "{} {}: policy {} pages, {} forms, policy version {} in {} ms",
                     style.ok("wrote"),
                     generated.school,
                     generated.pages,
-                    generated.bytes.div_ceil(1024),
+                    generated.forms.len(),
+                    &generated.fingerprint.as_str()[..12],
                     started.elapsed().as_millis()
                 );
             }

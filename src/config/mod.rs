@@ -4,6 +4,7 @@
 
 mod locate;
 pub mod resolve;
+pub mod roster;
 pub mod schema;
 pub mod year;
 

@@ -1,0 +1,326 @@
+//! The archive's SQLite index. For now it holds the issue register: every policy
+//! version and every form `aup generate` has issued, with where its boxes are and a
+//! hash of each page as issued, so ingest can tell our forms from strangers and know
+//! where to look for ink. Only this module talks to the database.
+//!
+//! Default location: `archive/aup.sqlite` (see `--archive`).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::config::AcademicYear;
+use crate::form::{FieldSpec, FormId};
+
+/// The database file inside an archive folder.
+pub const DATABASE: &str = "aup.sqlite";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS policies (
+    fingerprint  TEXT PRIMARY KEY,
+    school       TEXT NOT NULL,
+    year         TEXT NOT NULL,
+    template     TEXT NOT NULL,
+    policy_json  TEXT NOT NULL,
+    first_issued TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forms (
+    form_id      TEXT PRIMARY KEY,
+    school       TEXT NOT NULL,
+    year         TEXT NOT NULL,
+    serial       INTEGER NOT NULL,
+    person_key   TEXT NOT NULL,
+    name         TEXT,
+    role         TEXT,
+    staff_id     TEXT,
+    email        TEXT,
+    fingerprint  TEXT NOT NULL REFERENCES policies(fingerprint),
+    pages        INTEGER NOT NULL,
+    issued_on    TEXT NOT NULL,
+    file_sha256  TEXT,
+    UNIQUE (school, year, fingerprint, person_key)
+);
+CREATE INDEX IF NOT EXISTS forms_by_school_year ON forms (school, year);
+CREATE TABLE IF NOT EXISTS form_boxes (
+    form_id TEXT NOT NULL REFERENCES forms(form_id),
+    field   TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    page    INTEGER NOT NULL,
+    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+    PRIMARY KEY (form_id, field)
+);
+CREATE TABLE IF NOT EXISTS form_pages (
+    form_id        TEXT NOT NULL REFERENCES forms(form_id),
+    page           INTEGER NOT NULL,
+    width          REAL NOT NULL,
+    height         REAL NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    PRIMARY KEY (form_id, page)
+);
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("cannot create the archive folder {}: {source}", path.display())]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the archive index {} cannot be used: {source}", path.display())]
+    Database {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the archive index: {0}")]
+    Query(#[from] rusqlite::Error),
+    #[error("no more form ids for {0}: the serial range is used up")]
+    SerialsExhausted(String),
+}
+
+/// Who a form is for, as the register keys it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// `id:<staff id>`, `name:<normalised name>` or `blank:<n>`.
+    pub key: String,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub staff_id: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A policy version as the register stores it.
+pub struct PolicyRecord<'a> {
+    pub fingerprint: &'a str,
+    pub school: &'a str,
+    pub year: AcademicYear,
+    pub template: &'a str,
+    pub policy_json: &'a str,
+    pub issued_on: &'a str,
+}
+
+/// One issued form, for the register.
+pub struct IssuedForm<'a> {
+    pub form_id: &'a FormId,
+    pub recipient: &'a Recipient,
+    pub pages: &'a [(f64, f64)],
+    pub page_hashes: &'a [String],
+    pub fields: &'a [FieldSpec],
+    pub file_sha256: &'a str,
+}
+
+/// An open archive index.
+pub struct Archive {
+    conn: Connection,
+}
+
+impl Archive {
+    /// Opens (creating if needed) the index in `root`.
+    pub fn open(root: &Path) -> Result<Self, ArchiveError> {
+        std::fs::create_dir_all(root).map_err(|source| ArchiveError::Folder {
+            path: root.to_owned(),
+            source,
+        })?;
+        let path = root.join(DATABASE);
+        let database = |source| ArchiveError::Database {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(database)?;
+        // WAL keeps readers (status) working while a writer commits; the busy
+        // timeout lets two commands queue rather than fail at once.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(database)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(database)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(database)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(database)?;
+        conn.execute_batch(SCHEMA).map_err(database)?;
+        Ok(Self { conn })
+    }
+
+    /// The form id of each recipient for this policy version: the one issued before
+    /// if there is one (so re-running `generate` reprints the same ids), else the
+    /// next free serial of the school and year. Nothing is written until
+    /// [`Archive::record`].
+    pub fn assign_ids(
+        &self,
+        school: &str,
+        prefix: &str,
+        year: AcademicYear,
+        fingerprint: &str,
+        recipients: &[Recipient],
+    ) -> Result<Vec<FormId>, ArchiveError> {
+        let year_text = year.to_string();
+        let mut lookup = self.conn.prepare_cached(
+            "SELECT form_id FROM forms WHERE school = ?1 AND year = ?2 AND fingerprint = ?3 AND person_key = ?4",
+        )?;
+        let mut next: u32 = self.conn.query_row(
+            "SELECT COALESCE(MAX(serial), 0) FROM forms WHERE school = ?1 AND year = ?2",
+            params![school, year_text],
+            |row| row.get(0),
+        )?;
+        let mut ids = Vec::with_capacity(recipients.len());
+        for recipient in recipients {
+            let known: Option<String> = lookup
+                .query_row(
+                    params![school, year_text, fingerprint, recipient.key],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let id = match known.and_then(|k| k.parse::<FormId>().ok()) {
+                Some(id) => id,
+                None => loop {
+                    next += 1;
+                    if next > 99_999 {
+                        return Err(ArchiveError::SerialsExhausted(format!("{school} {year}")));
+                    }
+                    if let Some(id) = FormId::new(prefix, year, next) {
+                        break id;
+                    }
+                },
+            };
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Records a policy version and the forms issued for it, in one transaction.
+    pub fn record(
+        &mut self,
+        policy: &PolicyRecord<'_>,
+        forms: &[IssuedForm<'_>],
+    ) -> Result<(), ArchiveError> {
+        let tx = self.conn.transaction()?;
+        let year = policy.year.to_string();
+        tx.execute(
+            "INSERT OR IGNORE INTO policies (fingerprint, school, year, template, policy_json, first_issued)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![policy.fingerprint, policy.school, year, policy.template, policy.policy_json, policy.issued_on],
+        )?;
+        {
+            let mut form_row = tx.prepare_cached(
+                "INSERT INTO forms (form_id, school, year, serial, person_key, name, role, staff_id, email,
+                                    fingerprint, pages, issued_on, file_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT (form_id) DO UPDATE SET
+                    name = excluded.name, role = excluded.role, staff_id = excluded.staff_id,
+                    email = excluded.email, pages = excluded.pages, file_sha256 = excluded.file_sha256",
+            )?;
+            let mut box_row = tx.prepare_cached(
+                "INSERT OR REPLACE INTO form_boxes (form_id, field, kind, page, x0, y0, x1, y1)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            let mut page_row = tx.prepare_cached(
+                "INSERT OR REPLACE INTO form_pages (form_id, page, width, height, content_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for form in forms {
+                let id = form.form_id.as_str();
+                let r = form.recipient;
+                form_row.execute(params![
+                    id,
+                    policy.school,
+                    year,
+                    form.form_id.serial(),
+                    r.key,
+                    r.name,
+                    r.role,
+                    r.staff_id,
+                    r.email,
+                    policy.fingerprint,
+                    form.pages.len() as i64,
+                    policy.issued_on,
+                    form.file_sha256,
+                ])?;
+                for field in form.fields {
+                    let b = &field.rect;
+                    box_row.execute(params![
+                        id,
+                        field.name,
+                        field.kind,
+                        field.page as i64,
+                        b.x0,
+                        b.y0,
+                        b.x1,
+                        b.y1
+                    ])?;
+                }
+                for (i, ((width, height), hash)) in
+                    form.pages.iter().zip(form.page_hashes).enumerate()
+                {
+                    page_row.execute(params![id, i as i64 + 1, width, height, hash])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The register's view of one form, for tests and `aup show`.
+    pub fn issued(&self, form_id: &str) -> Result<Option<RegisteredForm>, ArchiveError> {
+        let form = self
+            .conn
+            .query_row(
+                "SELECT school, year, name, role, fingerprint, pages FROM forms WHERE form_id = ?1",
+                params![form_id],
+                |row| {
+                    Ok(RegisteredForm {
+                        form_id: form_id.to_owned(),
+                        school: row.get(0)?,
+                        year: row.get(1)?,
+                        name: row.get(2)?,
+                        role: row.get(3)?,
+                        fingerprint: row.get(4)?,
+                        pages: row.get(5)?,
+                        boxes: Vec::new(),
+                        page_hashes: Vec::new(),
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut form) = form else {
+            return Ok(None);
+        };
+        let mut boxes = self
+            .conn
+            .prepare("SELECT field, kind, page, x0, y0, x1, y1 FROM form_boxes WHERE form_id = ?1 ORDER BY page, y1 DESC")?;
+        form.boxes = boxes
+            .query_map(params![form_id], |row| {
+                Ok(FieldSpec {
+                    name: row.get(0)?,
+                    kind: row.get(1)?,
+                    page: row.get::<_, i64>(2)? as usize,
+                    rect: crate::form::Rect {
+                        x0: row.get(3)?,
+                        y0: row.get(4)?,
+                        x1: row.get(5)?,
+                        y1: row.get(6)?,
+                    },
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut pages = self
+            .conn
+            .prepare("SELECT content_sha256 FROM form_pages WHERE form_id = ?1 ORDER BY page")?;
+        form.page_hashes = pages
+            .query_map(params![form_id], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(form))
+    }
+}
+
+/// A form as the register knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredForm {
+    pub form_id: String,
+    pub school: String,
+    pub year: String,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub fingerprint: String,
+    pub pages: i64,
+    pub boxes: Vec<FieldSpec>,
+    pub page_hashes: Vec<String>,
+}

@@ -1,0 +1,284 @@
+//! The staff roster, `schools/<slug>.staff.csv`: who gets a personal form. Schools
+//! export it from their MIS, so the header spellings of SIMS, Arbor and Bromcom
+//! exports are all understood, and a bad row is reported with its line number.
+
+use std::path::{Path, PathBuf};
+
+/// One person on the roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub role: String,
+    pub staff_id: Option<String>,
+    pub email: Option<String>,
+    /// The CSV line the person came from, for messages.
+    pub line: u64,
+}
+
+impl Person {
+    /// What identifies a person across runs: the staff id when the MIS gives one,
+    /// else the name with case and spacing normalised.
+    pub fn key(&self) -> String {
+        match &self.staff_id {
+            Some(id) => format!("id:{}", id.trim().to_lowercase()),
+            None => format!("name:{}", normalise_name(&self.name)),
+        }
+    }
+}
+
+fn normalise_name(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// A roster problem, with the file and line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {message}{}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), hint.as_ref().map(|h| format!("\n  = hint: {h}")).unwrap_or_default())]
+pub struct RosterError {
+    pub file: PathBuf,
+    pub line: Option<u64>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// Header spellings, lower-cased with spaces, dashes and underscores removed.
+const FULL_NAME: &[&str] = &[
+    "name",
+    "fullname",
+    "staffname",
+    "displayname",
+    "employeename",
+];
+const FIRST_NAME: &[&str] = &[
+    "forename",
+    "firstname",
+    "preferredforename",
+    "knownas",
+    "preferredfirstname",
+    "legalforename",
+    "givenname",
+];
+const LAST_NAME: &[&str] = &[
+    "surname",
+    "lastname",
+    "legalsurname",
+    "preferredsurname",
+    "familyname",
+];
+const ROLE: &[&str] = &[
+    "role",
+    "jobtitle",
+    "post",
+    "position",
+    "staffrole",
+    "roles",
+    "title",
+    "jobrole",
+    "contracttype",
+];
+const STAFF_ID: &[&str] = &[
+    "staffid",
+    "staffcode",
+    "employeeid",
+    "employeenumber",
+    "payrollnumber",
+    "id",
+    "upn",
+    "misid",
+    "personid",
+];
+const EMAIL: &[&str] = &[
+    "email",
+    "emailaddress",
+    "workemail",
+    "schoolemail",
+    "primaryemail",
+    "email1",
+];
+
+fn header_key(header: &str) -> String {
+    header
+        .trim()
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The roster file of a school, `<dir>/<slug>.staff.csv`.
+pub fn roster_path(schools_dir: &Path, slug: &str) -> PathBuf {
+    schools_dir.join(format!("{slug}.staff.csv"))
+}
+
+/// Reads a roster. Every row must have a name; people appear once.
+pub fn read(file: &Path) -> Result<Vec<Person>, RosterError> {
+    let error = |line: Option<u64>, message: String, hint: Option<&str>| RosterError {
+        file: file.to_owned(),
+        line,
+        message,
+        hint: hint.map(String::from),
+    };
+    let bytes = std::fs::read(file)
+        .map_err(|e| error(None, format!("cannot read the roster: {e}"), None))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        error(
+            None,
+            "the roster is not UTF-8 text".into(),
+            Some("in Excel choose \"CSV UTF-8 (Comma delimited)\" when saving"),
+        )
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| error(Some(1), format!("cannot read the header row: {e}"), None))?
+        .clone();
+    let keys: Vec<String> = headers.iter().map(header_key).collect();
+    let find = |names: &[&str]| keys.iter().position(|k| names.contains(&k.as_str()));
+    let full = find(FULL_NAME);
+    let first = find(FIRST_NAME);
+    let last = find(LAST_NAME);
+    let role = find(ROLE);
+    if full.is_none() && (first.is_none() || last.is_none()) {
+        return Err(error(
+            Some(1),
+            format!(
+                "no name column among the headers: {}",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+            Some(
+                "name the column `Name`, or give `Forename` and `Surname` (SIMS, Arbor and Bromcom spellings work)",
+            ),
+        ));
+    }
+    let Some(role) = role else {
+        return Err(error(
+            Some(1),
+            format!(
+                "no role column among the headers: {}",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+            Some("name the column `Role` or `Job Title`"),
+        ));
+    };
+    let staff_id = find(STAFF_ID);
+    let email = find(EMAIL);
+
+    let mut people: Vec<Person> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line());
+            let message = match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => {
+                    format!("this row has {len} fields but the header has {expected_len}")
+                }
+                _ => format!("malformed row: {e}"),
+            };
+            error(
+                line,
+                message,
+                Some("a name containing a comma must be in double quotes"),
+            )
+        })?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let name = match (field(full), field(first), field(last)) {
+            (Some(full), _, _) => full.to_owned(),
+            (None, Some(first), Some(last)) => format!("{first} {last}"),
+            _ => return Err(error(Some(line), "this row has no name".into(), None)),
+        };
+        let Some(role) = field(Some(role)) else {
+            return Err(error(
+                Some(line),
+                format!("{name} has no role"),
+                Some("the role is printed on the form; write e.g. Teacher, Governor, Volunteer"),
+            ));
+        };
+        if name.chars().count() > 80 || name.chars().any(char::is_control) {
+            return Err(error(
+                Some(line),
+                format!("`{name}` does not look like a person's name"),
+                None,
+            ));
+        }
+        let person = Person {
+            name,
+            role: role.to_owned(),
+            staff_id: field(staff_id).map(String::from),
+            email: field(email).map(String::from),
+            line,
+        };
+        if let Some(earlier) = people.iter().find(|p| p.key() == person.key()) {
+            return Err(error(
+                Some(line),
+                format!("{} is already on line {}", person.name, earlier.line),
+                Some(
+                    "remove the repeat, or add a staff id column to tell two people of one name apart",
+                ),
+            ));
+        }
+        people.push(person);
+    }
+    Ok(people)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roster(text: &str) -> Result<Vec<Person>, RosterError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.staff.csv");
+        std::fs::write(&path, text).unwrap();
+        read(&path)
+    }
+
+    #[test]
+    fn reads_mis_exports() {
+        // SIMS-like
+        let p = roster("\u{feff}Staff Code,Forename,Surname,Job Title,Email Address\nJS1,Jane,Smith,Teacher,j@x.sch.uk\n").unwrap();
+        assert_eq!(p[0].name, "Jane Smith");
+        assert_eq!(p[0].role, "Teacher");
+        assert_eq!(p[0].staff_id.as_deref(), Some("JS1"));
+        assert_eq!(p[0].email.as_deref(), Some("j@x.sch.uk"));
+        // Arbor-like
+        let p = roster("First name,Last name,Job title\nSiân,O’Brien,TA\n").unwrap();
+        assert_eq!(p[0].name, "Siân O’Brien");
+        // Plain
+        let p = roster("name,role\n\"Smith, Jane\",Governor\n\n,\n").unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].name, "Smith, Jane");
+        assert_eq!(p[0].key(), "name:smith, jane");
+    }
+
+    #[test]
+    fn bad_rows_name_their_line() {
+        let e = roster("name,role\nJane Smith,Teacher\nBob, Jones,TA\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("3 fields but the header has 2"), "{e}");
+        let e = roster("name,role\nJane Smith,\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("has no role"));
+        let e = roster("name,role\nJane Smith,Teacher\njane  smith,TA\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("already on line 2"), "{e}");
+        let e = roster("who,what\nx,y\n").unwrap_err();
+        assert!(e.message.contains("no name column"));
+        let e = roster("name,colour\nx,y\n").unwrap_err();
+        assert!(e.message.contains("no role column"));
+    }
+}

@@ -1,0 +1,620 @@
+//! From one compiled policy to many personal forms. Typst lays the policy out once
+//! per school; each person's copy is that PDF plus, per page, a small content stream
+//! (the QR code and the form id beside it), AcroForm fields over the boxes the
+//! template marked, and metadata naming the form. Personalising a copy is object
+//! surgery with lopdf, not a new compile, which is what makes hundreds of forms a
+//! second possible.
+
+use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
+use qrcode::{EcLevel, QrCode, Version};
+use sha2::{Digest, Sha256};
+
+use super::font::{FONT, FONT_NAME};
+use super::id::{FormId, PagePayload, hex};
+use super::{FieldSpec, FormMeta, Rect};
+
+const MM: f64 = 72.0 / 25.4;
+
+/// QR geometry, in millimetres. A version 2 code is 25 modules; at 0.6 mm a module
+/// it is 15 mm wide, 19.8 mm with its 4-module quiet zone, and still reads from a
+/// 100 dpi scan (2.4 px a module). The quiet zone's outer edge sits 11 mm inside the
+/// paper's top and right edges: office printers don't print the outer 5 mm.
+pub const QR_MODULE_MM: f64 = 0.6;
+pub const QR_QUIET_MODULES: usize = 4;
+pub const QR_EDGE_MM: f64 = 11.0;
+
+/// A compiled policy ready to be personalised.
+#[derive(Clone)]
+pub struct FormBase {
+    doc: Document,
+    pages: Vec<ObjectId>,
+    /// Page width and height in points.
+    sizes: Vec<(f64, f64)>,
+    fields: Vec<FieldSpec>,
+    font: ObjectId,
+}
+
+/// One personalised form: its bytes and what the issue register records.
+pub struct Stamped {
+    pub pdf: Vec<u8>,
+    /// SHA-256 of each page's decoded content, as issued.
+    pub page_hashes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StampError {
+    #[error("cannot read the compiled PDF: {0}")]
+    Load(#[from] lopdf::Error),
+    #[error("the compiled PDF is malformed: {0}")]
+    Malformed(String),
+    #[error("cannot draw the QR code: {0}")]
+    Qr(String),
+    #[error("cannot write the PDF: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+impl FormBase {
+    /// Prepares `pdf` (Typst's output) once: the embedded font is added, and each
+    /// page's content is wrapped in q/Q so our overlay starts from a clean graphics
+    /// state whatever Typst left behind.
+    pub fn new(pdf: &[u8], fields: Vec<FieldSpec>) -> Result<Self, StampError> {
+        let mut doc = Document::load_mem(pdf)?;
+        let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
+        if pages.is_empty() {
+            return Err(StampError::Malformed("it has no pages".into()));
+        }
+        let font = FONT.add_to(&mut doc);
+        let open = doc.add_object(Stream::new(Dictionary::new(), b"q\n".to_vec()));
+        let mut sizes = Vec::new();
+        for &page in &pages {
+            let contents: Vec<Object> = doc
+                .get_page_contents(page)
+                .into_iter()
+                .map(Object::Reference)
+                .collect();
+            let dict = doc.get_dictionary_mut(page).map_err(StampError::Load)?;
+            let media_box = dict
+                .get(b"MediaBox")
+                .and_then(|o| o.as_array())
+                .map_err(|_| StampError::Malformed("a page has no MediaBox".into()))?;
+            let numbers: Vec<f64> = media_box
+                .iter()
+                .filter_map(|o| o.as_float().ok())
+                .map(f64::from)
+                .collect();
+            let [x0, y0, x1, y1] = numbers[..] else {
+                return Err(StampError::Malformed(
+                    "a page's MediaBox is not 4 numbers".into(),
+                ));
+            };
+            sizes.push((x1 - x0, y1 - y0));
+            let mut wrapped = vec![Object::Reference(open)];
+            wrapped.extend(contents);
+            dict.set("Contents", Object::Array(wrapped));
+            // Fields and the QR code draw with our font; pages reference it directly.
+            let resources = dict.get_mut(b"Resources").map_err(StampError::Load)?;
+            let resources = match resources {
+                Object::Reference(id) => {
+                    let id = *id;
+                    doc.get_dictionary_mut(id).map_err(StampError::Load)?
+                }
+                Object::Dictionary(d) => d,
+                _ => {
+                    return Err(StampError::Malformed(
+                        "a page's Resources is not a dictionary".into(),
+                    ));
+                }
+            };
+            add_font_resource(resources, font);
+        }
+        for field in &fields {
+            if field.page == 0 || field.page > pages.len() {
+                return Err(StampError::Malformed(format!(
+                    "field {} is on page {}",
+                    field.name, field.page
+                )));
+            }
+        }
+        Ok(Self {
+            doc,
+            pages,
+            sizes,
+            fields,
+            font,
+        })
+    }
+
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    pub fn fields(&self) -> &[FieldSpec] {
+        &self.fields
+    }
+
+    /// Page sizes in points.
+    pub fn sizes(&self) -> &[(f64, f64)] {
+        &self.sizes
+    }
+
+    /// A personal copy: overlay, fields, metadata, ids.
+    pub fn stamp(&self, meta: &FormMeta) -> Result<Stamped, StampError> {
+        let mut doc = self.doc.clone();
+        let pages = self.pages.len() as u32;
+        for (i, &page) in self.pages.iter().enumerate() {
+            let overlay = self.overlay(meta, i as u32 + 1, pages, None)?;
+            let overlay = doc.add_object(compressed(overlay));
+            append_contents(&mut doc, page, overlay)?;
+        }
+        self.add_fields(&mut doc, meta)?;
+        set_metadata(&mut doc, meta);
+        set_viewer_preferences(&mut doc)?;
+        let id = document_id(&meta.form_id, &meta.fingerprint);
+        doc.trailer.set("ID", Object::Array(vec![id.clone(), id]));
+        let page_hashes = self
+            .pages
+            .iter()
+            .map(|&page| hex(&Sha256::digest(doc.get_page_content(page))))
+            .collect();
+        let mut pdf = Vec::with_capacity(96 * 1024);
+        doc.save_to(&mut pdf)?;
+        Ok(Stamped { pdf, page_hashes })
+    }
+
+    /// Every form in one document for printing: each form's pages, padded with a
+    /// blank page to an even count so duplex printing never puts two people on one
+    /// sheet. The policy's page content and fonts are shared, so the file stays small;
+    /// pre-filled values are drawn onto the page since there are no fields.
+    pub fn print_all(&self, metas: &[FormMeta]) -> Result<Vec<u8>, StampError> {
+        let mut doc = self.doc.clone();
+        let pages_id = doc
+            .catalog()
+            .and_then(|c| c.get(b"Pages"))
+            .and_then(|p| p.as_reference())
+            .map_err(|_| StampError::Malformed("no page tree".into()))?;
+        // The tagged structure refers to the original pages only; a print file
+        // doesn't need it, and dangling structure would confuse validators.
+        let catalog = doc.catalog_mut()?;
+        catalog.remove(b"StructTreeRoot");
+        catalog.remove(b"MarkInfo");
+        let mut kids = Vec::new();
+        let pages = self.pages.len() as u32;
+        for meta in metas {
+            for (i, &page) in self.pages.iter().enumerate() {
+                let overlay = self.overlay(meta, i as u32 + 1, pages, Some(&self.fields))?;
+                let overlay = doc.add_object(compressed(overlay));
+                let mut dict = doc.get_dictionary(page)?.clone();
+                let mut contents = dict.get(b"Contents")?.as_array()?.clone();
+                contents.push(Object::Reference(overlay));
+                dict.set("Contents", Object::Array(contents));
+                dict.set("Parent", Object::Reference(pages_id));
+                dict.remove(b"Annots");
+                dict.remove(b"StructParents");
+                kids.push(Object::Reference(doc.add_object(dict)));
+            }
+            if pages % 2 == 1 {
+                let (w, h) = self.sizes[self.sizes.len() - 1];
+                let blank = Dictionary::from_iter([
+                    ("Type", Object::Name(b"Page".to_vec())),
+                    ("Parent", Object::Reference(pages_id)),
+                    (
+                        "MediaBox",
+                        Object::Array(vec![
+                            0.into(),
+                            0.into(),
+                            (w as f32).into(),
+                            (h as f32).into(),
+                        ]),
+                    ),
+                    ("Resources", Object::Dictionary(Dictionary::new())),
+                ]);
+                kids.push(Object::Reference(doc.add_object(blank)));
+            }
+        }
+        let count = kids.len() as i64;
+        let tree = doc.get_dictionary_mut(pages_id)?;
+        tree.set("Kids", Object::Array(kids));
+        tree.set("Count", count);
+        doc.prune_objects();
+        set_viewer_preferences(&mut doc)?;
+        let mut pdf = Vec::new();
+        doc.save_to(&mut pdf)?;
+        Ok(pdf)
+    }
+
+    /// The per-page content: QR code, form id and page number beside it and, for
+    /// print files, the pre-filled values of the fields on this page.
+    fn overlay(
+        &self,
+        meta: &FormMeta,
+        page: u32,
+        pages: u32,
+        flatten: Option<&[FieldSpec]>,
+    ) -> Result<Vec<u8>, StampError> {
+        let (width, height) = self.sizes[page as usize - 1];
+        let payload = PagePayload {
+            form: meta.form_id.clone(),
+            page,
+            pages,
+            fingerprint: meta.fingerprint_short.clone(),
+        }
+        .encode();
+        let code = QrCode::with_version(payload.as_bytes(), Version::Normal(2), EcLevel::M)
+            .map_err(|e| StampError::Qr(e.to_string()))?;
+        let modules = code.width();
+        let module = QR_MODULE_MM * MM;
+        let quiet = QR_QUIET_MODULES as f64 * module;
+        let zone = modules as f64 * module + 2.0 * quiet;
+        // Quiet-zone box, top-right, in PDF coordinates (origin bottom-left).
+        let zone_right = width - QR_EDGE_MM * MM;
+        let zone_top = height - QR_EDGE_MM * MM;
+        let (zone_left, zone_bottom) = (zone_right - zone, zone_top - zone);
+        let mut out = String::with_capacity(8 * 1024);
+        out.push_str("q\n1 g\n");
+        out.push_str(&format!(
+            "{zone_left:.2} {zone_bottom:.2} {zone:.2} {zone:.2} re f\n0 g\n"
+        ));
+        // One rectangle per run of dark modules in a row keeps the stream small.
+        let colors = code.to_colors();
+        for row in 0..modules {
+            let y = zone_top - quiet - (row + 1) as f64 * module;
+            let mut col = 0;
+            while col < modules {
+                if colors[row * modules + col] == qrcode::Color::Dark {
+                    let start = col;
+                    while col < modules && colors[row * modules + col] == qrcode::Color::Dark {
+                        col += 1;
+                    }
+                    let x = zone_left + quiet + start as f64 * module;
+                    let w = (col - start) as f64 * module;
+                    out.push_str(&format!("{x:.3} {y:.3} {w:.3} {module:.3} re\n"));
+                } else {
+                    col += 1;
+                }
+            }
+        }
+        out.push_str("f\n");
+        // The id a person types when a code won't scan, right-aligned beside the code.
+        let right = zone_left - 1.5 * MM;
+        let id = meta.form_id.as_str();
+        let page_text = format!("page {page} of {pages}");
+        text_at(
+            &mut out,
+            id,
+            11.0,
+            right - FONT.width(id, 11.0),
+            zone_top - 6.5 * MM,
+        );
+        text_at(
+            &mut out,
+            &page_text,
+            8.0,
+            right - FONT.width(&page_text, 8.0),
+            zone_top - 10.5 * MM,
+        );
+        if let Some(fields) = flatten {
+            for field in fields.iter().filter(|f| f.page == page as usize) {
+                if let Some(value) = meta.value_of(&field.name) {
+                    let (x, y) = value_origin(&field.rect, 11.0);
+                    text_at(&mut out, value, 11.0, x, y);
+                }
+            }
+        }
+        out.push_str("Q\n");
+        Ok(out.into_bytes())
+    }
+
+    /// AcroForm fields (PDF 1.7 §12.7) over the marked boxes: merged field/widget
+    /// dictionaries, each with a normal appearance stream, so pre-filled values show
+    /// and print without the viewer regenerating anything.
+    fn add_fields(&self, doc: &mut Document, meta: &FormMeta) -> Result<(), StampError> {
+        let helv = doc.add_object(Dictionary::from_iter([
+            ("Type", Object::Name(b"Font".to_vec())),
+            ("Subtype", Object::Name(b"Type1".to_vec())),
+            ("BaseFont", Object::Name(b"Helvetica".to_vec())),
+            ("Encoding", Object::Name(b"WinAnsiEncoding".to_vec())),
+        ]));
+        let mut field_refs = Vec::new();
+        for field in &self.fields {
+            let page = self.pages[field.page - 1];
+            let r = &field.rect;
+            let (w, h) = (r.x1 - r.x0, r.y1 - r.y0);
+            let value = meta.value_of(&field.name);
+            let appearance = appearance_stream(w, h, value, field.kind == "signature", self.font);
+            let appearance = doc.add_object(appearance);
+            let mut dict = Dictionary::from_iter([
+                ("Type", Object::Name(b"Annot".to_vec())),
+                ("Subtype", Object::Name(b"Widget".to_vec())),
+                ("T", Object::string_literal(field.name.as_str())),
+                ("TU", text_string(&field.tooltip())),
+                (
+                    "Rect",
+                    Object::Array(
+                        [r.x0, r.y0, r.x1, r.y1]
+                            .iter()
+                            .map(|v| (*v as f32).into())
+                            .collect(),
+                    ),
+                ),
+                // Print flag: the field appears on paper too.
+                ("F", 4.into()),
+                ("P", Object::Reference(page)),
+                (
+                    "AP",
+                    Object::Dictionary(Dictionary::from_iter([(
+                        "N",
+                        Object::Reference(appearance),
+                    )])),
+                ),
+            ]);
+            if field.kind == "signature" {
+                dict.set("FT", Object::Name(b"Sig".to_vec()));
+            } else {
+                dict.set("FT", Object::Name(b"Tx".to_vec()));
+                // Viewers regenerate typed values with Helvetica, which every
+                // reader has; our pre-filled appearances use the embedded font.
+                dict.set("DA", Object::string_literal("/Helv 11 Tf 0 g"));
+                if let Some(value) = value {
+                    dict.set("V", text_string(value));
+                }
+            }
+            let id = doc.add_object(dict);
+            append_annotation(doc, page, id)?;
+            field_refs.push(Object::Reference(id));
+        }
+        let resources = Dictionary::from_iter([(
+            "Font",
+            Object::Dictionary(Dictionary::from_iter([
+                ("Helv", Object::Reference(helv)),
+                (FONT_NAME, Object::Reference(self.font)),
+            ])),
+        )]);
+        let acro_form = Dictionary::from_iter([
+            ("Fields", Object::Array(field_refs)),
+            ("DR", Object::Dictionary(resources)),
+            ("DA", Object::string_literal("/Helv 0 Tf 0 g")),
+        ]);
+        let acro_form = doc.add_object(acro_form);
+        doc.catalog_mut()?
+            .set("AcroForm", Object::Reference(acro_form));
+        Ok(())
+    }
+}
+
+fn compressed(content: Vec<u8>) -> Stream {
+    let mut stream = Stream::new(Dictionary::new(), content);
+    let _ = stream.compress();
+    stream
+}
+
+fn add_font_resource(resources: &mut Dictionary, font: ObjectId) {
+    match resources.get_mut(b"Font") {
+        Ok(Object::Dictionary(fonts)) => fonts.set(FONT_NAME, Object::Reference(font)),
+        _ => resources.set(
+            "Font",
+            Object::Dictionary(Dictionary::from_iter([(
+                FONT_NAME,
+                Object::Reference(font),
+            )])),
+        ),
+    }
+}
+
+fn append_contents(doc: &mut Document, page: ObjectId, stream: ObjectId) -> Result<(), StampError> {
+    let dict = doc.get_dictionary_mut(page)?;
+    let mut contents = dict.get(b"Contents")?.as_array()?.clone();
+    contents.push(Object::Reference(stream));
+    dict.set("Contents", Object::Array(contents));
+    Ok(())
+}
+
+fn append_annotation(
+    doc: &mut Document,
+    page: ObjectId,
+    annotation: ObjectId,
+) -> Result<(), StampError> {
+    let existing = doc.get_dictionary(page)?.get(b"Annots").ok().cloned();
+    let mut annots = match existing {
+        Some(Object::Array(items)) => items,
+        Some(Object::Reference(id)) => doc.get_object(id)?.as_array()?.clone(),
+        _ => Vec::new(),
+    };
+    annots.push(Object::Reference(annotation));
+    doc.get_dictionary_mut(page)?
+        .set("Annots", Object::Array(annots));
+    Ok(())
+}
+
+fn text_at(out: &mut String, text: &str, size: f64, x: f64, y: f64) {
+    out.push_str(&format!(
+        "BT /{FONT_NAME} {size} Tf {x:.2} {y:.2} Td <{}> Tj ET\n",
+        FONT.encode(text)
+    ));
+}
+
+/// Where a value's baseline starts inside a box: 2 mm in, vertically centred on
+/// the capital height (for tall boxes, near the bottom, like handwriting on a line).
+fn value_origin(rect: &Rect, size: f64) -> (f64, f64) {
+    let cap = FONT.cap_height() * size;
+    let height = rect.y1 - rect.y0;
+    let y = match height > 3.0 * size {
+        true => rect.y0 + 2.5 * MM,
+        false => rect.y0 + (height - cap) / 2.0,
+    };
+    (rect.x0 + 2.0 * MM, y)
+}
+
+/// A field's normal appearance (PDF 1.7 §12.7.3.3): text fields draw their value
+/// in the embedded font inside the `/Tx BMC … EMC` marked content viewers expect.
+fn appearance_stream(
+    width: f64,
+    height: f64,
+    value: Option<&str>,
+    signature: bool,
+    font: ObjectId,
+) -> Stream {
+    let mut content = String::new();
+    if !signature {
+        content.push_str("/Tx BMC\n");
+        if let Some(value) = value {
+            let rect = Rect {
+                x0: 0.0,
+                y0: 0.0,
+                x1: width,
+                y1: height,
+            };
+            let (x, y) = value_origin(&rect, 11.0);
+            content.push_str(&format!(
+                "q 1 1 {:.2} {:.2} re W n\n",
+                width - 2.0,
+                height - 2.0
+            ));
+            text_at(&mut content, value, 11.0, x, y);
+            content.push_str("Q\n");
+        }
+        content.push_str("EMC\n");
+    }
+    let dict = Dictionary::from_iter([
+        ("Type", Object::Name(b"XObject".to_vec())),
+        ("Subtype", Object::Name(b"Form".to_vec())),
+        (
+            "BBox",
+            Object::Array(vec![
+                0.into(),
+                0.into(),
+                (width as f32).into(),
+                (height as f32).into(),
+            ]),
+        ),
+        (
+            "Resources",
+            Object::Dictionary(Dictionary::from_iter([(
+                "Font",
+                Object::Dictionary(Dictionary::from_iter([(
+                    FONT_NAME,
+                    Object::Reference(font),
+                )])),
+            )])),
+        ),
+    ]);
+    Stream::new(dict, content.into_bytes())
+}
+
+/// A PDF text string (PDF 1.7 §7.9.2.2): plain bytes for ASCII, UTF-16BE with a
+/// byte-order mark for anything else.
+pub fn text_string(text: &str) -> Object {
+    if text.is_ascii() {
+        return Object::String(text.as_bytes().to_vec(), StringFormat::Literal);
+    }
+    let mut bytes = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_be_bytes());
+    }
+    Object::String(bytes, StringFormat::Hexadecimal)
+}
+
+fn document_id(form: &FormId, fingerprint: &str) -> Object {
+    let digest = Sha256::digest(format!("{form}/{fingerprint}").as_bytes());
+    Object::String(digest[..16].to_vec(), StringFormat::Hexadecimal)
+}
+
+/// `/ViewerPreferences /PrintScaling /None` (PDF 1.6): readers print at actual
+/// size instead of shrinking to fit, which would move the boxes ingest looks in.
+fn set_viewer_preferences(doc: &mut Document) -> Result<(), StampError> {
+    let catalog = doc.catalog_mut()?;
+    let mut prefs = match catalog.get(b"ViewerPreferences") {
+        Ok(Object::Dictionary(d)) => d.clone(),
+        _ => Dictionary::new(),
+    };
+    prefs.set("PrintScaling", Object::Name(b"None".to_vec()));
+    catalog.set("ViewerPreferences", Object::Dictionary(prefs));
+    Ok(())
+}
+
+/// The Info dictionary and XMP packet carry the form's identity, so a returned
+/// PDF is recognised by its content, not its file name.
+fn set_metadata(doc: &mut Document, meta: &FormMeta) {
+    let person = meta.person.as_deref().unwrap_or("(blank form)");
+    let title = format!(
+        "{} – Acceptable Use Policy {} – {}",
+        meta.school_name, meta.year, person
+    );
+    let info = Dictionary::from_iter([
+        ("Title", text_string(&title)),
+        ("Author", text_string(&meta.school_name)),
+        (
+            "Subject",
+            text_string(&format!("Acceptable Use Policy form {}", meta.form_id)),
+        ),
+        (
+            "Keywords",
+            text_string(&format!(
+                "aup; {}; {}; {}",
+                meta.form_id, meta.school, meta.year
+            )),
+        ),
+        ("Creator", Object::string_literal("aup")),
+        ("AupFormId", Object::string_literal(meta.form_id.as_str())),
+        ("AupSchool", Object::string_literal(meta.school.as_str())),
+        ("AupYear", Object::string_literal(meta.year.as_str())),
+        (
+            "AupFingerprint",
+            Object::string_literal(meta.fingerprint.as_str()),
+        ),
+        ("AupPerson", text_string(person)),
+    ]);
+    let info = doc.add_object(info);
+    doc.trailer.set("Info", Object::Reference(info));
+    let xmp = xmp_packet(meta, &title, person);
+    let mut stream = Stream::new(
+        Dictionary::from_iter([
+            ("Type", Object::Name(b"Metadata".to_vec())),
+            ("Subtype", Object::Name(b"XML".to_vec())),
+        ]),
+        xmp.into_bytes(),
+    );
+    // XMP stays uncompressed so that tools that scan for packets find it.
+    stream.allows_compression = false;
+    let metadata = doc.add_object(stream);
+    if let Ok(catalog) = doc.catalog_mut() {
+        catalog.set("Metadata", Object::Reference(metadata));
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The XMP namespace of aup's own properties.
+pub const XMP_NAMESPACE: &str = "https://aup.schools.example/ns/form/1.0/";
+
+fn xmp_packet(meta: &FormMeta, title: &str, person: &str) -> String {
+    format!(
+        r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:aup="{ns}">
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+<dc:creator><rdf:Seq><rdf:li>{school_name}</rdf:li></rdf:Seq></dc:creator>
+<aup:formId>{form}</aup:formId>
+<aup:school>{school}</aup:school>
+<aup:academicYear>{year}</aup:academicYear>
+<aup:policyFingerprint>{fingerprint}</aup:policyFingerprint>
+<aup:person>{person}</aup:person>
+</rdf:Description>
+</rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"#,
+        ns = XMP_NAMESPACE,
+        title = xml_escape(title),
+        school_name = xml_escape(&meta.school_name),
+        form = meta.form_id,
+        school = xml_escape(&meta.school),
+        year = meta.year,
+        fingerprint = meta.fingerprint,
+        person = xml_escape(person),
+    )
+}
