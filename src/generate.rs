@@ -378,8 +378,22 @@ pub fn form_prefix(school: &LoadedSchool) -> String {
 fn form_file_name(meta: &FormMeta) -> String {
     let who = match &meta.person {
         Some(name) => {
+            // Letters lose their accents (Siân → sian) so file names stay ASCII.
+            use unicode_normalization::UnicodeNormalization;
             let mut slug = String::new();
-            for c in name.chars().flat_map(char::to_lowercase) {
+            for c in name
+                .nfkd()
+                .filter(|c| c.is_ascii() || !unicode_normalization::char::is_combining_mark(*c))
+                .flat_map(char::to_lowercase)
+            {
+                let c = match c {
+                    'ł' => 'l',
+                    'ø' => 'o',
+                    'đ' => 'd',
+                    'ß' => 's',
+                    '’' | '\'' => continue,
+                    other => other,
+                };
                 match c.is_ascii_alphanumeric() {
                     true => slug.push(c),
                     false if !slug.ends_with('-') => slug.push('-'),

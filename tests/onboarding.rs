@@ -142,11 +142,11 @@ fn init_writes_a_starter_that_passes_once_names_are_filled_in() {
     // Unfilled, it fails and says which names are missing.
     let err = scratch.aup(&["check", "st-marys"]).failure();
     assert!(
-        err.contains("schools/st-marys.yaml:9:7: `name`: this cannot be blank"),
+        err.contains("schools/st-marys.yaml:11:7: `name`: this cannot be blank"),
         "{err}"
     );
     assert!(
-        err.contains("schools/st-marys.yaml:15:9: `headteacher.name`: this cannot be blank"),
+        err.contains("schools/st-marys.yaml:17:9: `headteacher.name`: this cannot be blank"),
         "{err}"
     );
     // A second init never overwrites it.

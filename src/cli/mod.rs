@@ -31,7 +31,7 @@ pub struct Cli {
 pub enum Command {
     /// Check school YAML files and report every problem with file, line and column.
     Check(check::CheckArgs),
-    /// Generate each school's AUP as a PDF.
+    /// Generate each school's policy, a signable form per person on its roster, and a print file.
     Generate(generate::GenerateArgs),
     /// Print the JSON Schema of a school's YAML file, for editors.
     Schema(schema::SchemaArgs),
