@@ -17,6 +17,7 @@ use crate::config::{
     self, AcademicYear, ConfigError, LoadedSchool, PolicyInput, ResolvedSchool, SchoolSlug,
 };
 use crate::form::id::hex;
+use crate::form::stamp::PageOverlay;
 use crate::form::{FieldSpec, Fingerprint, FormBase, FormId, FormMeta};
 use crate::render::{self, AupWorld, Compiled, Job, RenderError, STAFF_AUP, TemplateSource};
 
@@ -216,7 +217,16 @@ pub fn generate_school(
         source,
     };
 
-    let policy = compile(&resolved, slug, plan, false)?;
+    let recipients = recipients(&people, plan.blank);
+    // The readable policy and the form base are independent compiles: one core each.
+    let (policy, base) = rayon::join(
+        || compile(&resolved, slug, plan, false),
+        || match recipients.is_empty() {
+            true => Ok(None),
+            false => compile(&resolved, slug, plan, true).map(Some),
+        },
+    );
+    let policy = policy?;
     let policy_pdf = policy
         .pdf(&format!("aup/{slug}/{year}/staff"), plan.date)
         .map_err(render_error)?;
@@ -233,12 +243,9 @@ pub fn generate_school(
         print_all: None,
         warnings: policy.warnings.clone(),
     };
-    let recipients = recipients(&people, plan.blank);
-    if recipients.is_empty() {
+    let Some(base) = base? else {
         return Ok(generated);
-    }
-
-    let base = compile(&resolved, slug, plan, true)?;
+    };
     let base_pdf = base
         .pdf(&format!("aup/{slug}/{year}/staff-form"), plan.date)
         .map_err(render_error)?;
@@ -285,18 +292,24 @@ pub fn generate_school(
 
     // Stamping and writing are independent per form: both cores share them.
     let forms_dir = year_dir.join("forms");
-    let written: Vec<(PathBuf, crate::form::Stamped, String)> = metas
+    let written: Vec<(PathBuf, crate::form::Stamped, String, Vec<PageOverlay>)> = metas
         .par_iter()
         .map(|meta| {
-            let stamped = base.stamp(meta).map_err(stamp_error)?;
+            let overlays = base.overlays(meta).map_err(stamp_error)?;
+            let stamped = base.stamp(meta, &overlays).map_err(stamp_error)?;
             let path = forms_dir.join(form_file_name(meta));
             write_file(&path, &stamped.pdf)?;
             let digest = hex(&Sha256::digest(&stamped.pdf));
-            Ok((path, stamped, digest))
+            Ok((path, stamped, digest, overlays))
         })
         .collect::<Result<_, GenerateError>>()?;
 
-    let print_all = base.print_all(&metas).map_err(stamp_error)?;
+    let print_forms: Vec<(&FormMeta, &[PageOverlay])> = metas
+        .iter()
+        .zip(&written)
+        .map(|(meta, (.., overlays))| (meta, overlays.as_slice()))
+        .collect();
+    let print_all = base.print_all(&print_forms).map_err(stamp_error)?;
     let print_all_path = year_dir.join("print-all.pdf");
     write_file(&print_all_path, &print_all)?;
 
@@ -307,7 +320,7 @@ pub fn generate_school(
         .iter()
         .zip(&ids)
         .zip(&recipients)
-        .map(|(((_, stamped, digest), id), recipient)| IssuedForm {
+        .map(|(((_, stamped, digest, _), id), recipient)| IssuedForm {
             form_id: id,
             recipient,
             pages: base.sizes(),

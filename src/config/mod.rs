@@ -231,10 +231,11 @@ fn serde_error(
     }
     // serde_yaml also starts messages with the path of the enclosing mapping;
     // the key path is printed separately.
-    if let Some((prefix, rest)) = message.split_once(": ") {
-        if !prefix.is_empty() && key.starts_with(prefix) {
-            message = rest.to_owned();
-        }
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && !prefix.is_empty()
+        && key.starts_with(prefix)
+    {
+        message = rest.to_owned();
     }
     let hint = did_you_mean(&message);
     ConfigError {

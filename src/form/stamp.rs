@@ -23,6 +23,22 @@ pub const QR_MODULE_MM: f64 = 0.6;
 pub const QR_QUIET_MODULES: usize = 4;
 pub const QR_EDGE_MM: f64 = 11.0;
 
+/// Where the QR symbol (without its quiet zone) sits on a page of `width` ×
+/// `height` points: its left edge and top edge measured from the page's top-left
+/// corner, and its side, all in points. Ingest maps scans through this square.
+pub fn qr_symbol_square(width: f64, _height: f64) -> (f64, f64, f64) {
+    let module = QR_MODULE_MM * MM;
+    let quiet = QR_QUIET_MODULES as f64 * module;
+    let side = QR_MODULES as f64 * module;
+    let zone = side + 2.0 * quiet;
+    let left = width - QR_EDGE_MM * MM - zone + quiet;
+    let top = QR_EDGE_MM * MM + quiet;
+    (left, top, side)
+}
+
+/// Modules of a version 2 QR code.
+pub const QR_MODULES: usize = 25;
+
 /// A compiled policy ready to be personalised.
 #[derive(Clone)]
 pub struct FormBase {
@@ -32,6 +48,19 @@ pub struct FormBase {
     sizes: Vec<(f64, f64)>,
     fields: Vec<FieldSpec>,
     font: ObjectId,
+    /// Per page, SHA-256 state after the page's own content (see [`PageOverlay`]).
+    content_hashers: Vec<Sha256>,
+}
+
+/// One page's personal content: the QR code and form id, compressed for the PDF,
+/// and the hash of the page's whole content once it is added.
+#[derive(Clone)]
+pub struct PageOverlay {
+    stream: Stream,
+    /// SHA-256 over the page's content streams, decoded, in order, each followed
+    /// by a newline (as lopdf's `get_page_content` joins them): what the issue
+    /// register stores and a digital return is checked against.
+    pub content_hash: String,
 }
 
 /// One personalised form: its bytes and what the issue register records.
@@ -107,6 +136,14 @@ impl FormBase {
             };
             add_font_resource(resources, font);
         }
+        let content_hashers = pages
+            .iter()
+            .map(|&page| {
+                let mut hasher = Sha256::new();
+                hasher.update(doc.get_page_content(page));
+                hasher
+            })
+            .collect();
         for field in &fields {
             if field.page == 0 || field.page > pages.len() {
                 return Err(StampError::Malformed(format!(
@@ -121,6 +158,7 @@ impl FormBase {
             sizes,
             fields,
             font,
+            content_hashers,
         })
     }
 
@@ -137,13 +175,29 @@ impl FormBase {
         &self.sizes
     }
 
-    /// A personal copy: overlay, fields, metadata, ids.
-    pub fn stamp(&self, meta: &FormMeta) -> Result<Stamped, StampError> {
-        let mut doc = self.doc.clone();
+    /// The personal content of each page of `meta`'s form, computed once and used
+    /// both for the form itself and for the print file.
+    pub fn overlays(&self, meta: &FormMeta) -> Result<Vec<PageOverlay>, StampError> {
         let pages = self.pages.len() as u32;
-        for (i, &page) in self.pages.iter().enumerate() {
-            let overlay = self.overlay(meta, i as u32 + 1, pages, None)?;
-            let overlay = doc.add_object(compressed(overlay));
+        (0..pages)
+            .map(|i| {
+                let content = self.overlay(meta, i + 1, pages)?;
+                let mut hasher = self.content_hashers[i as usize].clone();
+                hasher.update(&content);
+                hasher.update(b"\n");
+                Ok(PageOverlay {
+                    stream: compressed(content),
+                    content_hash: hex(&hasher.finalize()),
+                })
+            })
+            .collect()
+    }
+
+    /// A personal copy: overlay, fields, metadata, ids.
+    pub fn stamp(&self, meta: &FormMeta, overlays: &[PageOverlay]) -> Result<Stamped, StampError> {
+        let mut doc = self.doc.clone();
+        for (&page, overlay) in self.pages.iter().zip(overlays) {
+            let overlay = doc.add_object(overlay.stream.clone());
             append_contents(&mut doc, page, overlay)?;
         }
         self.add_fields(&mut doc, meta)?;
@@ -151,21 +205,19 @@ impl FormBase {
         set_viewer_preferences(&mut doc)?;
         let id = document_id(&meta.form_id, &meta.fingerprint);
         doc.trailer.set("ID", Object::Array(vec![id.clone(), id]));
-        let page_hashes = self
-            .pages
-            .iter()
-            .map(|&page| hex(&Sha256::digest(doc.get_page_content(page))))
-            .collect();
-        let mut pdf = Vec::with_capacity(96 * 1024);
+        let mut pdf = Vec::with_capacity(128 * 1024);
         doc.save_to(&mut pdf)?;
-        Ok(Stamped { pdf, page_hashes })
+        Ok(Stamped {
+            pdf,
+            page_hashes: overlays.iter().map(|o| o.content_hash.clone()).collect(),
+        })
     }
 
     /// Every form in one document for printing: each form's pages, padded with a
     /// blank page to an even count so duplex printing never puts two people on one
     /// sheet. The policy's page content and fonts are shared, so the file stays small;
     /// pre-filled values are drawn onto the page since there are no fields.
-    pub fn print_all(&self, metas: &[FormMeta]) -> Result<Vec<u8>, StampError> {
+    pub fn print_all(&self, forms: &[(&FormMeta, &[PageOverlay])]) -> Result<Vec<u8>, StampError> {
         let mut doc = self.doc.clone();
         let pages_id = doc
             .catalog()
@@ -178,14 +230,16 @@ impl FormBase {
         catalog.remove(b"StructTreeRoot");
         catalog.remove(b"MarkInfo");
         let mut kids = Vec::new();
-        let pages = self.pages.len() as u32;
-        for meta in metas {
+        let pages = self.pages.len();
+        for (meta, overlays) in forms {
             for (i, &page) in self.pages.iter().enumerate() {
-                let overlay = self.overlay(meta, i as u32 + 1, pages, Some(&self.fields))?;
-                let overlay = doc.add_object(compressed(overlay));
+                let overlay = doc.add_object(overlays[i].stream.clone());
                 let mut dict = doc.get_dictionary(page)?.clone();
                 let mut contents = dict.get(b"Contents")?.as_array()?.clone();
                 contents.push(Object::Reference(overlay));
+                if let Some(values) = self.values_overlay(meta, i + 1) {
+                    contents.push(Object::Reference(doc.add_object(compressed(values))));
+                }
                 dict.set("Contents", Object::Array(contents));
                 dict.set("Parent", Object::Reference(pages_id));
                 dict.remove(b"Annots");
@@ -224,13 +278,7 @@ impl FormBase {
 
     /// The per-page content: QR code, form id and page number beside it and, for
     /// print files, the pre-filled values of the fields on this page.
-    fn overlay(
-        &self,
-        meta: &FormMeta,
-        page: u32,
-        pages: u32,
-        flatten: Option<&[FieldSpec]>,
-    ) -> Result<Vec<u8>, StampError> {
+    fn overlay(&self, meta: &FormMeta, page: u32, pages: u32) -> Result<Vec<u8>, StampError> {
         let (width, height) = self.sizes[page as usize - 1];
         let payload = PagePayload {
             form: meta.form_id.clone(),
@@ -242,13 +290,15 @@ impl FormBase {
         let code = QrCode::with_version(payload.as_bytes(), Version::Normal(2), EcLevel::M)
             .map_err(|e| StampError::Qr(e.to_string()))?;
         let modules = code.width();
-        let module = QR_MODULE_MM * MM;
+        debug_assert_eq!(modules, QR_MODULES);
+        let (symbol_left, symbol_top, side) = qr_symbol_square(width, height);
+        let module = side / modules as f64;
         let quiet = QR_QUIET_MODULES as f64 * module;
-        let zone = modules as f64 * module + 2.0 * quiet;
+        let zone = side + 2.0 * quiet;
         // Quiet-zone box, top-right, in PDF coordinates (origin bottom-left).
-        let zone_right = width - QR_EDGE_MM * MM;
-        let zone_top = height - QR_EDGE_MM * MM;
-        let (zone_left, zone_bottom) = (zone_right - zone, zone_top - zone);
+        let zone_left = symbol_left - quiet;
+        let zone_top = height - (symbol_top - quiet);
+        let zone_bottom = zone_top - zone;
         let mut out = String::with_capacity(8 * 1024);
         out.push_str("q\n1 g\n");
         out.push_str(&format!(
@@ -292,16 +342,21 @@ impl FormBase {
             right - FONT.width(&page_text, 8.0),
             zone_top - 10.5 * MM,
         );
-        if let Some(fields) = flatten {
-            for field in fields.iter().filter(|f| f.page == page as usize) {
-                if let Some(value) = meta.value_of(&field.name) {
-                    let (x, y) = value_origin(&field.rect, 11.0);
-                    text_at(&mut out, value, 11.0, x, y);
-                }
-            }
-        }
         out.push_str("Q\n");
         Ok(out.into_bytes())
+    }
+
+    /// For print files, which have no fields: the pre-filled values drawn onto
+    /// page `page` (1-based), if it has any.
+    fn values_overlay(&self, meta: &FormMeta, page: usize) -> Option<Vec<u8>> {
+        let mut out = String::new();
+        for field in self.fields.iter().filter(|f| f.page == page) {
+            if let Some(value) = meta.value_of(&field.name) {
+                let (x, y) = value_origin(&field.rect, 11.0);
+                text_at(&mut out, value, 11.0, x, y);
+            }
+        }
+        (!out.is_empty()).then(|| format!("q 0 g\n{out}Q\n").into_bytes())
     }
 
     /// AcroForm fields (PDF 1.7 §12.7) over the marked boxes: merged field/widget
@@ -381,10 +436,31 @@ impl FormBase {
     }
 }
 
+/// A FlateDecode stream of `content`. Each thread keeps one deflate state and
+/// resets it, because setting one up (zeroing its window and tables) costs more
+/// than compressing a page overlay.
 fn compressed(content: Vec<u8>) -> Stream {
-    let mut stream = Stream::new(Dictionary::new(), content);
-    let _ = stream.compress();
-    stream
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    thread_local! {
+        static DEFLATE: std::cell::RefCell<Compress> = std::cell::RefCell::new(Compress::new(Compression::new(6), true));
+    }
+    let packed = DEFLATE.with(|deflate| {
+        let mut deflate = deflate.borrow_mut();
+        deflate.reset();
+        // Deflate never grows data by more than a few bytes per 16 KB block.
+        let mut out = Vec::with_capacity(content.len() + content.len() / 8 + 64);
+        match deflate.compress_vec(&content, &mut out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) => Some(out),
+            _ => None,
+        }
+    });
+    match packed {
+        Some(packed) if packed.len() < content.len() => {
+            let dict = Dictionary::from_iter([("Filter", Object::Name(b"FlateDecode".to_vec()))]);
+            Stream::new(dict, packed)
+        }
+        _ => Stream::new(Dictionary::new(), content),
+    }
 }
 
 fn add_font_resource(resources: &mut Dictionary, font: ObjectId) {
