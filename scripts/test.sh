@@ -9,6 +9,9 @@ need_apt=()
 command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 command -v qpdf >/dev/null || need_apt+=(qpdf)
 command -v zbarimg >/dev/null || need_apt+=(zbar-tools)
+# The scan tests make CCITT G4 scans the way offices do: ImageMagick, then img2pdf.
+convert -version 2>/dev/null | grep -q ImageMagick || need_apt+=(imagemagick)
+command -v img2pdf >/dev/null || need_apt+=(img2pdf)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]}" >&2
   sudo_cmd=""

@@ -13,4 +13,5 @@ pub mod cli;
 pub mod config;
 pub mod form;
 pub mod generate;
+pub mod ingest;
 pub mod render;

@@ -49,6 +49,36 @@ CREATE TABLE IF NOT EXISTS form_boxes (
     x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
     PRIMARY KEY (form_id, field)
 );
+CREATE TABLE IF NOT EXISTS received (
+    sha256      TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    stored_path TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS returns (
+    id            INTEGER PRIMARY KEY,
+    form_id       TEXT NOT NULL,
+    school        TEXT NOT NULL,
+    year          TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    verdict       TEXT NOT NULL,
+    missing       TEXT NOT NULL,
+    method        TEXT NOT NULL,
+    files         TEXT NOT NULL,
+    archived_path TEXT NOT NULL,
+    ingested_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS returns_by_form ON returns (form_id);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id              INTEGER PRIMARY KEY,
+    received_sha256 TEXT NOT NULL,
+    page            INTEGER,
+    reason          TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS form_pages (
     form_id        TEXT NOT NULL REFERENCES forms(form_id),
     page           INTEGER NOT NULL,
@@ -75,6 +105,8 @@ pub enum ArchiveError {
     Query(#[from] rusqlite::Error),
     #[error("no more form ids for {0}: the serial range is used up")]
     SerialsExhausted(String),
+    #[error("another aup ingest is using this archive (lock {} is held); try again when it has finished", .0.display())]
+    Locked(PathBuf),
 }
 
 /// Who a form is for, as the register keys it.
@@ -276,6 +308,7 @@ impl Archive {
                         pages: row.get(5)?,
                         boxes: Vec::new(),
                         page_hashes: Vec::new(),
+                        page_sizes: Vec::new(),
                     })
                 },
             )
@@ -301,14 +334,212 @@ impl Archive {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        let mut pages = self
-            .conn
-            .prepare("SELECT content_sha256 FROM form_pages WHERE form_id = ?1 ORDER BY page")?;
-        form.page_hashes = pages
-            .query_map(params![form_id], |row| row.get(0))?
+        let mut pages = self.conn.prepare(
+            "SELECT content_sha256, width, height FROM form_pages WHERE form_id = ?1 ORDER BY page",
+        )?;
+        let rows: Vec<(String, f64, f64)> = pages
+            .query_map(params![form_id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
             .collect::<Result<_, _>>()?;
+        form.page_hashes = rows.iter().map(|(hash, ..)| hash.clone()).collect();
+        form.page_sizes = rows.iter().map(|(_, w, h)| (*w, *h)).collect();
         Ok(Some(form))
     }
+}
+
+/// What one ingest run writes to the index, in one transaction.
+#[derive(Debug, Default)]
+pub struct IngestRecord {
+    pub received: Vec<ReceivedFile>,
+    pub returns: Vec<ReturnRow>,
+    pub quarantined: Vec<QuarantineRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceivedFile {
+    pub sha256: String,
+    pub name: String,
+    pub size: u64,
+    pub stored_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReturnRow {
+    pub form_id: String,
+    pub school: String,
+    pub year: String,
+    pub fingerprint: String,
+    pub verdict: String,
+    pub missing: Vec<String>,
+    /// `paper` for scans.
+    pub method: String,
+    pub files: Vec<String>,
+    pub archived_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct QuarantineRow {
+    pub received_sha256: String,
+    pub page: Option<u32>,
+    pub reason: String,
+    pub message: String,
+    pub path: String,
+}
+
+impl Archive {
+    /// Where a file with these bytes was stored, if it was received before.
+    pub fn received(&self, sha256: &str) -> Result<Option<String>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT stored_path FROM received WHERE sha256 = ?1",
+                params![sha256],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Every issued form, for ingest to look pages up in without a database
+    /// round trip per page.
+    pub fn all_issued(&self) -> Result<Vec<RegisteredForm>, ArchiveError> {
+        let ids: Vec<String> = self
+            .conn
+            .prepare("SELECT form_id FROM forms")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut forms = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(form) = self.issued(&id)? {
+                forms.push(form);
+            }
+        }
+        Ok(forms)
+    }
+
+    /// The policy version most recently issued for a school and year: forms of any
+    /// other version are outdated.
+    pub fn current_fingerprint(
+        &self,
+        school: &str,
+        year: &str,
+    ) -> Result<Option<String>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT fingerprint FROM policies WHERE school = ?1 AND year = ?2
+                 ORDER BY first_issued DESC, rowid DESC LIMIT 1",
+                params![school, year],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Commits one ingest run.
+    pub fn record_ingest(&mut self, record: &IngestRecord, at: &str) -> Result<(), ArchiveError> {
+        let tx = self.conn.transaction()?;
+        for r in &record.received {
+            tx.execute(
+                "INSERT OR IGNORE INTO received (sha256, name, size, stored_path, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![r.sha256, r.name, r.size as i64, r.stored_path, at],
+            )?;
+        }
+        for r in &record.returns {
+            let missing = serde_json::to_string(&r.missing).unwrap_or_default();
+            let files = serde_json::to_string(&r.files).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO returns (form_id, school, year, fingerprint, verdict, missing, method, files, archived_path, ingested_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![r.form_id, r.school, r.year, r.fingerprint, r.verdict, missing, r.method, files, r.archived_path, at],
+            )?;
+        }
+        for q in &record.quarantined {
+            tx.execute(
+                "INSERT INTO quarantine (received_sha256, page, reason, message, path, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![q.received_sha256, q.page, q.reason, q.message, q.path, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The verdicts recorded for a form, oldest first.
+    pub fn returns_of(&self, form_id: &str) -> Result<Vec<(String, Vec<String>)>, ArchiveError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT verdict, missing FROM returns WHERE form_id = ?1 ORDER BY id")?;
+        let rows = statement.query_map(params![form_id], |row| {
+            let missing: String = row.get(1)?;
+            Ok((
+                row.get(0)?,
+                serde_json::from_str(&missing).unwrap_or_default(),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts of rows, for tests and the closing line of a run.
+    pub fn count(&self, table: &str) -> Result<i64, ArchiveError> {
+        let table = match table {
+            "received" | "returns" | "quarantine" | "forms" => table,
+            _ => return Ok(0),
+        };
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })?)
+    }
+}
+
+/// Holds the archive's lock for as long as it lives: two ingests never write one
+/// archive at once.
+pub struct ArchiveLock {
+    _file: std::fs::File,
+}
+
+/// Takes the archive's lock, or says another run holds it.
+pub fn lock(root: &Path) -> Result<ArchiveLock, ArchiveError> {
+    std::fs::create_dir_all(root).map_err(|source| ArchiveError::Folder {
+        path: root.to_owned(),
+        source,
+    })?;
+    let path = root.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| ArchiveError::Folder {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(ArchiveLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ArchiveError::Locked(path)),
+        Err(std::fs::TryLockError::Error(source)) => Err(ArchiveError::Folder { path, source }),
+    }
+}
+
+/// Writes `bytes` to `path` so that it survives a crash once this returns: a
+/// temporary file is written and synced, renamed into place, and the folder synced.
+pub fn store_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 /// A form as the register knows it.
@@ -323,4 +554,6 @@ pub struct RegisteredForm {
     pub pages: i64,
     pub boxes: Vec<FieldSpec>,
     pub page_hashes: Vec<String>,
+    /// Width and height of each page, in points.
+    pub page_sizes: Vec<(f64, f64)>,
 }

@@ -4,6 +4,7 @@
 
 mod check;
 mod generate;
+mod ingest;
 mod init;
 mod schema;
 
@@ -33,6 +34,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Generate each school's policy, a signable form per person on its roster, and a print file.
     Generate(generate::GenerateArgs),
+    /// File the signed returns in the inbox: identify, verify, archive, index.
+    Ingest(ingest::IngestArgs),
     /// Print the JSON Schema of a school's YAML file, for editors.
     Schema(schema::SchemaArgs),
     /// Write a commented starter YAML for a new school.
@@ -62,6 +65,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     let outcome = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Ingest(args) => ingest::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),
     };

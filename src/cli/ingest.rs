@@ -1,0 +1,103 @@
+//! `aup ingest`: file the signed returns waiting in the inbox.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{Outcome, style};
+use crate::ingest::{self, IngestPlan};
+
+/// Identifies every page in the inbox by its QR code, checks each form (right
+/// policy version, every page, signed, named, dated), files it in the archive and
+/// indexes it. Received files are kept content-addressed under
+/// <ARCHIVE>/received/; forms under <ARCHIVE>/<school>/<year>/; pages that can't be
+/// placed under <ARCHIVE>/quarantine/ with a JSON sidecar saying why. An inbox file
+/// is removed only once its archive copy is on disk and the index committed, so
+/// running ingest again is always safe.
+///
+/// Verdicts: accepted, incomplete (with what is missing), outdated (an older policy
+/// version), unidentified (quarantined), duplicate (the same bytes came before).
+///
+/// Exit status: 0 when the run completed, whatever the verdicts; 1 for an
+/// operational failure (the archive can't be written, another ingest holds its
+/// lock, the inbox is missing).
+///
+/// Limits on hostile input: files over 256 MB, pages over 60 megapixels, PDFs or
+/// TIFFs over 2000 pages and image decodes over 512 MB are quarantined unread.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The inbox folder the office drops scans and emailed PDFs into.
+    #[arg(value_name = "INBOX", default_value = "inbox")]
+    pub inbox: PathBuf,
+    /// The archive folder (with its index, aup.sqlite).
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
+    /// One JSON object per line on stdout for each form and each quarantined file
+    /// or page: file, form_id, school, person, verdict, missing, reason, archived.
+    #[arg(long)]
+    pub json: bool,
+    /// Leave files changed in the last SECS seconds for the next run: a copier may
+    /// still be writing them.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub settle: u64,
+}
+
+pub fn run(args: IngestArgs) -> Result<Outcome, String> {
+    let plan = IngestPlan {
+        inbox: args.inbox.clone(),
+        archive: args.archive.clone(),
+        settle: Duration::from_secs(args.settle),
+    };
+    let style = style();
+    let terminal = std::io::stderr().is_terminal();
+    let summary = ingest::run(&plan, |outcome| {
+        if args.json {
+            println!("{}", serde_json::to_string(outcome).unwrap_or_default());
+            return;
+        }
+        let who = outcome
+            .form_id
+            .as_ref()
+            .map(|id| {
+                format!(
+                    " {id} {}",
+                    outcome.person.as_deref().unwrap_or("(blank form)")
+                )
+            })
+            .unwrap_or_default();
+        let page = outcome
+            .page
+            .map(|p| format!(" page {p}"))
+            .unwrap_or_default();
+        let verdict = match outcome.verdict.as_str() {
+            "accepted" => style.ok("accepted"),
+            "duplicate" => outcome.verdict.clone(),
+            other => style.warn(other),
+        };
+        let reason = outcome
+            .reason
+            .as_ref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        println!("{}{page}{who}: {verdict}{reason}", outcome.file);
+        let _ = terminal;
+    })
+    .map_err(|e| e.to_string())?;
+    let counts: Vec<String> = summary
+        .by_verdict
+        .iter()
+        .map(|(v, n)| format!("{n} {v}"))
+        .collect();
+    eprintln!(
+        "{} files, {} pages: {}",
+        summary.files,
+        summary.pages,
+        match counts.is_empty() {
+            true => "nothing to do".into(),
+            false => counts.join(", "),
+        }
+    );
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,874 @@
+//! `aup ingest`: from a pile of scans in the inbox to one verified, archived form
+//! per person. Each file is kept (content-addressed) before anything else; its
+//! pages are read, identified by their QR code, checked for ink in the boxes the
+//! register knows, grouped into forms across files, judged, filed, and indexed in
+//! one transaction. Only then do inbox files go.
+
+mod ink;
+pub mod pages;
+pub mod qr;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use image::GrayImage;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::archive::{
+    self, Archive, ArchiveError, IngestRecord, QuarantineRow, ReceivedFile, RegisteredForm,
+    ReturnRow,
+};
+use crate::form::id::hex;
+use crate::form::stamp::qr_symbol_square;
+use pages::{FileKind, MAX_FILE_BYTES, PageSource, Unreadable};
+use qr::PageToImage;
+
+/// The resolution pages are first read at: enough for 0.6 mm modules (3.5 px)
+/// and for ink. Pages that fail are read again at [`RETRY_DPI`].
+const FIRST_DPI: f32 = 150.0;
+const RETRY_DPI: f32 = 300.0;
+/// Archived form pages are kept at this resolution, as grey JPEG.
+const ARCHIVE_DPI: f64 = 150.0;
+/// A page with less ink than this (and no code) is the blank back of a duplex scan.
+const BLANK_PAGE_INK: f64 = 0.002;
+
+/// What `aup ingest` was asked to do.
+#[derive(Debug, Clone)]
+pub struct IngestPlan {
+    pub inbox: PathBuf,
+    pub archive: PathBuf,
+    /// Files changed more recently than this are still being written.
+    pub settle: Duration,
+}
+
+/// One line of the run's output: a form, a quarantined file or page, or a file
+/// that was left alone.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Outcome {
+    pub file: String,
+    pub form_id: Option<String>,
+    pub school: Option<String>,
+    pub person: Option<String>,
+    pub verdict: String,
+    pub missing: Vec<String>,
+    pub reason: Option<String>,
+    /// Where the archive keeps what was received (a form's PDF, or the
+    /// quarantined file or page).
+    pub archived: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+}
+
+/// The closing count of a run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub files: usize,
+    pub pages: usize,
+    pub by_verdict: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0}")]
+    Archive(#[from] ArchiveError),
+    #[error("cannot read the inbox {}: {source}", path.display())]
+    Inbox {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A page read from a file: identified by its code, blank, or not readable.
+enum PageResult {
+    Identified(Box<IdentifiedPage>),
+    Blank,
+    Quarantine {
+        reason: &'static str,
+        message: String,
+        image: Option<GrayImage>,
+    },
+}
+
+struct IdentifiedPage {
+    form_id: String,
+    page: u32,
+    /// The page turned upright, as grey JPEG at [`ARCHIVE_DPI`].
+    upright_jpeg: Vec<u8>,
+    upright_size: (u32, u32),
+    /// Ink by field name, for the boxes on this page.
+    written: BTreeMap<String, bool>,
+}
+
+/// One received file and what its pages were.
+struct FileResult {
+    name: String,
+    sha256: String,
+    stored: PathBuf,
+    pages: Vec<PageResult>,
+    /// The whole file could not be read: it is quarantined as it is.
+    unreadable: Option<Unreadable>,
+}
+
+/// Runs an ingest; `report` gets each outcome as it is decided.
+pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Outcome)) -> Result<Summary, IngestError> {
+    let _lock = archive::lock(&plan.archive)?;
+    let mut index = Archive::open(&plan.archive)?;
+    let register: HashMap<String, RegisteredForm> = index
+        .all_issued()?
+        .into_iter()
+        .map(|f| (f.form_id.clone(), f))
+        .collect();
+    let mut summary = Summary::default();
+    let files = scan_inbox(&plan.inbox, plan.settle)?;
+
+    let mut record = IngestRecord::default();
+    let mut results = Vec::new();
+    let mut done_with = Vec::new();
+    for path in files {
+        let name = path
+            .strip_prefix(&plan.inbox)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let bytes = match read_limited(&path) {
+            Ok(bytes) => bytes,
+            Err(message) => {
+                report(&quarantine_outcome(
+                    &name,
+                    None,
+                    "unreadable",
+                    &message,
+                    None,
+                ));
+                continue;
+            }
+        };
+        summary.files += 1;
+        let sha256 = hex(&Sha256::digest(&bytes));
+        if let Some(stored) = index.received(&sha256)? {
+            // The same bytes are archived already: nothing new is written, and the
+            // inbox copy can go because the archive holds it.
+            let outcome = Outcome {
+                file: name.clone(),
+                form_id: None,
+                school: None,
+                person: None,
+                verdict: "duplicate".into(),
+                missing: Vec::new(),
+                reason: Some("these exact bytes were ingested before".into()),
+                archived: Some(stored),
+                page: None,
+            };
+            *summary.by_verdict.entry("duplicate".into()).or_default() += 1;
+            report(&outcome);
+            done_with.push(path);
+            continue;
+        }
+        let kind = FileKind::sniff(&bytes);
+        let extension = kind.map(FileKind::extension).unwrap_or("bin");
+        let stored = plan
+            .archive
+            .join("received")
+            .join(&sha256[..2])
+            .join(format!("{sha256}.{extension}"));
+        archive::store_durably(&stored, &bytes).map_err(|source| IngestError::Write {
+            path: stored.clone(),
+            source,
+        })?;
+        record.received.push(ReceivedFile {
+            sha256: sha256.clone(),
+            name: name.clone(),
+            size: bytes.len() as u64,
+            stored_path: relative(&plan.archive, &stored),
+        });
+        let file = match kind {
+            None => FileResult {
+                name,
+                sha256,
+                stored,
+                pages: Vec::new(),
+                unreadable: Some(Unreadable {
+                    reason: "unreadable",
+                    message: "not a PDF, JPEG, PNG or TIFF file (whatever its name says)".into(),
+                }),
+            },
+            Some(kind) => read_file(name, sha256, stored, Arc::new(bytes), kind, &register),
+        };
+        summary.pages += file.pages.len();
+        results.push(file);
+        done_with.push(path);
+    }
+
+    let outcomes = judge(plan, &index, &register, &results, &mut record)?;
+    // Fault injection for the crash test: everything is on disk, nothing indexed.
+    if std::env::var("AUP_FAULT").as_deref() == Ok("before-commit") {
+        std::process::abort();
+    }
+    let now = now_text();
+    index.record_ingest(&record, &now)?;
+    // The archive copies are durable and the index committed: the inbox files can go.
+    for path in done_with {
+        let _ = std::fs::remove_file(&path);
+    }
+    for outcome in &outcomes {
+        *summary
+            .by_verdict
+            .entry(outcome.verdict.clone())
+            .or_default() += 1;
+        report(outcome);
+    }
+    Ok(summary)
+}
+
+/// Files in the inbox that are ready: regular, not hidden, not changed within the
+/// settle time (a copier may still be writing them).
+fn scan_inbox(inbox: &Path, settle: Duration) -> Result<Vec<PathBuf>, IngestError> {
+    if !inbox.is_dir() {
+        return Err(IngestError::Inbox {
+            path: inbox.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
+        });
+    }
+    let now = SystemTime::now();
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(inbox)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let Ok(entry) = entry else { continue };
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !entry.file_type().is_file() || hidden {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .unwrap_or_default();
+        if age < settle {
+            continue;
+        }
+        files.push(entry.into_path());
+    }
+    Ok(files)
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "the file is {} MB, more than a scan batch can be",
+            meta.len() / 1_000_000
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+}
+
+/// Reads every page of a file, in parallel, each worker with its own parser.
+fn read_file(
+    name: String,
+    sha256: String,
+    stored: PathBuf,
+    bytes: Arc<Vec<u8>>,
+    kind: FileKind,
+    register: &HashMap<String, RegisteredForm>,
+) -> FileResult {
+    let source = match PageSource::open(bytes.clone(), kind) {
+        Ok(source) => source,
+        Err(unreadable) => {
+            return FileResult {
+                name,
+                sha256,
+                stored,
+                pages: Vec::new(),
+                unreadable: Some(unreadable),
+            };
+        }
+    };
+    let count = source.count();
+    let pages = match source {
+        PageSource::Raster(images) => images
+            .into_par_iter()
+            .map(|image| analyse(Ok(image), None, register))
+            .collect(),
+        PageSource::Pdf(_) => (0..count)
+            .into_par_iter()
+            .map_init(
+                || PageSource::open(bytes.clone(), kind).ok(),
+                |source, index| match source {
+                    Some(source) => {
+                        let first = source.page(index, FIRST_DPI);
+                        analyse(first, Some((source, index)), register)
+                    }
+                    None => PageResult::Quarantine {
+                        reason: "unreadable",
+                        message: "the PDF could not be opened again".into(),
+                        image: None,
+                    },
+                },
+            )
+            .collect(),
+    };
+    FileResult {
+        name,
+        sha256,
+        stored,
+        pages,
+        unreadable: None,
+    }
+}
+
+/// Identifies one page: its code in a corner (at first resolution, then again at
+/// a higher one for PDFs), else a whole-page search; then the ink in its boxes.
+fn analyse(
+    first: Result<GrayImage, Unreadable>,
+    rerender: Option<(&PageSource, usize)>,
+    register: &HashMap<String, RegisteredForm>,
+) -> PageResult {
+    let image = match first {
+        Ok(image) => image,
+        Err(e) => {
+            return PageResult::Quarantine {
+                reason: e.reason,
+                message: e.message,
+                image: None,
+            };
+        }
+    };
+    let mut found = qr::find(&image, false).map(|f| (f, image.clone()));
+    if found.is_none() {
+        match rerender {
+            Some((source, index)) => {
+                if let Ok(sharper) = source.page(index, RETRY_DPI) {
+                    found = qr::find(&sharper, true).map(|f| (f, sharper));
+                }
+            }
+            None => found = qr::find(&image, true).map(|f| (f, image.clone())),
+        }
+    }
+    let Some((code, image)) = found else {
+        return match ink::page_ink(&image) < BLANK_PAGE_INK {
+            true => PageResult::Blank,
+            false => PageResult::Quarantine {
+                reason: "no_qr",
+                message: "no readable QR code on this page".into(),
+                image: Some(image),
+            },
+        };
+    };
+    let payload = match code.payload() {
+        Ok(payload) => payload,
+        Err(e) => {
+            let reason = match e {
+                crate::form::PayloadError::Foreign => "no_qr",
+                crate::form::PayloadError::BadCheck => "bad_check",
+            };
+            return PageResult::Quarantine {
+                reason,
+                message: e.to_string(),
+                image: Some(image),
+            };
+        }
+    };
+    let form_id = payload.form.to_string();
+    let Some(form) = register.get(&form_id) else {
+        return PageResult::Quarantine {
+            reason: "unknown_form",
+            message: format!("form {form_id} is not in this archive's issue register"),
+            image: Some(image),
+        };
+    };
+    if !form
+        .fingerprint
+        .to_ascii_uppercase()
+        .starts_with(&payload.fingerprint)
+    {
+        return PageResult::Quarantine {
+            reason: "bad_check",
+            message: format!(
+                "the code says policy version {} but form {form_id} was issued with another",
+                payload.fingerprint
+            ),
+            image: Some(image),
+        };
+    }
+    let Some(&(width, height)) = form.page_sizes.get(payload.page as usize - 1) else {
+        return PageResult::Quarantine {
+            reason: "bad_check",
+            message: format!("form {form_id} has no page {}", payload.page),
+            image: Some(image),
+        };
+    };
+    let map = PageToImage::from_code(&code, qr_symbol_square(width, height));
+    let written = form
+        .boxes
+        .iter()
+        .filter(|b| b.page == payload.page as usize)
+        .map(|b| {
+            (
+                b.name.clone(),
+                ink::measure(&image, &map, &b.rect, height).written(),
+            )
+        })
+        .collect();
+    let upright = upright_page(&image, &map, width, height);
+    let upright_size = upright.dimensions();
+    let mut upright_jpeg = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut upright_jpeg, 75);
+    if let Err(e) = upright.write_with_encoder(encoder) {
+        return PageResult::Quarantine {
+            reason: "unreadable",
+            message: format!("cannot re-encode the page: {e}"),
+            image: None,
+        };
+    }
+    PageResult::Identified(Box::new(IdentifiedPage {
+        form_id,
+        page: payload.page,
+        upright_jpeg,
+        upright_size,
+        written,
+    }))
+}
+
+/// The page as it was printed: turned upright and straightened, resampled at
+/// [`ARCHIVE_DPI`] through the map the code gave.
+fn upright_page(image: &GrayImage, map: &PageToImage, width: f64, height: f64) -> GrayImage {
+    let scale = ARCHIVE_DPI / 72.0;
+    let (w, h) = ((width * scale) as u32, (height * scale) as u32);
+    let (iw, ih) = image.dimensions();
+    GrayImage::from_fn(w, h, |x, y| {
+        let p = map.map(x as f64 / scale, y as f64 / scale);
+        let (px, py) = (p.x.round(), p.y.round());
+        match px >= 0.0 && py >= 0.0 && (px as u32) < iw && (py as u32) < ih {
+            true => *image.get_pixel(px as u32, py as u32),
+            false => image::Luma([255]),
+        }
+    })
+}
+
+/// Groups identified pages into forms, decides verdicts, files forms and
+/// quarantines what could not be identified.
+fn judge(
+    plan: &IngestPlan,
+    index: &Archive,
+    register: &HashMap<String, RegisteredForm>,
+    files: &[FileResult],
+    record: &mut IngestRecord,
+) -> Result<Vec<Outcome>, IngestError> {
+    let mut outcomes = Vec::new();
+    // form id -> page number -> (file name, page)
+    let mut forms: BTreeMap<String, BTreeMap<u32, (&str, &IdentifiedPage)>> = BTreeMap::new();
+    for file in files {
+        if let Some(unreadable) = &file.unreadable {
+            let path = quarantine_file(plan, file, unreadable)?;
+            record.quarantined.push(QuarantineRow {
+                received_sha256: file.sha256.clone(),
+                page: None,
+                reason: unreadable.reason.into(),
+                message: unreadable.message.clone(),
+                path: path.clone(),
+            });
+            outcomes.push(quarantine_outcome(
+                &file.name,
+                None,
+                unreadable.reason,
+                &unreadable.message,
+                Some(path),
+            ));
+            continue;
+        }
+        for (i, page) in file.pages.iter().enumerate() {
+            let number = i as u32 + 1;
+            match page {
+                PageResult::Blank => {}
+                PageResult::Identified(found) => {
+                    let pages = forms.entry(found.form_id.clone()).or_default();
+                    match pages.entry(found.page) {
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            slot.insert((file.name.as_str(), found));
+                        }
+                        std::collections::btree_map::Entry::Occupied(_) => {
+                            let message = format!(
+                                "page {} of {} came twice; the first copy is kept",
+                                found.page, found.form_id
+                            );
+                            let path = quarantine_page(
+                                plan,
+                                file,
+                                number,
+                                None,
+                                "duplicate_page",
+                                &message,
+                            )?;
+                            record.quarantined.push(QuarantineRow {
+                                received_sha256: file.sha256.clone(),
+                                page: Some(number),
+                                reason: "duplicate_page".into(),
+                                message: message.clone(),
+                                path: path.clone(),
+                            });
+                            outcomes.push(quarantine_outcome(
+                                &file.name,
+                                Some(number),
+                                "duplicate_page",
+                                &message,
+                                Some(path),
+                            ));
+                        }
+                    }
+                }
+                PageResult::Quarantine {
+                    reason,
+                    message,
+                    image,
+                } => {
+                    let path =
+                        quarantine_page(plan, file, number, image.as_ref(), reason, message)?;
+                    record.quarantined.push(QuarantineRow {
+                        received_sha256: file.sha256.clone(),
+                        page: Some(number),
+                        reason: (*reason).into(),
+                        message: message.clone(),
+                        path: path.clone(),
+                    });
+                    outcomes.push(quarantine_outcome(
+                        &file.name,
+                        Some(number),
+                        reason,
+                        message,
+                        Some(path),
+                    ));
+                }
+            }
+        }
+    }
+
+    for (form_id, pages) in forms {
+        let form = &register[&form_id];
+        let current = index.current_fingerprint(&form.school, &form.year)?;
+        let mut missing: Vec<String> = (1..=form.pages as u32)
+            .filter(|p| !pages.contains_key(p))
+            .map(|p| format!("page {p}"))
+            .collect();
+        let written = |field: &str| {
+            pages
+                .values()
+                .any(|(_, p)| p.written.get(field).copied().unwrap_or(false))
+        };
+        let on_present_page = |field: &str| {
+            form.boxes
+                .iter()
+                .find(|b| b.name == field)
+                .is_some_and(|b| pages.contains_key(&(b.page as u32)))
+        };
+        // A missing page's boxes are covered by "page N"; only judge boxes we saw.
+        if on_present_page("signer_signature") && !written("signer_signature") {
+            missing.push("signature".into());
+        }
+        if on_present_page("signer_name") && form.name.is_none() && !written("signer_name") {
+            missing.push("name".into());
+        }
+        if on_present_page("signer_date") && !written("signer_date") {
+            missing.push("date".into());
+        }
+        let verdict = match (
+            current.as_deref() == Some(form.fingerprint.as_str()),
+            missing.is_empty(),
+        ) {
+            (false, _) => "outdated",
+            (true, true) => "accepted",
+            (true, false) => "incomplete",
+        };
+        let file_names: Vec<String> = {
+            let mut names: Vec<String> = pages.values().map(|(f, _)| f.to_string()).collect();
+            names.dedup();
+            names
+        };
+        let archived = file_form(plan, form, &pages, verdict, &file_names)?;
+        record.returns.push(ReturnRow {
+            form_id: form_id.clone(),
+            school: form.school.clone(),
+            year: form.year.clone(),
+            fingerprint: form.fingerprint.clone(),
+            verdict: verdict.into(),
+            missing: missing.clone(),
+            method: "paper".into(),
+            files: file_names.clone(),
+            archived_path: archived.clone(),
+        });
+        outcomes.push(Outcome {
+            file: file_names.join(", "),
+            form_id: Some(form_id.clone()),
+            school: Some(form.school.clone()),
+            person: form.name.clone(),
+            verdict: verdict.into(),
+            reason: match verdict {
+                "outdated" => Some(
+                    "signed an older version of the policy: the current one must be signed".into(),
+                ),
+                "incomplete" => Some(format!("missing: {}", missing.join(", "))),
+                _ => None,
+            },
+            missing,
+            archived: Some(archived),
+            page: None,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Files a form's pages, upright, as one PDF: every return under `returns/`, and
+/// an accepted one also as `<form-id>.pdf`, superseding the previous accepted copy
+/// (which stays under `returns/`).
+fn file_form(
+    plan: &IngestPlan,
+    form: &RegisteredForm,
+    pages: &BTreeMap<u32, (&str, &IdentifiedPage)>,
+    verdict: &str,
+    files: &[String],
+) -> Result<String, IngestError> {
+    let pdf = pages_pdf(pages.values().map(|(_, p)| *p), &form.page_sizes);
+    let digest = hex(&Sha256::digest(files.join("\n").as_bytes()));
+    let dir = plan.archive.join(&form.school).join(&form.year);
+    let history = dir
+        .join("returns")
+        .join(format!("{}-{}.pdf", form.form_id, &digest[..8]));
+    let write = |path: &Path| {
+        archive::store_durably(path, &pdf).map_err(|source| IngestError::Write {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    write(&history)?;
+    if verdict == "accepted" {
+        let current = dir.join(format!("{}.pdf", form.form_id));
+        write(&current)?;
+        return Ok(relative(&plan.archive, &current));
+    }
+    Ok(relative(&plan.archive, &history))
+}
+
+/// A PDF of page images (grey JPEG), each on a page of the form's size.
+fn pages_pdf<'a>(pages: impl Iterator<Item = &'a IdentifiedPage>, sizes: &[(f64, f64)]) -> Vec<u8> {
+    use lopdf::{Dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let mut kids = Vec::new();
+    for page in pages {
+        let (w, h) = sizes
+            .get(page.page as usize - 1)
+            .copied()
+            .unwrap_or((595.28, 841.89));
+        let image = Stream::new(
+            Dictionary::from_iter([
+                ("Type", Object::Name(b"XObject".to_vec())),
+                ("Subtype", Object::Name(b"Image".to_vec())),
+                ("Width", (page.upright_size.0 as i64).into()),
+                ("Height", (page.upright_size.1 as i64).into()),
+                ("ColorSpace", Object::Name(b"DeviceGray".to_vec())),
+                ("BitsPerComponent", 8.into()),
+                ("Filter", Object::Name(b"DCTDecode".to_vec())),
+            ]),
+            page.upright_jpeg.clone(),
+        );
+        let image = doc.add_object(image);
+        let content = doc.add_object(Stream::new(
+            Dictionary::new(),
+            format!("q {w:.2} 0 0 {h:.2} 0 0 cm /Scan Do Q\n").into_bytes(),
+        ));
+        let page_id = doc.add_object(Dictionary::from_iter([
+            ("Type", Object::Name(b"Page".to_vec())),
+            ("Parent", Object::Reference(pages_id)),
+            (
+                "MediaBox",
+                Object::Array(vec![
+                    0.into(),
+                    0.into(),
+                    (w as f32).into(),
+                    (h as f32).into(),
+                ]),
+            ),
+            ("Contents", Object::Reference(content)),
+            (
+                "Resources",
+                Object::Dictionary(Dictionary::from_iter([(
+                    "XObject",
+                    Object::Dictionary(Dictionary::from_iter([("Scan", Object::Reference(image))])),
+                )])),
+            ),
+        ]));
+        kids.push(Object::Reference(page_id));
+    }
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(Dictionary::from_iter([
+            ("Type", Object::Name(b"Pages".to_vec())),
+            ("Kids", Object::Array(kids)),
+            ("Count", count.into()),
+        ])),
+    );
+    let catalog = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Catalog".to_vec())),
+        ("Pages", Object::Reference(pages_id)),
+    ]));
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut out = Vec::new();
+    let _ = doc.save_to(&mut out);
+    out
+}
+
+/// A file that could not be read at all: quarantined as it is, with a sidecar.
+fn quarantine_file(
+    plan: &IngestPlan,
+    file: &FileResult,
+    why: &Unreadable,
+) -> Result<String, IngestError> {
+    let dir = plan.archive.join("quarantine");
+    let extension = file
+        .stored
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("bin");
+    let path = dir.join(format!("{}.{extension}", &file.sha256[..12]));
+    let bytes = std::fs::read(&file.stored).map_err(|source| IngestError::Write {
+        path: file.stored.clone(),
+        source,
+    })?;
+    store(&path, &bytes)?;
+    sidecar(&path, &file.name, None, why.reason, &why.message, None)?;
+    Ok(relative(&plan.archive, &path))
+}
+
+/// One page that could not be placed: kept as a PNG with a sidecar and thumbnail.
+fn quarantine_page(
+    plan: &IngestPlan,
+    file: &FileResult,
+    page: u32,
+    image: Option<&GrayImage>,
+    reason: &str,
+    message: &str,
+) -> Result<String, IngestError> {
+    let dir = plan.archive.join("quarantine");
+    let stem = format!("{}-p{page}", &file.sha256[..12]);
+    let path = match image {
+        Some(image) => {
+            let path = dir.join(format!("{stem}.png"));
+            store(&path, &png(image))?;
+            let thumb = thumbnail(image);
+            let thumb_path = dir.join(format!("{stem}.thumb.png"));
+            store(&thumb_path, &png(&thumb))?;
+            sidecar(
+                &path,
+                &file.name,
+                Some(page),
+                reason,
+                message,
+                Some(&thumb_path),
+            )?;
+            path
+        }
+        None => {
+            // No image (the page could not be decoded): point at the whole file.
+            let path = dir.join(format!("{stem}.json"));
+            sidecar(&path, &file.name, Some(page), reason, message, None)?;
+            path
+        }
+    };
+    Ok(relative(&plan.archive, &path))
+}
+
+fn sidecar(
+    path: &Path,
+    file: &str,
+    page: Option<u32>,
+    reason: &str,
+    message: &str,
+    thumbnail: Option<&Path>,
+) -> Result<(), IngestError> {
+    let json = serde_json::json!({
+        "file": file,
+        "page": page,
+        "reason": reason,
+        "message": message,
+        "thumbnail": thumbnail.and_then(|t| t.file_name()).map(|n| n.to_string_lossy().into_owned()),
+        "help": "identify it by hand with `aup assign FILE FORM_ID` (coming), or rescan",
+    });
+    let sidecar = match path.extension().is_some_and(|e| e == "json") {
+        true => path.to_owned(),
+        false => path.with_extension(format!(
+            "{}.json",
+            path.extension().and_then(|e| e.to_str()).unwrap_or("")
+        )),
+    };
+    store(
+        &sidecar,
+        serde_json::to_string_pretty(&json)
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+}
+
+fn store(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
+    archive::store_durably(path, bytes).map_err(|source| IngestError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn png(image: &GrayImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png);
+    out
+}
+
+fn thumbnail(image: &GrayImage) -> GrayImage {
+    let (w, h) = image.dimensions();
+    let width = 200u32.min(w.max(1));
+    let height = ((h as u64 * width as u64) / w.max(1) as u64).max(1) as u32;
+    image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle)
+}
+
+fn quarantine_outcome(
+    file: &str,
+    page: Option<u32>,
+    reason: &str,
+    message: &str,
+    archived: Option<String>,
+) -> Outcome {
+    Outcome {
+        file: file.to_owned(),
+        form_id: None,
+        school: None,
+        person: None,
+        verdict: "unidentified".into(),
+        missing: Vec::new(),
+        reason: Some(format!("{reason}: {message}")),
+        archived,
+        page,
+    }
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn now_text() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

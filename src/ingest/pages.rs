@@ -1,0 +1,462 @@
+//! From a file in the inbox to grey page images. Raster files (JPEG, PNG, TIFF,
+//! multi-page TIFF too) are decoded with the image crate; PDFs are rendered page by
+//! page with hayro, which decodes the JPEG, CCITT G4, JBIG2 and JPEG 2000 images
+//! scanners write. Everything here works under limits, because the inbox is the one
+//! place where anyone can drop anything.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use image::{GrayImage, ImageDecoder, ImageReader, Limits};
+
+/// Limits on hostile input. A scan of an A4 page at 600 dpi is 4960 × 7016 pixels
+/// (35 MP); anything much larger is not a page.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_PAGE_PIXELS: u64 = 60_000_000;
+pub const MAX_PAGES: usize = 2000;
+/// Decoder allocation cap per image.
+pub const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// What kind of file this is, by its first bytes, never by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Pdf,
+    Jpeg,
+    Png,
+    Tiff,
+}
+
+impl FileKind {
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"%PDF-")
+            || (bytes.len() > 5
+                && bytes[..bytes.len().min(1024)]
+                    .windows(5)
+                    .any(|w| w == b"%PDF-"))
+        {
+            return Some(Self::Pdf);
+        }
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Some(Self::Jpeg);
+        }
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            return Some(Self::Png);
+        }
+        if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+            return Some(Self::Tiff);
+        }
+        None
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Tiff => "tif",
+        }
+    }
+}
+
+/// Why a file or a page could not be read. The code is what quarantine sidecars
+/// carry; the message is for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Unreadable {
+    fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// A source of page images: rasters are decoded up front (they are what they are),
+/// PDF pages are rendered on demand at the resolution asked for.
+pub enum PageSource {
+    Raster(Vec<GrayImage>),
+    Pdf(PdfPages),
+}
+
+impl PageSource {
+    pub fn open(bytes: Arc<Vec<u8>>, kind: FileKind) -> Result<Self, Unreadable> {
+        match kind {
+            FileKind::Pdf => PdfPages::open(bytes).map(Self::Pdf),
+            FileKind::Tiff => decode_tiff(&bytes).map(Self::Raster),
+            FileKind::Jpeg | FileKind::Png => {
+                decode_raster(&bytes).map(|page| Self::Raster(vec![page]))
+            }
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        match self {
+            Self::Raster(pages) => pages.len(),
+            Self::Pdf(pdf) => pdf.count,
+        }
+    }
+
+    /// Page `index` (0-based) in grey. `dpi` is a hint for PDFs; rasters come at
+    /// their own resolution.
+    pub fn page(&self, index: usize, dpi: f32) -> Result<GrayImage, Unreadable> {
+        match self {
+            Self::Raster(pages) => Ok(pages[index].clone()),
+            Self::Pdf(pdf) => pdf.render(index, dpi),
+        }
+    }
+
+    /// Whether `page` is a raster whose resolution can't be raised by re-rendering.
+    pub fn is_raster(&self) -> bool {
+        matches!(self, Self::Raster(_))
+    }
+}
+
+fn limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(20_000);
+    limits.max_image_height = Some(20_000);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits
+}
+
+fn decode_raster(bytes: &[u8]) -> Result<GrayImage, Unreadable> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Unreadable::new("unreadable", format!("cannot read the image: {e}")))?;
+    reader.limits(limits());
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| Unreadable::new("unreadable", format!("cannot decode the image: {e}")))?;
+    let (w, h) = decoder.dimensions();
+    if w as u64 * h as u64 > MAX_PAGE_PIXELS {
+        return Err(Unreadable::new(
+            "too_large",
+            format!("the image is {w} × {h} pixels, more than a 600 dpi A4 scan"),
+        ));
+    }
+    let image = image::DynamicImage::from_decoder(decoder)
+        .map_err(|e| Unreadable::new("unreadable", format!("cannot decode the image: {e}")))?;
+    Ok(image.into_luma8())
+}
+
+fn decode_tiff(bytes: &[u8]) -> Result<Vec<GrayImage>, Unreadable> {
+    use image::codecs::tiff::TiffDecoder;
+    // The image crate reads one TIFF page; multi-page TIFFs are split with the
+    // tiff crate's directory walk and each page decoded on its own.
+    let mut pages = Vec::new();
+    let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes))
+        .map_err(|e| Unreadable::new("unreadable", format!("cannot read the TIFF: {e}")))?;
+    loop {
+        let (w, h) = decoder
+            .dimensions()
+            .map_err(|e| Unreadable::new("unreadable", format!("cannot read the TIFF: {e}")))?;
+        if w as u64 * h as u64 > MAX_PAGE_PIXELS {
+            return Err(Unreadable::new(
+                "too_large",
+                format!("a TIFF page is {w} × {h} pixels"),
+            ));
+        }
+        let image = decoder.read_image().map_err(|e| {
+            Unreadable::new("unreadable", format!("cannot decode a TIFF page: {e}"))
+        })?;
+        pages.push(tiff_to_gray(image, w, h, decoder.colortype().ok())?);
+        if pages.len() > MAX_PAGES {
+            return Err(Unreadable::new(
+                "too_large",
+                "the TIFF has more pages than a batch can",
+            ));
+        }
+        if !decoder.more_images() {
+            break;
+        }
+        decoder.next_image().map_err(|e| {
+            Unreadable::new("unreadable", format!("cannot read the next TIFF page: {e}"))
+        })?;
+    }
+    // A single-page TIFF in a format the walk above doesn't handle still goes
+    // through the image crate.
+    if pages.is_empty() {
+        let decoder = TiffDecoder::new(Cursor::new(bytes))
+            .map_err(|e| Unreadable::new("unreadable", format!("cannot read the TIFF: {e}")))?;
+        let image = image::DynamicImage::from_decoder(decoder)
+            .map_err(|e| Unreadable::new("unreadable", format!("cannot decode the TIFF: {e}")))?;
+        pages.push(image.into_luma8());
+    }
+    Ok(pages)
+}
+
+fn tiff_to_gray(
+    image: tiff::decoder::DecodingResult,
+    w: u32,
+    h: u32,
+    colour: Option<tiff::ColorType>,
+) -> Result<GrayImage, Unreadable> {
+    use tiff::ColorType;
+    use tiff::decoder::DecodingResult;
+    let unsupported = || {
+        Unreadable::new(
+            "unsupported_filter",
+            "the TIFF uses a pixel format aup cannot read",
+        )
+    };
+    let (w_us, h_us) = (w as usize, h as usize);
+    let data = match image {
+        DecodingResult::U8(data) => data,
+        _ => return Err(unsupported()),
+    };
+    let gray: Vec<u8> = match colour {
+        Some(ColorType::Gray(8)) => data,
+        Some(ColorType::Gray(1)) => {
+            // 1-bit rows are padded to whole bytes; 0 is black unless the TIFF says
+            // otherwise (PhotometricInterpretation is folded in by the decoder).
+            let stride = w_us.div_ceil(8);
+            let mut out = Vec::with_capacity(w_us * h_us);
+            for y in 0..h_us {
+                for x in 0..w_us {
+                    let bit = data
+                        .get(y * stride + x / 8)
+                        .map(|b| (b >> (7 - x % 8)) & 1)
+                        .unwrap_or(1);
+                    out.push(if bit == 1 { 255 } else { 0 });
+                }
+            }
+            out
+        }
+        Some(ColorType::RGB(8)) => data
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect(),
+        Some(ColorType::RGBA(8)) => data
+            .chunks_exact(4)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect(),
+        _ => return Err(unsupported()),
+    };
+    GrayImage::from_raw(w, h, gray).ok_or_else(unsupported)
+}
+
+fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((r as u32 * 299 + g as u32 * 587 + b as u32 * 114) / 1000) as u8
+}
+
+/// A PDF whose pages are rendered with hayro on demand.
+pub struct PdfPages {
+    pdf: hayro::hayro_syntax::Pdf,
+    count: usize,
+    /// Per page: the image filters its XObjects use, to tell "blank" from
+    /// "could not decode".
+    filters: Vec<Vec<String>>,
+}
+
+/// Image filters hayro decodes (PDF 1.7 §7.4).
+const DECODABLE_FILTERS: &[&str] = &[
+    "DCTDecode",
+    "FlateDecode",
+    "CCITTFaxDecode",
+    "JBIG2Decode",
+    "JPXDecode",
+    "LZWDecode",
+    "RunLengthDecode",
+    "ASCIIHexDecode",
+    "ASCII85Decode",
+];
+
+impl PdfPages {
+    fn open(bytes: Arc<Vec<u8>>) -> Result<Self, Unreadable> {
+        // lopdf reads the structure first: it says clearly when a file is
+        // encrypted, truncated or not a PDF, and lists the image filters.
+        let doc = lopdf::Document::load_mem(&bytes).map_err(|e| {
+            let text = e.to_string();
+            match text.to_lowercase().contains("encrypt") {
+                true => Unreadable::new(
+                    "encrypted",
+                    "the PDF is encrypted; save it without a password",
+                ),
+                false => Unreadable::new(
+                    "unreadable",
+                    format!("the PDF is damaged or incomplete: {text}"),
+                ),
+            }
+        })?;
+        if doc.is_encrypted() {
+            return Err(Unreadable::new(
+                "encrypted",
+                "the PDF is encrypted; save it without a password",
+            ));
+        }
+        let filters = doc
+            .get_pages()
+            .values()
+            .map(|&page| image_filters(&doc, page))
+            .collect::<Vec<_>>();
+        let pdf = hayro::hayro_syntax::Pdf::new(bytes).map_err(|e| {
+            Unreadable::new("unreadable", format!("the PDF cannot be rendered: {e:?}"))
+        })?;
+        let count = pdf.pages().len();
+        if count == 0 {
+            return Err(Unreadable::new("unreadable", "the PDF has no pages"));
+        }
+        if count > MAX_PAGES {
+            return Err(Unreadable::new(
+                "too_large",
+                format!("the PDF has {count} pages"),
+            ));
+        }
+        for names in &filters {
+            if let Some(bad) = names
+                .iter()
+                .find(|f| *f != "raw" && !DECODABLE_FILTERS.contains(&f.as_str()))
+            {
+                return Err(Unreadable::new(
+                    "unsupported_filter",
+                    format!("a page's image uses the {bad} filter, which aup cannot decode"),
+                ));
+            }
+        }
+        Ok(Self {
+            pdf,
+            count,
+            filters,
+        })
+    }
+
+    fn render(&self, index: usize, dpi: f32) -> Result<GrayImage, Unreadable> {
+        let page = &self.pdf.pages()[index];
+        let (w, h) = page.render_dimensions();
+        let scale = dpi / 72.0;
+        let (pw, ph) = ((w * scale) as u64, (h * scale) as u64);
+        if pw == 0
+            || ph == 0
+            || pw * ph > MAX_PAGE_PIXELS
+            || pw > u16::MAX as u64
+            || ph > u16::MAX as u64
+        {
+            return Err(Unreadable::new(
+                "too_large",
+                format!(
+                    "page {} is {w:.0} × {h:.0} points, not a page of paper",
+                    index + 1
+                ),
+            ));
+        }
+        let settings = hayro::RenderSettings {
+            x_scale: scale,
+            y_scale: scale,
+            bg_color: hayro::vello_cpu::color::palette::css::WHITE,
+            ..Default::default()
+        };
+        let cache = hayro::RenderCache::new();
+        let pixmap = hayro::render(page, &cache, &Default::default(), &settings);
+        let (pw, ph) = (pixmap.width() as u32, pixmap.height() as u32);
+        let gray: Vec<u8> = pixmap
+            .data_as_u8_slice()
+            .chunks_exact(4)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect();
+        let image = GrayImage::from_raw(pw, ph, gray).ok_or_else(|| {
+            Unreadable::new("unreadable", "the renderer returned a malformed page")
+        })?;
+        // A page with image data that renders all white was not decoded: an error,
+        // never silently a blank page.
+        if !self.filters[index].is_empty() && image.as_raw().iter().all(|&p| p >= 250) {
+            return Err(Unreadable::new(
+                "unsupported_filter",
+                format!(
+                    "page {} holds an image that rendered blank: its data could not be decoded",
+                    index + 1
+                ),
+            ));
+        }
+        Ok(image)
+    }
+}
+
+/// The filters of the image XObjects a page draws; `raw` for unfiltered data.
+fn image_filters(doc: &lopdf::Document, page: lopdf::ObjectId) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok((resources, inherited)) = doc.get_page_resources(page) else {
+        return names;
+    };
+    let mut dicts: Vec<&lopdf::Dictionary> = resources.into_iter().collect();
+    dicts.extend(
+        inherited
+            .iter()
+            .filter_map(|id| doc.get_dictionary(*id).ok()),
+    );
+    for dict in dicts {
+        let xobjects = dict
+            .get(b"XObject")
+            .and_then(|o| doc.dereference(o))
+            .and_then(|(_, o)| o.as_dict());
+        let Ok(xobjects) = xobjects else { continue };
+        for (_, object) in xobjects.iter() {
+            let Ok((_, lopdf::Object::Stream(stream))) = doc.dereference(object) else {
+                continue;
+            };
+            if stream.dict.get(b"Subtype").and_then(|s| s.as_name()).ok()
+                != Some(b"Image".as_slice())
+            {
+                continue;
+            }
+            match stream.dict.get(b"Filter").ok() {
+                Some(lopdf::Object::Name(n)) => names.push(String::from_utf8_lossy(n).into_owned()),
+                Some(lopdf::Object::Array(items)) => names.extend(
+                    items
+                        .iter()
+                        .filter_map(|o| o.as_name().ok())
+                        .map(|n| String::from_utf8_lossy(n).into_owned()),
+                ),
+                _ => names.push("raw".into()),
+            }
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing_ignores_names() {
+        assert_eq!(FileKind::sniff(b"%PDF-1.7\n"), Some(FileKind::Pdf));
+        assert_eq!(
+            FileKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(FileKind::Jpeg)
+        );
+        assert_eq!(FileKind::sniff(b"II*\0...."), Some(FileKind::Tiff));
+        assert_eq!(FileKind::sniff(b"Dear office, please find attached"), None);
+        assert_eq!(FileKind::sniff(b""), None);
+    }
+
+    #[test]
+    fn garbage_pdfs_are_unreadable_not_panics() {
+        for bytes in [
+            &b"%PDF-1.7\n"[..],
+            b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog",
+            b"%PDF-1.5\n%%EOF",
+        ] {
+            let err = PageSource::open(Arc::new(bytes.to_vec()), FileKind::Pdf)
+                .err()
+                .expect("an error");
+            assert_eq!(err.reason, "unreadable", "{err:?}");
+        }
+    }
+
+    #[test]
+    fn absurd_image_sizes_are_refused_before_decoding() {
+        // A PNG header claiming 100000 × 100000 pixels.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&100_000u32.to_be_bytes());
+        png.extend_from_slice(&100_000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let err = PageSource::open(Arc::new(png), FileKind::Png)
+            .err()
+            .expect("an error");
+        assert!(matches!(err.reason, "too_large" | "unreadable"), "{err:?}");
+    }
+}

@@ -1,0 +1,235 @@
+//! Finding a page's QR code wherever its corner landed. A form's code sits in the
+//! top-right corner of the upright page, so on a scan turned by a multiple of 90°
+//! it is in one of the four corners: those are searched first, at the resolution
+//! the page came at, and only a page that fails everywhere is searched whole.
+//!
+//! Decoder: rqrr (pure Rust). It reads codes in any orientation and with a few
+//! degrees of skew, and on a corner crop it takes a few milliseconds, so the speed
+//! that zxing-cpp has on whole pages matters less than a C++ build we avoid.
+
+use image::GrayImage;
+
+use crate::form::{PagePayload, PayloadError};
+
+/// A point in image pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Px {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// A decoded code: what it says and where its corners are in the page image
+/// (top-left, top-right, bottom-right, bottom-left of the symbol itself).
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub text: String,
+    pub corners: [Px; 4],
+}
+
+impl Found {
+    /// Our payload, or why the code is not one of ours.
+    pub fn payload(&self) -> Result<PagePayload, PayloadError> {
+        PagePayload::decode(&self.text)
+    }
+
+    /// How far the page is turned, in quarter turns clockwise (0 = upright), from
+    /// the direction of the code's top edge.
+    pub fn quarter_turns(&self) -> u8 {
+        let [tl, tr, ..] = self.corners;
+        let angle = (tr.y - tl.y).atan2(tr.x - tl.x).to_degrees();
+        (((angle + 45.0).rem_euclid(360.0)) / 90.0) as u8 % 4
+    }
+}
+
+/// The fraction of each side searched in a corner: the code's quiet zone ends
+/// about 31 mm from the top and 31 mm from the right of an A4 page (10% and 15%),
+/// and a skewed or offset scan moves it a little.
+const CORNER: f64 = 0.24;
+
+/// Other corner sizes tried when a code was seen but did not decode: rqrr's
+/// threshold adapts to what is in the crop, so a slightly different crop often
+/// reads a code that noise spoiled in the first.
+const CORNER_RETRIES: [f64; 3] = [0.19, 0.30, 0.40];
+
+/// Searches the four corners, then (if `whole_page`) the whole page.
+pub fn find(page: &GrayImage, whole_page: bool) -> Option<Found> {
+    let (w, h) = page.dimensions();
+    let crop = |fraction: f64| {
+        let (cw, ch) = ((w as f64 * fraction) as u32, (h as f64 * fraction) as u32);
+        [
+            (w - cw, 0, cw, ch),
+            (0, 0, cw, ch),
+            (0, h - ch, cw, ch),
+            (w - cw, h - ch, cw, ch),
+        ]
+    };
+    let mut seen = Vec::new();
+    for (i, (x, y, cw, ch)) in crop(CORNER).into_iter().enumerate() {
+        match decode_region(page, x, y, cw, ch) {
+            Decoded::Code(found) => return Some(found),
+            Decoded::Unreadable => seen.push(i),
+            Decoded::Nothing => {}
+        }
+    }
+    // A code was there but did not decode: the same corner, cropped otherwise.
+    for fraction in CORNER_RETRIES {
+        for &i in &seen {
+            let (x, y, cw, ch) = crop(fraction)[i];
+            if let Decoded::Code(found) = decode_region(page, x, y, cw, ch) {
+                return Some(found);
+            }
+        }
+    }
+    if !whole_page {
+        return None;
+    }
+    if seen.is_empty() {
+        // Nothing in any corner: a photo, or a page that is not where a scan puts
+        // it. Larger corners first, then the whole page.
+        for fraction in CORNER_RETRIES {
+            for (x, y, cw, ch) in crop(fraction) {
+                if let Decoded::Code(found) = decode_region(page, x, y, cw, ch) {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    match decode_region(page, 0, 0, w, h) {
+        Decoded::Code(found) => Some(found),
+        _ => None,
+    }
+}
+
+enum Decoded {
+    Code(Found),
+    /// A code's finder patterns were found but its data did not decode.
+    Unreadable,
+    Nothing,
+}
+
+fn decode_region(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Decoded {
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+            page.get_pixel(x0 + x as u32, y0 + y as u32).0[0]
+        });
+    let mut first_foreign = None;
+    let mut unreadable = false;
+    for grid in prepared.detect_grids() {
+        let Ok((_, text)) = grid.decode() else {
+            unreadable = true;
+            continue;
+        };
+        let corners = grid.bounds.map(|p| Px {
+            x: x0 as f64 + p.x as f64,
+            y: y0 as f64 + p.y as f64,
+        });
+        let found = Found { text, corners };
+        // Prefer our code when a page carries others (a poster's QR, say).
+        match found.payload() {
+            Ok(_) => return Decoded::Code(found),
+            Err(_) => first_foreign = first_foreign.or(Some(found)),
+        }
+    }
+    match (first_foreign, unreadable) {
+        (_, true) => Decoded::Unreadable,
+        (Some(found), false) => Decoded::Code(found),
+        (None, false) => Decoded::Nothing,
+    }
+}
+
+/// An affine map from page coordinates (points, from the top-left corner, y down)
+/// to image pixels, fixed by where the code's corners are on the page and in the
+/// image. It carries the scan's scale, rotation, skew and offset.
+#[derive(Debug, Clone, Copy)]
+pub struct PageToImage {
+    origin: Px,
+    /// Image displacement per point along the page's x and y axes.
+    along_x: Px,
+    along_y: Px,
+}
+
+impl PageToImage {
+    /// `symbol` is the code's square on the page: left, top and side in points.
+    pub fn from_code(found: &Found, symbol: (f64, f64, f64)) -> Self {
+        let (left, top, side) = symbol;
+        // rqrr reports the corners of module coordinates 0 and size + 1 (its
+        // `detect_grids` maps (0, 0) and (n + 1, n + 1)), so the reported square is
+        // one module wider than the symbol, from the same top-left corner.
+        let modules = crate::form::stamp::QR_MODULES as f64;
+        let side = side * (modules + 1.0) / modules;
+        let [tl, tr, _, bl] = found.corners;
+        let along_x = Px {
+            x: (tr.x - tl.x) / side,
+            y: (tr.y - tl.y) / side,
+        };
+        let along_y = Px {
+            x: (bl.x - tl.x) / side,
+            y: (bl.y - tl.y) / side,
+        };
+        let origin = Px {
+            x: tl.x - left * along_x.x - top * along_y.x,
+            y: tl.y - left * along_x.y - top * along_y.y,
+        };
+        Self {
+            origin,
+            along_x,
+            along_y,
+        }
+    }
+
+    pub fn map(&self, x: f64, y: f64) -> Px {
+        Px {
+            x: self.origin.x + x * self.along_x.x + y * self.along_y.x,
+            y: self.origin.y + x * self.along_x.y + y * self.along_y.y,
+        }
+    }
+
+    /// Pixels per point along the page's x axis.
+    pub fn scale(&self) -> f64 {
+        self.along_x.x.hypot(self.along_x.y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarter_turns_follow_the_top_edge() {
+        let found = |tl: (f64, f64), tr: (f64, f64)| Found {
+            text: String::new(),
+            corners: [
+                Px { x: tl.0, y: tl.1 },
+                Px { x: tr.0, y: tr.1 },
+                Px { x: 0.0, y: 0.0 },
+                Px { x: 0.0, y: 0.0 },
+            ],
+        };
+        assert_eq!(found((0.0, 0.0), (10.0, 0.3)).quarter_turns(), 0);
+        assert_eq!(found((0.0, 0.0), (0.0, 10.0)).quarter_turns(), 1);
+        assert_eq!(found((10.0, 0.0), (0.0, -0.5)).quarter_turns(), 2);
+        assert_eq!(found((0.0, 10.0), (0.2, 0.0)).quarter_turns(), 3);
+    }
+
+    #[test]
+    fn page_to_image_maps_the_code_square_onto_its_corners() {
+        // A page scanned at 2 px a point, turned a quarter clockwise.
+        let found = Found {
+            text: String::new(),
+            corners: [
+                Px { x: 100.0, y: 500.0 },
+                Px { x: 100.0, y: 580.0 },
+                Px { x: 20.0, y: 580.0 },
+                Px { x: 20.0, y: 500.0 },
+            ],
+        };
+        // rqrr's square is 26 modules of a 25-module symbol.
+        let side = 40.0 * 25.0 / 26.0;
+        let map = PageToImage::from_code(&found, (500.0, 50.0, side));
+        let p = map.map(500.0, 50.0);
+        assert!((p.x - 100.0).abs() < 1e-9 && (p.y - 500.0).abs() < 1e-9);
+        let p = map.map(540.0, 90.0);
+        assert!((p.x - 20.0).abs() < 1e-9 && (p.y - 580.0).abs() < 1e-9);
+        assert!((map.scale() - 2.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,595 @@
+//! The office's story: staff sign printed forms, the office scans the pile (pages
+//! in any order, some upside down or skewed, blank duplex backs, a stray page) and
+//! drops the scans in the inbox; `aup ingest` files one verified form per person.
+//! The scans are made here from the generated forms: rendered, inked, turned,
+//! skewed, noised, encoded as JPEG or CCITT G4, wrapped as PDF.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use aup::archive::Archive;
+use aup::ingest::pages::{FileKind, PageSource};
+use common::Scratch;
+use image::{GrayImage, Luma};
+
+/// A school with a three-person roster, generated.
+fn school() -> Scratch {
+    let scratch = Scratch::with_shipped_schools();
+    for other in ["st-margarets", "kensington"] {
+        std::fs::remove_file(scratch.path(&format!("schools/{other}.yaml"))).unwrap();
+    }
+    scratch.write(
+        "schools/pakeman.staff.csv",
+        "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\n",
+    );
+    scratch
+        .aup(&["generate", "--date", "2025-09-01", "--blank", "1"])
+        .success();
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    scratch
+}
+
+fn form_pdf(scratch: &Scratch, who: &str) -> PathBuf {
+    let dir = scratch.path("out/pakeman/2025-26/forms");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(who))
+        .unwrap()
+}
+
+fn form_id(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy()[..15].to_owned()
+}
+
+/// What the person wrote on the paper.
+#[derive(Clone, Copy)]
+struct Ink {
+    signature: bool,
+    date: bool,
+}
+
+const SIGNED: Ink = Ink {
+    signature: true,
+    date: true,
+};
+
+/// The form's pages as printed and filled in by hand, at `dpi`.
+fn paper(scratch: &Scratch, pdf: &Path, dpi: f32, ink: Ink) -> Vec<GrayImage> {
+    let archive = Archive::open(&scratch.path("archive")).unwrap();
+    let form = archive.issued(&form_id(pdf)).unwrap().unwrap();
+    let source = PageSource::open(Arc::new(std::fs::read(pdf).unwrap()), FileKind::Pdf).unwrap();
+    (0..source.count())
+        .map(|i| {
+            let mut page = source.page(i, dpi).unwrap();
+            let scale = dpi as f64 / 72.0;
+            let (_, height) = form.page_sizes[i];
+            for b in form.boxes.iter().filter(|b| b.page == i + 1) {
+                let wanted = match b.name.as_str() {
+                    "signer_signature" => ink.signature,
+                    "signer_date" => ink.date,
+                    _ => false,
+                };
+                if !wanted {
+                    continue;
+                }
+                // A pen scribble across the left half of the box.
+                let (x0, x1) = (
+                    b.rect.x0 * scale + 30.0,
+                    (b.rect.x0 + b.rect.x1) / 2.0 * scale,
+                );
+                let mid = (height - (b.rect.y0 + b.rect.y1) / 2.0) * scale;
+                let amplitude = (b.rect.y1 - b.rect.y0) * scale * 0.25;
+                let mut x = x0;
+                while x < x1 {
+                    let y = mid + (x / 13.0).sin() * amplitude;
+                    for dx in 0..3 {
+                        for dy in 0..3 {
+                            page.put_pixel(x as u32 + dx, y as u32 + dy, Luma([25]));
+                        }
+                    }
+                    x += 0.5;
+                }
+            }
+            page
+        })
+        .collect()
+}
+
+/// Turns a page by a small angle (degrees) about its centre, as a feeder skews it.
+fn skew(page: &GrayImage, degrees: f64) -> GrayImage {
+    let (w, h) = page.dimensions();
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    GrayImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+        let (sx, sy) = (cx + dx * cos + dy * sin, cy - dx * sin + dy * cos);
+        match sx >= 0.0 && sy >= 0.0 && (sx as u32) < w && (sy as u32) < h {
+            true => *page.get_pixel(sx as u32, sy as u32),
+            false => Luma([250]),
+        }
+    })
+}
+
+/// Scanner grain: a deterministic speckle of ±12 grey levels and a paper tone.
+fn noise(page: &mut GrayImage, seed: u32) {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    for p in page.pixels_mut() {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let jitter = (state % 25) as i32 - 12;
+        let tone = (p.0[0] as i32 * 235 / 255 + 10 + jitter).clamp(0, 255);
+        p.0[0] = tone as u8;
+    }
+}
+
+fn blank_page(dpi: f32) -> GrayImage {
+    let (w, h) = ((8.27 * dpi) as u32, (11.69 * dpi) as u32);
+    let mut page = GrayImage::from_pixel(w, h, Luma([255]));
+    noise(&mut page, 99);
+    page
+}
+
+fn jpeg(page: &GrayImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80);
+    page.write_with_encoder(encoder).unwrap();
+    out
+}
+
+/// Pages as a scanner's PDF: one grey JPEG image per page, at `dpi`.
+fn scan_pdf(pages: &[GrayImage], dpi: f32) -> Vec<u8> {
+    use lopdf::{Dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.4");
+    let pages_id = doc.new_object_id();
+    let mut kids = Vec::new();
+    for page in pages {
+        let (w, h) = page.dimensions();
+        let (pw, ph) = (w as f32 * 72.0 / dpi, h as f32 * 72.0 / dpi);
+        let image = doc.add_object(Stream::new(
+            Dictionary::from_iter([
+                ("Type", Object::Name(b"XObject".to_vec())),
+                ("Subtype", Object::Name(b"Image".to_vec())),
+                ("Width", (w as i64).into()),
+                ("Height", (h as i64).into()),
+                ("ColorSpace", Object::Name(b"DeviceGray".to_vec())),
+                ("BitsPerComponent", 8.into()),
+                ("Filter", Object::Name(b"DCTDecode".to_vec())),
+            ]),
+            jpeg(page),
+        ));
+        let content = doc.add_object(Stream::new(
+            Dictionary::new(),
+            format!("q {pw} 0 0 {ph} 0 0 cm /Im0 Do Q").into_bytes(),
+        ));
+        let page = doc.add_object(Dictionary::from_iter([
+            ("Type", Object::Name(b"Page".to_vec())),
+            ("Parent", Object::Reference(pages_id)),
+            (
+                "MediaBox",
+                Object::Array(vec![0.into(), 0.into(), pw.into(), ph.into()]),
+            ),
+            ("Contents", Object::Reference(content)),
+            (
+                "Resources",
+                Object::Dictionary(Dictionary::from_iter([(
+                    "XObject",
+                    Object::Dictionary(Dictionary::from_iter([("Im0", Object::Reference(image))])),
+                )])),
+            ),
+        ]));
+        kids.push(Object::Reference(page));
+    }
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(Dictionary::from_iter([
+            ("Type", Object::Name(b"Pages".to_vec())),
+            ("Kids", Object::Array(kids)),
+            ("Count", count.into()),
+        ])),
+    );
+    let catalog = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Catalog".to_vec())),
+        ("Pages", Object::Reference(pages_id)),
+    ]));
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+/// Runs `aup ingest --json` and returns its outcomes.
+fn ingest(scratch: &Scratch) -> Vec<serde_json::Value> {
+    let run = scratch
+        .aup(&["ingest", "--json", "--settle", "0"])
+        .success();
+    run.stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn verdict_of<'a>(outcomes: &'a [serde_json::Value], form: &str) -> &'a serde_json::Value {
+    outcomes
+        .iter()
+        .find(|o| o["form_id"] == form)
+        .unwrap_or_else(|| panic!("no outcome for {form}: {outcomes:#?}"))
+}
+
+fn inbox_is_empty(scratch: &Scratch) -> bool {
+    std::fs::read_dir(scratch.path("inbox"))
+        .unwrap()
+        .next()
+        .is_none()
+}
+
+#[test]
+fn a_300_dpi_grey_jpeg_scan_of_a_signed_form_is_accepted_and_filed() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "amelia");
+    let mut pages = paper(&scratch, &pdf, 300.0, SIGNED);
+    for (i, page) in pages.iter_mut().enumerate() {
+        noise(page, i as u32 + 1);
+    }
+    scratch.write("inbox/scan0001.pdf", "");
+    std::fs::write(scratch.path("inbox/scan0001.pdf"), scan_pdf(&pages, 300.0)).unwrap();
+    let outcomes = ingest(&scratch);
+    let id = form_id(&pdf);
+    let outcome = verdict_of(&outcomes, &id);
+    assert_eq!(outcome["verdict"], "accepted", "{outcome}");
+    assert_eq!(outcome["person"], "Amelia Hart");
+    assert_eq!(outcome["school"], "pakeman");
+    assert_eq!(outcome["missing"], serde_json::json!([]));
+    assert_eq!(outcome["file"], "scan0001.pdf");
+    // Filed upright, the received file kept, the inbox emptied.
+    let filed = scratch.path(&format!("archive/pakeman/2025-26/{id}.pdf"));
+    let doc = lopdf::Document::load(&filed).unwrap();
+    assert_eq!(doc.get_pages().len(), 3);
+    assert!(inbox_is_empty(&scratch));
+    let archive = Archive::open(&scratch.path("archive")).unwrap();
+    assert_eq!(archive.count("received").unwrap(), 1);
+    assert_eq!(
+        archive.returns_of(&id).unwrap(),
+        vec![("accepted".to_owned(), vec![])]
+    );
+}
+
+#[test]
+fn a_shuffled_batch_with_an_upside_down_form_skew_blank_backs_and_a_stray_page() {
+    let scratch = school();
+    let people = ["amelia", "okafor", "price"];
+    let mut batch = Vec::new();
+    for (n, who) in people.iter().enumerate() {
+        let pdf = form_pdf(&scratch, who);
+        for (i, mut page) in paper(&scratch, &pdf, 200.0, SIGNED).into_iter().enumerate() {
+            match n {
+                // Ben's form went through upside down.
+                1 => page = image::imageops::rotate180(&page),
+                // Chloe's pages are skewed by +3° and -3°.
+                2 => page = skew(&page, if i % 2 == 0 { 3.0 } else { -3.0 }),
+                _ => {}
+            }
+            noise(&mut page, (n * 10 + i) as u32);
+            batch.push(page);
+            // Duplex backs after every page of the first form.
+            if n == 0 {
+                batch.push(blank_page(200.0));
+            }
+        }
+    }
+    // A page that isn't ours: a letter with text-like marks and no code.
+    let mut letter = blank_page(200.0);
+    for line in 0..30 {
+        for x in 200..1400 {
+            if (x / 7 + line) % 5 != 0 {
+                for t in 0..4 {
+                    letter.put_pixel(x, 300 + line * 60 + t, Luma([30]));
+                }
+            }
+        }
+    }
+    batch.push(letter);
+    // Shuffle deterministically.
+    let order = [9, 3, 0, 12, 7, 1, 10, 5, 2, 11, 6, 4, 8, 13, 14, 15];
+    let shuffled: Vec<GrayImage> = order
+        .iter()
+        .filter(|i| **i < batch.len())
+        .map(|&i| batch[i].clone())
+        .collect();
+    assert_eq!(shuffled.len(), batch.len());
+    std::fs::write(scratch.path("inbox/batch.pdf"), scan_pdf(&shuffled, 200.0)).unwrap();
+
+    let outcomes = ingest(&scratch);
+    for who in people {
+        let id = form_id(&form_pdf(&scratch, who));
+        let outcome = verdict_of(&outcomes, &id);
+        assert_eq!(outcome["verdict"], "accepted", "{who}: {outcome}");
+    }
+    let stray: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o["verdict"] == "unidentified")
+        .collect();
+    assert_eq!(stray.len(), 1, "{outcomes:#?}");
+    assert!(
+        stray[0]["reason"].as_str().unwrap().starts_with("no_qr"),
+        "{}",
+        stray[0]
+    );
+    // The stray page is in quarantine with a sidecar and a thumbnail.
+    let path = scratch.path(&format!(
+        "archive/{}",
+        stray[0]["archived"].as_str().unwrap()
+    ));
+    assert!(path.is_file());
+    let sidecar: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{}.json", path.display())).unwrap())
+            .unwrap();
+    assert_eq!(sidecar["reason"], "no_qr");
+    assert_eq!(sidecar["file"], "batch.pdf");
+    assert!(
+        path.with_file_name(sidecar["thumbnail"].as_str().unwrap())
+            .is_file()
+    );
+    assert!(inbox_is_empty(&scratch));
+}
+
+#[test]
+fn missing_page_unsigned_and_undated_forms_are_incomplete() {
+    let scratch = school();
+    let (amelia, ben, chloe) = (
+        form_pdf(&scratch, "amelia"),
+        form_pdf(&scratch, "okafor"),
+        form_pdf(&scratch, "price"),
+    );
+    let mut pages = paper(&scratch, &amelia, 200.0, SIGNED);
+    pages.remove(1);
+    std::fs::write(scratch.path("inbox/a.pdf"), scan_pdf(&pages, 200.0)).unwrap();
+    let pages = paper(
+        &scratch,
+        &ben,
+        200.0,
+        Ink {
+            signature: false,
+            date: false,
+        },
+    );
+    std::fs::write(scratch.path("inbox/b.pdf"), scan_pdf(&pages, 200.0)).unwrap();
+    let pages = paper(
+        &scratch,
+        &chloe,
+        200.0,
+        Ink {
+            signature: true,
+            date: false,
+        },
+    );
+    std::fs::write(scratch.path("inbox/c.pdf"), scan_pdf(&pages, 200.0)).unwrap();
+    let outcomes = ingest(&scratch);
+    let missing = |pdf: &Path| {
+        let o = verdict_of(&outcomes, &form_id(pdf));
+        assert_eq!(o["verdict"], "incomplete", "{o}");
+        o["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(missing(&amelia), ["page 2"]);
+    assert_eq!(missing(&ben), ["signature", "date"]);
+    assert_eq!(missing(&chloe), ["date"]);
+}
+
+#[test]
+fn colour_jpeg_photos_of_each_page_are_grouped_into_one_form() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "okafor");
+    for (i, page) in paper(&scratch, &pdf, 150.0, SIGNED).iter().enumerate() {
+        // Warm paper, blue pen: a colour image of a grey page.
+        let colour = image::RgbImage::from_fn(page.width(), page.height(), |x, y| {
+            let v = page.get_pixel(x, y).0[0];
+            image::Rgb([
+                v.saturating_sub(5),
+                v.saturating_sub(10),
+                v.saturating_add(0).min(240),
+            ])
+        });
+        colour
+            .save(scratch.path(&format!("inbox/IMG_{i}.jpg")))
+            .unwrap();
+    }
+    let outcomes = ingest(&scratch);
+    let outcome = verdict_of(&outcomes, &form_id(&pdf));
+    assert_eq!(outcome["verdict"], "accepted", "{outcome}");
+    assert_eq!(outcome["file"], "IMG_0.jpg, IMG_1.jpg, IMG_2.jpg");
+}
+
+#[test]
+fn a_200_dpi_ccitt_g4_scan_is_read() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "price");
+    let pages = paper(&scratch, &pdf, 200.0, SIGNED);
+    let mut tiffs = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        let png = scratch.path(&format!("p{i}.png"));
+        page.save(&png).unwrap();
+        let tif = scratch.path(&format!("p{i}.tif"));
+        let status = Command::new("convert")
+            .arg(&png)
+            .args([
+                "-threshold",
+                "50%",
+                "-type",
+                "bilevel",
+                "-density",
+                "200",
+                "-compress",
+                "Group4",
+            ])
+            .arg(&tif)
+            .status()
+            .expect("ImageMagick's convert: run scripts/test.sh, which installs it");
+        assert!(status.success());
+        tiffs.push(tif);
+    }
+    let status = Command::new("img2pdf")
+        .args(&tiffs)
+        .arg("-o")
+        .arg(scratch.path("inbox/g4.pdf"))
+        .status()
+        .expect("img2pdf: run scripts/test.sh, which installs it");
+    assert!(status.success());
+    let bytes = std::fs::read(scratch.path("inbox/g4.pdf")).unwrap();
+    assert!(
+        bytes.windows(14).any(|w| w == b"CCITTFaxDecode"),
+        "img2pdf did not keep G4"
+    );
+    let outcomes = ingest(&scratch);
+    assert_eq!(
+        verdict_of(&outcomes, &form_id(&pdf))["verdict"],
+        "accepted",
+        "{outcomes:#?}"
+    );
+}
+
+#[test]
+fn the_same_file_twice_is_a_duplicate_and_writes_nothing_new() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "amelia");
+    let scan = scan_pdf(&paper(&scratch, &pdf, 150.0, SIGNED), 150.0);
+    std::fs::write(scratch.path("inbox/first.pdf"), &scan).unwrap();
+    let outcomes = ingest(&scratch);
+    assert_eq!(verdict_of(&outcomes, &form_id(&pdf))["verdict"], "accepted");
+    std::fs::write(scratch.path("inbox/again.pdf"), &scan).unwrap();
+    let outcomes = ingest(&scratch);
+    assert_eq!(outcomes.len(), 1, "{outcomes:#?}");
+    assert_eq!(outcomes[0]["verdict"], "duplicate");
+    assert_eq!(outcomes[0]["file"], "again.pdf");
+    let archive = Archive::open(&scratch.path("archive")).unwrap();
+    assert_eq!(archive.count("received").unwrap(), 1);
+    assert_eq!(archive.count("returns").unwrap(), 1);
+    assert!(inbox_is_empty(&scratch));
+}
+
+#[test]
+fn a_run_killed_before_it_commits_loses_nothing_and_a_rerun_finishes() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "okafor");
+    std::fs::write(
+        scratch.path("inbox/scan.pdf"),
+        scan_pdf(&paper(&scratch, &pdf, 150.0, SIGNED), 150.0),
+    )
+    .unwrap();
+    // Fault injection: the process aborts after storing the received copy and the
+    // form, just before the index transaction.
+    let run = scratch.aup_env(
+        &["ingest", "--settle", "0"],
+        &[("AUP_FAULT", "before-commit")],
+    );
+    assert_ne!(run.code(), Some(0));
+    assert!(
+        scratch.path("inbox/scan.pdf").is_file(),
+        "the inbox file went before the commit"
+    );
+    let outcomes = ingest(&scratch);
+    assert_eq!(
+        verdict_of(&outcomes, &form_id(&pdf))["verdict"],
+        "accepted",
+        "{outcomes:#?}"
+    );
+    assert!(inbox_is_empty(&scratch));
+    let archive = Archive::open(&scratch.path("archive")).unwrap();
+    assert_eq!(archive.count("returns").unwrap(), 1);
+}
+
+#[test]
+fn hostile_and_broken_files_are_quarantined_with_a_reason() {
+    let scratch = school();
+    scratch.write("inbox/empty.pdf", "");
+    scratch.write(
+        "inbox/letter.pdf",
+        "Dear office, the scanner is broken again.\n",
+    );
+    let pdf = std::fs::read(form_pdf(&scratch, "amelia")).unwrap();
+    std::fs::write(scratch.path("inbox/truncated.pdf"), &pdf[..pdf.len() / 3]).unwrap();
+    // A PNG whose header claims 100000 × 100000 pixels.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend_from_slice(&100_000u32.to_be_bytes());
+    png.extend_from_slice(&100_000u32.to_be_bytes());
+    png.extend_from_slice(&[8, 0, 0, 0, 0, 0, 0, 0, 0]);
+    std::fs::write(scratch.path("inbox/huge.png"), png).unwrap();
+    let encrypted = scratch.path("inbox/locked.pdf");
+    let status = Command::new("qpdf")
+        .args(["--encrypt", "user", "owner", "256", "--"])
+        .arg(form_pdf(&scratch, "okafor"))
+        .arg(&encrypted)
+        .status()
+        .expect("qpdf");
+    assert!(status.success());
+    let outcomes = ingest(&scratch);
+    let reason = |file: &str| {
+        let o = outcomes
+            .iter()
+            .find(|o| o["file"] == file)
+            .unwrap_or_else(|| panic!("no outcome for {file}: {outcomes:#?}"));
+        assert_eq!(o["verdict"], "unidentified", "{o}");
+        o["reason"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(reason("empty.pdf"), "unreadable");
+    assert_eq!(reason("letter.pdf"), "unreadable");
+    assert_eq!(reason("truncated.pdf"), "unreadable");
+    assert!(matches!(
+        reason("huge.png").as_str(),
+        "too_large" | "unreadable"
+    ));
+    assert_eq!(reason("locked.pdf"), "encrypted");
+    // Everything is kept: quarantined, with a sidecar each.
+    let quarantine = std::fs::read_dir(scratch.path("archive/quarantine"))
+        .unwrap()
+        .count();
+    assert!(quarantine >= 10, "{quarantine}");
+    assert!(inbox_is_empty(&scratch));
+}
+
+#[test]
+fn a_second_ingest_waits_for_the_lock_and_a_missing_inbox_is_an_error() {
+    let scratch = school();
+    let _held = aup::archive::lock(&scratch.path("archive")).unwrap();
+    let err = scratch.aup(&["ingest", "--settle", "0"]).failure();
+    assert!(
+        err.contains("another aup ingest is using this archive"),
+        "{err}"
+    );
+    drop(_held);
+    let err = scratch
+        .aup(&["ingest", "nowhere", "--settle", "0"])
+        .failure();
+    assert!(err.contains("cannot read the inbox nowhere"), "{err}");
+}
+
+#[test]
+fn files_still_being_written_are_left_for_the_next_run() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "amelia");
+    std::fs::write(
+        scratch.path("inbox/fresh.pdf"),
+        scan_pdf(&paper(&scratch, &pdf, 150.0, SIGNED), 150.0),
+    )
+    .unwrap();
+    let run = scratch
+        .aup(&["ingest", "--json", "--settle", "60"])
+        .success();
+    assert!(run.stdout().trim().is_empty(), "{}", run.stdout());
+    assert!(scratch.path("inbox/fresh.pdf").is_file());
+}
