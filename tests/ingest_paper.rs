@@ -593,3 +593,109 @@ fn files_still_being_written_are_left_for_the_next_run() {
     assert!(run.stdout().trim().is_empty(), "{}", run.stdout());
     assert!(scratch.path("inbox/fresh.pdf").is_file());
 }
+
+/// A one-page PDF whose content stream is `content`, deflated.
+fn pdf_with_content(content: &[u8], image: Option<(i64, i64)>) -> Vec<u8> {
+    use lopdf::{Dictionary, Document, Object, Stream};
+    use std::io::Write;
+    let mut deflate = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    deflate.write_all(content).unwrap();
+    let packed = deflate.finish().unwrap();
+    let mut doc = Document::with_version("1.4");
+    let pages_id = doc.new_object_id();
+    let content = doc.add_object(Stream::new(
+        Dictionary::from_iter([("Filter", Object::Name(b"FlateDecode".to_vec()))]),
+        packed,
+    ));
+    let mut resources = Dictionary::new();
+    if let Some((w, h)) = image {
+        let image = doc.add_object(Stream::new(
+            Dictionary::from_iter([
+                ("Type", Object::Name(b"XObject".to_vec())),
+                ("Subtype", Object::Name(b"Image".to_vec())),
+                ("Width", w.into()),
+                ("Height", h.into()),
+                ("ColorSpace", Object::Name(b"DeviceGray".to_vec())),
+                ("BitsPerComponent", 8.into()),
+            ]),
+            vec![0; 16],
+        ));
+        resources.set(
+            "XObject",
+            Object::Dictionary(Dictionary::from_iter([("Im0", Object::Reference(image))])),
+        );
+    }
+    let page = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Page".to_vec())),
+        ("Parent", Object::Reference(pages_id)),
+        (
+            "MediaBox",
+            Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+        ),
+        ("Contents", Object::Reference(content)),
+        ("Resources", Object::Dictionary(resources)),
+    ]));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(Dictionary::from_iter([
+            ("Type", Object::Name(b"Pages".to_vec())),
+            ("Kids", Object::Array(vec![Object::Reference(page)])),
+            ("Count", 1.into()),
+        ])),
+    );
+    let catalog = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Catalog".to_vec())),
+        ("Pages", Object::Reference(pages_id)),
+    ]));
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn decompression_bombs_and_absurd_images_in_pdfs_are_refused_unread() {
+    let scratch = school();
+    // 200 MB of spaces deflate to about 200 KB.
+    let bomb = pdf_with_content(&vec![b' '; 200 * 1024 * 1024], None);
+    assert!(bomb.len() < 1024 * 1024);
+    std::fs::write(scratch.path("inbox/bomb.pdf"), bomb).unwrap();
+    std::fs::write(
+        scratch.path("inbox/giant.pdf"),
+        pdf_with_content(b"q 595 0 0 842 0 0 cm /Im0 Do Q", Some((90_000, 90_000))),
+    )
+    .unwrap();
+    let outcomes = ingest(&scratch);
+    for file in ["bomb.pdf", "giant.pdf"] {
+        let o = outcomes.iter().find(|o| o["file"] == file).unwrap();
+        assert_eq!(o["verdict"], "unidentified", "{o}");
+        assert!(
+            o["reason"].as_str().unwrap().starts_with("too_large"),
+            "{o}"
+        );
+    }
+}
+
+#[test]
+fn a_form_of_an_older_policy_version_is_outdated() {
+    let scratch = school();
+    let old = form_pdf(&scratch, "amelia");
+    let pages = paper(&scratch, &old, 150.0, SIGNED);
+    // The policy changes and is issued again: a new version is current.
+    let yaml = std::fs::read_to_string(scratch.path("schools/pakeman.yaml")).unwrap();
+    scratch.write(
+        "schools/pakeman.yaml",
+        &yaml.replace("name: the issue log", "name: the CPOMS log"),
+    );
+    scratch.aup(&["generate", "--date", "2025-10-01"]).success();
+    std::fs::write(scratch.path("inbox/old.pdf"), scan_pdf(&pages, 150.0)).unwrap();
+    let outcomes = ingest(&scratch);
+    let outcome = verdict_of(&outcomes, &form_id(&old));
+    assert_eq!(outcome["verdict"], "outdated", "{outcome}");
+    assert!(
+        outcome["reason"]
+            .as_str()
+            .unwrap()
+            .contains("older version")
+    );
+}

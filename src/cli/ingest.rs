@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Outcome, style};
-use crate::ingest::{self, IngestPlan};
+use crate::ingest::{self, Event, IngestPlan};
 
 /// Identifies every page in the inbox by its QR code, checks each form (right
 /// policy version, every page, signed, named, dated), files it in the archive and
@@ -52,39 +52,45 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
     };
     let style = style();
     let terminal = std::io::stderr().is_terminal();
-    let summary = ingest::run(&plan, |outcome| {
-        if args.json {
-            println!("{}", serde_json::to_string(outcome).unwrap_or_default());
-            return;
+    let summary = ingest::run(&plan, |event| match event {
+        // The progress line lives on a terminal only, and is overwritten in place.
+        Event::Reading { index, total, file } if terminal && !args.json => {
+            eprint!("\r\x1b[2Kreading {index}/{total}: {file}");
         }
-        let who = outcome
-            .form_id
-            .as_ref()
-            .map(|id| {
-                format!(
-                    " {id} {}",
-                    outcome.person.as_deref().unwrap_or("(blank form)")
-                )
-            })
-            .unwrap_or_default();
-        let page = outcome
-            .page
-            .map(|p| format!(" page {p}"))
-            .unwrap_or_default();
-        let verdict = match outcome.verdict.as_str() {
-            "accepted" => style.ok("accepted"),
-            "duplicate" => outcome.verdict.clone(),
-            other => style.warn(other),
-        };
-        let reason = outcome
-            .reason
-            .as_ref()
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default();
-        println!("{}{page}{who}: {verdict}{reason}", outcome.file);
-        let _ = terminal;
+        Event::Reading { .. } => {}
+        Event::File { file, pages, identified, blank, quarantined } if !args.json => {
+            if terminal {
+                eprint!("\r\x1b[2K");
+            }
+            println!("{file}: {pages} pages, {identified} identified, {blank} blank, {quarantined} quarantined");
+        }
+        Event::File { .. } => {}
+        Event::Outcome(outcome) if args.json => {
+            println!("{}", serde_json::to_string(outcome).unwrap_or_default());
+        }
+        Event::Outcome(outcome) => {
+            if terminal {
+                eprint!("\r\x1b[2K");
+            }
+            let who = outcome
+                .form_id
+                .as_ref()
+                .map(|id| format!("{id} {}", outcome.person.as_deref().unwrap_or("(blank form)")))
+                .unwrap_or_else(|| outcome.file.clone());
+            let page = outcome.page.map(|p| format!(" page {p}")).unwrap_or_default();
+            let verdict = match outcome.verdict.as_str() {
+                "accepted" => style.ok("accepted"),
+                "duplicate" => outcome.verdict.clone(),
+                other => style.warn(other),
+            };
+            let reason = outcome.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+            println!("  {who}{page}: {verdict}{reason}");
+        }
     })
     .map_err(|e| e.to_string())?;
+    if terminal && !args.json {
+        eprint!("\r\x1b[2K");
+    }
     let counts: Vec<String> = summary
         .by_verdict
         .iter()

@@ -63,6 +63,27 @@ pub struct Outcome {
     pub page: Option<u32>,
 }
 
+/// What a run reports as it goes: progress (for a terminal's progress line), one
+/// line per file read, and the outcomes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// About to read file `index` (1-based) of `total`.
+    Reading {
+        index: usize,
+        total: usize,
+        file: String,
+    },
+    /// A file was read: how many pages, and what they were.
+    File {
+        file: String,
+        pages: usize,
+        identified: usize,
+        blank: usize,
+        quarantined: usize,
+    },
+    Outcome(Outcome),
+}
+
 /// The closing count of a run.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -118,8 +139,8 @@ struct FileResult {
     unreadable: Option<Unreadable>,
 }
 
-/// Runs an ingest; `report` gets each outcome as it is decided.
-pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Outcome)) -> Result<Summary, IngestError> {
+/// Runs an ingest; `report` hears of progress, files and outcomes as they happen.
+pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary, IngestError> {
     let _lock = archive::lock(&plan.archive)?;
     let mut index = Archive::open(&plan.archive)?;
     let register: HashMap<String, RegisteredForm> = index
@@ -133,22 +154,28 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Outcome)) -> Result<Summar
     let mut record = IngestRecord::default();
     let mut results = Vec::new();
     let mut done_with = Vec::new();
-    for path in files {
+    let total = files.len();
+    for (position, path) in files.into_iter().enumerate() {
         let name = path
             .strip_prefix(&plan.inbox)
             .unwrap_or(&path)
             .display()
             .to_string();
+        report(&Event::Reading {
+            index: position + 1,
+            total,
+            file: name.clone(),
+        });
         let bytes = match read_limited(&path) {
             Ok(bytes) => bytes,
             Err(message) => {
-                report(&quarantine_outcome(
+                report(&Event::Outcome(quarantine_outcome(
                     &name,
                     None,
                     "unreadable",
                     &message,
                     None,
-                ));
+                )));
                 continue;
             }
         };
@@ -169,7 +196,7 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Outcome)) -> Result<Summar
                 page: None,
             };
             *summary.by_verdict.entry("duplicate".into()).or_default() += 1;
-            report(&outcome);
+            report(&Event::Outcome(outcome));
             done_with.push(path);
             continue;
         }
@@ -204,6 +231,14 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Outcome)) -> Result<Summar
             Some(kind) => read_file(name, sha256, stored, Arc::new(bytes), kind, &register),
         };
         summary.pages += file.pages.len();
+        let count = |f: fn(&PageResult) -> bool| file.pages.iter().filter(|p| f(p)).count();
+        report(&Event::File {
+            file: file.name.clone(),
+            pages: file.pages.len(),
+            identified: count(|p| matches!(p, PageResult::Identified(_))),
+            blank: count(|p| matches!(p, PageResult::Blank)),
+            quarantined: count(|p| matches!(p, PageResult::Quarantine { .. })),
+        });
         results.push(file);
         done_with.push(path);
     }
@@ -219,12 +254,12 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Outcome)) -> Result<Summar
     for path in done_with {
         let _ = std::fs::remove_file(&path);
     }
-    for outcome in &outcomes {
+    for outcome in outcomes {
         *summary
             .by_verdict
             .entry(outcome.verdict.clone())
             .or_default() += 1;
-        report(outcome);
+        report(&Event::Outcome(outcome));
     }
     Ok(summary)
 }

@@ -16,6 +16,8 @@ pub const MAX_PAGE_PIXELS: u64 = 60_000_000;
 pub const MAX_PAGES: usize = 2000;
 /// Decoder allocation cap per image.
 pub const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+/// Decoded drawing commands per PDF page; a scanner's page is a few hundred bytes.
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024 * 1024;
 
 /// What kind of file this is, by its first bytes, never by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,9 +290,36 @@ impl PdfPages {
                 "the PDF is encrypted; save it without a password",
             ));
         }
-        let filters = doc
-            .get_pages()
-            .values()
+        let page_ids: Vec<lopdf::ObjectId> = doc.get_pages().into_values().collect();
+        for (i, &page) in page_ids.iter().enumerate() {
+            // A small stream can inflate to gigabytes: content is decoded under a
+            // budget, and images are sized from their dictionaries before any decode.
+            if doc
+                .get_page_content_with_limit(page, MAX_CONTENT_BYTES)
+                .is_err()
+            {
+                return Err(Unreadable::new(
+                    "too_large",
+                    format!(
+                        "page {} inflates to more than {} MB of drawing commands (a decompression bomb?)",
+                        i + 1,
+                        MAX_CONTENT_BYTES >> 20
+                    ),
+                ));
+            }
+            if let Some((w, h)) = largest_image(&doc, page).filter(|(w, h)| w * h > MAX_PAGE_PIXELS)
+            {
+                return Err(Unreadable::new(
+                    "too_large",
+                    format!(
+                        "page {} holds a {w} × {h} pixel image, more than a 600 dpi scan",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        let filters = page_ids
+            .iter()
             .map(|&page| image_filters(&doc, page))
             .collect::<Vec<_>>();
         let pdf = hayro::hayro_syntax::Pdf::new(bytes).map_err(|e| {
@@ -373,6 +402,15 @@ impl PdfPages {
         }
         Ok(image)
     }
+}
+
+/// Width and height of the largest image XObject a page draws, from its dictionary.
+fn largest_image(doc: &lopdf::Document, page: lopdf::ObjectId) -> Option<(u64, u64)> {
+    let images = doc.get_page_images(page).ok()?;
+    images
+        .iter()
+        .map(|i| (i.width.max(0) as u64, i.height.max(0) as u64))
+        .max_by_key(|(w, h)| w * h)
 }
 
 /// The filters of the image XObjects a page draws; `raw` for unfiltered data.
