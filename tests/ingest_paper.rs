@@ -5,15 +5,20 @@
 //! skewed, noised, encoded as JPEG or CCITT G4, wrapped as PDF.
 
 mod common;
+mod scan;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use aup::archive::Archive;
-use aup::ingest::pages::{FileKind, PageSource};
 use common::Scratch;
 use image::{GrayImage, Luma};
+use scan::{Ink, SIGNED, blank_page, form_id, noise, scan_pdf, skew};
+
+/// The form's pages as printed and filled in by hand.
+fn paper(scratch: &Scratch, pdf: &Path, dpi: f32, ink: Ink) -> Vec<GrayImage> {
+    scan::paper(&scratch.path("archive"), pdf, dpi, ink)
+}
 
 /// A school with a three-person roster, generated.
 fn school() -> Scratch {
@@ -39,168 +44,6 @@ fn form_pdf(scratch: &Scratch, who: &str) -> PathBuf {
         .map(|e| e.unwrap().path())
         .find(|p| p.to_string_lossy().contains(who))
         .unwrap()
-}
-
-fn form_id(path: &Path) -> String {
-    path.file_name().unwrap().to_string_lossy()[..15].to_owned()
-}
-
-/// What the person wrote on the paper.
-#[derive(Clone, Copy)]
-struct Ink {
-    signature: bool,
-    date: bool,
-}
-
-const SIGNED: Ink = Ink {
-    signature: true,
-    date: true,
-};
-
-/// The form's pages as printed and filled in by hand, at `dpi`.
-fn paper(scratch: &Scratch, pdf: &Path, dpi: f32, ink: Ink) -> Vec<GrayImage> {
-    let archive = Archive::open(&scratch.path("archive")).unwrap();
-    let form = archive.issued(&form_id(pdf)).unwrap().unwrap();
-    let source = PageSource::open(Arc::new(std::fs::read(pdf).unwrap()), FileKind::Pdf).unwrap();
-    (0..source.count())
-        .map(|i| {
-            let mut page = source.page(i, dpi).unwrap();
-            let scale = dpi as f64 / 72.0;
-            let (_, height) = form.page_sizes[i];
-            for b in form.boxes.iter().filter(|b| b.page == i + 1) {
-                let wanted = match b.name.as_str() {
-                    "signer_signature" => ink.signature,
-                    "signer_date" => ink.date,
-                    _ => false,
-                };
-                if !wanted {
-                    continue;
-                }
-                // A pen scribble across the left half of the box.
-                let (x0, x1) = (
-                    b.rect.x0 * scale + 30.0,
-                    (b.rect.x0 + b.rect.x1) / 2.0 * scale,
-                );
-                let mid = (height - (b.rect.y0 + b.rect.y1) / 2.0) * scale;
-                let amplitude = (b.rect.y1 - b.rect.y0) * scale * 0.25;
-                let mut x = x0;
-                while x < x1 {
-                    let y = mid + (x / 13.0).sin() * amplitude;
-                    for dx in 0..3 {
-                        for dy in 0..3 {
-                            page.put_pixel(x as u32 + dx, y as u32 + dy, Luma([25]));
-                        }
-                    }
-                    x += 0.5;
-                }
-            }
-            page
-        })
-        .collect()
-}
-
-/// Turns a page by a small angle (degrees) about its centre, as a feeder skews it.
-fn skew(page: &GrayImage, degrees: f64) -> GrayImage {
-    let (w, h) = page.dimensions();
-    let (sin, cos) = degrees.to_radians().sin_cos();
-    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
-    GrayImage::from_fn(w, h, |x, y| {
-        let (dx, dy) = (x as f64 - cx, y as f64 - cy);
-        let (sx, sy) = (cx + dx * cos + dy * sin, cy - dx * sin + dy * cos);
-        match sx >= 0.0 && sy >= 0.0 && (sx as u32) < w && (sy as u32) < h {
-            true => *page.get_pixel(sx as u32, sy as u32),
-            false => Luma([250]),
-        }
-    })
-}
-
-/// Scanner grain: a deterministic speckle of ±12 grey levels and a paper tone.
-fn noise(page: &mut GrayImage, seed: u32) {
-    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-    for p in page.pixels_mut() {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let jitter = (state % 25) as i32 - 12;
-        let tone = (p.0[0] as i32 * 235 / 255 + 10 + jitter).clamp(0, 255);
-        p.0[0] = tone as u8;
-    }
-}
-
-fn blank_page(dpi: f32) -> GrayImage {
-    let (w, h) = ((8.27 * dpi) as u32, (11.69 * dpi) as u32);
-    let mut page = GrayImage::from_pixel(w, h, Luma([255]));
-    noise(&mut page, 99);
-    page
-}
-
-fn jpeg(page: &GrayImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80);
-    page.write_with_encoder(encoder).unwrap();
-    out
-}
-
-/// Pages as a scanner's PDF: one grey JPEG image per page, at `dpi`.
-fn scan_pdf(pages: &[GrayImage], dpi: f32) -> Vec<u8> {
-    use lopdf::{Dictionary, Document, Object, Stream};
-    let mut doc = Document::with_version("1.4");
-    let pages_id = doc.new_object_id();
-    let mut kids = Vec::new();
-    for page in pages {
-        let (w, h) = page.dimensions();
-        let (pw, ph) = (w as f32 * 72.0 / dpi, h as f32 * 72.0 / dpi);
-        let image = doc.add_object(Stream::new(
-            Dictionary::from_iter([
-                ("Type", Object::Name(b"XObject".to_vec())),
-                ("Subtype", Object::Name(b"Image".to_vec())),
-                ("Width", (w as i64).into()),
-                ("Height", (h as i64).into()),
-                ("ColorSpace", Object::Name(b"DeviceGray".to_vec())),
-                ("BitsPerComponent", 8.into()),
-                ("Filter", Object::Name(b"DCTDecode".to_vec())),
-            ]),
-            jpeg(page),
-        ));
-        let content = doc.add_object(Stream::new(
-            Dictionary::new(),
-            format!("q {pw} 0 0 {ph} 0 0 cm /Im0 Do Q").into_bytes(),
-        ));
-        let page = doc.add_object(Dictionary::from_iter([
-            ("Type", Object::Name(b"Page".to_vec())),
-            ("Parent", Object::Reference(pages_id)),
-            (
-                "MediaBox",
-                Object::Array(vec![0.into(), 0.into(), pw.into(), ph.into()]),
-            ),
-            ("Contents", Object::Reference(content)),
-            (
-                "Resources",
-                Object::Dictionary(Dictionary::from_iter([(
-                    "XObject",
-                    Object::Dictionary(Dictionary::from_iter([("Im0", Object::Reference(image))])),
-                )])),
-            ),
-        ]));
-        kids.push(Object::Reference(page));
-    }
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(Dictionary::from_iter([
-            ("Type", Object::Name(b"Pages".to_vec())),
-            ("Kids", Object::Array(kids)),
-            ("Count", count.into()),
-        ])),
-    );
-    let catalog = doc.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Catalog".to_vec())),
-        ("Pages", Object::Reference(pages_id)),
-    ]));
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
 }
 
 /// Runs `aup ingest --json` and returns its outcomes.

@@ -521,6 +521,46 @@ pub fn lock(root: &Path) -> Result<ArchiveLock, ArchiveError> {
     }
 }
 
+/// SHA-256 and size of a file, read in chunks (a batch can be bigger than memory
+/// should hold).
+pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((crate::form::id::hex(&hasher.finalize()), size))
+}
+
+/// Copies `source` to `path` durably (see [`store_durably`]), streaming.
+pub fn copy_durably(source: &Path, path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut from = std::fs::File::open(source)?;
+        let mut to = std::fs::File::create(&temp)?;
+        std::io::copy(&mut from, &mut to)?;
+        to.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
 /// Writes `bytes` to `path` so that it survives a crash once this returns: a
 /// temporary file is written and synced, renamed into place, and the folder synced.
 pub fn store_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -24,7 +24,7 @@ use crate::ingest::{self, Event, IngestPlan};
 /// operational failure (the archive can't be written, another ingest holds its
 /// lock, the inbox is missing).
 ///
-/// Limits on hostile input: files over 256 MB, pages over 60 megapixels, PDFs or
+/// Limits on hostile input: files over 2 GB, pages over 60 megapixels, PDFs or
 /// TIFFs over 2000 pages and image decodes over 512 MB are quarantined unread.
 #[derive(Debug, Args)]
 pub struct IngestArgs {

@@ -24,7 +24,7 @@ use crate::archive::{
 };
 use crate::form::id::hex;
 use crate::form::stamp::qr_symbol_square;
-use pages::{FileKind, MAX_FILE_BYTES, PageSource, Unreadable};
+use pages::{FileBytes, FileKind, MAX_FILE_BYTES, PageSource, Unreadable};
 use qr::PageToImage;
 
 /// The resolution pages are first read at: enough for 0.6 mm modules (3.5 px)
@@ -35,6 +35,39 @@ const RETRY_DPI: f32 = 300.0;
 const ARCHIVE_DPI: f64 = 150.0;
 /// A page with less ink than this (and no code) is the blank back of a duplex scan.
 const BLANK_PAGE_INK: f64 = 0.002;
+
+/// Scratch space for page images between reading and filing, inside the archive
+/// (same file system, so nothing is copied twice); emptied at the start and end of
+/// every run.
+struct Spool {
+    dir: PathBuf,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Spool {
+    fn new(archive: &Path) -> std::io::Result<Self> {
+        let dir = archive.join(".spool");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            dir,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    fn put(&self, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = self.dir.join(format!("{n}.jpg"));
+        std::fs::write(&path, bytes)?;
+        Ok(path)
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
 
 /// What `aup ingest` was asked to do.
 #[derive(Debug, Clone)]
@@ -123,7 +156,9 @@ struct IdentifiedPage {
     form_id: String,
     page: u32,
     /// The page turned upright, as grey JPEG at [`ARCHIVE_DPI`].
-    upright_jpeg: Vec<u8>,
+    /// Spooled to disk as soon as it is made, so that a 500-page batch is not held
+    /// in memory until its forms are filed.
+    upright_jpeg: PathBuf,
     upright_size: (u32, u32),
     /// Ink by field name, for the boxes on this page.
     written: BTreeMap<String, bool>,
@@ -150,6 +185,10 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
         .collect();
     let mut summary = Summary::default();
     let files = scan_inbox(&plan.inbox, plan.settle)?;
+    let spool = Spool::new(&plan.archive).map_err(|source| IngestError::Write {
+        path: plan.archive.join(".spool"),
+        source,
+    })?;
 
     let mut record = IngestRecord::default();
     let mut results = Vec::new();
@@ -166,8 +205,11 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
             total,
             file: name.clone(),
         });
-        let bytes = match read_limited(&path) {
-            Ok(bytes) => bytes,
+        summary.files += 1;
+        let (sha256, size) = match check_size(&path)
+            .and_then(|()| archive::hash_file(&path).map_err(|e| format!("cannot read: {e}")))
+        {
+            Ok(found) => found,
             Err(message) => {
                 report(&Event::Outcome(quarantine_outcome(
                     &name,
@@ -179,8 +221,6 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
                 continue;
             }
         };
-        summary.files += 1;
-        let sha256 = hex(&Sha256::digest(&bytes));
         if let Some(stored) = index.received(&sha256)? {
             // The same bytes are archived already: nothing new is written, and the
             // inbox copy can go because the archive holds it.
@@ -200,25 +240,26 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
             done_with.push(path);
             continue;
         }
-        let kind = FileKind::sniff(&bytes);
+        let kind = FileKind::sniff(&first_bytes(&path));
         let extension = kind.map(FileKind::extension).unwrap_or("bin");
         let stored = plan
             .archive
             .join("received")
             .join(&sha256[..2])
             .join(format!("{sha256}.{extension}"));
-        archive::store_durably(&stored, &bytes).map_err(|source| IngestError::Write {
+        // The archive's copy first, durably; everything else reads that copy.
+        archive::copy_durably(&path, &stored).map_err(|source| IngestError::Write {
             path: stored.clone(),
             source,
         })?;
         record.received.push(ReceivedFile {
             sha256: sha256.clone(),
             name: name.clone(),
-            size: bytes.len() as u64,
+            size,
             stored_path: relative(&plan.archive, &stored),
         });
-        let file = match kind {
-            None => FileResult {
+        let file = match (kind, FileBytes::map(&stored)) {
+            (None, _) => FileResult {
                 name,
                 sha256,
                 stored,
@@ -228,7 +269,21 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
                     message: "not a PDF, JPEG, PNG or TIFF file (whatever its name says)".into(),
                 }),
             },
-            Some(kind) => read_file(name, sha256, stored, Arc::new(bytes), kind, &register),
+            (Some(_), Err(e)) => {
+                return Err(IngestError::Write {
+                    path: stored,
+                    source: e,
+                });
+            }
+            (Some(kind), Ok(bytes)) => read_file(
+                name,
+                sha256,
+                stored,
+                Arc::new(bytes),
+                kind,
+                &register,
+                &spool,
+            ),
         };
         summary.pages += file.pages.len();
         let count = |f: fn(&PageResult) -> bool| file.pages.iter().filter(|p| f(p)).count();
@@ -298,15 +353,25 @@ fn scan_inbox(inbox: &Path, settle: Duration) -> Result<Vec<PathBuf>, IngestErro
     Ok(files)
 }
 
-fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+fn check_size(path: &Path) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
+    match meta.len() > MAX_FILE_BYTES {
+        true => Err(format!(
             "the file is {} MB, more than a scan batch can be",
             meta.len() / 1_000_000
-        ));
+        )),
+        false => Ok(()),
     }
-    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+}
+
+/// The first kilobyte, to tell what a file is.
+fn first_bytes(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(1024);
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(1024).read_to_end(&mut head);
+    }
+    head
 }
 
 /// Reads every page of a file, in parallel, each worker with its own parser.
@@ -314,9 +379,10 @@ fn read_file(
     name: String,
     sha256: String,
     stored: PathBuf,
-    bytes: Arc<Vec<u8>>,
+    bytes: Arc<FileBytes>,
     kind: FileKind,
     register: &HashMap<String, RegisteredForm>,
+    spool: &Spool,
 ) -> FileResult {
     let source = match PageSource::open(bytes.clone(), kind) {
         Ok(source) => source,
@@ -334,25 +400,38 @@ fn read_file(
     let pages = match source {
         PageSource::Raster(images) => images
             .into_par_iter()
-            .map(|image| analyse(Ok(image), None, register))
+            .map(|image| analyse(spool, Ok(image), None, register))
             .collect(),
-        PageSource::Pdf(_) => (0..count)
-            .into_par_iter()
-            .map_init(
-                || PageSource::open(bytes.clone(), kind).ok(),
-                |source, index| match source {
-                    Some(source) => {
-                        let first = source.page(index, FIRST_DPI);
-                        analyse(first, Some((source, index)), register)
-                    }
-                    None => PageResult::Quarantine {
-                        reason: "unreadable",
-                        message: "the PDF could not be opened again".into(),
-                        image: None,
+        PageSource::Pdf(ref pdf) => {
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let pages = (0..count)
+                .into_par_iter()
+                .map_init(
+                    || source.reopen(),
+                    |reader, index| {
+                        let result = match reader {
+                            Some(reader) => {
+                                let first = reader.page(index, FIRST_DPI);
+                                analyse(spool, first, Some((reader, index)), register)
+                            }
+                            None => PageResult::Quarantine {
+                                reason: "unreadable",
+                                message: "the PDF could not be opened again".into(),
+                                image: None,
+                            },
+                        };
+                        // Every few pages, let go of the file's pages already read:
+                        // memory stays flat through a 500-page batch.
+                        if done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 8 == 7 {
+                            pdf.release();
+                        }
+                        result
                     },
-                },
-            )
-            .collect(),
+                )
+                .collect();
+            pdf.release();
+            pages
+        }
     };
     FileResult {
         name,
@@ -366,6 +445,7 @@ fn read_file(
 /// Identifies one page: its code in a corner (at first resolution, then again at
 /// a higher one for PDFs), else a whole-page search; then the ink in its boxes.
 fn analyse(
+    spool: &Spool,
     first: Result<GrayImage, Unreadable>,
     rerender: Option<(&PageSource, usize)>,
     register: &HashMap<String, RegisteredForm>,
@@ -458,15 +538,22 @@ fn analyse(
         .collect();
     let upright = upright_page(&image, &map, width, height);
     let upright_size = upright.dimensions();
-    let mut upright_jpeg = Vec::new();
-    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut upright_jpeg, 75);
-    if let Err(e) = upright.write_with_encoder(encoder) {
-        return PageResult::Quarantine {
-            reason: "unreadable",
-            message: format!("cannot re-encode the page: {e}"),
-            image: None,
-        };
-    }
+    let mut jpeg = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 75);
+    let spooled = upright
+        .write_with_encoder(encoder)
+        .map_err(|e| e.to_string())
+        .and_then(|()| spool.put(&jpeg).map_err(|e| e.to_string()));
+    let upright_jpeg = match spooled {
+        Ok(path) => path,
+        Err(e) => {
+            return PageResult::Quarantine {
+                reason: "unreadable",
+                message: format!("cannot keep the page: {e}"),
+                image: None,
+            };
+        }
+    };
     PageResult::Identified(Box::new(IdentifiedPage {
         form_id,
         page: payload.page,
@@ -715,7 +802,7 @@ fn pages_pdf<'a>(pages: impl Iterator<Item = &'a IdentifiedPage>, sizes: &[(f64,
                 ("BitsPerComponent", 8.into()),
                 ("Filter", Object::Name(b"DCTDecode".to_vec())),
             ]),
-            page.upright_jpeg.clone(),
+            std::fs::read(&page.upright_jpeg).unwrap_or_default(),
         );
         let image = doc.add_object(image);
         let content = doc.add_object(Stream::new(

@@ -11,13 +11,56 @@ use image::{GrayImage, ImageDecoder, ImageReader, Limits};
 
 /// Limits on hostile input. A scan of an A4 page at 600 dpi is 4960 × 7016 pixels
 /// (35 MP); anything much larger is not a page.
-pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 pub const MAX_PAGE_PIXELS: u64 = 60_000_000;
 pub const MAX_PAGES: usize = 2000;
 /// Decoder allocation cap per image.
 pub const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
 /// Decoded drawing commands per PDF page; a scanner's page is a few hundred bytes.
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024 * 1024;
+
+/// A received file's bytes: memory-mapped from the archive's own copy (which is
+/// written once and never changed), so a 500-page batch is not read into memory;
+/// or owned, for bytes made in memory.
+pub enum FileBytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl AsRef<[u8]> for FileBytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Self::Mapped(map) => map,
+            Self::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl FileBytes {
+    /// Maps the archive's copy of a received file.
+    pub fn map(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        if file.metadata()?.len() == 0 {
+            return Ok(Self::Owned(Vec::new()));
+        }
+        // SAFETY: the file is the archive's content-addressed copy: written to a
+        // temporary name, synced and renamed into place, and never modified or
+        // truncated afterwards, so the mapping cannot change under us.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(Self::Mapped(map))
+    }
+
+    /// Lets the kernel drop the mapped pages from this process's memory; they are
+    /// read again from the page cache if touched. Called as a batch is read, it keeps
+    /// memory flat however large the file.
+    pub fn release(&self) {
+        if let Self::Mapped(map) = self {
+            // SAFETY: the mapping is private and read-only; dropping its pages only
+            // makes the next access fault them in from the unchanged file.
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+}
 
 /// What kind of file this is, by its first bytes, never by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,13 +128,23 @@ pub enum PageSource {
 }
 
 impl PageSource {
-    pub fn open(bytes: Arc<Vec<u8>>, kind: FileKind) -> Result<Self, Unreadable> {
+    pub fn open(bytes: Arc<FileBytes>, kind: FileKind) -> Result<Self, Unreadable> {
+        let data: &[u8] = (*bytes).as_ref();
         match kind {
-            FileKind::Pdf => PdfPages::open(bytes).map(Self::Pdf),
-            FileKind::Tiff => decode_tiff(&bytes).map(Self::Raster),
+            FileKind::Tiff => decode_tiff(data).map(Self::Raster),
             FileKind::Jpeg | FileKind::Png => {
-                decode_raster(&bytes).map(|page| Self::Raster(vec![page]))
+                decode_raster(data).map(|page| Self::Raster(vec![page]))
             }
+            FileKind::Pdf => PdfPages::open(bytes).map(Self::Pdf),
+        }
+    }
+
+    /// Another reader of the same PDF for a worker thread: the checks made by
+    /// [`PageSource::open`] are not repeated.
+    pub fn reopen(&self) -> Option<Self> {
+        match self {
+            Self::Raster(_) => None,
+            Self::Pdf(pdf) => pdf.reopen().map(Self::Pdf),
         }
     }
 
@@ -109,11 +162,6 @@ impl PageSource {
             Self::Raster(pages) => Ok(pages[index].clone()),
             Self::Pdf(pdf) => pdf.render(index, dpi),
         }
-    }
-
-    /// Whether `page` is a raster whose resolution can't be raised by re-rendering.
-    pub fn is_raster(&self) -> bool {
-        matches!(self, Self::Raster(_))
     }
 }
 
@@ -247,6 +295,7 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
 
 /// A PDF whose pages are rendered with hayro on demand.
 pub struct PdfPages {
+    bytes: Arc<FileBytes>,
     pdf: hayro::hayro_syntax::Pdf,
     count: usize,
     /// Per page: the image filters its XObjects use, to tell "blank" from
@@ -268,22 +317,29 @@ const DECODABLE_FILTERS: &[&str] = &[
 ];
 
 impl PdfPages {
-    fn open(bytes: Arc<Vec<u8>>) -> Result<Self, Unreadable> {
+    fn open(bytes: Arc<FileBytes>) -> Result<Self, Unreadable> {
         // lopdf reads the structure first: it says clearly when a file is
-        // encrypted, truncated or not a PDF, and lists the image filters.
-        let doc = lopdf::Document::load_mem(&bytes).map_err(|e| {
-            let text = e.to_string();
-            match text.to_lowercase().contains("encrypt") {
-                true => Unreadable::new(
-                    "encrypted",
-                    "the PDF is encrypted; save it without a password",
-                ),
-                false => Unreadable::new(
-                    "unreadable",
-                    format!("the PDF is damaged or incomplete: {text}"),
-                ),
-            }
-        })?;
+        // encrypted, truncated or not a PDF, and lists the image filters. Image
+        // data is dropped as it is parsed (only the dictionaries are needed), so
+        // this costs little memory however large the scans.
+        let options = lopdf::LoadOptions {
+            filter: Some(drop_image_data),
+            ..Default::default()
+        };
+        let doc = lopdf::Document::load_mem_with_options(bytes.as_ref().as_ref(), options)
+            .map_err(|e| {
+                let text = e.to_string();
+                match text.to_lowercase().contains("encrypt") {
+                    true => Unreadable::new(
+                        "encrypted",
+                        "the PDF is encrypted; save it without a password",
+                    ),
+                    false => Unreadable::new(
+                        "unreadable",
+                        format!("the PDF is damaged or incomplete: {text}"),
+                    ),
+                }
+            })?;
         if doc.is_encrypted() {
             return Err(Unreadable::new(
                 "encrypted",
@@ -322,7 +378,8 @@ impl PdfPages {
             .iter()
             .map(|&page| image_filters(&doc, page))
             .collect::<Vec<_>>();
-        let pdf = hayro::hayro_syntax::Pdf::new(bytes).map_err(|e| {
+        drop(doc);
+        let pdf = hayro::hayro_syntax::Pdf::new(bytes.clone()).map_err(|e| {
             Unreadable::new("unreadable", format!("the PDF cannot be rendered: {e:?}"))
         })?;
         let count = pdf.pages().len();
@@ -347,10 +404,26 @@ impl PdfPages {
             }
         }
         Ok(Self {
+            bytes,
             pdf,
             count,
             filters,
         })
+    }
+
+    fn reopen(&self) -> Option<Self> {
+        let pdf = hayro::hayro_syntax::Pdf::new(self.bytes.clone()).ok()?;
+        Some(Self {
+            bytes: self.bytes.clone(),
+            pdf,
+            count: self.count,
+            filters: self.filters.clone(),
+        })
+    }
+
+    /// See [`FileBytes::release`].
+    pub fn release(&self) {
+        self.bytes.release();
     }
 
     fn render(&self, index: usize, dpi: f32) -> Result<GrayImage, Unreadable> {
@@ -402,6 +475,20 @@ impl PdfPages {
         }
         Ok(image)
     }
+}
+
+/// lopdf load filter: keeps image dictionaries, drops their data.
+fn drop_image_data(
+    id: (u32, u16),
+    object: &mut lopdf::Object,
+) -> Option<((u32, u16), lopdf::Object)> {
+    if let lopdf::Object::Stream(stream) = object
+        && stream.dict.get(b"Subtype").and_then(|s| s.as_name()).ok() == Some(b"Image".as_slice())
+    {
+        stream.content = Vec::new();
+    }
+    // lopdf keeps the object as changed in place; only `None` (drop it) matters.
+    Some((id, lopdf::Object::Null))
 }
 
 /// Width and height of the largest image XObject a page draws, from its dictionary.
@@ -478,7 +565,7 @@ mod tests {
             b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog",
             b"%PDF-1.5\n%%EOF",
         ] {
-            let err = PageSource::open(Arc::new(bytes.to_vec()), FileKind::Pdf)
+            let err = PageSource::open(Arc::new(FileBytes::Owned(bytes.to_vec())), FileKind::Pdf)
                 .err()
                 .expect("an error");
             assert_eq!(err.reason, "unreadable", "{err:?}");
@@ -492,7 +579,7 @@ mod tests {
         png.extend_from_slice(&100_000u32.to_be_bytes());
         png.extend_from_slice(&100_000u32.to_be_bytes());
         png.extend_from_slice(&[8, 0, 0, 0, 0, 0, 0, 0, 0]);
-        let err = PageSource::open(Arc::new(png), FileKind::Png)
+        let err = PageSource::open(Arc::new(FileBytes::Owned(png)), FileKind::Png)
             .err()
             .expect("an error");
         assert!(matches!(err.reason, "too_large" | "unreadable"), "{err:?}");

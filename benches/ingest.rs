@@ -1,0 +1,137 @@
+//! Benchmark: identified pages per second for a 60-page batch of 300-dpi grey JPEG
+//! scans (20 signed forms, shuffled into one PDF), whole `aup ingest` process; and
+//! the peak memory (max RSS, by GNU time) of a 501-page batch. Targets: at least 30
+//! pages/s on 2 cores, under 300 MB.
+//!
+//! Run with `cargo bench --bench ingest`; it prints the figures. Making the scans
+//! takes a minute: every page is rendered, inked and JPEG-encoded first.
+
+#[path = "../tests/scan/mod.rs"]
+mod scan;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+fn generate(dir: &Path, people: usize) {
+    let schools = dir.join("schools");
+    std::fs::create_dir_all(&schools).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        repo.join("schools/pakeman.yaml"),
+        schools.join("pakeman.yaml"),
+    )
+    .unwrap();
+    let mut roster = String::from("Staff Code,Forename,Surname,Job Title\n");
+    for i in 0..people {
+        roster.push_str(&format!(
+            "B{i:04},Person{i},Surname{},Teacher\n",
+            i * 7 % 101
+        ));
+    }
+    std::fs::write(schools.join("pakeman.staff.csv"), roster).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_aup"))
+        .args(["generate", "--date", "2025-09-01"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+}
+
+/// One PDF of every form's pages at 300 dpi, signed, noised, shuffled.
+fn batch(dir: &Path) -> Vec<u8> {
+    let forms: Vec<_> = std::fs::read_dir(dir.join("out/pakeman/2025-26/forms"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let archive = dir.join("archive");
+    let mut pages: Vec<image::GrayImage> = forms
+        .par_iter()
+        .flat_map_iter(|pdf| scan::paper(&archive, pdf, 300.0, scan::SIGNED))
+        .collect();
+    pages
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(i, page)| scan::noise(page, i as u32 + 1));
+    // A fixed shuffle: every 7th page, wrapping.
+    let n = pages.len();
+    let order: Vec<usize> = (0..n).map(|i| (i * 7) % n).collect();
+    let shuffled: Vec<_> = match n % 7 {
+        0 => pages,
+        _ => order.into_iter().map(|i| pages[i].clone()).collect(),
+    };
+    scan::scan_pdf(&shuffled, 300.0)
+}
+
+fn ingest(dir: &Path) -> (f64, u64, String) {
+    let started = Instant::now();
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "maxrss_kb=%M"])
+        .arg(env!("CARGO_BIN_EXE_aup"))
+        .args(["ingest", "--settle", "0"])
+        .current_dir(dir)
+        .output()
+        .expect("GNU time at /usr/bin/time");
+    let elapsed = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let rss = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kb="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    (elapsed, rss, stderr)
+}
+
+fn main() {
+    // Speed: 60 pages, three runs on fresh archives copies.
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), 20);
+    let scan = batch(dir.path());
+    println!(
+        "ingest: 60-page batch of 300 dpi grey JPEG scans, {} MB",
+        scan.len() / 1_000_000
+    );
+    let mut times = Vec::new();
+    for run in 0..3 {
+        let work = dir.path().join(format!("run{run}"));
+        std::fs::create_dir_all(work.join("inbox")).unwrap();
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(dir.path().join("archive"))
+            .arg(&work)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::write(work.join("inbox/batch.pdf"), &scan).unwrap();
+        let (elapsed, rss, stderr) = ingest(&work);
+        assert!(stderr.contains("20 accepted"), "{stderr}");
+        println!(
+            "  run {run}: {:.2} s, {:.1} pages/s, max RSS {} MB",
+            elapsed,
+            60.0 / elapsed,
+            rss / 1024
+        );
+        times.push(elapsed);
+    }
+    times.sort_by(f64::total_cmp);
+    println!("  median {:.1} pages/s (target 30)", 60.0 / times[1]);
+
+    // Memory: 501 pages in one file.
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), 167);
+    let scan = batch(dir.path());
+    std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+    std::fs::write(dir.path().join("inbox/batch.pdf"), &scan).unwrap();
+    let (elapsed, rss, stderr) = ingest(dir.path());
+    assert!(stderr.contains("167 accepted"), "{stderr}");
+    println!(
+        "ingest: 501-page batch ({} MB): {:.1} s, {:.1} pages/s, max RSS {} MB (target 300)",
+        scan.len() / 1_000_000,
+        elapsed,
+        501.0 / elapsed,
+        rss / 1024
+    );
+}
