@@ -90,6 +90,18 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     generate(dir.path(), 20);
     let scan = batch(dir.path());
+    // For profiling: AUP_BENCH_KEEP=DIR keeps the school, archive and batch.
+    if let Ok(keep) = std::env::var("AUP_BENCH_KEEP") {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(dir.path())
+            .arg(&keep)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::write(Path::new(&keep).join("batch.pdf"), &scan).unwrap();
+        return;
+    }
     println!(
         "ingest: 60-page batch of 300 dpi grey JPEG scans, {} MB",
         scan.len() / 1_000_000

@@ -568,15 +568,34 @@ fn analyse(
 fn upright_page(image: &GrayImage, map: &PageToImage, width: f64, height: f64) -> GrayImage {
     let scale = ARCHIVE_DPI / 72.0;
     let (w, h) = ((width * scale) as u32, (height * scale) as u32);
-    let (iw, ih) = image.dimensions();
-    GrayImage::from_fn(w, h, |x, y| {
-        let p = map.map(x as f64 / scale, y as f64 / scale);
-        let (px, py) = (p.x.round(), p.y.round());
-        match px >= 0.0 && py >= 0.0 && (px as u32) < iw && (py as u32) < ih {
-            true => *image.get_pixel(px as u32, py as u32),
-            false => image::Luma([255]),
+    let (iw, ih) = (image.width() as i64, image.height() as i64);
+    let source = image.as_raw();
+    let mut out = vec![255u8; w as usize * h as usize];
+    // The map is affine: step along each output row by a constant image offset
+    // (this loop runs for millions of pixels a page).
+    let origin = map.map(0.0, 0.0);
+    let step_x = map.map(1.0 / scale, 0.0);
+    let step_y = map.map(0.0, 1.0 / scale);
+    let (dx, dy) = (step_x.x - origin.x, step_x.y - origin.y);
+    let (ex, ey) = (step_y.x - origin.x, step_y.y - origin.y);
+    for (row, line) in out.chunks_exact_mut(w as usize).enumerate() {
+        let (mut x, mut y) = (
+            origin.x + row as f64 * ex + 0.5,
+            origin.y + row as f64 * ey + 0.5,
+        );
+        for pixel in line {
+            // Truncation is floor here: negative coordinates are rejected first.
+            if x >= 0.0 && y >= 0.0 {
+                let (px, py) = (x as i64, y as i64);
+                if px < iw && py < ih {
+                    *pixel = source[(py * iw + px) as usize];
+                }
+            }
+            x += dx;
+            y += dy;
         }
-    })
+    }
+    GrayImage::from_raw(w, h, out).unwrap_or_else(|| GrayImage::new(w, h))
 }
 
 /// Groups identified pages into forms, decides verdicts, files forms and

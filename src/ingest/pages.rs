@@ -326,20 +326,25 @@ impl PdfPages {
             filter: Some(drop_image_data),
             ..Default::default()
         };
-        let doc = lopdf::Document::load_mem_with_options(bytes.as_ref().as_ref(), options)
-            .map_err(|e| {
-                let text = e.to_string();
-                match text.to_lowercase().contains("encrypt") {
-                    true => Unreadable::new(
-                        "encrypted",
-                        "the PDF is encrypted; save it without a password",
-                    ),
-                    false => Unreadable::new(
-                        "unreadable",
-                        format!("the PDF is damaged or incomplete: {text}"),
-                    ),
-                }
-            })?;
+        // While lopdf walks the file, the filter lets go of the mapped pages every
+        // few images (see `drop_image_data`), so a 1 GB batch is never resident.
+        *LOADING.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.clone());
+        let loaded = lopdf::Document::load_mem_with_options(bytes.as_ref().as_ref(), options);
+        *LOADING.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        bytes.release();
+        let doc = loaded.map_err(|e| {
+            let text = e.to_string();
+            match text.to_lowercase().contains("encrypt") {
+                true => Unreadable::new(
+                    "encrypted",
+                    "the PDF is encrypted; save it without a password",
+                ),
+                false => Unreadable::new(
+                    "unreadable",
+                    format!("the PDF is damaged or incomplete: {text}"),
+                ),
+            }
+        })?;
         if doc.is_encrypted() {
             return Err(Unreadable::new(
                 "encrypted",
@@ -477,6 +482,12 @@ impl PdfPages {
     }
 }
 
+/// The file lopdf is loading, so its filter (a plain function) can release the
+/// pages it has walked past. Releasing another load's pages would be harmless: they
+/// are read again on demand.
+static LOADING: std::sync::Mutex<Option<Arc<FileBytes>>> = std::sync::Mutex::new(None);
+static IMAGES_DROPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// lopdf load filter: keeps image dictionaries, drops their data.
 fn drop_image_data(
     id: (u32, u16),
@@ -486,6 +497,11 @@ fn drop_image_data(
         && stream.dict.get(b"Subtype").and_then(|s| s.as_name()).ok() == Some(b"Image".as_slice())
     {
         stream.content = Vec::new();
+        if IMAGES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 8 == 7
+            && let Some(bytes) = LOADING.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+        {
+            bytes.release();
+        }
     }
     // lopdf keeps the object as changed in place; only `None` (drop it) matters.
     Some((id, lopdf::Object::Null))
