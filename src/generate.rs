@@ -3,7 +3,6 @@
 //! the print-at-actual-size footer); every personal form is then stamped from the
 //! form base in parallel, written atomically, and recorded in the issue register.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -429,19 +428,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GenerateError> {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, synced
 /// before the rename, so `path` is either the old file or the whole new one.
+/// Generated files can be made again, so the folder itself is not synced.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    use std::io::Write;
+    crate::archive::write_via_temp(path, false, |file| file.write_all(bytes))
 }

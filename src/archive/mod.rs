@@ -543,38 +543,39 @@ pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
 
 /// Copies `source` to `path` durably (see [`store_durably`]), streaming.
 pub fn copy_durably(source: &Path, path: &Path) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut from = std::fs::File::open(source)?;
-        let mut to = std::fs::File::create(&temp)?;
-        std::io::copy(&mut from, &mut to)?;
-        to.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    write_via_temp(path, true, |file| {
+        std::io::copy(&mut std::fs::File::open(source)?, file).map(drop)
+    })
 }
 
 /// Writes `bytes` to `path` so that it survives a crash once this returns: a
 /// temporary file is written and synced, renamed into place, and the folder synced.
 pub fn store_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    write_via_temp(path, true, |file| file.write_all(bytes))
+}
+
+/// Fills a temporary file beside `path`, syncs it and renames it into place, so
+/// `path` is always either absent, the old file or the whole new one. With
+/// `sync_dir` the rename itself is made durable too.
+pub fn write_via_temp(
+    path: &Path,
+    sync_dir: bool,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
+        fill(&mut file)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)?;
-        std::fs::File::open(dir)?.sync_all()
+        match sync_dir {
+            true => std::fs::File::open(dir)?.sync_all(),
+            false => Ok(()),
+        }
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);

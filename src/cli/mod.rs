@@ -15,12 +15,16 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Acceptable Use Policy forms for UK schools: generate them from one YAML file per
-/// school, then (in later versions) ingest the signed returns and report who is
-/// outstanding.
+/// Acceptable Use Policy forms for UK schools: generate a signable form per person
+/// from one YAML file per school and its staff roster, then ingest the signed
+/// returns (scans) into a verified, indexed archive.
+///
+/// Typical year: `aup check`, `aup generate`, print or email the forms, scan the
+/// returns into inbox/, `aup ingest`.
 ///
 /// Exit status: 0 when everything asked for was done, 1 when any school or file
 /// failed (each failure is reported and the others still run), 2 for a usage error.
+/// `aup ingest` exits 1 only for operational failures, not for incomplete forms.
 #[derive(Debug, Parser)]
 #[command(name = "aup", version, max_term_width = 100)]
 pub struct Cli {

@@ -779,7 +779,17 @@ fn file_form(
     verdict: &str,
     files: &[String],
 ) -> Result<String, IngestError> {
-    let pdf = pages_pdf(pages.values().map(|(_, p)| *p), &form.page_sizes);
+    let pdf = jpeg_pages_pdf(pages.values().map(|(_, page)| {
+        JpegPage {
+            jpeg: std::fs::read(&page.upright_jpeg).unwrap_or_default(),
+            pixels: page.upright_size,
+            size: form
+                .page_sizes
+                .get(page.page as usize - 1)
+                .copied()
+                .unwrap_or((595.28, 841.89)),
+        }
+    }));
     let digest = hex(&Sha256::digest(files.join("\n").as_bytes()));
     let dir = plan.archive.join(&form.school).join(&form.year);
     let history = dir
@@ -800,68 +810,67 @@ fn file_form(
     Ok(relative(&plan.archive, &history))
 }
 
-/// A PDF of page images (grey JPEG), each on a page of the form's size.
-fn pages_pdf<'a>(pages: impl Iterator<Item = &'a IdentifiedPage>, sizes: &[(f64, f64)]) -> Vec<u8> {
+/// One page of a scan-like PDF: a grey JPEG drawn over the whole page.
+pub struct JpegPage {
+    pub jpeg: Vec<u8>,
+    /// The image's width and height in pixels.
+    pub pixels: (u32, u32),
+    /// The page's width and height in points.
+    pub size: (f64, f64),
+}
+
+/// A PDF of grey JPEG pages, the way a scanner writes one: how forms are filed
+/// (and how the tests make scans).
+pub fn jpeg_pages_pdf(pages: impl IntoIterator<Item = JpegPage>) -> Vec<u8> {
     use lopdf::{Dictionary, Document, Object, Stream};
+    let name = |n: &[u8]| Object::Name(n.to_vec());
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let mut kids = Vec::new();
     for page in pages {
-        let (w, h) = sizes
-            .get(page.page as usize - 1)
-            .copied()
-            .unwrap_or((595.28, 841.89));
-        let image = Stream::new(
+        let (w, h) = page.size;
+        let image = doc.add_object(Stream::new(
             Dictionary::from_iter([
-                ("Type", Object::Name(b"XObject".to_vec())),
-                ("Subtype", Object::Name(b"Image".to_vec())),
-                ("Width", (page.upright_size.0 as i64).into()),
-                ("Height", (page.upright_size.1 as i64).into()),
-                ("ColorSpace", Object::Name(b"DeviceGray".to_vec())),
+                ("Type", name(b"XObject")),
+                ("Subtype", name(b"Image")),
+                ("Width", (page.pixels.0 as i64).into()),
+                ("Height", (page.pixels.1 as i64).into()),
+                ("ColorSpace", name(b"DeviceGray")),
                 ("BitsPerComponent", 8.into()),
-                ("Filter", Object::Name(b"DCTDecode".to_vec())),
+                ("Filter", name(b"DCTDecode")),
             ]),
-            std::fs::read(&page.upright_jpeg).unwrap_or_default(),
-        );
-        let image = doc.add_object(image);
+            page.jpeg,
+        ));
         let content = doc.add_object(Stream::new(
             Dictionary::new(),
             format!("q {w:.2} 0 0 {h:.2} 0 0 cm /Scan Do Q\n").into_bytes(),
         ));
+        let media_box = vec![0.into(), 0.into(), (w as f32).into(), (h as f32).into()];
+        let xobjects = Dictionary::from_iter([("Scan", Object::Reference(image))]);
         let page_id = doc.add_object(Dictionary::from_iter([
-            ("Type", Object::Name(b"Page".to_vec())),
+            ("Type", name(b"Page")),
             ("Parent", Object::Reference(pages_id)),
-            (
-                "MediaBox",
-                Object::Array(vec![
-                    0.into(),
-                    0.into(),
-                    (w as f32).into(),
-                    (h as f32).into(),
-                ]),
-            ),
+            ("MediaBox", Object::Array(media_box)),
             ("Contents", Object::Reference(content)),
             (
                 "Resources",
                 Object::Dictionary(Dictionary::from_iter([(
                     "XObject",
-                    Object::Dictionary(Dictionary::from_iter([("Scan", Object::Reference(image))])),
+                    Object::Dictionary(xobjects),
                 )])),
             ),
         ]));
         kids.push(Object::Reference(page_id));
     }
     let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(Dictionary::from_iter([
-            ("Type", Object::Name(b"Pages".to_vec())),
-            ("Kids", Object::Array(kids)),
-            ("Count", count.into()),
-        ])),
-    );
+    let tree = Dictionary::from_iter([
+        ("Type", name(b"Pages")),
+        ("Kids", Object::Array(kids)),
+        ("Count", count.into()),
+    ]);
+    doc.objects.insert(pages_id, Object::Dictionary(tree));
     let catalog = doc.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Catalog".to_vec())),
+        ("Type", name(b"Catalog")),
         ("Pages", Object::Reference(pages_id)),
     ]));
     doc.trailer.set("Root", Object::Reference(catalog));

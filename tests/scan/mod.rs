@@ -117,62 +117,12 @@ pub fn jpeg(page: &GrayImage) -> Vec<u8> {
 
 /// Pages as a scanner's PDF: one grey JPEG image per page, at `dpi`.
 pub fn scan_pdf(pages: &[GrayImage], dpi: f32) -> Vec<u8> {
-    use lopdf::{Dictionary, Document, Object, Stream};
-    let mut doc = Document::with_version("1.4");
-    let pages_id = doc.new_object_id();
-    let mut kids = Vec::new();
-    for page in pages {
+    aup::ingest::jpeg_pages_pdf(pages.iter().map(|page| {
         let (w, h) = page.dimensions();
-        let (pw, ph) = (w as f32 * 72.0 / dpi, h as f32 * 72.0 / dpi);
-        let image = doc.add_object(Stream::new(
-            Dictionary::from_iter([
-                ("Type", Object::Name(b"XObject".to_vec())),
-                ("Subtype", Object::Name(b"Image".to_vec())),
-                ("Width", (w as i64).into()),
-                ("Height", (h as i64).into()),
-                ("ColorSpace", Object::Name(b"DeviceGray".to_vec())),
-                ("BitsPerComponent", 8.into()),
-                ("Filter", Object::Name(b"DCTDecode".to_vec())),
-            ]),
-            jpeg(page),
-        ));
-        let content = doc.add_object(Stream::new(
-            Dictionary::new(),
-            format!("q {pw} 0 0 {ph} 0 0 cm /Im0 Do Q").into_bytes(),
-        ));
-        let page = doc.add_object(Dictionary::from_iter([
-            ("Type", Object::Name(b"Page".to_vec())),
-            ("Parent", Object::Reference(pages_id)),
-            (
-                "MediaBox",
-                Object::Array(vec![0.into(), 0.into(), pw.into(), ph.into()]),
-            ),
-            ("Contents", Object::Reference(content)),
-            (
-                "Resources",
-                Object::Dictionary(Dictionary::from_iter([(
-                    "XObject",
-                    Object::Dictionary(Dictionary::from_iter([("Im0", Object::Reference(image))])),
-                )])),
-            ),
-        ]));
-        kids.push(Object::Reference(page));
-    }
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(Dictionary::from_iter([
-            ("Type", Object::Name(b"Pages".to_vec())),
-            ("Kids", Object::Array(kids)),
-            ("Count", count.into()),
-        ])),
-    );
-    let catalog = doc.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Catalog".to_vec())),
-        ("Pages", Object::Reference(pages_id)),
-    ]));
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
+        aup::ingest::JpegPage {
+            jpeg: jpeg(page),
+            pixels: (w, h),
+            size: (w as f64 * 72.0 / dpi as f64, h as f64 * 72.0 / dpi as f64),
+        }
+    }))
 }
