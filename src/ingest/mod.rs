@@ -742,11 +742,13 @@ fn judge(
             (true, true) => "accepted",
             (true, false) => "incomplete",
         };
-        let file_names: Vec<String> = {
-            let mut names: Vec<String> = pages.values().map(|(f, _)| f.to_string()).collect();
-            names.dedup();
-            names
-        };
+        // The files the form's pages came from, each once, in page order.
+        let mut file_names: Vec<String> = Vec::new();
+        for (file, _) in pages.values() {
+            if !file_names.iter().any(|f| f == file) {
+                file_names.push(file.to_string());
+            }
+        }
         let archived = file_form(plan, form, &pages, verdict, &file_names)?;
         record.returns.push(ReturnRow {
             form_id: form_id.clone(),
