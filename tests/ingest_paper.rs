@@ -542,3 +542,35 @@ fn a_form_of_an_older_policy_version_is_outdated() {
             .contains("older version")
     );
 }
+
+#[test]
+fn a_multi_page_g4_tiff_from_the_copier_is_read() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "okafor");
+    let mut pngs = Vec::new();
+    for (i, page) in paper(&scratch, &pdf, 200.0, SIGNED).iter().enumerate() {
+        let png = scratch.path(&format!("p{i}.png"));
+        page.save(&png).unwrap();
+        pngs.push(png);
+    }
+    let status = Command::new("convert")
+        .args(&pngs)
+        .args([
+            "-threshold",
+            "50%",
+            "-type",
+            "bilevel",
+            "-density",
+            "200",
+            "-compress",
+            "Group4",
+        ])
+        .arg(scratch.path("inbox/copier.tif"))
+        .status()
+        .expect("ImageMagick's convert: run scripts/test.sh, which installs it");
+    assert!(status.success());
+    let outcomes = ingest(&scratch);
+    let outcome = verdict_of(&outcomes, &form_id(&pdf));
+    assert_eq!(outcome["verdict"], "accepted", "{outcomes:#?}");
+    assert_eq!(outcome["file"], "copier.tif");
+}
