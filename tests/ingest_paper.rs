@@ -152,6 +152,33 @@ fn a_shuffled_batch_with_an_upside_down_form_skew_blank_backs_and_a_stray_page()
         let id = form_id(&form_pdf(&scratch, who));
         let outcome = verdict_of(&outcomes, &id);
         assert_eq!(outcome["verdict"], "accepted", "{who}: {outcome}");
+        // Filed upright: on every filed page the code reads the right way up, in the
+        // top-right corner.
+        let filed = scratch.path(&format!(
+            "archive/{}",
+            outcome["archived"].as_str().unwrap()
+        ));
+        let bytes = std::sync::Arc::new(aup::ingest::pages::FileBytes::Owned(
+            std::fs::read(&filed).unwrap(),
+        ));
+        let source =
+            aup::ingest::pages::PageSource::open(bytes, aup::ingest::pages::FileKind::Pdf).unwrap();
+        assert_eq!(source.count(), 3);
+        for page in 0..3 {
+            let (image, code) = [300.0, 150.0, 200.0]
+                .into_iter()
+                .find_map(|dpi| {
+                    let image = source.page(page, dpi).unwrap();
+                    aup::ingest::qr::find(&image, true).map(|code| (image, code))
+                })
+                .unwrap_or_else(|| panic!("{who} page {page}: no code"));
+            assert_eq!(code.quarter_turns(), 0, "{who} page {page}");
+            let [tl, ..] = code.corners;
+            assert!(
+                tl.x > image.width() as f64 * 0.8 && tl.y < image.height() as f64 * 0.1,
+                "{who}: {tl:?}"
+            );
+        }
     }
     let stray: Vec<_> = outcomes
         .iter()

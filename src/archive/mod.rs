@@ -555,6 +555,21 @@ pub fn store_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_via_temp(path, true, |file| file.write_all(bytes))
 }
 
+/// Makes `path` another name for `existing` (same file system), replacing what
+/// `path` was atomically and durably; copies if the file system has no hard links.
+pub fn link_durably(existing: &Path, path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.{}.link", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    if std::fs::hard_link(existing, &temp).is_err() {
+        return copy_durably(existing, path);
+    }
+    std::fs::rename(&temp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// Fills a temporary file beside `path`, syncs it and renames it into place, so
 /// `path` is always either absent, the old file or the whole new one. With
 /// `sync_dir` the rename itself is made durable too.

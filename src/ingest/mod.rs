@@ -156,12 +156,19 @@ struct IdentifiedPage {
     form_id: String,
     page: u32,
     /// The page turned upright, as grey JPEG at [`ARCHIVE_DPI`].
-    /// Spooled to disk as soon as it is made, so that a 500-page batch is not held
-    /// in memory until its forms are filed.
-    upright_jpeg: PathBuf,
-    upright_size: (u32, u32),
+    /// How the page will be filed; its image data is spooled to disk as soon as it
+    /// is known, so that a 500-page batch is not held in memory until filing.
+    filed: FiledImage,
     /// Ink by field name, for the boxes on this page.
     written: BTreeMap<String, bool>,
+}
+
+/// A page image ready to be filed: its image dictionary, its data (spooled), and
+/// the matrix that draws it upright on the form's page.
+struct FiledImage {
+    dict: lopdf::Dictionary,
+    data: PathBuf,
+    matrix: [f64; 6],
 }
 
 /// One received file and what its pages were.
@@ -536,12 +543,21 @@ fn analyse(
             )
         })
         .collect();
-    let upright = upright_page(&image, &map, width, height);
-    let upright_size = upright.dimensions();
-    let spooled =
-        encode_jpeg(&upright).and_then(|jpeg| spool.put(&jpeg).map_err(|e| e.to_string()));
-    let upright_jpeg = match spooled {
-        Ok(path) => path,
+    let filed = match rerender.and_then(|(source, index)| source.source_image(index)) {
+        // The scanner's own image, filed as it came under a matrix that turns and
+        // straightens it: no decode, no re-encode, full original quality.
+        Some(source) => spool
+            .put(&source.data)
+            .map_err(|e| e.to_string())
+            .map(|data| FiledImage {
+                matrix: source_matrix(&source, &map, image.height() as f64, height),
+                dict: source.dict,
+                data,
+            }),
+        None => reencoded(&image, &map, width, height, spool),
+    };
+    let filed = match filed {
+        Ok(filed) => filed,
         Err(e) => {
             return PageResult::Quarantine {
                 reason: "unreadable",
@@ -553,10 +569,80 @@ fn analyse(
     PageResult::Identified(Box::new(IdentifiedPage {
         form_id,
         page: payload.page,
-        upright_jpeg,
-        upright_size,
+        filed,
         written,
     }))
+}
+
+/// The page turned upright and straightened at [`ARCHIVE_DPI`], as grey JPEG.
+fn reencoded(
+    image: &GrayImage,
+    map: &PageToImage,
+    width: f64,
+    height: f64,
+    spool: &Spool,
+) -> Result<FiledImage, String> {
+    let upright = upright_page(image, map, width, height);
+    let (w, h) = upright.dimensions();
+    let jpeg = encode_jpeg(&upright)?;
+    let data = spool.put(&jpeg).map_err(|e| e.to_string())?;
+    let name = |n: &[u8]| lopdf::Object::Name(n.to_vec());
+    let dict = lopdf::Dictionary::from_iter([
+        ("Width", (w as i64).into()),
+        ("Height", (h as i64).into()),
+        ("ColorSpace", name(b"DeviceGray")),
+        ("BitsPerComponent", 8.into()),
+        ("Filter", name(b"DCTDecode")),
+    ]);
+    Ok(FiledImage {
+        dict,
+        data,
+        matrix: [width, 0.0, 0.0, height, 0.0, 0.0],
+    })
+}
+
+/// The matrix that draws a scanner's image on the form's upright page: image unit
+/// square → scanned page (its own `cm`) → rendered pixels (`render_height` pixels
+/// for the page's height) → form page, through the inverse of the code's map.
+fn source_matrix(
+    source: &pages::SourceImage,
+    map: &PageToImage,
+    render_height: f64,
+    form_height: f64,
+) -> [f64; 6] {
+    let scale = render_height / source.page_height;
+    let to_pixels = [scale, 0.0, 0.0, -scale, 0.0, scale * source.page_height];
+    let y_up = [1.0, 0.0, 0.0, -1.0, 0.0, form_height];
+    let m = then(source.placement, to_pixels);
+    let m = then(m, invert(map.matrix()));
+    then(m, y_up)
+}
+
+/// `first` followed by `second`, as PDF matrices.
+fn then(first: [f64; 6], second: [f64; 6]) -> [f64; 6] {
+    let [a1, b1, c1, d1, e1, f1] = first;
+    let [a2, b2, c2, d2, e2, f2] = second;
+    [
+        a2 * a1 + c2 * b1,
+        b2 * a1 + d2 * b1,
+        a2 * c1 + c2 * d1,
+        b2 * c1 + d2 * d1,
+        a2 * e1 + c2 * f1 + e2,
+        b2 * e1 + d2 * f1 + f2,
+    ]
+}
+
+fn invert(m: [f64; 6]) -> [f64; 6] {
+    let [a, b, c, d, e, f] = m;
+    let det = a * d - b * c;
+    [
+        d / det,
+        -b / det,
+        -c / det,
+        a / det,
+        (c * f - d * e) / det,
+        (b * e - a * f) / det,
+    ]
 }
 
 /// Grey JPEG at quality 75 with the jpeg-encoder crate, several times faster than
@@ -792,10 +878,11 @@ fn file_form(
     verdict: &str,
     files: &[String],
 ) -> Result<String, IngestError> {
-    let pdf = jpeg_pages_pdf(pages.values().map(|(_, page)| {
-        JpegPage {
-            jpeg: std::fs::read(&page.upright_jpeg).unwrap_or_default(),
-            pixels: page.upright_size,
+    let pdf = image_pages_pdf(pages.values().map(|(_, page)| {
+        ImagePage {
+            dict: page.filed.dict.clone(),
+            data: std::fs::read(&page.filed.data).unwrap_or_default(),
+            matrix: page.filed.matrix,
             size: form
                 .page_sizes
                 .get(page.page as usize - 1)
@@ -808,16 +895,15 @@ fn file_form(
     let history = dir
         .join("returns")
         .join(format!("{}-{}.pdf", form.form_id, &digest[..8]));
-    let write = |path: &Path| {
-        archive::store_durably(path, &pdf).map_err(|source| IngestError::Write {
-            path: path.to_owned(),
-            source,
-        })
+    let failed = |path: &Path| {
+        let path = path.to_owned();
+        move |source| IngestError::Write { path, source }
     };
-    write(&history)?;
+    archive::store_durably(&history, &pdf).map_err(failed(&history))?;
     if verdict == "accepted" {
+        // The current copy is a second name for the history file: no second write.
         let current = dir.join(format!("{}.pdf", form.form_id));
-        write(&current)?;
+        archive::link_durably(&history, &current).map_err(failed(&current))?;
         return Ok(relative(&plan.archive, &current));
     }
     Ok(relative(&plan.archive, &history))
@@ -832,9 +918,42 @@ pub struct JpegPage {
     pub size: (f64, f64),
 }
 
-/// A PDF of grey JPEG pages, the way a scanner writes one: how forms are filed
-/// (and how the tests make scans).
+/// A page that is one image drawn by a matrix.
+pub struct ImagePage {
+    /// The image dictionary without Type and Subtype.
+    pub dict: lopdf::Dictionary,
+    pub data: Vec<u8>,
+    pub matrix: [f64; 6],
+    pub size: (f64, f64),
+}
+
+impl From<JpegPage> for ImagePage {
+    fn from(page: JpegPage) -> Self {
+        let name = |n: &[u8]| lopdf::Object::Name(n.to_vec());
+        let (w, h) = page.size;
+        Self {
+            dict: lopdf::Dictionary::from_iter([
+                ("Width", (page.pixels.0 as i64).into()),
+                ("Height", (page.pixels.1 as i64).into()),
+                ("ColorSpace", name(b"DeviceGray")),
+                ("BitsPerComponent", 8.into()),
+                ("Filter", name(b"DCTDecode")),
+            ]),
+            data: page.jpeg,
+            matrix: [w, 0.0, 0.0, h, 0.0, 0.0],
+            size: page.size,
+        }
+    }
+}
+
+/// A PDF of grey JPEG pages, the way a scanner writes one (the tests make scans
+/// with it).
 pub fn jpeg_pages_pdf(pages: impl IntoIterator<Item = JpegPage>) -> Vec<u8> {
+    image_pages_pdf(pages.into_iter().map(ImagePage::from))
+}
+
+/// A PDF whose pages are each one image: how forms are filed.
+pub fn image_pages_pdf(pages: impl IntoIterator<Item = ImagePage>) -> Vec<u8> {
     use lopdf::{Dictionary, Document, Object, Stream};
     let name = |n: &[u8]| Object::Name(n.to_vec());
     let mut doc = Document::with_version("1.7");
@@ -842,21 +961,14 @@ pub fn jpeg_pages_pdf(pages: impl IntoIterator<Item = JpegPage>) -> Vec<u8> {
     let mut kids = Vec::new();
     for page in pages {
         let (w, h) = page.size;
-        let image = doc.add_object(Stream::new(
-            Dictionary::from_iter([
-                ("Type", name(b"XObject")),
-                ("Subtype", name(b"Image")),
-                ("Width", (page.pixels.0 as i64).into()),
-                ("Height", (page.pixels.1 as i64).into()),
-                ("ColorSpace", name(b"DeviceGray")),
-                ("BitsPerComponent", 8.into()),
-                ("Filter", name(b"DCTDecode")),
-            ]),
-            page.jpeg,
-        ));
+        let mut dict = page.dict;
+        dict.set("Type", name(b"XObject"));
+        dict.set("Subtype", name(b"Image"));
+        let image = doc.add_object(Stream::new(dict, page.data));
+        let [a, b, c, d, e, f] = page.matrix;
         let content = doc.add_object(Stream::new(
             Dictionary::new(),
-            format!("q {w:.2} 0 0 {h:.2} 0 0 cm /Scan Do Q\n").into_bytes(),
+            format!("q {a:.4} {b:.4} {c:.4} {d:.4} {e:.3} {f:.3} cm /Scan Do Q\n").into_bytes(),
         ));
         let media_box = vec![0.into(), 0.into(), (w as f32).into(), (h as f32).into()];
         let xobjects = Dictionary::from_iter([("Scan", Object::Reference(image))]);

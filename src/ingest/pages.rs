@@ -601,3 +601,124 @@ mod tests {
         assert!(matches!(err.reason, "too_large" | "unreadable"), "{err:?}");
     }
 }
+
+/// A scanner's page image as stored in its PDF, with where it is drawn: the image
+/// can be filed as it came (no decode, no re-encode) under another transform.
+#[derive(Debug, Clone)]
+pub struct SourceImage {
+    /// The image dictionary's entries that describe its data (Width, Height,
+    /// ColorSpace, BitsPerComponent, Filter, DecodeParms, Decode, ImageMask).
+    pub dict: lopdf::Dictionary,
+    /// The stream's data, still encoded.
+    pub data: Vec<u8>,
+    /// The `cm` matrix that draws it on its page (unit square to points, y up).
+    pub placement: [f64; 6],
+    /// Height of the page it was on, in points.
+    pub page_height: f64,
+}
+
+impl PageSource {
+    /// The page's image when the page is just one image (what scanners write), with
+    /// a plain page box and no rotation; `None` for anything else.
+    pub fn source_image(&self, index: usize) -> Option<SourceImage> {
+        match self {
+            Self::Raster(_) => None,
+            Self::Pdf(pdf) => pdf.source_image(index),
+        }
+    }
+}
+
+impl PdfPages {
+    fn source_image(&self, index: usize) -> Option<SourceImage> {
+        use hayro::hayro_syntax::object::{Dict, Name, Object, Stream};
+        use hayro::hayro_syntax::page::Rotation;
+        let page = self.pdf.pages().get(index)?;
+        let media = page.media_box();
+        let crop = page.intersected_crop_box();
+        let plain = media.x0 == 0.0
+            && media.y0 == 0.0
+            && (crop.x0, crop.y0, crop.x1, crop.y1) == (media.x0, media.y0, media.x1, media.y1);
+        if !plain || !matches!(page.rotation(), Rotation::None) {
+            return None;
+        }
+        // The content must be only `q`, `Q`, one `cm` and one `Do`.
+        let content = std::str::from_utf8(page.page_stream()?).ok()?;
+        let mut numbers: Vec<f64> = Vec::new();
+        let (mut placement, mut name) = (None, None);
+        let mut last_name = None;
+        for token in content.split_ascii_whitespace() {
+            match token {
+                "q" | "Q" => {}
+                "cm" if numbers.len() >= 6 && placement.is_none() => {
+                    let n = &numbers[numbers.len() - 6..];
+                    placement = Some([n[0], n[1], n[2], n[3], n[4], n[5]]);
+                    numbers.clear();
+                }
+                "Do" if name.is_none() => name = last_name.take(),
+                t if t.starts_with('/') => last_name = Some(t[1..].to_owned()),
+                t => numbers.push(t.parse().ok()?),
+            }
+        }
+        let (placement, name) = (placement?, name?);
+        let stream: Stream = page.resources().x_objects.get(name.as_bytes())?;
+        let source: &Dict = stream.dict();
+        if source.get::<Name>(b"Subtype".as_slice())?.as_ref() != b"Image" {
+            return None;
+        }
+        let mut dict = lopdf::Dictionary::new();
+        for key in ["Width", "Height", "BitsPerComponent"] {
+            if let Some(value) = source.get::<hayro::hayro_syntax::object::Number>(key.as_bytes()) {
+                dict.set(key, value.as_i64());
+            }
+        }
+        for key in ["ColorSpace", "Filter", "DecodeParms", "Decode", "ImageMask"] {
+            if let Some(value) = source.get::<Object>(key.as_bytes()) {
+                dict.set(key, plain_object(&value, 0)?);
+            }
+        }
+        // Only simple, self-contained images: a colour space or parameter that needs
+        // other objects (ICC profiles, JBIG2 globals) is re-encoded instead.
+        if !dict.has(b"Width") || !dict.has(b"Height") {
+            return None;
+        }
+        Some(SourceImage {
+            dict,
+            data: stream.raw_data().into_owned(),
+            placement,
+            page_height: media.y1,
+        })
+    }
+}
+
+/// A hayro object as a lopdf object, when it is plain data (numbers, names,
+/// booleans, arrays and dictionaries of those).
+fn plain_object(object: &hayro::hayro_syntax::object::Object, depth: u8) -> Option<lopdf::Object> {
+    use hayro::hayro_syntax::object::Object;
+    if depth > 4 {
+        return None;
+    }
+    Some(match object {
+        Object::Null(_) => lopdf::Object::Null,
+        Object::Boolean(b) => lopdf::Object::Boolean(*b),
+        Object::Number(n) => match n.as_f64().fract() == 0.0 {
+            true => lopdf::Object::Integer(n.as_i64()),
+            false => lopdf::Object::Real(n.as_f32()),
+        },
+        Object::Name(name) => lopdf::Object::Name(name.as_ref().to_vec()),
+        Object::Array(array) => lopdf::Object::Array(
+            array
+                .iter::<Object>()
+                .map(|item| plain_object(&item, depth + 1))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        Object::Dict(dict) => {
+            let mut out = lopdf::Dictionary::new();
+            for key in dict.keys() {
+                let value: Object = dict.get(key.as_ref())?;
+                out.set(key.as_ref().to_vec(), plain_object(&value, depth + 1)?);
+            }
+            lopdf::Object::Dictionary(out)
+        }
+        _ => return None,
+    })
+}

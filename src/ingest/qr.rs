@@ -184,6 +184,18 @@ impl PageToImage {
         }
     }
 
+    /// The map as a PDF matrix `[a b c d e f]` (x' = a x + c y + e, y' = b x + d y + f).
+    pub fn matrix(&self) -> [f64; 6] {
+        [
+            self.along_x.x,
+            self.along_x.y,
+            self.along_y.x,
+            self.along_y.y,
+            self.origin.x,
+            self.origin.y,
+        ]
+    }
+
     /// Pixels per point along the page's x axis.
     pub fn scale(&self) -> f64 {
         self.along_x.x.hypot(self.along_x.y)
