@@ -107,6 +107,16 @@ fn ink(render: &(usize, usize, Vec<u8>), rect: [f64; 4]) -> usize {
         .count()
 }
 
+/// A JSON array of numbers.
+fn numbers(value: &serde_json::Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
 fn fields_of(pdf: &Path) -> serde_json::Value {
     serde_json::from_str(&python("fields.py", &[pdf.to_str().unwrap()])).unwrap()
 }
@@ -141,18 +151,8 @@ fn pypdf_sees_named_fields_inside_their_pages_with_prefilled_values() {
         ]
     );
     for f in fields["fields"].as_array().unwrap() {
-        let r: Vec<f64> = f["rect"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        let b: Vec<f64> = f["page_box"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let r: Vec<f64> = numbers(&f["rect"]);
+        let b: Vec<f64> = numbers(&f["page_box"]);
         assert!(
             r[0] >= b[0]
                 && r[1] >= b[1]
@@ -211,12 +211,7 @@ fn values_filled_by_pypdf_show_in_a_poppler_render() {
     let date = field(&fields, "signer_date");
     let name = field(&fields, "signer_name");
     let rect = |f: &serde_json::Value| -> [f64; 4] {
-        let v: Vec<f64> = f["rect"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let v: Vec<f64> = numbers(&f["rect"]);
         [v[0], v[1], v[2], v[3]]
     };
     let before = render_gray(&pdf, 3, 72);
@@ -382,12 +377,7 @@ fn register_records_boxes_and_page_hashes_as_issued() {
     let fields = fields_of(&pdf);
     for f in fields["fields"].as_array().unwrap() {
         let b = boxes[f["name"].as_str().unwrap()];
-        let r: Vec<f64> = f["rect"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let r: Vec<f64> = numbers(&f["rect"]);
         assert!(
             (b.rect.x0 - r[0]).abs() < 0.01 && (b.rect.y1 - r[3]).abs() < 0.01,
             "{f} vs {b:?}"

@@ -20,6 +20,19 @@ fn paper(scratch: &Scratch, pdf: &Path, dpi: f32, ink: Ink) -> Vec<GrayImage> {
     scan::paper(&scratch.path("archive"), pdf, dpi, ink)
 }
 
+/// ImageMagick options that turn a grey page into a 200-dpi CCITT G4 bilevel image,
+/// as an office copier's "black and white" setting does.
+const G4: [&str; 8] = [
+    "-threshold",
+    "50%",
+    "-type",
+    "bilevel",
+    "-density",
+    "200",
+    "-compress",
+    "Group4",
+];
+
 /// A school with a three-person roster, generated.
 fn school() -> Scratch {
     let scratch = Scratch::with_shipped_schools();
@@ -291,16 +304,7 @@ fn a_200_dpi_ccitt_g4_scan_is_read() {
         let tif = scratch.path(&format!("p{i}.tif"));
         let status = Command::new("convert")
             .arg(&png)
-            .args([
-                "-threshold",
-                "50%",
-                "-type",
-                "bilevel",
-                "-density",
-                "200",
-                "-compress",
-                "Group4",
-            ])
+            .args(G4)
             .arg(&tif)
             .status()
             .expect("ImageMagick's convert: run scripts/test.sh, which installs it");
@@ -582,16 +586,7 @@ fn a_multi_page_g4_tiff_from_the_copier_is_read() {
     }
     let status = Command::new("convert")
         .args(&pngs)
-        .args([
-            "-threshold",
-            "50%",
-            "-type",
-            "bilevel",
-            "-density",
-            "200",
-            "-compress",
-            "Group4",
-        ])
+        .args(G4)
         .arg(scratch.path("inbox/copier.tif"))
         .status()
         .expect("ImageMagick's convert: run scripts/test.sh, which installs it");
