@@ -15,3 +15,4 @@ pub mod form;
 pub mod generate;
 pub mod ingest;
 pub mod render;
+pub mod report;

@@ -478,6 +478,48 @@ impl Archive {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every form issued for a school and year with its returns, for the status
+    /// report: (form, returns oldest first).
+    pub fn forms_with_returns(
+        &self,
+        school: &str,
+        year: &str,
+    ) -> Result<Vec<IssuedWithReturns>, ArchiveError> {
+        let mut forms = self.conn.prepare(
+            "SELECT form_id, person_key, name, role, fingerprint FROM forms
+             WHERE school = ?1 AND year = ?2 ORDER BY serial",
+        )?;
+        let mut returns = self.conn.prepare_cached(
+            "SELECT verdict, missing, method, ingested_at FROM returns WHERE form_id = ?1 ORDER BY id",
+        )?;
+        let mut out: Vec<IssuedWithReturns> = forms
+            .query_map(params![school, year], |row| {
+                Ok(IssuedWithReturns {
+                    form_id: row.get(0)?,
+                    person_key: row.get(1)?,
+                    name: row.get(2)?,
+                    role: row.get(3)?,
+                    fingerprint: row.get(4)?,
+                    returns: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        for form in &mut out {
+            form.returns = returns
+                .query_map(params![form.form_id], |row| {
+                    let missing: String = row.get(1)?;
+                    Ok(ReturnSummary {
+                        verdict: row.get(0)?,
+                        missing: serde_json::from_str(&missing).unwrap_or_default(),
+                        method: row.get(2)?,
+                        ingested_at: row.get(3)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(out)
+    }
+
     /// Counts of rows, for tests and the closing line of a run.
     pub fn count(&self, table: &str) -> Result<i64, ArchiveError> {
         let table = match table {
@@ -596,6 +638,28 @@ pub fn write_via_temp(
         let _ = std::fs::remove_file(&temp);
     }
     result
+}
+
+/// An issued form and what came back for it.
+#[derive(Debug, Clone)]
+pub struct IssuedWithReturns {
+    pub form_id: String,
+    pub person_key: String,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub fingerprint: String,
+    pub returns: Vec<ReturnSummary>,
+}
+
+/// One return of a form.
+#[derive(Debug, Clone)]
+pub struct ReturnSummary {
+    pub verdict: String,
+    pub missing: Vec<String>,
+    /// `paper` for scans.
+    pub method: String,
+    /// RFC 3339 time of the ingest.
+    pub ingested_at: String,
 }
 
 /// A form as the register knows it.

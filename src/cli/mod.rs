@@ -7,6 +7,7 @@ mod generate;
 mod ingest;
 mod init;
 mod schema;
+mod status;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -40,6 +41,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// File the signed returns in the inbox: identify, verify, archive, index.
     Ingest(ingest::IngestArgs),
+    /// Who has signed the current policy and who has not: table, CSV, JSON or HTML.
+    Status(status::StatusArgs),
     /// Print the JSON Schema of a school's YAML file, for editors.
     Schema(schema::SchemaArgs),
     /// Write a commented starter YAML for a new school.
@@ -70,6 +73,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Check(args) => check::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Status(args) => status::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),
     };

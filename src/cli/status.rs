@@ -1,0 +1,101 @@
+//! `aup status`: who has signed the current policy, and who has not.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{Outcome, SchoolsDir, select_schools};
+use crate::archive::Archive;
+use crate::config::roster;
+use crate::config::{self, AcademicYear};
+use crate::report;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// A table per school with totals (coloured on a terminal unless NO_COLOR is set).
+    Table,
+    /// CSV for Excel (UTF-8 with BOM).
+    Csv,
+    /// A JSON array, one object per person.
+    Json,
+    /// A self-contained HTML page to print or email to governors.
+    Html,
+}
+
+/// Everyone on each school's roster is signed (with the date and how), incomplete
+/// (with what is missing), outdated (signed an older policy version) or
+/// outstanding; people who returned a form but are not on the roster are listed too.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this school (repeatable); by default every school in the folder.
+    #[arg(long = "school", value_name = "SLUG")]
+    pub schools_only: Vec<String>,
+    /// Academic year, like 2025-26; defaults to the current one.
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The archive folder (with its index, aup.sqlite).
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
+}
+
+pub fn run(args: StatusArgs) -> Result<Outcome, String> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let year = match &args.year {
+        Some(text) => text.parse::<AcademicYear>()?,
+        None => AcademicYear::containing(today),
+    }
+    .to_string();
+    let files = select_schools(&args.dir.schools, &args.schools_only)?;
+    let archive = Archive::open(&args.archive).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for file in &files {
+        let school = config::load(file).map_err(|e| e.to_string())?;
+        let roster_file = roster::roster_path(school.dir(), school.slug.as_str());
+        let people = match roster_file.is_file() {
+            true => roster::read(&roster_file).map_err(|e| e.to_string())?,
+            false => Vec::new(),
+        };
+        let slug = school.slug.as_str();
+        let forms = archive
+            .forms_with_returns(slug, &year)
+            .map_err(|e| e.to_string())?;
+        let current = archive
+            .current_fingerprint(slug, &year)
+            .map_err(|e| e.to_string())?;
+        rows.extend(report::rows(
+            slug,
+            &year,
+            &people,
+            &forms,
+            current.as_deref(),
+        ));
+    }
+    let text = match args.format {
+        Format::Table => {
+            let colour = args.out.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            report::table(&rows, colour)
+        }
+        Format::Csv => report::csv(&rows),
+        Format::Json => serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n",
+        Format::Html => report::html(&rows, &today.to_string()),
+    };
+    match &args.out {
+        Some(path) => {
+            crate::generate::write_atomically(path, text.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(Outcome::Success)
+}

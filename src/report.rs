@@ -1,0 +1,421 @@
+//! `aup status`: who has signed the current policy, per school and year. The
+//! roster says who should have; the issue register and the returns say who did.
+//! One set of rows, four views: a terminal table, CSV for Excel, JSON, and a
+//! self-contained HTML page for governors.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::archive::IssuedWithReturns;
+use crate::config::roster::Person;
+
+/// Where one person stands.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StatusRow {
+    pub school: String,
+    pub year: String,
+    pub name: String,
+    pub role: String,
+    /// signed, incomplete, outdated or outstanding.
+    pub state: String,
+    pub form_id: Option<String>,
+    /// The date the accepted return was ingested (YYYY-MM-DD).
+    pub signed_on: Option<String>,
+    /// How it was signed: paper (scan), pdf, certificate.
+    pub method: Option<String>,
+    pub missing: Vec<String>,
+    /// False for someone who returned a form but is not on the roster now.
+    pub on_roster: bool,
+}
+
+/// The status of everyone on `roster`, and of anyone else who returned a form,
+/// against the `current` policy version.
+pub fn rows(
+    school: &str,
+    year: &str,
+    roster: &[Person],
+    forms: &[IssuedWithReturns],
+    current: Option<&str>,
+) -> Vec<StatusRow> {
+    let mut by_person: BTreeMap<&str, Vec<&IssuedWithReturns>> = BTreeMap::new();
+    for form in forms {
+        by_person
+            .entry(form.person_key.as_str())
+            .or_default()
+            .push(form);
+    }
+    let mut out = Vec::new();
+    for person in roster {
+        let key = person.key();
+        let forms = by_person.remove(key.as_str()).unwrap_or_default();
+        out.push(row(
+            school,
+            year,
+            &person.name,
+            &person.role,
+            &forms,
+            current,
+            true,
+        ));
+    }
+    // Returns from people no longer (or never) on the roster: listed, not lost.
+    for forms in by_person.into_values() {
+        if forms.iter().all(|f| f.returns.is_empty()) {
+            continue;
+        }
+        let name = forms
+            .iter()
+            .find_map(|f| f.name.clone())
+            .unwrap_or_else(|| "(blank form)".into());
+        let role = forms
+            .iter()
+            .find_map(|f| f.role.clone())
+            .unwrap_or_default();
+        out.push(row(school, year, &name, &role, &forms, current, false));
+    }
+    out
+}
+
+fn row(
+    school: &str,
+    year: &str,
+    name: &str,
+    role: &str,
+    forms: &[&IssuedWithReturns],
+    current: Option<&str>,
+    on_roster: bool,
+) -> StatusRow {
+    let is_current = |f: &&&IssuedWithReturns| Some(f.fingerprint.as_str()) == current;
+    let accepted = |f: &&&IssuedWithReturns| {
+        f.returns
+            .iter()
+            .rev()
+            .find(|r| r.verdict == "accepted")
+            .cloned()
+    };
+    let mut status = StatusRow {
+        school: school.to_owned(),
+        year: year.to_owned(),
+        name: name.to_owned(),
+        role: role.to_owned(),
+        state: "outstanding".into(),
+        form_id: forms.iter().find(is_current).map(|f| f.form_id.clone()),
+        signed_on: None,
+        method: None,
+        missing: Vec::new(),
+        on_roster,
+    };
+    if let Some((form, signed)) = forms
+        .iter()
+        .filter(is_current)
+        .find_map(|f| accepted(&f).map(|r| (f, r)))
+    {
+        status.state = "signed".into();
+        status.form_id = Some(form.form_id.clone());
+        status.signed_on = Some(signed.ingested_at.chars().take(10).collect());
+        status.method = Some(signed.method);
+    } else if let Some(last) = forms
+        .iter()
+        .filter(is_current)
+        .flat_map(|f| f.returns.last())
+        .last()
+    {
+        status.state = "incomplete".into();
+        status.missing = last.missing.clone();
+    } else if forms.iter().any(|f| accepted(&f).is_some()) {
+        status.state = "outdated".into();
+        status.missing = vec!["the current policy version".into()];
+    }
+    status
+}
+
+/// Counts by state, in a fixed order.
+pub fn totals(rows: &[StatusRow]) -> [(&'static str, usize); 4] {
+    let count = |state: &str| rows.iter().filter(|r| r.state == state).count();
+    [
+        ("signed", count("signed")),
+        ("incomplete", count("incomplete")),
+        ("outdated", count("outdated")),
+        ("outstanding", count("outstanding")),
+    ]
+}
+
+/// A plain-text table, one block per school with its totals; `colour` adds ANSI
+/// colours to the states.
+pub fn table(rows: &[StatusRow], colour: bool) -> String {
+    let mut out = String::new();
+    let paint = |state: &str| -> String {
+        let code = match state {
+            "signed" => "32",
+            "incomplete" | "outdated" => "33",
+            _ => "31",
+        };
+        match colour {
+            true => format!("\x1b[{code}m{state:<11}\x1b[0m"),
+            false => format!("{state:<11}"),
+        }
+    };
+    for (school, rows) in by_school(rows) {
+        let year = rows.first().map(|r| r.year.as_str()).unwrap_or_default();
+        let name_width = rows
+            .iter()
+            .map(|r| r.name.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let role_width = rows
+            .iter()
+            .map(|r| r.role.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(out, "{school} {year}");
+        for r in &rows {
+            let detail = match r.state.as_str() {
+                "signed" => format!(
+                    "{} {}",
+                    r.signed_on.as_deref().unwrap_or(""),
+                    r.method.as_deref().unwrap_or("")
+                ),
+                _ => r.missing.join(", "),
+            };
+            let note = if r.on_roster {
+                ""
+            } else {
+                " (not on the roster)"
+            };
+            let _ = writeln!(
+                out,
+                "  {:name_width$}  {:role_width$}  {}  {:15}  {}{note}",
+                r.name,
+                r.role,
+                paint(&r.state),
+                r.form_id.as_deref().unwrap_or("-"),
+                detail.trim(),
+            );
+        }
+        let totals: Vec<String> = totals(&rows)
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        let _ = writeln!(out, "  {} people: {}\n", rows.len(), totals.join(", "));
+    }
+    out
+}
+
+/// CSV that opens cleanly in Excel: UTF-8 with a byte-order mark, CRLF lines.
+pub fn csv(rows: &[StatusRow]) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let _ = writer.write_record([
+        "school",
+        "year",
+        "name",
+        "role",
+        "state",
+        "form_id",
+        "signed_on",
+        "method",
+        "missing",
+        "on_roster",
+    ]);
+    for r in rows {
+        let _ = writer.write_record([
+            r.school.as_str(),
+            r.year.as_str(),
+            r.name.as_str(),
+            r.role.as_str(),
+            r.state.as_str(),
+            r.form_id.as_deref().unwrap_or(""),
+            r.signed_on.as_deref().unwrap_or(""),
+            r.method.as_deref().unwrap_or(""),
+            &r.missing.join("; "),
+            if r.on_roster { "yes" } else { "no" },
+        ]);
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
+}
+
+/// A self-contained HTML report (no external assets): per school a progress bar
+/// and the people still to sign, fit to print and to email.
+pub fn html(rows: &[StatusRow], generated_on: &str) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut body = String::new();
+    for (school, rows) in by_school(rows) {
+        let year = rows.first().map(|r| r.year.clone()).unwrap_or_default();
+        let signed = rows.iter().filter(|r| r.state == "signed").count();
+        let percent = match rows.len() {
+            0 => 0,
+            n => signed * 100 / n,
+        };
+        let _ = write!(
+            body,
+            "<section><h2>{} <small>{}</small></h2>\
+             <div class=\"bar\" role=\"progressbar\" aria-valuenow=\"{percent}\" aria-valuemin=\"0\" aria-valuemax=\"100\">\
+             <div style=\"width:{percent}%\"></div></div><p>{signed} of {} signed ({percent}%): {}</p>",
+            escape(&school),
+            escape(&year),
+            rows.len(),
+            totals(&rows)
+                .iter()
+                .map(|(s, n)| format!("{n} {s}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let pending: Vec<&StatusRow> = rows.iter().filter(|r| r.state != "signed").collect();
+        if pending.is_empty() {
+            body.push_str("<p>Everyone has signed the current policy.</p>");
+        } else {
+            body.push_str("<table><thead><tr><th>Name</th><th>Role</th><th>State</th><th>What is missing</th></tr></thead><tbody>");
+            for r in pending {
+                let _ = write!(
+                    body,
+                    "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&r.state),
+                    escape(&r.name),
+                    escape(&r.role),
+                    escape(&r.state),
+                    escape(&r.missing.join(", "))
+                );
+            }
+            body.push_str("</tbody></table>");
+        }
+        body.push_str("</section>");
+    }
+    format!(
+        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\">\
+         <title>Acceptable Use Policy: who has signed</title><style>\
+         body{{font-family:Arial,Helvetica,sans-serif;margin:2em;color:#1a1a1a}}\
+         h1{{color:#1f4e79}}h2{{color:#1f4e79;margin-bottom:.3em}}small{{color:#666;font-weight:normal}}\
+         .bar{{background:#e6e6e6;border-radius:4px;height:14px;width:100%;max-width:40em}}\
+         .bar div{{background:#2e7d32;height:14px;border-radius:4px}}\
+         table{{border-collapse:collapse;margin-top:.5em}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}\
+         tr.outstanding td:nth-child(3){{color:#b71c1c}}tr.incomplete td:nth-child(3),tr.outdated td:nth-child(3){{color:#a15c00}}\
+         @media print{{section{{break-inside:avoid}}}}</style></head><body>\
+         <h1>Acceptable Use Policy: who has signed</h1><p>Report of {}.</p>{body}</body></html>\n",
+        escape(generated_on)
+    )
+}
+
+fn by_school(rows: &[StatusRow]) -> Vec<(String, Vec<StatusRow>)> {
+    let mut schools: Vec<(String, Vec<StatusRow>)> = Vec::new();
+    for r in rows {
+        match schools.iter_mut().find(|(s, _)| *s == r.school) {
+            Some((_, list)) => list.push(r.clone()),
+            None => schools.push((r.school.clone(), vec![r.clone()])),
+        }
+    }
+    schools
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::ReturnSummary;
+
+    fn person(name: &str, id: &str) -> Person {
+        Person {
+            name: name.into(),
+            role: "Teacher".into(),
+            staff_id: Some(id.into()),
+            email: None,
+            line: 2,
+        }
+    }
+
+    fn form(
+        id: &str,
+        key: &str,
+        fingerprint: &str,
+        verdicts: &[(&str, &[&str])],
+    ) -> IssuedWithReturns {
+        IssuedWithReturns {
+            form_id: id.into(),
+            person_key: key.into(),
+            name: Some(format!("Person {key}")),
+            role: Some("TA".into()),
+            fingerprint: fingerprint.into(),
+            returns: verdicts
+                .iter()
+                .map(|(v, m)| ReturnSummary {
+                    verdict: (*v).into(),
+                    missing: m.iter().map(|s| s.to_string()).collect(),
+                    method: "paper".into(),
+                    ingested_at: "2025-10-02T09:00:00Z".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn states_follow_the_current_policy_version() {
+        let roster = [
+            person("A", "1"),
+            person("B", "2"),
+            person("C", "3"),
+            person("D", "4"),
+        ];
+        let forms = [
+            form(
+                "F1",
+                "id:1",
+                "new",
+                &[("incomplete", &["date"]), ("accepted", &[])],
+            ),
+            form("F2", "id:2", "new", &[("incomplete", &["signature"])]),
+            form("F3old", "id:3", "old", &[("accepted", &[])]),
+            form("F3", "id:3", "new", &[]),
+            form("F9", "id:9", "new", &[("accepted", &[])]),
+        ];
+        let rows = rows("pakeman", "2025-26", &roster, &forms, Some("new"));
+        let states: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.state.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("A", "signed"),
+                ("B", "incomplete"),
+                ("C", "outdated"),
+                ("D", "outstanding"),
+                ("Person id:9", "signed")
+            ]
+        );
+        assert_eq!(rows[0].signed_on.as_deref(), Some("2025-10-02"));
+        assert_eq!(rows[1].missing, ["signature"]);
+        assert_eq!(rows[2].form_id.as_deref(), Some("F3"));
+        assert!(!rows[4].on_roster);
+        assert_eq!(
+            totals(&rows),
+            [
+                ("signed", 2),
+                ("incomplete", 1),
+                ("outdated", 1),
+                ("outstanding", 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn views_are_well_formed() {
+        let roster = [person("Siân <O’Brien>", "1")];
+        let rows = rows("pakeman", "2025-26", &roster, &[], Some("new"));
+        let csv = csv(&rows);
+        assert!(csv.starts_with('\u{feff}') && csv.contains("\r\n"));
+        let html = html(&rows, "2025-10-03");
+        assert!(html.contains("Siân &lt;O’Brien&gt;") && !html.contains("<O’Brien>"));
+        assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src="));
+        assert!(table(&rows, false).contains("0 signed, 0 incomplete, 0 outdated, 1 outstanding"));
+        assert!(table(&rows, true).contains("\x1b[31m"));
+    }
+}
