@@ -108,3 +108,71 @@ fn status_lists_signed_incomplete_and_outstanding_people() {
     );
     assert_eq!(csv.lines().count(), 4);
 }
+
+#[test]
+fn show_tells_a_forms_history_and_the_audit_log_detects_tampering() {
+    let scratch = Scratch::with_shipped_schools();
+    for other in ["st-margarets", "kensington"] {
+        std::fs::remove_file(scratch.path(&format!("schools/{other}.yaml"))).unwrap();
+    }
+    scratch.write(
+        "schools/pakeman.staff.csv",
+        "Name,Role\nAmelia Hart,Teacher\n",
+    );
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    let amelia = form_pdf(&scratch, "amelia");
+    let id = form_id(&amelia);
+    let archive = scratch.path("archive");
+    let unsigned = Ink {
+        signature: false,
+        date: false,
+    };
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    std::fs::write(
+        scratch.path("inbox/first.pdf"),
+        scan_pdf(&scan::paper(&archive, &amelia, 150.0, unsigned), 150.0),
+    )
+    .unwrap();
+    scratch.aup(&["ingest", "--settle", "0"]).success();
+    std::fs::write(
+        scratch.path("inbox/second.pdf"),
+        scan_pdf(&scan::paper(&archive, &amelia, 150.0, SIGNED), 150.0),
+    )
+    .unwrap();
+    scratch.aup(&["ingest", "--settle", "0"]).success();
+
+    // Both returns are kept, in order: re-signing adds, it never overwrites.
+    let shown = scratch
+        .aup(&["show", &id.to_lowercase()])
+        .success()
+        .stdout();
+    assert!(
+        shown.contains("person:  Amelia Hart") && shown.contains("(current)"),
+        "{shown}"
+    );
+    let first = shown
+        .find("incomplete (missing: signature, date) by paper, from first.pdf")
+        .expect(&shown);
+    let second = shown
+        .find("accepted by paper, from second.pdf")
+        .expect(&shown);
+    assert!(first < second);
+    let err = scratch.aup(&["show", "PAK-2526-0001-Y"]).failure();
+    assert!(err.contains("wrong check character"), "{err}");
+
+    // One generate and two ingests: three entries, chained.
+    let run = scratch.aup(&["audit", "verify"]).success();
+    assert_eq!(run.stdout().trim(), "audit log intact: 3 entries");
+    let db = rusqlite::Connection::open(scratch.path("archive/aup.sqlite")).unwrap();
+    db.execute(
+        "UPDATE audit SET detail = 'nothing happened' WHERE id = 2",
+        [],
+    )
+    .unwrap();
+    let err = scratch.aup(&["audit", "verify"]).failure();
+    assert!(err.contains("entry 2 (ingest at"), "{err}");
+    assert!(err.contains("was edited"), "{err}");
+    db.execute("DELETE FROM audit WHERE id >= 2", []).unwrap();
+    let err = scratch.aup(&["audit", "verify"]).failure();
+    assert!(err.contains("entries at the end were deleted"), "{err}");
+}

@@ -49,6 +49,14 @@ CREATE TABLE IF NOT EXISTS form_boxes (
     x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
     PRIMARY KEY (form_id, field)
 );
+CREATE TABLE IF NOT EXISTS audit (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS received (
     sha256      TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -143,6 +151,7 @@ pub struct IssuedForm<'a> {
 /// An open archive index.
 pub struct Archive {
     conn: Connection,
+    root: PathBuf,
 }
 
 impl Archive {
@@ -169,7 +178,10 @@ impl Archive {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(database)?;
         conn.execute_batch(SCHEMA).map_err(database)?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            root: root.to_owned(),
+        })
     }
 
     /// The form id of each recipient for this policy version: the one issued before
@@ -286,7 +298,16 @@ impl Archive {
                 }
             }
         }
+        let detail = format!(
+            "issued {} forms of {} {} with policy version {}",
+            forms.len(),
+            policy.school,
+            year,
+            &policy.fingerprint[..12.min(policy.fingerprint.len())]
+        );
+        let head = append_audit(&tx, "generate", &detail)?;
         tx.commit()?;
+        self.write_audit_head(&head)?;
         Ok(())
     }
 
@@ -459,7 +480,15 @@ impl Archive {
                 params![q.received_sha256, q.page, q.reason, q.message, q.path, at],
             )?;
         }
+        let detail = format!(
+            "received {} files: {} returns, {} quarantined",
+            record.received.len(),
+            record.returns.len(),
+            record.quarantined.len()
+        );
+        let head = append_audit(&tx, "ingest", &detail)?;
         tx.commit()?;
+        self.write_audit_head(&head)?;
         Ok(())
     }
 
@@ -518,6 +547,88 @@ impl Archive {
                 .collect::<Result<_, _>>()?;
         }
         Ok(out)
+    }
+
+    /// Records the chain's newest entry beside the database: deleting entries at
+    /// the end of the log leaves the chain whole, but not equal to this.
+    fn write_audit_head(&self, head: &(i64, String)) -> Result<(), ArchiveError> {
+        let path = self.root.join(AUDIT_HEAD);
+        store_durably(&path, format!("{} {}\n", head.0, head.1).as_bytes())
+            .map_err(|source| ArchiveError::Folder { path, source })
+    }
+
+    /// Re-computes the audit chain: `Ok(n)` for `n` intact entries, or what is wrong.
+    pub fn verify_audit(&self) -> Result<Result<usize, String>, ArchiveError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id, at, action, detail, prev_hash, hash FROM audit ORDER BY id")?;
+        let rows: Vec<AuditEntry> = statement
+            .query_map([], |row| {
+                Ok(AuditEntry {
+                    id: row.get(0)?,
+                    at: row.get(1)?,
+                    action: row.get(2)?,
+                    detail: row.get(3)?,
+                    prev_hash: row.get(4)?,
+                    hash: row.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut prev = GENESIS.to_owned();
+        for (i, entry) in rows.iter().enumerate() {
+            if entry.id != i as i64 + 1 || entry.prev_hash != prev {
+                return Ok(Err(format!(
+                    "entry {} does not follow entry {}: an entry was deleted or reordered",
+                    entry.id, i
+                )));
+            }
+            if entry_hash(&prev, &entry.at, &entry.action, &entry.detail) != entry.hash {
+                return Ok(Err(format!(
+                    "entry {} ({} at {}) was edited",
+                    entry.id, entry.action, entry.at
+                )));
+            }
+            prev = entry.hash.clone();
+        }
+        let head = std::fs::read_to_string(self.root.join(AUDIT_HEAD)).unwrap_or_default();
+        let expected = rows
+            .last()
+            .map(|e| format!("{} {}", e.id, e.hash))
+            .unwrap_or_default();
+        if head.trim() != expected {
+            return Ok(Err(format!(
+                "the log ends at entry {} but {AUDIT_HEAD} records `{}`: entries at the end were deleted",
+                rows.len(),
+                head.trim()
+            )));
+        }
+        Ok(Ok(rows.len()))
+    }
+
+    /// Every return of a form, oldest first, with where it is filed.
+    pub fn history(
+        &self,
+        form_id: &str,
+    ) -> Result<Vec<(ReturnSummary, Vec<String>, String)>, ArchiveError> {
+        let mut statement = self.conn.prepare(
+            "SELECT verdict, missing, method, ingested_at, files, archived_path FROM returns
+             WHERE form_id = ?1 ORDER BY id",
+        )?;
+        let rows = statement.query_map(params![form_id], |row| {
+            let missing: String = row.get(1)?;
+            let files: String = row.get(4)?;
+            Ok((
+                ReturnSummary {
+                    verdict: row.get(0)?,
+                    missing: serde_json::from_str(&missing).unwrap_or_default(),
+                    method: row.get(2)?,
+                    ingested_at: row.get(3)?,
+                },
+                serde_json::from_str(&files).unwrap_or_default(),
+                row.get(5)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Counts of rows, for tests and the closing line of a run.
@@ -638,6 +749,54 @@ pub fn write_via_temp(
         let _ = std::fs::remove_file(&temp);
     }
     result
+}
+
+/// The file beside the database holding the audit chain's newest entry.
+pub const AUDIT_HEAD: &str = "audit.head";
+const GENESIS: &str = "aup-audit-genesis";
+
+struct AuditEntry {
+    id: i64,
+    at: String,
+    action: String,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+fn entry_hash(prev: &str, at: &str, action: &str, detail: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [prev, at, action, detail] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    crate::form::id::hex(&hasher.finalize())
+}
+
+/// Appends an entry chained to the previous one, inside the action's transaction.
+fn append_audit(
+    tx: &rusqlite::Transaction<'_>,
+    action: &str,
+    detail: &str,
+) -> Result<(i64, String), ArchiveError> {
+    let prev: String = tx
+        .query_row(
+            "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or_else(|| GENESIS.to_owned());
+    let at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let hash = entry_hash(&prev, &at, action, detail);
+    tx.execute(
+        "INSERT INTO audit (at, action, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![at, action, detail, prev, hash],
+    )?;
+    Ok((tx.last_insert_rowid(), hash))
 }
 
 /// An issued form and what came back for it.

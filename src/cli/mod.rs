@@ -2,11 +2,13 @@
 //! argument types (whose doc comments are the `--help` text) and maps a run's
 //! outcome to the exit code.
 
+mod audit;
 mod check;
 mod generate;
 mod ingest;
 mod init;
 mod schema;
+mod show;
 mod status;
 
 use std::ffi::OsString;
@@ -43,6 +45,10 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Who has signed the current policy and who has not: table, CSV, JSON or HTML.
     Status(status::StatusArgs),
+    /// A form's history: issued, returns, verdicts.
+    Show(show::ShowArgs),
+    /// The audit log of generate and ingest runs.
+    Audit(audit::AuditArgs),
     /// Print the JSON Schema of a school's YAML file, for editors.
     Schema(schema::SchemaArgs),
     /// Write a commented starter YAML for a new school.
@@ -74,6 +80,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Generate(args) => generate::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Status(args) => status::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),
     };

@@ -1,0 +1,66 @@
+//! `aup show FORM_ID`: a form's history, from issue to every return.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Outcome;
+use crate::archive::Archive;
+use crate::form::FormId;
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The form id as printed beside the QR code, e.g. PAK-2526-0007-X.
+    pub form_id: String,
+    /// The archive folder (with its index, aup.sqlite).
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
+}
+
+pub fn run(args: ShowArgs) -> Result<Outcome, String> {
+    let id: FormId = args.form_id.parse()?;
+    let archive = Archive::open(&args.archive).map_err(|e| e.to_string())?;
+    let Some(form) = archive.issued(id.as_str()).map_err(|e| e.to_string())? else {
+        return Err(format!(
+            "form {id} is not in the issue register of {}",
+            args.archive.display()
+        ));
+    };
+    let current = archive
+        .current_fingerprint(&form.school, &form.year)
+        .map_err(|e| e.to_string())?;
+    println!("form {id}");
+    println!("  school:  {} {}", form.school, form.year);
+    println!(
+        "  person:  {}",
+        form.name.as_deref().unwrap_or("(blank form)")
+    );
+    println!("  role:    {}", form.role.as_deref().unwrap_or("-"));
+    let version = match current.as_deref() == Some(form.fingerprint.as_str()) {
+        true => "current",
+        false => "superseded",
+    };
+    println!(
+        "  policy:  {} ({version})",
+        &form.fingerprint[..12.min(form.fingerprint.len())]
+    );
+    println!("  pages:   {}", form.pages);
+    let history = archive.history(id.as_str()).map_err(|e| e.to_string())?;
+    if history.is_empty() {
+        println!("  returns: none yet");
+    }
+    for (r, files, archived) in history {
+        let missing = match r.missing.is_empty() {
+            true => String::new(),
+            false => format!(" (missing: {})", r.missing.join(", ")),
+        };
+        println!(
+            "  {}  {}{missing} by {}, from {} -> {archived}",
+            r.ingested_at,
+            r.verdict,
+            r.method,
+            files.join(", ")
+        );
+    }
+    Ok(Outcome::Success)
+}
