@@ -107,6 +107,30 @@ fn a_300_dpi_grey_jpeg_scan_of_a_signed_form_is_accepted_and_filed() {
     let doc = lopdf::Document::load(&filed).unwrap();
     assert_eq!(doc.get_pages().len(), 3);
     assert!(inbox_is_empty(&scratch));
+    // Beside it, the evidence page: who, what, when, how, the checks and the hashes.
+    let evidence =
+        common::pdftotext(&scratch.path(&format!("archive/pakeman/2025-26/{id}.evidence.pdf")));
+    for line in [
+        format!("Form: {id}"),
+        "Person: Amelia Hart (Teacher)".to_owned(),
+        "Issued: 2025-09-01".to_owned(),
+        "Signed: on paper, scanned".to_owned(),
+        "pass signature box has ink".to_owned(),
+        "pass date box has ink".to_owned(),
+        "received scan0001.pdf".to_owned(),
+    ] {
+        let flat = evidence.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&line), "{line} not in {flat}");
+    }
+    use sha2::Digest;
+    let filed_sha: String = sha2::Sha256::digest(std::fs::read(&filed).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        evidence.contains(&filed_sha),
+        "the evidence names the archived form's hash"
+    );
     let archive = Archive::open(&scratch.path("archive")).unwrap();
     assert_eq!(archive.count("received").unwrap(), 1);
     assert_eq!(

@@ -316,7 +316,7 @@ impl Archive {
         let form = self
             .conn
             .query_row(
-                "SELECT school, year, name, role, fingerprint, pages FROM forms WHERE form_id = ?1",
+                "SELECT school, year, name, role, fingerprint, pages, issued_on FROM forms WHERE form_id = ?1",
                 params![form_id],
                 |row| {
                     Ok(RegisteredForm {
@@ -327,6 +327,7 @@ impl Archive {
                         role: row.get(3)?,
                         fingerprint: row.get(4)?,
                         pages: row.get(5)?,
+                        issued_on: row.get(6)?,
                         boxes: Vec::new(),
                         page_hashes: Vec::new(),
                         page_sizes: Vec::new(),
@@ -831,6 +832,8 @@ pub struct RegisteredForm {
     pub role: Option<String>,
     pub fingerprint: String,
     pub pages: i64,
+    /// The issue date (YYYY-MM-DD).
+    pub issued_on: String,
     pub boxes: Vec<FieldSpec>,
     pub page_hashes: Vec<String>,
     /// Width and height of each page, in points.

@@ -835,7 +835,61 @@ fn judge(
                 file_names.push(file.to_string());
             }
         }
-        let archived = file_form(plan, form, &pages, verdict, &file_names)?;
+        let (archived, archived_sha256) = file_form(plan, form, &pages, verdict)?;
+        if verdict == "accepted" {
+            let checks = vec![
+                (
+                    format!(
+                        "all {} pages present, identified by their QR codes",
+                        form.pages
+                    ),
+                    true,
+                ),
+                ("policy version is the current one".to_owned(), true),
+                ("signature box has ink".to_owned(), true),
+                (
+                    match form.name {
+                        Some(_) => "name printed on the form".to_owned(),
+                        None => "name box has ink".to_owned(),
+                    },
+                    true,
+                ),
+                ("date box has ink".to_owned(), true),
+            ];
+            let originals = file_names
+                .iter()
+                .map(|name| {
+                    let sha = files
+                        .iter()
+                        .find(|f| &f.name == name)
+                        .map(|f| f.sha256.clone());
+                    (name.clone(), sha.unwrap_or_default())
+                })
+                .collect();
+            let evidence = crate::report::Evidence {
+                form_id: form_id.clone(),
+                school: form.school.clone(),
+                year: form.year.clone(),
+                person: form
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "(blank form, name handwritten)".into()),
+                role: form.role.clone().unwrap_or_default(),
+                fingerprint: form.fingerprint.clone(),
+                issued_on: form.issued_on.clone(),
+                returned_at: now_text(),
+                method: "on paper, scanned".into(),
+                checks,
+                originals,
+                archived_sha256,
+            };
+            let path = plan
+                .archive
+                .join(&form.school)
+                .join(&form.year)
+                .join(format!("{form_id}.evidence.pdf"));
+            store(&path, &crate::report::evidence_pdf(&evidence))?;
+        }
         record.returns.push(ReturnRow {
             form_id: form_id.clone(),
             school: form.school.clone(),
@@ -876,8 +930,7 @@ fn file_form(
     form: &RegisteredForm,
     pages: &BTreeMap<u32, (&str, &IdentifiedPage)>,
     verdict: &str,
-    files: &[String],
-) -> Result<String, IngestError> {
+) -> Result<(String, String), IngestError> {
     let pdf = image_pages_pdf(pages.values().map(|(_, page)| {
         ImagePage {
             dict: page.filed.dict.clone(),
@@ -890,7 +943,8 @@ fn file_form(
                 .unwrap_or((595.28, 841.89)),
         }
     }));
-    let digest = hex(&Sha256::digest(files.join("\n").as_bytes()));
+    // Named by its content: two returns never share a history file.
+    let digest = hex(&Sha256::digest(&pdf));
     let dir = plan.archive.join(&form.school).join(&form.year);
     let history = dir
         .join("returns")
@@ -904,9 +958,9 @@ fn file_form(
         // The current copy is a second name for the history file: no second write.
         let current = dir.join(format!("{}.pdf", form.form_id));
         archive::link_durably(&history, &current).map_err(failed(&current))?;
-        return Ok(relative(&plan.archive, &current));
+        return Ok((relative(&plan.archive, &current), digest));
     }
-    Ok(relative(&plan.archive, &history))
+    Ok((relative(&plan.archive, &history), digest))
 }
 
 /// One page of a scan-like PDF: a grey JPEG drawn over the whole page.
