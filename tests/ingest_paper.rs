@@ -35,12 +35,7 @@ const G4: [&str; 8] = [
 
 /// A school with a three-person roster, generated.
 fn school() -> Scratch {
-    let scratch = Scratch::with_shipped_schools();
-    for other in ["st-margarets", "kensington"] {
-        std::fs::remove_file(scratch.path(&format!("schools/{other}.yaml"))).unwrap();
-    }
-    scratch.write(
-        "schools/pakeman.staff.csv",
+    let scratch = Scratch::pakeman_with_roster(
         "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\n",
     );
     scratch
@@ -51,12 +46,7 @@ fn school() -> Scratch {
 }
 
 fn form_pdf(scratch: &Scratch, who: &str) -> PathBuf {
-    let dir = scratch.path("out/pakeman/2025-26/forms");
-    std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(who))
-        .unwrap()
+    scratch.form_pdf("pakeman", who)
 }
 
 /// Runs `aup ingest --json` and returns its outcomes.

@@ -8,21 +8,12 @@ use common::Scratch;
 use scan::{Ink, SIGNED, form_id, scan_pdf};
 
 fn form_pdf(scratch: &Scratch, who: &str) -> std::path::PathBuf {
-    std::fs::read_dir(scratch.path("out/pakeman/2025-26/forms"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(who))
-        .unwrap()
+    scratch.form_pdf("pakeman", who)
 }
 
 #[test]
 fn status_lists_signed_incomplete_and_outstanding_people() {
-    let scratch = Scratch::with_shipped_schools();
-    for other in ["st-margarets", "kensington"] {
-        std::fs::remove_file(scratch.path(&format!("schools/{other}.yaml"))).unwrap();
-    }
-    scratch.write(
-        "schools/pakeman.staff.csv",
+    let scratch = Scratch::pakeman_with_roster(
         "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\n",
     );
     scratch.aup(&["generate", "--date", "2025-09-01"]).success();
@@ -111,14 +102,7 @@ fn status_lists_signed_incomplete_and_outstanding_people() {
 
 #[test]
 fn show_tells_a_forms_history_and_the_audit_log_detects_tampering() {
-    let scratch = Scratch::with_shipped_schools();
-    for other in ["st-margarets", "kensington"] {
-        std::fs::remove_file(scratch.path(&format!("schools/{other}.yaml"))).unwrap();
-    }
-    scratch.write(
-        "schools/pakeman.staff.csv",
-        "Name,Role\nAmelia Hart,Teacher\n",
-    );
+    let scratch = Scratch::pakeman_with_roster("Name,Role\nAmelia Hart,Teacher\n");
     scratch.aup(&["generate", "--date", "2025-09-01"]).success();
     let amelia = form_pdf(&scratch, "amelia");
     let id = form_id(&amelia);

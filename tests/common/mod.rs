@@ -37,6 +37,26 @@ impl Scratch {
         scratch
     }
 
+    /// The shipped Pakeman school alone, with `roster` as its staff CSV.
+    pub fn pakeman_with_roster(roster: &str) -> Self {
+        let scratch = Self::with_shipped_schools();
+        for other in ["st-margarets", "kensington"] {
+            std::fs::remove_file(scratch.path(&format!("schools/{other}.yaml"))).unwrap();
+        }
+        scratch.write("schools/pakeman.staff.csv", roster);
+        scratch
+    }
+
+    /// The generated 2025-26 form of `school` whose file name contains `who`.
+    pub fn form_pdf(&self, school: &str, who: &str) -> PathBuf {
+        let dir = self.path(&format!("out/{school}/2025-26/forms"));
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().contains(who))
+            .unwrap_or_else(|| panic!("no form for {who} in {}", dir.display()))
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
