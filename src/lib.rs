@@ -14,5 +14,6 @@ pub mod config;
 pub mod form;
 pub mod generate;
 pub mod ingest;
+pub mod pdf;
 pub mod render;
 pub mod report;

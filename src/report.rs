@@ -490,8 +490,6 @@ pub fn evidence_pdf(evidence: &Evidence) -> Vec<u8> {
     content.push_str("ET\n");
     let mut doc = Document::with_version("1.7");
     let font = FONT.add_to(&mut doc);
-    let pages_id = doc.new_object_id();
-    let content = doc.add_object(Stream::new(Dictionary::new(), content.into_bytes()));
     let resources = Dictionary::from_iter([(
         "Font",
         Object::Dictionary(Dictionary::from_iter([(
@@ -499,30 +497,10 @@ pub fn evidence_pdf(evidence: &Evidence) -> Vec<u8> {
             Object::Reference(font),
         )])),
     )]);
-    let page = doc.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Page".to_vec())),
-        ("Parent", Object::Reference(pages_id)),
-        (
-            "MediaBox",
-            Object::Array(vec![0.into(), 0.into(), 595.28f32.into(), 841.89f32.into()]),
-        ),
-        ("Contents", Object::Reference(content)),
-        ("Resources", Object::Dictionary(resources)),
-    ]));
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(Dictionary::from_iter([
-            ("Type", Object::Name(b"Pages".to_vec())),
-            ("Kids", Object::Array(vec![Object::Reference(page)])),
-            ("Count", 1.into()),
-        ])),
-    );
-    let catalog = doc.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Catalog".to_vec())),
-        ("Pages", Object::Reference(pages_id)),
-    ]));
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut out = Vec::new();
-    let _ = doc.save_to(&mut out);
-    out
+    let page = crate::pdf::SimplePage {
+        content: Stream::new(Dictionary::new(), content.into_bytes()),
+        resources,
+        size: (595.28, 841.89),
+    };
+    crate::pdf::save_pages(doc, [page])
 }

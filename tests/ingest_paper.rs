@@ -490,11 +490,10 @@ fn pdf_with_content(content: &[u8], image: Option<(i64, i64)>) -> Vec<u8> {
     deflate.write_all(content).unwrap();
     let packed = deflate.finish().unwrap();
     let mut doc = Document::with_version("1.4");
-    let pages_id = doc.new_object_id();
-    let content = doc.add_object(Stream::new(
+    let content = Stream::new(
         Dictionary::from_iter([("Filter", Object::Name(b"FlateDecode".to_vec()))]),
         packed,
-    ));
+    );
     let mut resources = Dictionary::new();
     if let Some((w, h)) = image {
         let image = doc.add_object(Stream::new(
@@ -513,32 +512,12 @@ fn pdf_with_content(content: &[u8], image: Option<(i64, i64)>) -> Vec<u8> {
             Object::Dictionary(Dictionary::from_iter([("Im0", Object::Reference(image))])),
         );
     }
-    let page = doc.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Page".to_vec())),
-        ("Parent", Object::Reference(pages_id)),
-        (
-            "MediaBox",
-            Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
-        ),
-        ("Contents", Object::Reference(content)),
-        ("Resources", Object::Dictionary(resources)),
-    ]));
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(Dictionary::from_iter([
-            ("Type", Object::Name(b"Pages".to_vec())),
-            ("Kids", Object::Array(vec![Object::Reference(page)])),
-            ("Count", 1.into()),
-        ])),
-    );
-    let catalog = doc.add_object(Dictionary::from_iter([
-        ("Type", Object::Name(b"Catalog".to_vec())),
-        ("Pages", Object::Reference(pages_id)),
-    ]));
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
+    let page = aup::pdf::SimplePage {
+        content,
+        resources,
+        size: (595.0, 842.0),
+    };
+    aup::pdf::save_pages(doc, [page])
 }
 
 #[test]

@@ -251,15 +251,7 @@ impl FormBase {
                 let blank = Dictionary::from_iter([
                     ("Type", Object::Name(b"Page".to_vec())),
                     ("Parent", Object::Reference(pages_id)),
-                    (
-                        "MediaBox",
-                        Object::Array(vec![
-                            0.into(),
-                            0.into(),
-                            (w as f32).into(),
-                            (h as f32).into(),
-                        ]),
-                    ),
+                    ("MediaBox", crate::pdf::rect(0.0, 0.0, w, h)),
                     ("Resources", Object::Dictionary(Dictionary::new())),
                 ]);
                 kids.push(Object::Reference(doc.add_object(blank)));
@@ -382,15 +374,7 @@ impl FormBase {
                 ("Subtype", Object::Name(b"Widget".to_vec())),
                 ("T", Object::string_literal(field.name.as_str())),
                 ("TU", text_string(&field.tooltip())),
-                (
-                    "Rect",
-                    Object::Array(
-                        [r.x0, r.y0, r.x1, r.y1]
-                            .iter()
-                            .map(|v| (*v as f32).into())
-                            .collect(),
-                    ),
-                ),
+                ("Rect", crate::pdf::rect(r.x0, r.y0, r.x1, r.y1)),
                 // Print flag: the field appears on paper too.
                 ("F", 4.into()),
                 ("P", Object::Reference(page)),
@@ -553,15 +537,7 @@ fn appearance_stream(
     let dict = Dictionary::from_iter([
         ("Type", Object::Name(b"XObject".to_vec())),
         ("Subtype", Object::Name(b"Form".to_vec())),
-        (
-            "BBox",
-            Object::Array(vec![
-                0.into(),
-                0.into(),
-                (width as f32).into(),
-                (height as f32).into(),
-            ]),
-        ),
+        ("BBox", crate::pdf::rect(0.0, 0.0, width, height)),
         (
             "Resources",
             Object::Dictionary(Dictionary::from_iter([(

@@ -467,26 +467,36 @@ fn analyse(
             };
         }
     };
-    let mut found = qr::find(&image, false).map(|f| (f, image.clone()));
-    if found.is_none() {
-        match rerender {
-            Some((source, index)) => {
-                if let Ok(sharper) = source.page(index, RETRY_DPI) {
-                    found = qr::find(&sharper, true).map(|f| (f, sharper));
-                }
-            }
-            None => found = qr::find(&image, true).map(|f| (f, image.clone())),
-        }
-    }
-    let Some((code, image)) = found else {
-        return match ink::page_ink(&image) < BLANK_PAGE_INK {
-            true => PageResult::Blank,
-            false => PageResult::Quarantine {
-                reason: "no_qr",
-                message: "no readable QR code on this page".into(),
-                image: Some(image),
+    // The page is searched at first resolution, then (PDFs) re-rendered sharper, or
+    // (rasters) searched whole; the image that held the code is kept, never copied.
+    let found = match qr::find(&image, false) {
+        Some(code) => Ok((code, image)),
+        None => match rerender {
+            Some((source, index)) => match source.page(index, RETRY_DPI) {
+                Ok(sharper) => match qr::find(&sharper, true) {
+                    Some(code) => Ok((code, sharper)),
+                    None => Err(image),
+                },
+                Err(_) => Err(image),
             },
-        };
+            None => match qr::find(&image, true) {
+                Some(code) => Ok((code, image)),
+                None => Err(image),
+            },
+        },
+    };
+    let (code, image) = match found {
+        Ok(found) => found,
+        Err(image) => {
+            return match ink::page_ink(&image) < BLANK_PAGE_INK {
+                true => PageResult::Blank,
+                false => PageResult::Quarantine {
+                    reason: "no_qr",
+                    message: "no readable QR code on this page".into(),
+                    image: Some(image),
+                },
+            };
+        }
     };
     let payload = match code.payload() {
         Ok(payload) => payload,
@@ -1009,53 +1019,28 @@ pub fn jpeg_pages_pdf(pages: impl IntoIterator<Item = JpegPage>) -> Vec<u8> {
 /// A PDF whose pages are each one image: how forms are filed.
 pub fn image_pages_pdf(pages: impl IntoIterator<Item = ImagePage>) -> Vec<u8> {
     use lopdf::{Dictionary, Document, Object, Stream};
-    let name = |n: &[u8]| Object::Name(n.to_vec());
     let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let mut kids = Vec::new();
-    for page in pages {
-        let (w, h) = page.size;
-        let mut dict = page.dict;
-        dict.set("Type", name(b"XObject"));
-        dict.set("Subtype", name(b"Image"));
-        let image = doc.add_object(Stream::new(dict, page.data));
-        let [a, b, c, d, e, f] = page.matrix;
-        let content = doc.add_object(Stream::new(
-            Dictionary::new(),
-            format!("q {a:.4} {b:.4} {c:.4} {d:.4} {e:.3} {f:.3} cm /Scan Do Q\n").into_bytes(),
-        ));
-        let media_box = vec![0.into(), 0.into(), (w as f32).into(), (h as f32).into()];
-        let xobjects = Dictionary::from_iter([("Scan", Object::Reference(image))]);
-        let page_id = doc.add_object(Dictionary::from_iter([
-            ("Type", name(b"Page")),
-            ("Parent", Object::Reference(pages_id)),
-            ("MediaBox", Object::Array(media_box)),
-            ("Contents", Object::Reference(content)),
-            (
-                "Resources",
-                Object::Dictionary(Dictionary::from_iter([(
-                    "XObject",
-                    Object::Dictionary(xobjects),
-                )])),
-            ),
-        ]));
-        kids.push(Object::Reference(page_id));
-    }
-    let count = kids.len() as i64;
-    let tree = Dictionary::from_iter([
-        ("Type", name(b"Pages")),
-        ("Kids", Object::Array(kids)),
-        ("Count", count.into()),
-    ]);
-    doc.objects.insert(pages_id, Object::Dictionary(tree));
-    let catalog = doc.add_object(Dictionary::from_iter([
-        ("Type", name(b"Catalog")),
-        ("Pages", Object::Reference(pages_id)),
-    ]));
-    doc.trailer.set("Root", Object::Reference(catalog));
-    let mut out = Vec::new();
-    let _ = doc.save_to(&mut out);
-    out
+    let pages: Vec<crate::pdf::SimplePage> = pages
+        .into_iter()
+        .map(|page| {
+            let mut dict = page.dict;
+            dict.set("Type", Object::Name(b"XObject".to_vec()));
+            dict.set("Subtype", Object::Name(b"Image".to_vec()));
+            let image = doc.add_object(Stream::new(dict, page.data));
+            let [a, b, c, d, e, f] = page.matrix;
+            let xobjects = Dictionary::from_iter([("Scan", Object::Reference(image))]);
+            crate::pdf::SimplePage {
+                content: Stream::new(
+                    Dictionary::new(),
+                    format!("q {a:.4} {b:.4} {c:.4} {d:.4} {e:.3} {f:.3} cm /Scan Do Q\n")
+                        .into_bytes(),
+                ),
+                resources: Dictionary::from_iter([("XObject", Object::Dictionary(xobjects))]),
+                size: page.size,
+            }
+        })
+        .collect();
+    crate::pdf::save_pages(doc, pages)
 }
 
 /// A file that could not be read at all: quarantined as it is, with a sidecar.
