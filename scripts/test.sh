@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs aup's tests. The tests check our PDFs with independent tools (poppler's
-# pdftotext and pdftoppm, qpdf, zbar, pypdf, pyHanko); whatever of those is missing
+# pdftotext and pdftoppm, qpdf, zbar, pypdf, pyHanko, headless Chromium); whatever of those is missing
 # is installed first, so this one command works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ command -v zbarimg >/dev/null || need_apt+=(zbar-tools)
 # The scan tests make CCITT G4 scans the way offices do: ImageMagick, then img2pdf.
 convert -version 2>/dev/null | grep -q ImageMagick || need_apt+=(imagemagick)
 command -v img2pdf >/dev/null || need_apt+=(img2pdf)
+# The status report's HTML is rendered headless to prove it loads without errors.
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]}" >&2
   sudo_cmd=""

@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod cli;
 pub mod config;
+pub mod digital;
 pub mod form;
 pub mod generate;
 pub mod ingest;

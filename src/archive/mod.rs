@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS returns (
     method        TEXT NOT NULL,
     files         TEXT NOT NULL,
     archived_path TEXT NOT NULL,
-    ingested_at   TEXT NOT NULL
+    ingested_at   TEXT NOT NULL,
+    received      TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS returns_by_form ON returns (form_id);
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -178,6 +179,47 @@ impl Archive {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(database)?;
         conn.execute_batch(SCHEMA).map_err(database)?;
+        // Archives made before returns recorded their received files gain the column.
+        let has_received: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('returns') WHERE name = 'received'")
+            .and_then(|mut s| s.exists([]))
+            .map_err(database)?;
+        if !has_received {
+            conn.execute_batch(
+                "ALTER TABLE returns ADD COLUMN received TEXT NOT NULL DEFAULT '[]'",
+            )
+            .map_err(database)?;
+        }
+        Ok(Self {
+            conn,
+            root: root.to_owned(),
+        })
+    }
+
+    /// Opens an existing index for reading only: nothing in the archive changes
+    /// (`aup verify`, `aup status`).
+    pub fn open_read_only(root: &Path) -> Result<Self, ArchiveError> {
+        let path = root.join(DATABASE);
+        let database = |source| ArchiveError::Database {
+            path: path.clone(),
+            source,
+        };
+        if !path.is_file() {
+            return Err(ArchiveError::Folder {
+                path: path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no archive index here (run `aup generate` first, or pass --archive)",
+                ),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(database)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(database)?;
         Ok(Self {
             conn,
             root: root.to_owned(),
@@ -316,7 +358,7 @@ impl Archive {
         let form = self
             .conn
             .query_row(
-                "SELECT school, year, name, role, fingerprint, pages, issued_on FROM forms WHERE form_id = ?1",
+                "SELECT school, year, name, role, fingerprint, pages, issued_on, file_sha256 FROM forms WHERE form_id = ?1",
                 params![form_id],
                 |row| {
                     Ok(RegisteredForm {
@@ -328,6 +370,7 @@ impl Archive {
                         fingerprint: row.get(4)?,
                         pages: row.get(5)?,
                         issued_on: row.get(6)?,
+                        file_sha256: row.get(7)?,
                         boxes: Vec::new(),
                         page_hashes: Vec::new(),
                         page_sizes: Vec::new(),
@@ -397,6 +440,9 @@ pub struct ReturnRow {
     /// `paper` for scans.
     pub method: String,
     pub files: Vec<String>,
+    /// SHA-256 of each received file the return came from (what `aup prune`
+    /// deletes with it).
+    pub received: Vec<String>,
     pub archived_path: String,
 }
 
@@ -469,10 +515,11 @@ impl Archive {
         for r in &record.returns {
             let missing = serde_json::to_string(&r.missing).unwrap_or_default();
             let files = serde_json::to_string(&r.files).unwrap_or_default();
+            let received = serde_json::to_string(&r.received).unwrap_or_default();
             tx.execute(
-                "INSERT INTO returns (form_id, school, year, fingerprint, verdict, missing, method, files, archived_path, ingested_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![r.form_id, r.school, r.year, r.fingerprint, r.verdict, missing, r.method, files, r.archived_path, at],
+                "INSERT INTO returns (form_id, school, year, fingerprint, verdict, missing, method, files, archived_path, ingested_at, received)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![r.form_id, r.school, r.year, r.fingerprint, r.verdict, missing, r.method, files, r.archived_path, at, received],
             )?;
         }
         for q in &record.quarantined {
@@ -800,6 +847,99 @@ fn append_audit(
     Ok((tx.last_insert_rowid(), hash))
 }
 
+/// What `aup prune` removed for one school and year.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    pub forms: usize,
+    pub returns: usize,
+    /// Received files (scans, emailed PDFs) no other return still needs, with
+    /// their stored paths: deleted once the index no longer names them.
+    pub received: Vec<String>,
+}
+
+impl Archive {
+    /// The school years the index holds, oldest first.
+    pub fn school_years(&self) -> Result<Vec<(String, String)>, ArchiveError> {
+        let mut statement = self.conn.prepare(
+            "SELECT DISTINCT school, year FROM forms UNION SELECT DISTINCT school, year FROM returns ORDER BY 2, 1",
+        )?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Removes a school year from the index in one transaction, recorded in the
+    /// audit log. The caller deletes the files afterwards: a crash in between
+    /// leaves files the index no longer names, never index rows without files.
+    pub fn prune(&mut self, school: &str, year: &str, why: &str) -> Result<Pruned, ArchiveError> {
+        let tx = self.conn.transaction()?;
+        let mut pruned = Pruned::default();
+        let received_lists: Vec<String> = tx
+            .prepare("SELECT received FROM returns WHERE school = ?1 AND year = ?2")?
+            .query_map(params![school, year], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut candidates: Vec<String> = received_lists
+            .iter()
+            .flat_map(|list| serde_json::from_str::<Vec<String>>(list).unwrap_or_default())
+            .collect();
+        candidates.sort();
+        candidates.dedup();
+        pruned.returns = tx.execute(
+            "DELETE FROM returns WHERE school = ?1 AND year = ?2",
+            params![school, year],
+        )?;
+        for sha in candidates {
+            // A batch scan can hold forms of several years: keep it while any
+            // remaining return still comes from it.
+            let still_needed: bool = tx
+                .prepare("SELECT 1 FROM returns WHERE received LIKE ?1")?
+                .exists(params![format!("%\"{sha}\"%")])?;
+            if still_needed {
+                continue;
+            }
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT stored_path FROM received WHERE sha256 = ?1",
+                    params![sha],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            tx.execute("DELETE FROM received WHERE sha256 = ?1", params![sha])?;
+            tx.execute(
+                "DELETE FROM quarantine WHERE received_sha256 = ?1",
+                params![sha],
+            )?;
+            pruned.received.extend(stored);
+        }
+        let in_year = "(SELECT form_id FROM forms WHERE school = ?1 AND year = ?2)";
+        tx.execute(
+            &format!("DELETE FROM form_boxes WHERE form_id IN {in_year}"),
+            params![school, year],
+        )?;
+        tx.execute(
+            &format!("DELETE FROM form_pages WHERE form_id IN {in_year}"),
+            params![school, year],
+        )?;
+        pruned.forms = tx.execute(
+            "DELETE FROM forms WHERE school = ?1 AND year = ?2",
+            params![school, year],
+        )?;
+        tx.execute(
+            "DELETE FROM policies WHERE school = ?1 AND year = ?2",
+            params![school, year],
+        )?;
+        let detail = format!(
+            "{school} {year}: {} forms, {} returns, {} received files removed ({why})",
+            pruned.forms,
+            pruned.returns,
+            pruned.received.len()
+        );
+        let head = append_audit(&tx, "prune", &detail)?;
+        tx.commit()?;
+        self.write_audit_head(&head)?;
+        Ok(pruned)
+    }
+}
+
 /// An issued form and what came back for it.
 #[derive(Debug, Clone)]
 pub struct IssuedWithReturns {
@@ -834,6 +974,9 @@ pub struct RegisteredForm {
     pub pages: i64,
     /// The issue date (YYYY-MM-DD).
     pub issued_on: String,
+    /// SHA-256 of the personal PDF as issued: a return saved incrementally
+    /// starts with exactly these bytes.
+    pub file_sha256: Option<String>,
     pub boxes: Vec<FieldSpec>,
     pub page_hashes: Vec<String>,
     /// Width and height of each page, in points.

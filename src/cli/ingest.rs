@@ -11,14 +11,17 @@ use crate::ingest::{self, Event, IngestPlan};
 
 /// Identifies every page in the inbox by its QR code, checks each form (right
 /// policy version, every page, signed, named, dated), files it in the archive and
-/// indexes it. Received files are kept content-addressed under
+/// indexes it. Forms filled in a PDF reader and emailed back are recognised by their
+/// metadata and checked digitally (fields, drawn or certificate signature, policy
+/// text unchanged; see `aup verify`). Received files are kept content-addressed under
 /// <ARCHIVE>/received/; forms under <ARCHIVE>/<school>/<year>/; pages that can't be
 /// placed under <ARCHIVE>/quarantine/ with a JSON sidecar saying why. An inbox file
 /// is removed only once its archive copy is on disk and the index committed, so
 /// running ingest again is always safe.
 ///
 /// Verdicts: accepted, incomplete (with what is missing), outdated (an older policy
-/// version), unidentified (quarantined), duplicate (the same bytes came before).
+/// version), rejected (tampered: a broken certificate signature or changed policy
+/// text), unidentified (quarantined), duplicate (the same bytes came before).
 ///
 /// Exit status: 0 when the run completed, whatever the verdicts; 1 for an
 /// operational failure (the archive can't be written, another ingest holds its
@@ -42,6 +45,9 @@ pub struct IngestArgs {
     /// still be writing them.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub settle: u64,
+    /// The school YAML folder, for each school's certificate trust roots.
+    #[arg(long, value_name = "DIR", default_value = "schools")]
+    pub schools: PathBuf,
 }
 
 pub fn run(args: IngestArgs) -> Result<Outcome, String> {
@@ -49,6 +55,7 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
         inbox: args.inbox.clone(),
         archive: args.archive.clone(),
         settle: Duration::from_secs(args.settle),
+        schools: args.schools.clone(),
     };
     let style = style();
     let terminal = std::io::stderr().is_terminal();

@@ -7,9 +7,11 @@ mod check;
 mod generate;
 mod ingest;
 mod init;
+mod prune;
 mod schema;
 mod show;
 mod status;
+mod verify;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -43,10 +45,14 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// File the signed returns in the inbox: identify, verify, archive, index.
     Ingest(ingest::IngestArgs),
+    /// Check one returned PDF as ingest would (fields, signature, policy text) and explain each check.
+    Verify(verify::VerifyArgs),
     /// Who has signed the current policy and who has not: table, CSV, JSON or HTML.
     Status(status::StatusArgs),
     /// A form's history: issued, returns, verdicts.
     Show(show::ShowArgs),
+    /// Remove archived forms whose retention period is over (recorded in the audit log).
+    Prune(prune::PruneArgs),
     /// The audit log of generate and ingest runs.
     Audit(audit::AuditArgs),
     /// Print the JSON Schema of a school's YAML file, for editors.
@@ -79,8 +85,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Check(args) => check::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Status(args) => status::run(args),
         Command::Show(args) => show::run(args),
+        Command::Prune(args) => prune::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),

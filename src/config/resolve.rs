@@ -343,6 +343,9 @@ impl LoadedSchool {
             }
         };
 
+        if let Err(root_errors) = self.trust_roots() {
+            errors.extend(root_errors);
+        }
         match errors.is_empty() {
             true => Ok(ResolvedSchool {
                 input,
@@ -488,6 +491,35 @@ impl LoadedSchool {
                     "a clause placed among bullets cannot have bullets of its own",
                 ));
             }
+        }
+    }
+
+    /// The certificates listed under `records.trust_roots`, read and parsed.
+    pub fn trust_roots(&self) -> Result<Vec<x509_cert::Certificate>, Vec<ConfigError>> {
+        let mut roots = Vec::new();
+        let mut errors = Vec::new();
+        for (i, name) in self.config.records.trust_roots.iter().enumerate() {
+            let path = self.dir().join(name);
+            let found = std::fs::read(&path)
+                .map_err(|e| format!("cannot read the trust root {}: {e}", path.display()))
+                .and_then(|bytes| {
+                    crate::digital::signature::read_certificates(&bytes)
+                        .map_err(|e| format!("{} is {e}", path.display()))
+                });
+            match found {
+                Ok(certs) if certs.is_empty() => errors.push(self.error_at(
+                    &format!("records.trust_roots[{i}]"),
+                    format!("{} holds no certificate", path.display()),
+                )),
+                Ok(certs) => roots.extend(certs),
+                Err(message) => {
+                    errors.push(self.error_at(&format!("records.trust_roots[{i}]"), message))
+                }
+            }
+        }
+        match errors.is_empty() {
+            true => Ok(roots),
+            false => Err(errors),
         }
     }
 

@@ -75,6 +75,45 @@ pub struct SchoolConfig {
     /// The approval block under the signer's block.
     #[serde(default)]
     pub approval: Approval,
+    /// How signed forms are kept and checked. Not part of the policy's wording:
+    /// changing it does not make anyone sign again.
+    #[serde(default, skip_serializing_if = "Records::is_default")]
+    pub records: Records,
+}
+
+/// Record keeping for signed forms.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Records {
+    /// How many years after the end of an academic year its signed forms are
+    /// kept; `aup prune` removes older ones. Default 6.
+    #[serde(default = "default_retention_years")]
+    pub retention_years: u32,
+    /// Certificates of the authorities the school uses to issue staff signing
+    /// certificates (PEM or DER files, next to this YAML). A certificate
+    /// signature that chains to one is reported trusted; others are shown as
+    /// untrusted but still checked for integrity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trust_roots: Vec<String>,
+}
+
+impl Default for Records {
+    fn default() -> Self {
+        Self {
+            retention_years: default_retention_years(),
+            trust_roots: Vec::new(),
+        }
+    }
+}
+
+impl Records {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+fn default_retention_years() -> u32 {
+    6
 }
 
 /// The headteacher or principal.

@@ -24,6 +24,11 @@ impl AcademicYear {
         Self { start }
     }
 
+    /// 31 August, the year's last day.
+    pub fn last_day(&self) -> Date {
+        Date::from_calendar_date(self.start + 1, Month::August, 31).unwrap_or(Date::MAX)
+    }
+
     /// The short code used in form ids: `2526` for 2025-26.
     pub fn code(&self) -> String {
         format!("{:02}{:02}", self.start % 100, (self.start + 1) % 100)

@@ -4,7 +4,7 @@
 //! register knows, grouped into forms across files, judged, filed, and indexed in
 //! one transaction. Only then do inbox files go.
 
-mod ink;
+pub(crate) mod ink;
 pub mod pages;
 pub mod qr;
 
@@ -76,6 +76,98 @@ pub struct IngestPlan {
     pub archive: PathBuf,
     /// Files changed more recently than this are still being written.
     pub settle: Duration,
+    /// The school YAML folder: trust roots for certificate signatures.
+    pub schools: PathBuf,
+}
+
+/// What digital returns are checked against beyond the register: each school
+/// and year's current policy version, and each school's trust roots.
+#[derive(Default)]
+pub struct DigitalContext {
+    pub current: HashMap<(String, String), Option<String>>,
+    pub roots: HashMap<String, Vec<x509_cert::Certificate>>,
+    /// Schools whose trust roots could not be read: said once per run.
+    pub root_problems: Vec<String>,
+}
+
+impl DigitalContext {
+    /// Reads current versions from the index and trust roots from `schools`.
+    pub fn load(
+        index: &Archive,
+        register: &HashMap<String, RegisteredForm>,
+        schools: &Path,
+    ) -> Result<Self, ArchiveError> {
+        let mut context = Self::default();
+        for form in register.values() {
+            let key = (form.school.clone(), form.year.clone());
+            if let std::collections::hash_map::Entry::Vacant(slot) = context.current.entry(key) {
+                slot.insert(index.current_fingerprint(&form.school, &form.year)?);
+            }
+            if !context.roots.contains_key(&form.school) {
+                let file = schools.join(format!("{}.yaml", form.school));
+                let roots = match crate::config::load(&file) {
+                    Ok(school) => school.trust_roots().unwrap_or_else(|errors| {
+                        for e in errors {
+                            context.root_problems.push(e.to_string());
+                        }
+                        Vec::new()
+                    }),
+                    // No YAML here (ingest run elsewhere): no roots, signatures
+                    // are still checked for integrity.
+                    Err(_) => Vec::new(),
+                };
+                context.roots.insert(form.school.clone(), roots);
+            }
+        }
+        Ok(context)
+    }
+
+    pub fn expected<'a>(&'a self, form: &'a RegisteredForm) -> crate::digital::Expected<'a> {
+        crate::digital::Expected {
+            form,
+            current_fingerprint: self
+                .current
+                .get(&(form.school.clone(), form.year.clone()))
+                .and_then(|c| c.as_deref()),
+            roots: self
+                .roots
+                .get(&form.school)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        }
+    }
+}
+
+/// Inspects one of our PDFs returned digitally.
+pub fn inspect_digital(
+    bytes: &[u8],
+    source: &PageSource,
+    form_id: &str,
+    register: &HashMap<String, RegisteredForm>,
+    context: &DigitalContext,
+) -> Result<crate::digital::Inspection, Unreadable> {
+    let Some(form) = register.get(form_id) else {
+        return Err(Unreadable {
+            reason: "unknown_form",
+            message: format!(
+                "the PDF says it is form {form_id}, which is not in this archive's issue register"
+            ),
+        });
+    };
+    let doc = lopdf::Document::load_mem(bytes).map_err(|e| Unreadable {
+        reason: "unreadable",
+        message: format!("the PDF is damaged: {e}"),
+    })?;
+    Ok(crate::digital::inspect(
+        bytes,
+        &doc,
+        &context.expected(form),
+        &|page| {
+            source
+                .page(page, crate::digital::INK_DPI)
+                .map_err(|e| e.message)
+        },
+    ))
 }
 
 /// One line of the run's output: a form, a quarantined file or page, or a file
@@ -179,6 +271,8 @@ struct FileResult {
     pages: Vec<PageResult>,
     /// The whole file could not be read: it is quarantined as it is.
     unreadable: Option<Unreadable>,
+    /// One of our PDFs returned digitally: judged as a whole, not page by page.
+    digital: Option<Box<crate::digital::Inspection>>,
 }
 
 /// Runs an ingest; `report` hears of progress, files and outcomes as they happen.
@@ -190,6 +284,7 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
         .into_iter()
         .map(|f| (f.form_id.clone(), f))
         .collect();
+    let context = DigitalContext::load(&index, &register, &plan.schools)?;
     let mut summary = Summary::default();
     let files = scan_inbox(&plan.inbox, plan.settle)?;
     let spool = Spool::new(&plan.archive).map_err(|source| IngestError::Write {
@@ -275,6 +370,7 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
                     reason: "unreadable",
                     message: "not a PDF, JPEG, PNG or TIFF file (whatever its name says)".into(),
                 }),
+                digital: None,
             },
             (Some(_), Err(e)) => {
                 return Err(IngestError::Write {
@@ -283,12 +379,11 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
                 });
             }
             (Some(kind), Ok(bytes)) => read_file(
-                name,
-                sha256,
-                stored,
+                (name, sha256, stored),
                 Arc::new(bytes),
                 kind,
                 &register,
+                &context,
                 &spool,
             ),
         };
@@ -383,12 +478,11 @@ fn first_bytes(path: &Path) -> Vec<u8> {
 
 /// Reads every page of a file, in parallel, each worker with its own parser.
 fn read_file(
-    name: String,
-    sha256: String,
-    stored: PathBuf,
+    (name, sha256, stored): (String, String, PathBuf),
     bytes: Arc<FileBytes>,
     kind: FileKind,
     register: &HashMap<String, RegisteredForm>,
+    context: &DigitalContext,
     spool: &Spool,
 ) -> FileResult {
     let source = match PageSource::open(bytes.clone(), kind) {
@@ -400,9 +494,28 @@ fn read_file(
                 stored,
                 pages: Vec::new(),
                 unreadable: Some(unreadable),
+                digital: None,
             };
         }
     };
+    if let PageSource::Pdf(pdf) = &source
+        && let Some(form_id) = &pdf.form_id
+    {
+        let (digital, unreadable) =
+            match inspect_digital((*bytes).as_ref(), &source, form_id, register, context) {
+                Ok(inspection) => (Some(Box::new(inspection)), None),
+                Err(unreadable) => (None, Some(unreadable)),
+            };
+        pdf.release();
+        return FileResult {
+            name,
+            sha256,
+            stored,
+            pages: Vec::new(),
+            unreadable,
+            digital,
+        };
+    }
     let count = source.count();
     let pages = match source {
         PageSource::Raster(images) => images
@@ -446,6 +559,7 @@ fn read_file(
         stored,
         pages,
         unreadable: None,
+        digital: None,
     }
 }
 
@@ -736,6 +850,42 @@ fn judge(
             ));
             continue;
         }
+        if let Some(inspection) = &file.digital {
+            outcomes.push(judge_digital(
+                plan,
+                file,
+                inspection,
+                &register[&inspection.form_id],
+                record,
+            )?);
+            continue;
+        }
+        if !file.pages.is_empty() && file.pages.iter().all(|p| matches!(p, PageResult::Blank)) {
+            // Nothing at all to file: say so, rather than let the file vanish.
+            let blank = Unreadable {
+                reason: "blank",
+                message: format!(
+                    "every page of this file ({}) is blank: nothing to identify",
+                    file.pages.len()
+                ),
+            };
+            let path = quarantine_file(plan, file, &blank)?;
+            record.quarantined.push(QuarantineRow {
+                received_sha256: file.sha256.clone(),
+                page: None,
+                reason: blank.reason.into(),
+                message: blank.message.clone(),
+                path: path.clone(),
+            });
+            outcomes.push(quarantine_outcome(
+                &file.name,
+                None,
+                blank.reason,
+                &blank.message,
+                Some(path),
+            ));
+            continue;
+        }
         for (i, page) in file.pages.iter().enumerate() {
             let number = i as u32 + 1;
             match page {
@@ -909,6 +1059,11 @@ fn judge(
             missing: missing.clone(),
             method: "paper".into(),
             files: file_names.clone(),
+            received: file_names
+                .iter()
+                .filter_map(|name| files.iter().find(|f| &f.name == name))
+                .map(|f| f.sha256.clone())
+                .collect(),
             archived_path: archived.clone(),
         });
         outcomes.push(Outcome {
@@ -930,6 +1085,86 @@ fn judge(
         });
     }
     Ok(outcomes)
+}
+
+/// Files a digital return as it came (its signature must stay verifiable): under
+/// `returns/`, and when accepted also as `<form-id>.pdf`, with its evidence page.
+fn judge_digital(
+    plan: &IngestPlan,
+    file: &FileResult,
+    inspection: &crate::digital::Inspection,
+    form: &RegisteredForm,
+    record: &mut IngestRecord,
+) -> Result<Outcome, IngestError> {
+    let dir = plan.archive.join(&form.school).join(&form.year);
+    let history = dir
+        .join("returns")
+        .join(format!("{}-{}.pdf", form.form_id, &file.sha256[..8]));
+    let failed = |path: &Path| {
+        let path = path.to_owned();
+        move |source| IngestError::Write { path, source }
+    };
+    archive::link_durably(&file.stored, &history).map_err(failed(&history))?;
+    let archived = match inspection.verdict {
+        "accepted" => {
+            let current = dir.join(format!("{}.pdf", form.form_id));
+            archive::link_durably(&file.stored, &current).map_err(failed(&current))?;
+            let evidence = crate::report::Evidence {
+                form_id: form.form_id.clone(),
+                school: form.school.clone(),
+                year: form.year.clone(),
+                person: inspection
+                    .person
+                    .clone()
+                    .unwrap_or_else(|| "(name not given)".into()),
+                role: inspection
+                    .role
+                    .clone()
+                    .or_else(|| form.role.clone())
+                    .unwrap_or_default(),
+                fingerprint: form.fingerprint.clone(),
+                issued_on: form.issued_on.clone(),
+                returned_at: now_text(),
+                method: inspection.how_signed(),
+                checks: inspection
+                    .checks
+                    .iter()
+                    .map(|c| (format!("{}: {}", c.check, c.detail), c.passed))
+                    .collect(),
+                originals: vec![(file.name.clone(), file.sha256.clone())],
+                archived_sha256: file.sha256.clone(),
+            };
+            store(
+                &dir.join(format!("{}.evidence.pdf", form.form_id)),
+                &crate::report::evidence_pdf(&evidence),
+            )?;
+            relative(&plan.archive, &current)
+        }
+        _ => relative(&plan.archive, &history),
+    };
+    record.returns.push(ReturnRow {
+        form_id: form.form_id.clone(),
+        school: form.school.clone(),
+        year: form.year.clone(),
+        fingerprint: form.fingerprint.clone(),
+        verdict: inspection.verdict.into(),
+        missing: inspection.missing.clone(),
+        method: inspection.method.into(),
+        files: vec![file.name.clone()],
+        received: vec![file.sha256.clone()],
+        archived_path: archived.clone(),
+    });
+    Ok(Outcome {
+        file: file.name.clone(),
+        form_id: Some(form.form_id.clone()),
+        school: Some(form.school.clone()),
+        person: inspection.person.clone(),
+        verdict: inspection.verdict.into(),
+        missing: inspection.missing.clone(),
+        reason: inspection.reason.clone(),
+        archived: Some(archived),
+        page: None,
+    })
 }
 
 /// Files a form's pages, upright, as one PDF: every return under `returns/`, and

@@ -159,7 +159,9 @@ impl PageSource {
     /// their own resolution.
     pub fn page(&self, index: usize, dpi: f32) -> Result<GrayImage, Unreadable> {
         match self {
-            Self::Raster(pages) => Ok(pages[index].clone()),
+            Self::Raster(pages) => pages.get(index).cloned().ok_or_else(|| {
+                Unreadable::new("unreadable", format!("the file has no page {}", index + 1))
+            }),
             Self::Pdf(pdf) => pdf.render(index, dpi),
         }
     }
@@ -301,6 +303,8 @@ pub struct PdfPages {
     /// Per page: the image filters its XObjects use, to tell "blank" from
     /// "could not decode".
     filters: Vec<Vec<String>>,
+    /// The form id in the file's metadata: one of our PDFs, returned digitally.
+    pub form_id: Option<String>,
 }
 
 /// Image filters hayro decodes (PDF 1.7 §7.4).
@@ -383,6 +387,7 @@ impl PdfPages {
             .iter()
             .map(|&page| image_filters(&doc, page))
             .collect::<Vec<_>>();
+        let form_id = crate::digital::form_id(&doc);
         drop(doc);
         let pdf = hayro::hayro_syntax::Pdf::new(bytes.clone()).map_err(|e| {
             Unreadable::new("unreadable", format!("the PDF cannot be rendered: {e:?}"))
@@ -413,6 +418,7 @@ impl PdfPages {
             pdf,
             count,
             filters,
+            form_id,
         })
     }
 
@@ -423,6 +429,7 @@ impl PdfPages {
             pdf,
             count: self.count,
             filters: self.filters.clone(),
+            form_id: self.form_id.clone(),
         })
     }
 
@@ -432,7 +439,13 @@ impl PdfPages {
     }
 
     fn render(&self, index: usize, dpi: f32) -> Result<GrayImage, Unreadable> {
-        let page = &self.pdf.pages()[index];
+        let pages = self.pdf.pages();
+        let Some(page) = pages.get(index) else {
+            return Err(Unreadable::new(
+                "unreadable",
+                format!("the PDF has no page {}", index + 1),
+            ));
+        };
         let (w, h) = page.render_dimensions();
         let scale = dpi / 72.0;
         let (pw, ph) = ((w * scale) as u64, (h * scale) as u64);

@@ -177,6 +177,22 @@ impl PageToImage {
         }
     }
 
+    /// The map of a page rendered upright at `pixels_per_point` (a PDF page read
+    /// digitally rather than scanned).
+    pub fn scaled(pixels_per_point: f64) -> Self {
+        Self {
+            origin: Px { x: 0.0, y: 0.0 },
+            along_x: Px {
+                x: pixels_per_point,
+                y: 0.0,
+            },
+            along_y: Px {
+                x: 0.0,
+                y: pixels_per_point,
+            },
+        }
+    }
+
     pub fn map(&self, x: f64, y: f64) -> Px {
         Px {
             x: self.origin.x + x * self.along_x.x + y * self.along_y.x,

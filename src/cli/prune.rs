@@ -1,0 +1,115 @@
+//! `aup prune --before YEAR`: let go of signed forms the school no longer has to keep.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Outcome;
+use crate::archive::{self, Archive};
+use crate::config::AcademicYear;
+
+/// Removes the archived forms, returns, received scans and index rows of academic
+/// years before YEAR whose retention period is over: each school keeps a year's
+/// forms for `records.retention_years` (default 6) after that year ends on 31
+/// August. Years still inside their retention period are listed and kept. Every
+/// removal is recorded in the audit log. `--dry-run` says what would go.
+///
+/// Exit status: 0 when done (or nothing was due); 1 when the archive can't be
+/// changed (another ingest holds its lock, the index can't be written).
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Prune academic years before this one, e.g. 2019-20.
+    #[arg(long, value_name = "YEAR")]
+    pub before: String,
+    /// The archive folder (with its index, aup.sqlite).
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
+    /// The school YAML folder, for each school's retention period.
+    #[arg(long, value_name = "DIR", default_value = "schools")]
+    pub schools: PathBuf,
+    /// Say what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Prune as if today were this date (YYYY-MM-DD); for checking a schedule.
+    #[arg(long, value_name = "DATE", hide = true)]
+    pub today: Option<String>,
+}
+
+pub fn run(args: PruneArgs) -> Result<Outcome, String> {
+    let before: AcademicYear = args.before.parse()?;
+    let today = match &args.today {
+        Some(text) => crate::config::year::parse_iso_date(text)?,
+        None => time::OffsetDateTime::now_utc().date(),
+    };
+    let _lock = archive::lock(&args.archive).map_err(|e| e.to_string())?;
+    let mut index = Archive::open(&args.archive).map_err(|e| e.to_string())?;
+    let mut removed_any = false;
+    for (school, year_text) in index.school_years().map_err(|e| e.to_string())? {
+        let Ok(year) = year_text.parse::<AcademicYear>() else {
+            continue;
+        };
+        if year >= before {
+            continue;
+        }
+        let retention = retention_years(&args.schools, &school);
+        let keep_until = AcademicYear {
+            start: year.start + retention as i32,
+        }
+        .last_day();
+        if today <= keep_until {
+            println!(
+                "{school} {year}: kept until {keep_until} ({retention} years after the year ends)"
+            );
+            continue;
+        }
+        if args.dry_run {
+            println!("{school} {year}: would be removed (retention of {retention} years is over)");
+            continue;
+        }
+        let pruned = index
+            .prune(
+                &school,
+                &year_text,
+                &format!("retention of {retention} years ended {keep_until}"),
+            )
+            .map_err(|e| e.to_string())?;
+        // The index no longer names these files; now they go.
+        let mut failed = Vec::new();
+        for stored in &pruned.received {
+            let path = args.archive.join(stored);
+            if let Err(e) = std::fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                failed.push(format!("{}: {e}", path.display()));
+            }
+        }
+        let folder = args.archive.join(&school).join(&year_text);
+        if let Err(e) = std::fs::remove_dir_all(&folder)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            failed.push(format!("{}: {e}", folder.display()));
+        }
+        println!(
+            "{school} {year}: removed {} forms, {} returns, {} received files",
+            pruned.forms,
+            pruned.returns,
+            pruned.received.len()
+        );
+        for failure in &failed {
+            eprintln!("warning: could not delete {failure}; run prune again to retry");
+        }
+        removed_any = true;
+    }
+    if !removed_any && !args.dry_run {
+        println!("nothing to prune before {before}");
+    }
+    Ok(Outcome::Success)
+}
+
+/// The school's retention period from its YAML; the default when it has none
+/// (or the school's file is gone, as happens years later).
+fn retention_years(schools: &std::path::Path, school: &str) -> u32 {
+    crate::config::load(&schools.join(format!("{school}.yaml")))
+        .map(|s| s.config.records.retention_years)
+        .unwrap_or(6)
+}
