@@ -24,6 +24,13 @@ CREATE TABLE IF NOT EXISTS policies (
     policy_json  TEXT NOT NULL,
     first_issued TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS policy_years (
+    school       TEXT NOT NULL,
+    year         TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    issued_seq   INTEGER NOT NULL,
+    PRIMARY KEY (school, year, fingerprint)
+);
 CREATE TABLE IF NOT EXISTS forms (
     form_id      TEXT PRIMARY KEY,
     school       TEXT NOT NULL,
@@ -179,6 +186,13 @@ impl Archive {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(database)?;
         conn.execute_batch(SCHEMA).map_err(database)?;
+        // Archives made before policy_years existed: each policy row is its year.
+        conn.execute_batch(
+            "INSERT OR IGNORE INTO policy_years (school, year, fingerprint, issued_seq)
+             SELECT school, year, fingerprint, rowid FROM policies
+             WHERE NOT EXISTS (SELECT 1 FROM policy_years)",
+        )
+        .map_err(database)?;
         // Archives made before returns recorded their received files gain the column.
         let has_received: bool = conn
             .prepare("SELECT 1 FROM pragma_table_info('returns') WHERE name = 'received'")
@@ -284,6 +298,15 @@ impl Archive {
             "INSERT OR IGNORE INTO policies (fingerprint, school, year, template, policy_json, first_issued)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![policy.fingerprint, policy.school, year, policy.template, policy.policy_json, policy.issued_on],
+        )?;
+        // The same wording can be issued in several years (the year is not part of
+        // the fingerprint), and a school can go back to an earlier wording: the
+        // version issued last for a school and year is its current one.
+        tx.execute(
+            "INSERT INTO policy_years (school, year, fingerprint, issued_seq)
+             VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(issued_seq), 0) + 1 FROM policy_years))
+             ON CONFLICT (school, year, fingerprint) DO UPDATE SET issued_seq = excluded.issued_seq",
+            params![policy.school, year, policy.fingerprint],
         )?;
         {
             let mut form_row = tx.prepare_cached(
@@ -495,8 +518,8 @@ impl Archive {
         Ok(self
             .conn
             .query_row(
-                "SELECT fingerprint FROM policies WHERE school = ?1 AND year = ?2
-                 ORDER BY first_issued DESC, rowid DESC LIMIT 1",
+                "SELECT fingerprint FROM policy_years WHERE school = ?1 AND year = ?2
+                 ORDER BY issued_seq DESC LIMIT 1",
                 params![school, year],
                 |row| row.get(0),
             )
@@ -924,7 +947,13 @@ impl Archive {
             params![school, year],
         )?;
         tx.execute(
-            "DELETE FROM policies WHERE school = ?1 AND year = ?2",
+            "DELETE FROM policy_years WHERE school = ?1 AND year = ?2",
+            params![school, year],
+        )?;
+        // The same wording may be issued in later years: keep what they use.
+        tx.execute(
+            "DELETE FROM policies WHERE school = ?1 AND year = ?2
+             AND fingerprint NOT IN (SELECT fingerprint FROM forms)",
             params![school, year],
         )?;
         let detail = format!(
