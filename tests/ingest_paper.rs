@@ -589,3 +589,78 @@ fn a_multi_page_g4_tiff_from_the_copier_is_read() {
     assert_eq!(outcome["verdict"], "accepted", "{outcomes:#?}");
     assert_eq!(outcome["file"], "copier.tif");
 }
+
+#[test]
+fn a_page_with_a_smudged_code_is_assigned_by_hand_and_the_form_completed() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "amelia");
+    let id = form_id(&pdf);
+    let mut pages = paper(&scratch, &pdf, 150.0, SIGNED);
+    // Coffee on the top right corner of the signature page: no code to read.
+    let last = pages.last_mut().unwrap();
+    let (w, _) = last.dimensions();
+    for y in 0..300 {
+        for x in w - 330..w {
+            last.put_pixel(x, y, Luma([255]));
+        }
+    }
+    std::fs::write(scratch.path("inbox/scan.pdf"), scan_pdf(&pages, 150.0)).unwrap();
+    let outcomes = ingest(&scratch);
+    let form = verdict_of(&outcomes, &id);
+    assert_eq!(form["verdict"], "incomplete");
+    assert_eq!(form["missing"], serde_json::json!(["page 3"]));
+    let page = outcomes
+        .iter()
+        .find(|o| o["page"] == 3)
+        .expect("page 3 quarantined");
+    assert!(page["reason"].as_str().unwrap().starts_with("no_qr"));
+    let quarantined = page["archived"].as_str().unwrap();
+
+    let run = scratch
+        .aup(&[
+            "assign",
+            "--json",
+            "--page",
+            "3",
+            &format!("archive/{quarantined}"),
+            &id,
+        ])
+        .success();
+    let outcome: serde_json::Value = serde_json::from_str(run.stdout().trim()).unwrap();
+    assert_eq!(outcome["verdict"], "accepted", "{outcome:#}");
+    assert_eq!(outcome["form_id"], id.as_str());
+    let filed = scratch
+        .path("archive")
+        .join(outcome["archived"].as_str().unwrap());
+    let rendered = Command::new("pdfinfo").arg(&filed).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&rendered.stdout).contains("Pages:           3"),
+        "the completed form has all three pages"
+    );
+    let history = scratch.aup(&["show", &id]).success().stdout();
+    assert!(
+        history.contains("incomplete") && history.contains("accepted"),
+        "{history}"
+    );
+    scratch.aup(&["audit", "verify"]).success();
+
+    // A page past the form's end, or an unknown form, is refused and changes nothing.
+    let refused = scratch
+        .aup(&[
+            "assign",
+            "--page",
+            "4",
+            &format!("archive/{quarantined}"),
+            &id,
+        ])
+        .failure();
+    assert!(refused.contains("past the form's 3 pages"), "{refused}");
+    let unknown = scratch
+        .aup(&[
+            "assign",
+            &format!("archive/{quarantined}"),
+            "PAK-2526-0099-Q",
+        ])
+        .failure();
+    assert!(!unknown.is_empty());
+}

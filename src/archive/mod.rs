@@ -439,6 +439,8 @@ impl Archive {
 /// What one ingest run writes to the index, in one transaction.
 #[derive(Debug, Default)]
 pub struct IngestRecord {
+    /// The audit log's word for the run: `ingest` unless set (`assign`).
+    pub action: &'static str,
     pub received: Vec<ReceivedFile>,
     pub returns: Vec<ReturnRow>,
     pub quarantined: Vec<QuarantineRow>,
@@ -557,7 +559,11 @@ impl Archive {
             record.returns.len(),
             record.quarantined.len()
         );
-        let head = append_audit(&tx, "ingest", &detail)?;
+        let action = match record.action {
+            "" => "ingest",
+            other => other,
+        };
+        let head = append_audit(&tx, action, &detail)?;
         tx.commit()?;
         self.write_audit_head(&head)?;
         Ok(())
@@ -700,6 +706,35 @@ impl Archive {
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest return of a form: what `aup assign` completes.
+    pub fn latest_return(&self, form_id: &str) -> Result<Option<ReturnRow>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT school, year, fingerprint, verdict, missing, method, files, received, archived_path
+                 FROM returns WHERE form_id = ?1 ORDER BY id DESC LIMIT 1",
+                params![form_id],
+                |row| {
+                    let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+                        Ok(serde_json::from_str(&row.get::<_, String>(i)?).unwrap_or_default())
+                    };
+                    Ok(ReturnRow {
+                        form_id: form_id.to_owned(),
+                        school: row.get(0)?,
+                        year: row.get(1)?,
+                        fingerprint: row.get(2)?,
+                        verdict: row.get(3)?,
+                        missing: list(4)?,
+                        method: row.get(5)?,
+                        files: list(6)?,
+                        received: list(7)?,
+                        archived_path: row.get(8)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// Counts of rows, for tests and the closing line of a run.

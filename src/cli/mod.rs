@@ -2,6 +2,7 @@
 //! argument types (whose doc comments are the `--help` text) and maps a run's
 //! outcome to the exit code.
 
+mod assign;
 mod audit;
 mod check;
 mod generate;
@@ -49,6 +50,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Who has signed the current policy and who has not: table, CSV, JSON or HTML.
     Status(status::StatusArgs),
+    /// Identify a quarantined page by hand as a page of a form, and judge the form again.
+    Assign(assign::AssignArgs),
     /// A form's history: issued, returns, verdicts.
     Show(show::ShowArgs),
     /// Remove archived forms whose retention period is over (recorded in the audit log).
@@ -87,6 +90,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Ingest(args) => ingest::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Status(args) => status::run(args),
+        Command::Assign(args) => assign::run(args),
         Command::Show(args) => show::run(args),
         Command::Prune(args) => prune::run(args),
         Command::Audit(args) => audit::run(args),

@@ -688,11 +688,20 @@ fn certificate_signature(
     if !bytes[..revision_end].ends_with(b"%%EOF") {
         problems.push("the signed range does not end at the end of a revision".into());
     }
-    let cms = signature::verify_cms(
+    let mut cms = signature::verify_cms(
         &contents,
         [&bytes[start..start + first_len], &bytes[second_start..end]],
         roots,
     );
+    // PAdES signatures carry no signingTime attribute: the time is the
+    // signature dictionary's /M (claimed by the signer's software, like the other).
+    if cms.signing_time.is_none() {
+        cms.signing_time = dict
+            .get(b"M")
+            .ok()
+            .and_then(text_value)
+            .and_then(|m| pdf_date(&m));
+    }
     let rest = &bytes[end..];
     let modifications = if rest.iter().all(|b| b.is_ascii_whitespace()) {
         Modifications::Untouched
@@ -712,6 +721,50 @@ fn certificate_signature(
         modifications,
         problems,
     }
+}
+
+/// A PDF date (`D:YYYYMMDDHHmmSS+HH'mm'`, trailing parts optional) as RFC 3339.
+fn pdf_date(text: &str) -> Option<String> {
+    let digits = text.trim().strip_prefix("D:").unwrap_or(text.trim());
+    let number = |range: std::ops::Range<usize>, default: u32| -> Option<u32> {
+        match digits.get(range) {
+            Some(part) if part.bytes().all(|b| b.is_ascii_digit()) && !part.is_empty() => {
+                part.parse().ok()
+            }
+            _ => Some(default),
+        }
+    };
+    let year = digits.get(0..4)?.parse::<i32>().ok()?;
+    let (month, day) = (number(4..6, 1)?, number(6..8, 1)?);
+    let (hour, minute, second) = (number(8..10, 0)?, number(10..12, 0)?, number(12..14, 0)?);
+    let offset = match digits.get(14..15) {
+        Some(sign @ ("+" | "-")) => {
+            let rest: String = digits[15..].chars().filter(char::is_ascii_digit).collect();
+            let hours = rest
+                .get(0..2)
+                .and_then(|h| h.parse::<i32>().ok())
+                .unwrap_or(0);
+            let minutes = rest
+                .get(2..4)
+                .and_then(|m| m.parse::<i32>().ok())
+                .unwrap_or(0);
+            let total = (hours * 60 + minutes) * if sign == "-" { -1 } else { 1 };
+            format!(
+                "{}{:02}:{:02}",
+                if total < 0 { '-' } else { '+' },
+                total.abs() / 60,
+                total.abs() % 60
+            )
+        }
+        _ => "Z".to_owned(),
+    };
+    (1..=12).contains(&month).then_some(())?;
+    (1..=31).contains(&day).then_some(())?;
+    (hour < 24 && minute < 60 && second < 61).then_some(())?;
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{}",
+        offset.replace("+00:00", "Z")
+    ))
 }
 
 /// `/ByteRange [0 a b c]`: two ranges inside the file, the first from its start,
@@ -826,6 +879,56 @@ mod tests {
             assert!(byte_range(&dict(bogus), 25).is_err(), "{bogus:?}");
         }
         assert!(byte_range(&Dictionary::new(), 25).is_err());
+    }
+
+    #[test]
+    fn pdf_dates_read_as_rfc3339() {
+        assert_eq!(
+            pdf_date("D:20251006093000+01'00'").as_deref(),
+            Some("2025-10-06T09:30:00+01:00")
+        );
+        assert_eq!(
+            pdf_date("D:20251006093000Z").as_deref(),
+            Some("2025-10-06T09:30:00Z")
+        );
+        assert_eq!(pdf_date("D:2025").as_deref(), Some("2025-01-01T00:00:00Z"));
+        assert_eq!(pdf_date("D:20251306").as_deref(), None);
+        assert_eq!(pdf_date("yesterday"), None);
+    }
+
+    #[test]
+    fn the_form_id_is_read_from_xmp_under_any_prefix() {
+        let ns = crate::form::stamp::XMP_NAMESPACE;
+        for xmp in [
+            format!(
+                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description xmlns:aup=\"{ns}\"><aup:formId>PAK-2526-0001-X</aup:formId></rdf:Description></rdf:RDF></x:xmpmeta>"
+            ),
+            // pyHanko's rewrite: another prefix, the property as an attribute.
+            format!(
+                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description xmlns:ns0=\"{ns}\" ns0:formId=\"PAK-2526-0001-X\"/></rdf:RDF></x:xmpmeta>"
+            ),
+        ] {
+            let mut doc = Document::with_version("1.7");
+            let metadata = doc.add_object(lopdf::Stream::new(Dictionary::new(), xmp.into_bytes()));
+            let catalog = doc.add_object(Dictionary::from_iter([
+                ("Type", Object::Name(b"Catalog".to_vec())),
+                ("Metadata", Object::Reference(metadata)),
+            ]));
+            doc.trailer.set("Root", Object::Reference(catalog));
+            assert_eq!(form_id(&doc).as_deref(), Some("PAK-2526-0001-X"));
+        }
+        // Another namespace's formId is not ours.
+        let mut doc = Document::with_version("1.7");
+        let metadata = doc.add_object(lopdf::Stream::new(
+            Dictionary::new(),
+            b"<r xmlns:aup=\"https://example.org/other\"><aup:formId>PAK-2526-0001-X</aup:formId></r>".to_vec(),
+        ));
+        let catalog = doc.add_object(Dictionary::from_iter([(
+            "Metadata",
+            Object::Reference(metadata),
+        )]));
+        doc.trailer.set("Root", Object::Reference(catalog));
+        assert_eq!(form_id(&doc), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! register knows, grouped into forms across files, judged, filed, and indexed in
 //! one transaction. Only then do inbox files go.
 
+pub mod assign;
 pub(crate) mod ink;
 pub mod pages;
 pub mod qr;
@@ -1352,7 +1353,7 @@ fn sidecar(
         "reason": reason,
         "message": message,
         "thumbnail": thumbnail.and_then(|t| t.file_name()).map(|n| n.to_string_lossy().into_owned()),
-        "help": "identify it by hand with `aup assign FILE FORM_ID` (coming), or rescan",
+        "help": "identify it by hand with `aup assign FILE FORM_ID [--page N]`, or rescan it",
     });
     let sidecar = match path.extension().is_some_and(|e| e == "json") {
         true => path.to_owned(),

@@ -1,0 +1,67 @@
+//! `aup assign FILE FORM_ID`: identify a quarantined scan by hand.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Outcome;
+use crate::ingest::assign::{self, AssignPlan};
+
+/// Files a page whose QR code could not be read as a page of FORM_ID (the id printed
+/// beside the code, or on the person's copy), and judges the form again: ink in its
+/// boxes, every page, the policy version. FILE is usually a quarantined page
+/// (archive/quarantine/*.png, named in its sidecar) or a rescan; it must be upright.
+/// When the form's last return was missing exactly these pages, its other pages are
+/// taken along, so the form is judged whole. Recorded in the audit log.
+///
+/// Exit status: 0 when the page was filed, whatever the verdict; 1 when it could not
+/// be (unknown form, unreadable file, page numbers past the form's end).
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// The page image or PDF to file.
+    pub file: PathBuf,
+    /// The form it belongs to, e.g. PAK-2526-0007-X.
+    pub form_id: String,
+    /// The form's page number of FILE's first page (later pages follow in order).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub page: u32,
+    /// The archive folder (with its index, aup.sqlite).
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
+    /// The school YAML folder.
+    #[arg(long, value_name = "DIR", default_value = "schools")]
+    pub schools: PathBuf,
+    /// One JSON object per line, as `aup ingest --json` prints.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: AssignArgs) -> Result<Outcome, String> {
+    let id: crate::form::FormId = args.form_id.parse()?;
+    let outcomes = assign::run(&AssignPlan {
+        file: args.file.clone(),
+        form_id: id.to_string(),
+        first_page: args.page,
+        archive: args.archive.clone(),
+        schools: args.schools.clone(),
+    })
+    .map_err(|e| e.to_string())?;
+    for outcome in outcomes {
+        if args.json {
+            println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+            continue;
+        }
+        let reason = outcome
+            .reason
+            .as_ref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        println!(
+            "{} {}: {}{reason}",
+            outcome.form_id.as_deref().unwrap_or(&outcome.file),
+            outcome.person.as_deref().unwrap_or("(blank form)"),
+            outcome.verdict
+        );
+    }
+    Ok(Outcome::Success)
+}
