@@ -84,6 +84,17 @@ fn main() {
     tx.commit().unwrap();
     drop(conn);
 
+    // For profiling: AUP_BENCH_KEEP=DIR keeps the schools and the archive.
+    if let Ok(keep) = std::env::var("AUP_BENCH_KEEP") {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(scratch.path())
+            .arg(&keep)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     for format in ["table", "json"] {
         let mut times = Vec::new();
         let mut lines = 0;

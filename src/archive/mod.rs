@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS returns (
     received      TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS returns_by_form ON returns (form_id);
+CREATE INDEX IF NOT EXISTS returns_by_school_year ON returns (school, year);
 CREATE TABLE IF NOT EXISTS quarantine (
     id              INTEGER PRIMARY KEY,
     received_sha256 TEXT NOT NULL,
@@ -595,9 +596,29 @@ impl Archive {
             "SELECT form_id, person_key, name, role, fingerprint FROM forms
              WHERE school = ?1 AND year = ?2 ORDER BY serial",
         )?;
+        // Every return of the school year in one indexed query, not one per form.
         let mut returns = self.conn.prepare_cached(
-            "SELECT verdict, missing, method, ingested_at FROM returns WHERE form_id = ?1 ORDER BY id",
+            "SELECT form_id, verdict, missing, method, ingested_at FROM returns
+             WHERE school = ?1 AND year = ?2 ORDER BY id",
         )?;
+        let mut by_form: std::collections::HashMap<String, Vec<ReturnSummary>> =
+            std::collections::HashMap::new();
+        let rows = returns.query_map(params![school, year], |row| {
+            let missing: String = row.get(2)?;
+            Ok((
+                row.get::<_, String>(0)?,
+                ReturnSummary {
+                    verdict: row.get(1)?,
+                    missing: serde_json::from_str(&missing).unwrap_or_default(),
+                    method: row.get(3)?,
+                    ingested_at: row.get(4)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (form_id, summary) = row?;
+            by_form.entry(form_id).or_default().push(summary);
+        }
         let mut out: Vec<IssuedWithReturns> = forms
             .query_map(params![school, year], |row| {
                 Ok(IssuedWithReturns {
@@ -611,17 +632,7 @@ impl Archive {
             })?
             .collect::<Result<_, _>>()?;
         for form in &mut out {
-            form.returns = returns
-                .query_map(params![form.form_id], |row| {
-                    let missing: String = row.get(1)?;
-                    Ok(ReturnSummary {
-                        verdict: row.get(0)?,
-                        missing: serde_json::from_str(&missing).unwrap_or_default(),
-                        method: row.get(2)?,
-                        ingested_at: row.get(3)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+            form.returns = by_form.remove(&form.form_id).unwrap_or_default();
         }
         Ok(out)
     }

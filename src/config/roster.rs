@@ -170,6 +170,7 @@ pub fn read(file: &Path) -> Result<Vec<Person>, RosterError> {
     let email = find(EMAIL);
 
     let mut people: Vec<Person> = Vec::new();
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map(|p| p.line());
@@ -222,10 +223,11 @@ pub fn read(file: &Path) -> Result<Vec<Person>, RosterError> {
             email: field(email).map(String::from),
             line,
         };
-        if let Some(earlier) = people.iter().find(|p| p.key() == person.key()) {
+        // One key per person, looked up: a 2,000-line roster stays linear.
+        if let Some(earlier) = seen.insert(person.key(), line) {
             return Err(error(
                 Some(line),
-                format!("{} is already on line {}", person.name, earlier.line),
+                format!("{} is already on line {earlier}", person.name),
                 Some(
                     "remove the repeat, or add a staff id column to tell two people of one name apart",
                 ),

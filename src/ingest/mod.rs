@@ -532,7 +532,10 @@ fn read_file(
                     |reader, index| {
                         let result = match reader {
                             Some(reader) => {
-                                let first = reader.page(index, FIRST_DPI);
+                                let first = match reader.quick_page(index, FIRST_DPI) {
+                                    Some(image) => Ok(image),
+                                    None => reader.page(index, FIRST_DPI),
+                                };
                                 analyse(spool, first, Some((reader, index)), register)
                             }
                             None => PageResult::Quarantine {

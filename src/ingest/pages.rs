@@ -573,6 +573,16 @@ fn image_filters(doc: &lopdf::Document, page: lopdf::ObjectId) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn shrinking_averages_blocks_and_drops_the_ragged_edge() {
+        let image = GrayImage::from_fn(5, 3, |x, y| image::Luma([(x * 10 + y * 100) as u8]));
+        let half = shrink(&image, 2);
+        assert_eq!(half.dimensions(), (2, 1));
+        // (0 + 10 + 100 + 110) / 4 = 55; (20 + 30 + 120 + 130) / 4 = 75.
+        assert_eq!(half.as_raw(), &vec![55, 75]);
+        assert_eq!(shrink(&image, 1), image);
+    }
     use super::*;
 
     #[test]
@@ -628,9 +638,70 @@ pub struct SourceImage {
     pub placement: [f64; 6],
     /// Height of the page it was on, in points.
     pub page_height: f64,
+    /// Width of the page it was on, in points.
+    pub page_width: f64,
 }
 
 impl PageSource {
+    /// A quick first read of a page that is one JPEG drawn over the whole page
+    /// (what scanners write): the JPEG decoded straight to grey by zune-jpeg and
+    /// averaged down to about `dpi`, skipping the renderer, which spends two thirds
+    /// of its time resampling the image onto its canvas. `None` for any other page,
+    /// or a JPEG zune-jpeg refuses: the renderer reads those (and reports why).
+    pub fn quick_page(&self, index: usize, dpi: f32) -> Option<GrayImage> {
+        let source = self.source_image(index)?;
+        let filter = match source.dict.get(b"Filter").ok()? {
+            lopdf::Object::Name(name) => name.clone(),
+            lopdf::Object::Array(items) if items.len() == 1 => items[0].as_name().ok()?.to_vec(),
+            _ => return None,
+        };
+        let colour = source
+            .dict
+            .get(b"ColorSpace")
+            .ok()
+            .and_then(|c| c.as_name().ok());
+        let plain_colour = matches!(colour, Some(b"DeviceGray" | b"DeviceRGB"));
+        let [a, b, c, d, e, f] = source.placement;
+        let full_page = b == 0.0
+            && c == 0.0
+            && e.abs() < 0.5
+            && f.abs() < 0.5
+            && (a - source.page_width).abs() < 0.5
+            && (d - source.page_height).abs() < 0.5;
+        if filter != b"DCTDecode"
+            || !plain_colour
+            || !full_page
+            || ["Decode", "DecodeParms", "ImageMask"]
+                .iter()
+                .any(|k| source.dict.has(k.as_bytes()))
+        {
+            return None;
+        }
+        let options = zune_jpeg::zune_core::options::DecoderOptions::default()
+            .jpeg_set_out_colorspace(zune_jpeg::zune_core::colorspace::ColorSpace::Luma)
+            .set_max_width(20_000)
+            .set_max_height(20_000);
+        let mut decoder =
+            zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(&source.data), options);
+        decoder.decode_headers().ok()?;
+        let (width, height) = decoder.dimensions()?;
+        if width as u64 * height as u64 > MAX_PAGE_PIXELS {
+            return None;
+        }
+        let pixels = decoder.decode().ok()?;
+        let full = GrayImage::from_raw(width as u32, height as u32, pixels)?;
+        // The image must fill the page evenly: the same scale across and down.
+        let (across, down) = (
+            width as f64 / source.page_width,
+            height as f64 / source.page_height,
+        );
+        if (across / down - 1.0).abs() > 0.01 {
+            return None;
+        }
+        let factor = (across / (dpi as f64 / 72.0)).floor().max(1.0) as u32;
+        Some(shrink(&full, factor))
+    }
+
     /// The page's image when the page is just one image (what scanners write), with
     /// a plain page box and no rotation; `None` for anything else.
     pub fn source_image(&self, index: usize) -> Option<SourceImage> {
@@ -699,8 +770,36 @@ impl PdfPages {
             data: stream.raw_data().into_owned(),
             placement,
             page_height: media.y1,
+            page_width: media.x1,
         })
     }
+}
+
+/// `image` with each `factor` × `factor` block averaged into one pixel.
+fn shrink(image: &GrayImage, factor: u32) -> GrayImage {
+    if factor <= 1 {
+        return image.clone();
+    }
+    let (w, h) = (image.width() / factor, image.height() / factor);
+    let source = image.as_raw();
+    let stride = image.width() as usize;
+    let k = factor as usize;
+    let mut out = vec![0u8; w as usize * h as usize];
+    let area = (k * k) as u32;
+    for (y, row) in out.chunks_exact_mut(w as usize).enumerate() {
+        for (x, pixel) in row.iter_mut().enumerate() {
+            let mut sum = 0u32;
+            for dy in 0..k {
+                let start = (y * k + dy) * stride + x * k;
+                sum += source[start..start + k]
+                    .iter()
+                    .map(|&v| v as u32)
+                    .sum::<u32>();
+            }
+            *pixel = ((sum + area / 2) / area) as u8;
+        }
+    }
+    GrayImage::from_raw(w, h, out).unwrap_or_else(|| GrayImage::new(w, h))
 }
 
 /// A hayro object as a lopdf object, when it is plain data (numbers, names,
