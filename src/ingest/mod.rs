@@ -956,139 +956,173 @@ fn judge(
         }
     }
 
-    for (form_id, pages) in forms {
-        let form = &register[&form_id];
-        let current = index.current_fingerprint(&form.school, &form.year)?;
-        let mut missing: Vec<String> = (1..=form.pages as u32)
-            .filter(|p| !pages.contains_key(p))
-            .map(|p| format!("page {p}"))
-            .collect();
-        let written = |field: &str| {
-            pages
-                .values()
-                .any(|(_, p)| p.written.get(field).copied().unwrap_or(false))
-        };
-        let on_present_page = |field: &str| {
-            form.boxes
-                .iter()
-                .find(|b| b.name == field)
-                .is_some_and(|b| pages.contains_key(&(b.page as u32)))
-        };
-        // A missing page's boxes are covered by "page N"; only judge boxes we saw.
-        if on_present_page("signer_signature") && !written("signer_signature") {
-            missing.push("signature".into());
+    // Each school year's current version, read once; then the forms are judged
+    // and filed in parallel (filing writes and syncs a PDF per form), and their
+    // rows and outcomes kept in form order.
+    let mut currents: HashMap<(String, String), Option<String>> = HashMap::new();
+    for form_id in forms.keys() {
+        let form = &register[form_id];
+        let key = (form.school.clone(), form.year.clone());
+        if let std::collections::hash_map::Entry::Vacant(slot) = currents.entry(key) {
+            slot.insert(index.current_fingerprint(&form.school, &form.year)?);
         }
-        if on_present_page("signer_name") && form.name.is_none() && !written("signer_name") {
-            missing.push("name".into());
-        }
-        if on_present_page("signer_date") && !written("signer_date") {
-            missing.push("date".into());
-        }
-        let verdict = match (
-            current.as_deref() == Some(form.fingerprint.as_str()),
-            missing.is_empty(),
-        ) {
-            (false, _) => "outdated",
-            (true, true) => "accepted",
-            (true, false) => "incomplete",
-        };
-        // The files the form's pages came from, each once, in page order.
-        let mut file_names: Vec<String> = Vec::new();
-        for (file, _) in pages.values() {
-            if !file_names.iter().any(|f| f == file) {
-                file_names.push(file.to_string());
-            }
-        }
-        let (archived, archived_sha256) = file_form(plan, form, &pages, verdict)?;
-        if verdict == "accepted" {
-            let checks = vec![
-                (
-                    format!(
-                        "all {} pages present, identified by their QR codes",
-                        form.pages
-                    ),
-                    true,
-                ),
-                ("policy version is the current one".to_owned(), true),
-                ("signature box has ink".to_owned(), true),
-                (
-                    match form.name {
-                        Some(_) => "name printed on the form".to_owned(),
-                        None => "name box has ink".to_owned(),
-                    },
-                    true,
-                ),
-                ("date box has ink".to_owned(), true),
-            ];
-            let originals = file_names
-                .iter()
-                .map(|name| {
-                    let sha = files
-                        .iter()
-                        .find(|f| &f.name == name)
-                        .map(|f| f.sha256.clone());
-                    (name.clone(), sha.unwrap_or_default())
-                })
-                .collect();
-            let evidence = crate::report::Evidence {
-                form_id: form_id.clone(),
-                school: form.school.clone(),
-                year: form.year.clone(),
-                person: form
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "(blank form, name handwritten)".into()),
-                role: form.role.clone().unwrap_or_default(),
-                fingerprint: form.fingerprint.clone(),
-                issued_on: form.issued_on.clone(),
-                returned_at: now_text(),
-                method: "on paper, scanned".into(),
-                checks,
-                originals,
-                archived_sha256,
-            };
-            let path = plan
-                .archive
-                .join(&form.school)
-                .join(&form.year)
-                .join(format!("{form_id}.evidence.pdf"));
-            store(&path, &crate::report::evidence_pdf(&evidence))?;
-        }
-        record.returns.push(ReturnRow {
-            form_id: form_id.clone(),
-            school: form.school.clone(),
-            year: form.year.clone(),
-            fingerprint: form.fingerprint.clone(),
-            verdict: verdict.into(),
-            missing: missing.clone(),
-            method: "paper".into(),
-            files: file_names.clone(),
-            received: file_names
-                .iter()
-                .filter_map(|name| files.iter().find(|f| &f.name == name))
-                .map(|f| f.sha256.clone())
-                .collect(),
-            archived_path: archived.clone(),
-        });
-        outcomes.push(Outcome {
-            file: file_names.join(", "),
-            form_id: Some(form_id.clone()),
-            school: Some(form.school.clone()),
-            person: form.name.clone(),
-            verdict: verdict.into(),
-            reason: match verdict {
-                "outdated" => Some(
-                    "signed an older version of the policy: the current one must be signed".into(),
-                ),
-                "incomplete" => Some(format!("missing: {}", missing.join(", "))),
-                _ => None,
-            },
-            missing,
-            archived: Some(archived),
-            page: None,
-        });
+    }
+    let forms: Vec<_> = forms.into_iter().collect();
+    let judged: Vec<Result<(ReturnRow, Outcome), IngestError>> = forms
+        .into_par_iter()
+        .map(|(form_id, pages)| {
+            let form = &register[&form_id];
+            let current = &currents[&(form.school.clone(), form.year.clone())];
+            judge_form(plan, files, form, &form_id, &pages, current.as_deref())
+        })
+        .collect();
+    for judgement in judged {
+        let (row, outcome) = judgement?;
+        record.returns.push(row);
+        outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// Judges one form from its pages and files it (its PDF, and its evidence page
+/// when accepted).
+fn judge_form(
+    plan: &IngestPlan,
+    files: &[FileResult],
+    form: &RegisteredForm,
+    form_id: &str,
+    pages: &BTreeMap<u32, (&str, &IdentifiedPage)>,
+    current: Option<&str>,
+) -> Result<(ReturnRow, Outcome), IngestError> {
+    let mut missing: Vec<String> = (1..=form.pages as u32)
+        .filter(|p| !pages.contains_key(p))
+        .map(|p| format!("page {p}"))
+        .collect();
+    let written = |field: &str| {
+        pages
+            .values()
+            .any(|(_, p)| p.written.get(field).copied().unwrap_or(false))
+    };
+    let on_present_page = |field: &str| {
+        form.boxes
+            .iter()
+            .find(|b| b.name == field)
+            .is_some_and(|b| pages.contains_key(&(b.page as u32)))
+    };
+    // A missing page's boxes are covered by "page N"; only judge boxes we saw.
+    if on_present_page("signer_signature") && !written("signer_signature") {
+        missing.push("signature".into());
+    }
+    if on_present_page("signer_name") && form.name.is_none() && !written("signer_name") {
+        missing.push("name".into());
+    }
+    if on_present_page("signer_date") && !written("signer_date") {
+        missing.push("date".into());
+    }
+    let verdict = match (
+        current == Some(form.fingerprint.as_str()),
+        missing.is_empty(),
+    ) {
+        (false, _) => "outdated",
+        (true, true) => "accepted",
+        (true, false) => "incomplete",
+    };
+    // The files the form's pages came from, each once, in page order.
+    let mut file_names: Vec<String> = Vec::new();
+    for (file, _) in pages.values() {
+        if !file_names.iter().any(|f| f == file) {
+            file_names.push(file.to_string());
+        }
+    }
+    let (archived, archived_sha256) = file_form(plan, form, pages, verdict)?;
+    if verdict == "accepted" {
+        let checks = vec![
+            (
+                format!(
+                    "all {} pages present, identified by their QR codes",
+                    form.pages
+                ),
+                true,
+            ),
+            ("policy version is the current one".to_owned(), true),
+            ("signature box has ink".to_owned(), true),
+            (
+                match form.name {
+                    Some(_) => "name printed on the form".to_owned(),
+                    None => "name box has ink".to_owned(),
+                },
+                true,
+            ),
+            ("date box has ink".to_owned(), true),
+        ];
+        let originals = file_names
+            .iter()
+            .map(|name| {
+                let sha = files
+                    .iter()
+                    .find(|f| &f.name == name)
+                    .map(|f| f.sha256.clone());
+                (name.clone(), sha.unwrap_or_default())
+            })
+            .collect();
+        let evidence = crate::report::Evidence {
+            form_id: form_id.to_owned(),
+            school: form.school.clone(),
+            year: form.year.clone(),
+            person: form
+                .name
+                .clone()
+                .unwrap_or_else(|| "(blank form, name handwritten)".into()),
+            role: form.role.clone().unwrap_or_default(),
+            fingerprint: form.fingerprint.clone(),
+            issued_on: form.issued_on.clone(),
+            returned_at: now_text(),
+            method: "on paper, scanned".into(),
+            checks,
+            originals,
+            archived_sha256,
+        };
+        let path = plan
+            .archive
+            .join(&form.school)
+            .join(&form.year)
+            .join(format!("{form_id}.evidence.pdf"));
+        store(&path, &crate::report::evidence_pdf(&evidence))?;
+    }
+    let row = ReturnRow {
+        form_id: form_id.to_owned(),
+        school: form.school.clone(),
+        year: form.year.clone(),
+        fingerprint: form.fingerprint.clone(),
+        verdict: verdict.into(),
+        missing: missing.clone(),
+        method: "paper".into(),
+        files: file_names.clone(),
+        received: file_names
+            .iter()
+            .filter_map(|name| files.iter().find(|f| &f.name == name))
+            .map(|f| f.sha256.clone())
+            .collect(),
+        archived_path: archived.clone(),
+    };
+    let outcome = Outcome {
+        file: file_names.join(", "),
+        form_id: Some(form_id.to_owned()),
+        school: Some(form.school.clone()),
+        person: form.name.clone(),
+        verdict: verdict.into(),
+        reason: match verdict {
+            "outdated" => {
+                Some("signed an older version of the policy: the current one must be signed".into())
+            }
+            "incomplete" => Some(format!("missing: {}", missing.join(", "))),
+            _ => None,
+        },
+        missing,
+        archived: Some(archived),
+        page: None,
+    };
+    Ok((row, outcome))
 }
 
 /// Files a digital return as it came (its signature must stay verifiable): under
