@@ -83,7 +83,8 @@ fn a_300_dpi_grey_jpeg_scan_of_a_signed_form_is_accepted_and_filed() {
         noise(page, i as u32 + 1);
     }
     scratch.write("inbox/scan0001.pdf", "");
-    std::fs::write(scratch.path("inbox/scan0001.pdf"), scan_pdf(&pages, 300.0)).unwrap();
+    let scan = scan_pdf(&pages, 300.0);
+    std::fs::write(scratch.path("inbox/scan0001.pdf"), &scan).unwrap();
     let outcomes = ingest(&scratch);
     let id = form_id(&pdf);
     let outcome = verdict_of(&outcomes, &id);
@@ -97,6 +98,22 @@ fn a_300_dpi_grey_jpeg_scan_of_a_signed_form_is_accepted_and_filed() {
     let doc = lopdf::Document::load(&filed).unwrap();
     assert_eq!(doc.get_pages().len(), 3);
     assert!(inbox_is_empty(&scratch));
+    // The scanner's JPEGs are filed as they came, byte for byte.
+    let images = |doc: &lopdf::Document| -> Vec<Vec<u8>> {
+        doc.objects
+            .values()
+            .filter_map(|o| o.as_stream().ok())
+            .filter(|s| s.dict.get(b"Subtype").and_then(|t| t.as_name()).ok() == Some(b"Image"))
+            .map(|s| s.content.clone())
+            .collect()
+    };
+    let scanned = images(&lopdf::Document::load_mem(&scan).unwrap());
+    let kept = images(&doc);
+    assert_eq!(kept.len(), 3);
+    assert!(
+        kept.iter().all(|k| scanned.contains(k)),
+        "a page was re-encoded"
+    );
     // Beside it, the evidence page: who, what, when, how, the checks and the hashes.
     let evidence =
         common::pdftotext(&scratch.path(&format!("archive/pakeman/2025-26/{id}.evidence.pdf")));

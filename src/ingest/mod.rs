@@ -227,6 +227,11 @@ pub enum IngestError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot read back {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -260,8 +265,30 @@ struct IdentifiedPage {
 /// the matrix that draws it upright on the form's page.
 struct FiledImage {
     dict: lopdf::Dictionary,
-    data: PathBuf,
+    data: FiledData,
     matrix: [f64; 6],
+}
+
+/// Where a page image's data waits until it is filed.
+enum FiledData {
+    /// Written to the spool (a re-encoded page).
+    Spooled(PathBuf),
+    /// A scanner's image, read from the archive's copy of the received file.
+    InReceivedFile { offset: u64, len: usize },
+}
+
+impl FiledData {
+    fn read(&self, received: &Path) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::Spooled(path) => std::fs::read(path),
+            Self::InReceivedFile { offset, len } => {
+                use std::os::unix::fs::FileExt;
+                let mut data = vec![0; *len];
+                std::fs::File::open(received)?.read_exact_at(&mut data, *offset)?;
+                Ok(data)
+            }
+        }
+    }
 }
 
 /// One received file and what its pages were.
@@ -674,14 +701,23 @@ fn analyse(
     let filed = match rerender.and_then(|(source, index)| source.source_image(index)) {
         // The scanner's own image, filed as it came under a matrix that turns and
         // straightens it: no decode, no re-encode, full original quality.
-        Some(source) => spool
-            .put(&source.data)
-            .map_err(|e| e.to_string())
-            .map(|data| FiledImage {
+        Some(source) => {
+            let data = match source.offset {
+                Some(offset) => Ok(FiledData::InReceivedFile {
+                    offset: offset as u64,
+                    len: source.data.len(),
+                }),
+                None => spool
+                    .put(&source.data)
+                    .map(FiledData::Spooled)
+                    .map_err(|e| e.to_string()),
+            };
+            data.map(|data| FiledImage {
                 matrix: source_matrix(&source, &map, image.height() as f64, height),
                 dict: source.dict,
                 data,
-            }),
+            })
+        }
         None => reencoded(&image, &map, width, height, spool),
     };
     let filed = match filed {
@@ -713,7 +749,7 @@ fn reencoded(
     let upright = upright_page(image, map, width, height);
     let (w, h) = upright.dimensions();
     let jpeg = encode_jpeg(&upright)?;
-    let data = spool.put(&jpeg).map_err(|e| e.to_string())?;
+    let data = FiledData::Spooled(spool.put(&jpeg).map_err(|e| e.to_string())?);
     let name = |n: &[u8]| lopdf::Object::Name(n.to_vec());
     let dict = lopdf::Dictionary::from_iter([
         ("Width", (w as i64).into()),
@@ -1034,7 +1070,7 @@ fn judge_form(
             file_names.push(file.to_string());
         }
     }
-    let (archived, archived_sha256) = file_form(plan, form, pages, verdict)?;
+    let (archived, archived_sha256) = file_form(plan, files, form, pages, verdict)?;
     if verdict == "accepted" {
         let checks = vec![
             (
@@ -1210,22 +1246,39 @@ fn judge_digital(
 /// (which stays under `returns/`).
 fn file_form(
     plan: &IngestPlan,
+    files: &[FileResult],
     form: &RegisteredForm,
     pages: &BTreeMap<u32, (&str, &IdentifiedPage)>,
     verdict: &str,
 ) -> Result<(String, String), IngestError> {
-    let pdf = image_pages_pdf(pages.values().map(|(_, page)| {
-        ImagePage {
+    let mut images = Vec::with_capacity(pages.len());
+    for (file, page) in pages.values() {
+        let received = files
+            .iter()
+            .find(|f| f.name == *file)
+            .map(|f| f.stored.as_path())
+            .unwrap_or(Path::new(""));
+        // A page that cannot be read back is an error, never an empty page filed.
+        let data = page
+            .filed
+            .data
+            .read(received)
+            .map_err(|source| IngestError::Read {
+                path: received.to_owned(),
+                source,
+            })?;
+        images.push(ImagePage {
             dict: page.filed.dict.clone(),
-            data: std::fs::read(&page.filed.data).unwrap_or_default(),
+            data,
             matrix: page.filed.matrix,
             size: form
                 .page_sizes
                 .get(page.page as usize - 1)
                 .copied()
                 .unwrap_or((595.28, 841.89)),
-        }
-    }));
+        });
+    }
+    let pdf = image_pages_pdf(images);
     // Named by its content: two returns never share a history file.
     let digest = hex(&Sha256::digest(&pdf));
     let dir = plan.archive.join(&form.school).join(&form.year);

@@ -634,6 +634,10 @@ pub struct SourceImage {
     pub dict: lopdf::Dictionary,
     /// The stream's data, still encoded.
     pub data: Vec<u8>,
+    /// Where that data sits in the file, when it is stored there as is (no
+    /// indirection through an object stream): ingest files it from there, with
+    /// no copy of its own.
+    pub offset: Option<usize>,
     /// The `cm` matrix that draws it on its page (unit square to points, y up).
     pub placement: [f64; 6],
     /// Height of the page it was on, in points.
@@ -765,9 +769,19 @@ impl PdfPages {
         if !dict.has(b"Width") || !dict.has(b"Height") {
             return None;
         }
+        let raw = stream.raw_data();
+        let file: &[u8] = self.bytes.as_ref().as_ref();
+        let offset = match &raw {
+            std::borrow::Cow::Borrowed(slice) => {
+                let start = (slice.as_ptr() as usize).checked_sub(file.as_ptr() as usize);
+                start.filter(|&start| file.get(start..start + slice.len()) == Some(*slice))
+            }
+            std::borrow::Cow::Owned(_) => None,
+        };
         Some(SourceImage {
             dict,
-            data: stream.raw_data().into_owned(),
+            offset,
+            data: raw.into_owned(),
             placement,
             page_height: media.y1,
             page_width: media.x1,
