@@ -224,8 +224,11 @@ pub fn inspect(
     );
 
     // Certificate signatures, every one in the file.
-    let signatures: Vec<CertificateSignature> = fields
-        .iter()
+    // In field-name order, so reports of files with several signatures are stable.
+    let mut signed_fields: Vec<(&String, &Field)> = fields.iter().collect();
+    signed_fields.sort_by(|a, b| a.0.cmp(b.0));
+    let signatures: Vec<CertificateSignature> = signed_fields
+        .into_iter()
         .filter_map(|(field, f)| {
             let value = f.value.as_ref()?;
             let dict = deref_dict(doc, value)?;
