@@ -521,3 +521,29 @@ fn hostile_pdfs_are_rejected_or_quarantined_with_a_reason() {
         assert_eq!(run.code(), Some(1), "{kind}");
     }
 }
+
+#[test]
+fn a_trust_root_that_cannot_be_read_is_named_by_check_and_ingest() {
+    let scratch = school();
+    let yaml = std::fs::read_to_string(scratch.path("schools/pakeman.yaml")).unwrap();
+    scratch.write(
+        "schools/pakeman.yaml",
+        &format!("{yaml}\nrecords:\n  trust_roots: [missing-ca.pem]\n"),
+    );
+    let check = scratch.aup(&["check"]).failure();
+    assert!(
+        check.contains("pakeman.yaml") && check.contains("missing-ca.pem"),
+        "{check}"
+    );
+    let form = scratch.form_pdf("pakeman", "amelia");
+    let drawn = draw(&scratch, &form, "drawn.pdf", "stamp", "incremental");
+    std::fs::copy(&drawn, scratch.path("inbox/drawn.pdf")).unwrap();
+    let run = scratch.aup(&["ingest", "--settle", "0"]).success();
+    assert!(
+        run.stderr().contains("warning:") && run.stderr().contains("missing-ca.pem"),
+        "{}",
+        run.stderr()
+    );
+    // The return is still judged: trust roots only matter for certificates.
+    assert!(run.stdout().contains("accepted"), "{}", run.stdout());
+}

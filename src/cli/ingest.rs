@@ -65,6 +65,7 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
             eprint!("\r\x1b[2Kreading {index}/{total}: {file}");
         }
         Event::Reading { .. } => {}
+        Event::Warning(text) => eprintln!("{} {text}", style.warn("warning:")),
         Event::File { file, pages, identified, blank, quarantined } if !args.json => {
             if terminal {
                 eprint!("\r\x1b[2K");

@@ -115,7 +115,14 @@ impl DigitalContext {
                     }),
                     // No YAML here (ingest run elsewhere): no roots, signatures
                     // are still checked for integrity.
-                    Err(_) => Vec::new(),
+                    Err(_) if !file.exists() => Vec::new(),
+                    Err(e) => {
+                        context.root_problems.push(format!(
+                            "{e}\n  (trust roots of {} not read: its certificate signatures show as untrusted)",
+                            form.school
+                        ));
+                        Vec::new()
+                    }
                 };
                 context.roots.insert(form.school.clone(), roots);
             }
@@ -208,6 +215,8 @@ pub enum Event {
         quarantined: usize,
     },
     Outcome(Outcome),
+    /// Something the office should fix, that did not stop the run.
+    Warning(String),
 }
 
 /// The closing count of a run.
@@ -313,6 +322,9 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
         .map(|f| (f.form_id.clone(), f))
         .collect();
     let context = DigitalContext::load(&index, &register, &plan.schools)?;
+    for problem in &context.root_problems {
+        report(&Event::Warning(problem.clone()));
+    }
     let mut summary = Summary::default();
     let files = scan_inbox(&plan.inbox, plan.settle)?;
     let spool = Spool::new(&plan.archive).map_err(|source| IngestError::Write {
