@@ -23,7 +23,7 @@ pub struct AssignArgs {
     /// The form it belongs to, e.g. PAK-2526-0007-X.
     pub form_id: String,
     /// The form's page number of FILE's first page (later pages follow in order).
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub page: u32,
     /// The archive folder (with its index, aup.sqlite).
     #[arg(long, value_name = "DIR", default_value = "archive")]

@@ -58,8 +58,8 @@ pub fn run(plan: &AssignPlan) -> Result<Vec<Outcome>, AssignError> {
     let source = PageSource::open(Arc::new(bytes), kind)
         .map_err(|e| unreadable(format!("{} ({})", e.message, e.reason)))?;
     let count = source.count() as u32;
-    let last = plan.first_page + count - 1;
-    if plan.first_page == 0 || last > form.pages as u32 {
+    let last = plan.first_page.saturating_add(count.saturating_sub(1));
+    if count == 0 || plan.first_page == 0 || last > form.pages as u32 {
         return Err(AssignError::Input(format!(
             "{name} has {count} pages; from page {} they would go past the form's {} pages",
             plan.first_page, form.pages
