@@ -714,13 +714,13 @@ fn analyse(
         // The scanner's own image, filed as it came under a matrix that turns and
         // straightens it: no decode, no re-encode, full original quality.
         Some(source) => {
-            let data = match source.offset {
-                Some(offset) => Ok(FiledData::InReceivedFile {
-                    offset: offset as u64,
-                    len: source.data.len(),
+            let data = match &source.data {
+                pages::ImageData::InFile { offset, len, .. } => Ok(FiledData::InReceivedFile {
+                    offset: *offset as u64,
+                    len: *len,
                 }),
-                None => spool
-                    .put(&source.data)
+                pages::ImageData::Owned(bytes) => spool
+                    .put(bytes)
                     .map(FiledData::Spooled)
                     .map_err(|e| e.to_string()),
             };

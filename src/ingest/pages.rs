@@ -575,6 +575,31 @@ fn image_filters(doc: &lopdf::Document, page: lopdf::ObjectId) -> Vec<String> {
 mod tests {
 
     #[test]
+    fn a_scanners_image_is_a_view_into_the_file_not_a_copy() {
+        let jpeg = {
+            let mut out = Vec::new();
+            let page = GrayImage::from_pixel(80, 113, image::Luma([200]));
+            jpeg_encoder::Encoder::new(&mut out, 80)
+                .encode(page.as_raw(), 80, 113, jpeg_encoder::ColorType::Luma)
+                .unwrap();
+            out
+        };
+        let pdf = crate::ingest::jpeg_pages_pdf([crate::ingest::JpegPage {
+            jpeg: jpeg.clone(),
+            pixels: (80, 113),
+            size: (595.28, 841.89),
+        }]);
+        let source =
+            PageSource::open(Arc::new(FileBytes::Owned(pdf.clone())), FileKind::Pdf).unwrap();
+        let image = source.source_image(0).expect("one image over the page");
+        let ImageData::InFile { offset, len, .. } = image.data else {
+            panic!("copied: {:?}", image.data);
+        };
+        assert_eq!(&pdf[offset..offset + len], jpeg.as_slice());
+        assert_eq!(image.data.bytes(), jpeg.as_slice());
+    }
+
+    #[test]
     fn shrinking_averages_blocks_and_drops_the_ragged_edge() {
         let image = GrayImage::from_fn(5, 3, |x, y| image::Luma([(x * 10 + y * 100) as u8]));
         let half = shrink(&image, 2);
@@ -633,17 +658,45 @@ pub struct SourceImage {
     /// ColorSpace, BitsPerComponent, Filter, DecodeParms, Decode, ImageMask).
     pub dict: lopdf::Dictionary,
     /// The stream's data, still encoded.
-    pub data: Vec<u8>,
-    /// Where that data sits in the file, when it is stored there as is (no
-    /// indirection through an object stream): ingest files it from there, with
-    /// no copy of its own.
-    pub offset: Option<usize>,
+    pub data: ImageData,
     /// The `cm` matrix that draws it on its page (unit square to points, y up).
     pub placement: [f64; 6],
     /// Height of the page it was on, in points.
     pub page_height: f64,
     /// Width of the page it was on, in points.
     pub page_width: f64,
+}
+
+/// An image stream's encoded bytes.
+#[derive(Clone)]
+pub enum ImageData {
+    /// Stored in the file as is (no object stream around it): a view into the
+    /// mapped file, never copied, and filed from the archive's copy by offset.
+    InFile {
+        file: Arc<FileBytes>,
+        offset: usize,
+        len: usize,
+    },
+    /// Decoded out of a container (an object stream): owned.
+    Owned(Vec<u8>),
+}
+
+impl ImageData {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Self::InFile { file, offset, len } => &(**file).as_ref()[*offset..*offset + *len],
+            Self::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl std::fmt::Debug for ImageData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InFile { offset, len, .. } => write!(f, "InFile({offset}+{len})"),
+            Self::Owned(bytes) => write!(f, "Owned({})", bytes.len()),
+        }
+    }
 }
 
 impl PageSource {
@@ -685,8 +738,10 @@ impl PageSource {
             .jpeg_set_out_colorspace(zune_jpeg::zune_core::colorspace::ColorSpace::Luma)
             .set_max_width(20_000)
             .set_max_height(20_000);
-        let mut decoder =
-            zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(&source.data), options);
+        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(
+            std::io::Cursor::new(source.data.bytes()),
+            options,
+        );
         decoder.decode_headers().ok()?;
         let (width, height) = decoder.dimensions()?;
         if width as u64 * height as u64 > MAX_PAGE_PIXELS {
@@ -771,17 +826,22 @@ impl PdfPages {
         }
         let raw = stream.raw_data();
         let file: &[u8] = self.bytes.as_ref().as_ref();
-        let offset = match &raw {
-            std::borrow::Cow::Borrowed(slice) => {
-                let start = (slice.as_ptr() as usize).checked_sub(file.as_ptr() as usize);
-                start.filter(|&start| file.get(start..start + slice.len()) == Some(*slice))
-            }
+        // A borrowed slice lies inside the mapped file: its position is its offset.
+        let in_file = match &raw {
+            std::borrow::Cow::Borrowed(slice) => (slice.as_ptr() as usize)
+                .checked_sub(file.as_ptr() as usize)
+                .filter(|start| start + slice.len() <= file.len())
+                .map(|offset| ImageData::InFile {
+                    file: self.bytes.clone(),
+                    offset,
+                    len: slice.len(),
+                }),
             std::borrow::Cow::Owned(_) => None,
         };
+        let data = in_file.unwrap_or_else(|| ImageData::Owned(raw.into_owned()));
         Some(SourceImage {
             dict,
-            offset,
-            data: raw.into_owned(),
+            data,
             placement,
             page_height: media.y1,
             page_width: media.x1,
