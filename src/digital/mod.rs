@@ -24,7 +24,7 @@ use crate::form::id::hex;
 use crate::ingest::ink;
 use crate::ingest::qr::PageToImage;
 use changes::Modifications;
-use signature::{CmsReport, Trust};
+use signature::CmsReport;
 
 /// Page content that inflates beyond this is hostile (a policy page is ~20 KB).
 const MAX_CONTENT_BYTES: usize = 16 << 20;
@@ -190,19 +190,15 @@ pub fn inspect(
         },
     });
     let current = expected.current_fingerprint == Some(form.fingerprint.as_str());
+    let version = &form.fingerprint[..12.min(form.fingerprint.len())];
     checks.push(Check {
         check: "policy version is the current one".into(),
         passed: current,
         detail: match current {
-            true => format!(
-                "version {} is current",
-                &form.fingerprint[..12.min(form.fingerprint.len())]
-            ),
+            true => format!("version {version} is current"),
             false => format!(
-                "version {} was replaced by a newer policy for {} {}",
-                &form.fingerprint[..12.min(form.fingerprint.len())],
-                form.school,
-                form.year
+                "version {version} was replaced by a newer policy for {} {}",
+                form.school, form.year
             ),
         },
     });
@@ -648,15 +644,7 @@ fn certificate_signature(
     let failed = |problems: Vec<String>, sub_filter: String| CertificateSignature {
         field: field.to_owned(),
         sub_filter,
-        cms: CmsReport {
-            signer: None,
-            signing_time: None,
-            digest_algorithm: None,
-            intact: false,
-            valid: false,
-            trust: Trust::UnknownIssuer,
-            problems: Vec::new(),
-        },
+        cms: CmsReport::unchecked(),
         covers_revision: false,
         modifications: Modifications::Untouched,
         problems,

@@ -123,17 +123,24 @@ pub struct CmsReport {
     pub problems: Vec<String>,
 }
 
+impl CmsReport {
+    /// Nothing established yet: not intact, not valid, issuer unknown.
+    pub fn unchecked() -> Self {
+        Self {
+            signer: None,
+            signing_time: None,
+            digest_algorithm: None,
+            intact: false,
+            valid: false,
+            trust: Trust::UnknownIssuer,
+            problems: Vec::new(),
+        }
+    }
+}
+
 /// Checks the CMS blob `contents` over `signed` (the byte range's two parts).
 pub fn verify_cms(contents: &[u8], signed: [&[u8]; 2], roots: &[Certificate]) -> CmsReport {
-    let mut report = CmsReport {
-        signer: None,
-        signing_time: None,
-        digest_algorithm: None,
-        intact: false,
-        valid: false,
-        trust: Trust::UnknownIssuer,
-        problems: Vec::new(),
-    };
+    let mut report = CmsReport::unchecked();
     if contents.len() > MAX_CONTENTS_BYTES {
         report.problems.push(format!(
             "the signature is {} KB, far more than any real signature",
