@@ -10,22 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aup::form::PagePayload;
-use common::{Scratch, repo};
+use common::{Scratch, pyhanko_sign, python};
 use sha2::Digest;
-
-fn python(script: &str, args: &[&str]) -> String {
-    let output = Command::new("python3")
-        .arg(repo().join("tests/py").join(script))
-        .args(args)
-        .output()
-        .expect("python3 with pypdf and pyHanko: run scripts/test.sh, which installs them");
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 fn generated() -> Scratch {
     let scratch = Scratch::with_shipped_schools();
@@ -239,28 +225,7 @@ fn pyhanko_signs_the_signature_field_and_finds_it_intact() {
         "selfsigned.py",
         &[key.to_str().unwrap(), cert.to_str().unwrap(), "Amelia Hart"],
     );
-    let output = Command::new("pyhanko")
-        .args([
-            "sign",
-            "addsig",
-            "--field",
-            "signer_signature",
-            "pemder",
-            "--no-pass",
-            "--key",
-        ])
-        .arg(&key)
-        .arg("--cert")
-        .arg(&cert)
-        .arg(&pdf)
-        .arg(&signed)
-        .output()
-        .expect("pyhanko (pyhanko-cli)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    pyhanko_sign(&pdf, &signed, &key, &cert);
     // pyHanko exits 1 for an untrusted (self-signed) certificate: read the line.
     let output = Command::new("pyhanko")
         .args(["sign", "validate"])

@@ -10,21 +10,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Scratch, repo};
+use common::{Scratch, pyhanko_sign, python};
 use serde_json::Value;
-
-fn python(script: &str, args: &[&Path]) {
-    let output = Command::new("python3")
-        .arg(repo().join("tests/py").join(script))
-        .args(args)
-        .output()
-        .expect("python3 with pypdf and pyHanko: run scripts/test.sh, which installs them");
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// A school with a two-person roster, generated.
 fn school() -> Scratch {
@@ -87,28 +74,7 @@ fn credentials(
 
 /// Signs the signature field with pyHanko (an incremental update).
 fn sign(input: &Path, output: &Path, (key, cert): &(PathBuf, PathBuf)) {
-    let run = Command::new("pyhanko")
-        .args([
-            "sign",
-            "addsig",
-            "--field",
-            "signer_signature",
-            "pemder",
-            "--no-pass",
-            "--key",
-        ])
-        .arg(key)
-        .arg("--cert")
-        .arg(cert)
-        .arg(input)
-        .arg(output)
-        .output()
-        .expect("pyhanko (pyhanko-cli): run scripts/test.sh, which installs it");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    pyhanko_sign(input, output, key, cert);
 }
 
 /// pyHanko's verdict on integrity: its summary line says INTACT or not.

@@ -49,17 +49,6 @@ fn form_pdf(scratch: &Scratch, who: &str) -> PathBuf {
     scratch.form_pdf("pakeman", who)
 }
 
-/// Runs `aup ingest --json` and returns its outcomes.
-fn ingest(scratch: &Scratch) -> Vec<serde_json::Value> {
-    let run = scratch
-        .aup(&["ingest", "--json", "--settle", "0"])
-        .success();
-    run.stdout()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn verdict_of<'a>(outcomes: &'a [serde_json::Value], form: &str) -> &'a serde_json::Value {
     outcomes
         .iter()
@@ -85,7 +74,7 @@ fn a_300_dpi_grey_jpeg_scan_of_a_signed_form_is_accepted_and_filed() {
     scratch.write("inbox/scan0001.pdf", "");
     let scan = scan_pdf(&pages, 300.0);
     std::fs::write(scratch.path("inbox/scan0001.pdf"), &scan).unwrap();
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     let id = form_id(&pdf);
     let outcome = verdict_of(&outcomes, &id);
     assert_eq!(outcome["verdict"], "accepted", "{outcome}");
@@ -191,7 +180,7 @@ fn a_shuffled_batch_with_an_upside_down_form_skew_blank_backs_and_a_stray_page()
     assert_eq!(shuffled.len(), batch.len());
     std::fs::write(scratch.path("inbox/batch.pdf"), scan_pdf(&shuffled, 200.0)).unwrap();
 
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     for who in people {
         let id = form_id(&form_pdf(&scratch, who));
         let outcome = verdict_of(&outcomes, &id);
@@ -283,7 +272,7 @@ fn missing_page_unsigned_and_undated_forms_are_incomplete() {
         },
     );
     std::fs::write(scratch.path("inbox/c.pdf"), scan_pdf(&pages, 200.0)).unwrap();
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     let missing = |pdf: &Path| {
         let o = verdict_of(&outcomes, &form_id(pdf));
         assert_eq!(o["verdict"], "incomplete", "{o}");
@@ -317,7 +306,7 @@ fn colour_jpeg_photos_of_each_page_are_grouped_into_one_form() {
             .save(scratch.path(&format!("inbox/IMG_{i}.jpg")))
             .unwrap();
     }
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     let outcome = verdict_of(&outcomes, &form_id(&pdf));
     assert_eq!(outcome["verdict"], "accepted", "{outcome}");
     assert_eq!(outcome["file"], "IMG_0.jpg, IMG_1.jpg, IMG_2.jpg");
@@ -354,7 +343,7 @@ fn a_200_dpi_ccitt_g4_scan_is_read() {
         bytes.windows(14).any(|w| w == b"CCITTFaxDecode"),
         "img2pdf did not keep G4"
     );
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     assert_eq!(
         verdict_of(&outcomes, &form_id(&pdf))["verdict"],
         "accepted",
@@ -368,10 +357,10 @@ fn the_same_file_twice_is_a_duplicate_and_writes_nothing_new() {
     let pdf = form_pdf(&scratch, "amelia");
     let scan = scan_pdf(&paper(&scratch, &pdf, 150.0, SIGNED), 150.0);
     std::fs::write(scratch.path("inbox/first.pdf"), &scan).unwrap();
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     assert_eq!(verdict_of(&outcomes, &form_id(&pdf))["verdict"], "accepted");
     std::fs::write(scratch.path("inbox/again.pdf"), &scan).unwrap();
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     assert_eq!(outcomes.len(), 1, "{outcomes:#?}");
     assert_eq!(outcomes[0]["verdict"], "duplicate");
     assert_eq!(outcomes[0]["file"], "again.pdf");
@@ -401,7 +390,7 @@ fn a_run_killed_before_it_commits_loses_nothing_and_a_rerun_finishes() {
         scratch.path("inbox/scan.pdf").is_file(),
         "the inbox file went before the commit"
     );
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     assert_eq!(
         verdict_of(&outcomes, &form_id(&pdf))["verdict"],
         "accepted",
@@ -436,7 +425,7 @@ fn hostile_and_broken_files_are_quarantined_with_a_reason() {
         .status()
         .expect("qpdf");
     assert!(status.success());
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     let reason = |file: &str| {
         let o = outcomes
             .iter()
@@ -549,7 +538,7 @@ fn decompression_bombs_and_absurd_images_in_pdfs_are_refused_unread() {
         pdf_with_content(b"q 595 0 0 842 0 0 cm /Im0 Do Q", Some((90_000, 90_000))),
     )
     .unwrap();
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     for file in ["bomb.pdf", "giant.pdf"] {
         let o = outcomes.iter().find(|o| o["file"] == file).unwrap();
         assert_eq!(o["verdict"], "unidentified", "{o}");
@@ -573,7 +562,7 @@ fn a_form_of_an_older_policy_version_is_outdated() {
     );
     scratch.aup(&["generate", "--date", "2025-10-01"]).success();
     std::fs::write(scratch.path("inbox/old.pdf"), scan_pdf(&pages, 150.0)).unwrap();
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     let outcome = verdict_of(&outcomes, &form_id(&old));
     assert_eq!(outcome["verdict"], "outdated", "{outcome}");
     assert!(
@@ -601,7 +590,7 @@ fn a_multi_page_g4_tiff_from_the_copier_is_read() {
         .status()
         .expect("ImageMagick's convert: run scripts/test.sh, which installs it");
     assert!(status.success());
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     let outcome = verdict_of(&outcomes, &form_id(&pdf));
     assert_eq!(outcome["verdict"], "accepted", "{outcomes:#?}");
     assert_eq!(outcome["file"], "copier.tif");
@@ -622,7 +611,7 @@ fn a_page_with_a_smudged_code_is_assigned_by_hand_and_the_form_completed() {
         }
     }
     std::fs::write(scratch.path("inbox/scan.pdf"), scan_pdf(&pages, 150.0)).unwrap();
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     let form = verdict_of(&outcomes, &id);
     assert_eq!(form["verdict"], "incomplete");
     assert_eq!(form["missing"], serde_json::json!(["page 3"]));

@@ -10,22 +10,9 @@ mod scan;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Scratch, repo};
+use common::{Scratch, python};
 use scan::{Ink, SIGNED, scan_pdf};
 use serde_json::Value;
-
-fn python(script: &str, args: &[&Path]) {
-    let output = Command::new("python3")
-        .arg(repo().join("tests/py").join(script))
-        .args(args)
-        .output()
-        .expect("python3 with pypdf and pyHanko: run scripts/test.sh, which installs them");
-    assert!(
-        output.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// Every generated 2025-26 form of `school` whose name contains `who`.
 fn forms_of(scratch: &Scratch, school: &str, who: &str) -> Vec<PathBuf> {
@@ -42,16 +29,6 @@ fn forms_of(scratch: &Scratch, school: &str, who: &str) -> Vec<PathBuf> {
 fn scan_into_inbox(scratch: &Scratch, form: &Path, ink: Ink, name: &str) {
     let pages = scan::paper(&scratch.path("archive"), form, 150.0, ink);
     std::fs::write(scratch.path("inbox").join(name), scan_pdf(&pages, 150.0)).unwrap();
-}
-
-fn ingest(scratch: &Scratch) -> Vec<Value> {
-    let run = scratch
-        .aup(&["ingest", "--json", "--settle", "0"])
-        .success();
-    run.stdout()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn status(scratch: &Scratch, format: &str) -> String {
@@ -99,7 +76,8 @@ fn three_schools_from_generation_to_the_governors_report() {
     );
     let tom_first = forms_of(&scratch, "st-margarets", "tom")[0].clone();
     scan_into_inbox(&scratch, &tom_first, SIGNED, "stm-1.pdf");
-    let verdicts: Vec<String> = ingest(&scratch)
+    let verdicts: Vec<String> = scratch
+        .ingest_json()
         .iter()
         .map(|o| o["verdict"].as_str().unwrap().to_owned())
         .collect();
@@ -142,28 +120,7 @@ fn three_schools_from_generation_to_the_governors_report() {
         &[&priya_new, &filled, Path::new("signer_date=6 October 2025")],
     );
     let signed = scratch.path("inbox/priya.pdf");
-    let run = Command::new("pyhanko")
-        .args([
-            "sign",
-            "addsig",
-            "--field",
-            "signer_signature",
-            "pemder",
-            "--no-pass",
-            "--key",
-        ])
-        .arg(&key)
-        .arg("--cert")
-        .arg(&cert)
-        .arg(&filled)
-        .arg(&signed)
-        .output()
-        .expect("pyhanko");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    common::pyhanko_sign(&filled, &signed, &key, &cert);
     let quinn = forms_of(&scratch, "kensington", "quinn")[0].clone();
     python(
         "draw.py",
@@ -184,7 +141,7 @@ fn three_schools_from_generation_to_the_governors_report() {
             Path::new("signer_date=7 October 2025"),
         ],
     );
-    let outcomes = ingest(&scratch);
+    let outcomes = scratch.ingest_json();
     let verdict = |file: &str| {
         outcomes
             .iter()
@@ -388,7 +345,7 @@ fn forms_past_their_retention_are_pruned_and_the_audit_log_says_so() {
             .path();
         std::fs::create_dir_all(scratch.path("inbox")).unwrap();
         scan_into_inbox(&scratch, &form, SIGNED, &format!("scan-{year}.pdf"));
-        assert_eq!(ingest(&scratch)[0]["verdict"], "accepted");
+        assert_eq!(scratch.ingest_json()[0]["verdict"], "accepted");
     }
     let old_received: Vec<PathBuf> = walk(&scratch.path("archive/received"));
     assert_eq!(old_received.len(), 2);

@@ -142,3 +142,58 @@ pub fn pdftotext(pdf: &Path) -> String {
     );
     String::from_utf8(output.stdout).expect("pdftotext writes UTF-8")
 }
+
+/// Runs a helper script from `tests/py` (pypdf, pyHanko, cryptography) and returns
+/// its standard output; fails the test with the script's stderr if it fails.
+pub fn python<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> String {
+    let output = Command::new("python3")
+        .arg(repo().join("tests/py").join(script))
+        .args(args)
+        .output()
+        .expect("python3 with pypdf and pyHanko: run scripts/test.sh, which installs them");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Signs the form's `signer_signature` field with pyHanko (an incremental update),
+/// as a member of staff with a certificate would.
+pub fn pyhanko_sign(input: &Path, output: &Path, key: &Path, cert: &Path) {
+    let run = Command::new("pyhanko")
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "signer_signature",
+            "pemder",
+            "--no-pass",
+            "--key",
+        ])
+        .arg(key)
+        .arg("--cert")
+        .arg(cert)
+        .arg(input)
+        .arg(output)
+        .output()
+        .expect("pyhanko (pyhanko-cli): run scripts/test.sh, which installs it");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+impl Scratch {
+    /// Runs `aup ingest --json --settle 0` and returns its outcomes.
+    pub fn ingest_json(&self) -> Vec<serde_json::Value> {
+        self.aup(&["ingest", "--json", "--settle", "0"])
+            .success()
+            .stdout()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
