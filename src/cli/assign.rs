@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Outcome;
+use super::{Outcome, SchoolsDir};
 use crate::ingest::assign::{self, AssignPlan};
 
 /// Files a page whose QR code could not be read as a page of FORM_ID (the id printed
@@ -28,9 +28,8 @@ pub struct AssignArgs {
     /// The archive folder (with its index, aup.sqlite).
     #[arg(long, value_name = "DIR", default_value = "archive")]
     pub archive: PathBuf,
-    /// The school YAML folder.
-    #[arg(long, value_name = "DIR", default_value = "schools")]
-    pub schools: PathBuf,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
     /// One JSON object per line, as `aup ingest --json` prints.
     #[arg(long)]
     pub json: bool,
@@ -43,7 +42,7 @@ pub fn run(args: AssignArgs) -> Result<Outcome, String> {
         form_id: id.to_string(),
         first_page: args.page,
         archive: args.archive.clone(),
-        schools: args.schools.clone(),
+        schools: args.dir.schools.clone(),
     })
     .map_err(|e| e.to_string())?;
     for outcome in outcomes {

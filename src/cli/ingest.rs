@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{Outcome, style};
+use super::{Outcome, SchoolsDir, style};
 use crate::ingest::{self, Event, IngestPlan};
 
 /// Identifies every page in the inbox by its QR code, checks each form (right
@@ -45,9 +45,8 @@ pub struct IngestArgs {
     /// still be writing them.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub settle: u64,
-    /// The school YAML folder, for each school's certificate trust roots.
-    #[arg(long, value_name = "DIR", default_value = "schools")]
-    pub schools: PathBuf,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
 }
 
 pub fn run(args: IngestArgs) -> Result<Outcome, String> {
@@ -55,7 +54,7 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
         inbox: args.inbox.clone(),
         archive: args.archive.clone(),
         settle: Duration::from_secs(args.settle),
-        schools: args.schools.clone(),
+        schools: args.dir.schools.clone(),
     };
     let style = style();
     let terminal = std::io::stderr().is_terminal();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Outcome;
+use super::{Outcome, SchoolsDir};
 use crate::archive::{self, Archive};
 use crate::config::AcademicYear;
 
@@ -24,9 +24,8 @@ pub struct PruneArgs {
     /// The archive folder (with its index, aup.sqlite).
     #[arg(long, value_name = "DIR", default_value = "archive")]
     pub archive: PathBuf,
-    /// The school YAML folder, for each school's retention period.
-    #[arg(long, value_name = "DIR", default_value = "schools")]
-    pub schools: PathBuf,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
     /// Say what would be removed, and remove nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -51,7 +50,7 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
         if year >= before {
             continue;
         }
-        let retention = retention_years(&args.schools, &school);
+        let retention = retention_years(&args.dir.schools, &school);
         let keep_until = AcademicYear {
             start: year.start + retention as i32,
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{Outcome, style};
+use super::{Outcome, SchoolsDir, style};
 use crate::archive::Archive;
 use crate::ingest::pages::{FileBytes, FileKind, PageSource};
 use crate::ingest::{DigitalContext, inspect_digital};
@@ -28,9 +28,8 @@ pub struct VerifyArgs {
     /// The archive folder whose issue register knows the form.
     #[arg(long, value_name = "DIR", default_value = "archive")]
     pub archive: PathBuf,
-    /// The school YAML folder, for each school's certificate trust roots.
-    #[arg(long, value_name = "DIR", default_value = "schools")]
-    pub schools: PathBuf,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
     /// Print one JSON object: the verdict, the fields, every check and every
     /// certificate signature.
     #[arg(long)]
@@ -63,7 +62,7 @@ pub fn run(args: VerifyArgs) -> Result<Outcome, String> {
         .map(|form| (form.form_id.clone(), form))
         .collect();
     let context =
-        DigitalContext::load(&index, &register, &args.schools).map_err(|e| e.to_string())?;
+        DigitalContext::load(&index, &register, &args.dir.schools).map_err(|e| e.to_string())?;
     for problem in &context.root_problems {
         eprintln!("{} {problem}", style().warn("warning:"));
     }
