@@ -57,7 +57,11 @@ pub fn compare(signed: &Document, full: &Document) -> Modifications {
             full_pages.len()
         ));
     }
-    let protected = drawn_objects(signed, &signed_pages);
+    // What each page draws, once: their union is what may not change.
+    let drawn_by_page: Vec<HashSet<ObjectId>> = signed_pages
+        .iter()
+        .map(|&page| drawn_objects(signed, page))
+        .collect();
     let page_tree = page_tree_nodes(signed);
     let catalog = signed
         .trailer
@@ -72,7 +76,7 @@ pub fn compare(signed: &Document, full: &Document) -> Modifications {
             continue;
         }
         let Some(after) = after else {
-            if protected.contains(&id) || page_tree.contains(&id) {
+            if drawn_by_page.iter().any(|d| d.contains(&id)) || page_tree.contains(&id) {
                 other.push(format!(
                     "object {} {} that a page draws was removed",
                     id.0, id.1
@@ -95,12 +99,8 @@ pub fn compare(signed: &Document, full: &Document) -> Modifications {
                     keys.join(", ")
                 ));
             }
-        } else if protected.contains(&id) {
-            let page = signed_pages
-                .iter()
-                .position(|&p| drawn_objects(signed, &[p]).contains(&id))
-                .map(|n| format!("page {}", n + 1))
-                .unwrap_or_else(|| "a page".into());
+        } else if let Some(n) = drawn_by_page.iter().position(|d| d.contains(&id)) {
+            let page = format!("page {}", n + 1);
             other.push(format!(
                 "{page}'s content or resources changed (object {} {})",
                 id.0, id.1
@@ -133,32 +133,30 @@ pub fn compare(signed: &Document, full: &Document) -> Modifications {
 
 /// Everything a page draws with: its content streams and resources, followed
 /// through references (bounded, and safe against cycles).
-fn drawn_objects(doc: &Document, pages: &[ObjectId]) -> HashSet<ObjectId> {
+fn drawn_objects(doc: &Document, page: ObjectId) -> HashSet<ObjectId> {
     let mut seen = HashSet::new();
     let mut stack: Vec<&Object> = Vec::new();
-    for &page in pages {
-        if let Ok(dict) = doc.get_dictionary(page) {
-            for key in [&b"Contents"[..], b"Resources"] {
-                if let Ok(object) = dict.get(key) {
-                    stack.push(object);
-                }
+    if let Ok(dict) = doc.get_dictionary(page) {
+        for key in [&b"Contents"[..], b"Resources"] {
+            if let Ok(object) = dict.get(key) {
+                stack.push(object);
             }
         }
-        // Inherited resources live on the page tree's nodes above the page.
-        let mut node = doc.get_dictionary(page).ok();
-        for _ in 0..32 {
-            let Some(parent) = node
-                .and_then(|d| d.get(b"Parent").ok())
-                .and_then(|p| p.as_reference().ok())
-                .and_then(|id| doc.get_dictionary(id).ok())
-            else {
-                break;
-            };
-            if let Ok(resources) = parent.get(b"Resources") {
-                stack.push(resources);
-            }
-            node = Some(parent);
+    }
+    // Inherited resources live on the page tree's nodes above the page.
+    let mut node = doc.get_dictionary(page).ok();
+    for _ in 0..32 {
+        let Some(parent) = node
+            .and_then(|d| d.get(b"Parent").ok())
+            .and_then(|p| p.as_reference().ok())
+            .and_then(|id| doc.get_dictionary(id).ok())
+        else {
+            break;
+        };
+        if let Ok(resources) = parent.get(b"Resources") {
+            stack.push(resources);
         }
+        node = Some(parent);
     }
     while let Some(object) = stack.pop() {
         if seen.len() > 200_000 {
