@@ -12,6 +12,8 @@ command -v zbarimg >/dev/null || need_apt+=(zbar-tools)
 # The scan tests make CCITT G4 scans the way offices do: ImageMagick, then img2pdf.
 convert -version 2>/dev/null | grep -q ImageMagick || need_apt+=(imagemagick)
 command -v img2pdf >/dev/null || need_apt+=(img2pdf)
+# Scans passed through an OCR tool (object streams, a text layer) must be read.
+command -v ocrmypdf >/dev/null || need_apt+=(ocrmypdf)
 # The status report's HTML is rendered headless to prove it loads without errors.
 command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then

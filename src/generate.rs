@@ -265,6 +265,10 @@ pub fn generate_school(
         .collect();
     let base = FormBase::new(&base_pdf, fields).map_err(stamp_error)?;
 
+    // Serials are read, then written when the forms are recorded: the archive's
+    // lock is held in between, so two runs at once (two offices adding staff)
+    // queue rather than hand out one id twice.
+    let _lock = crate::archive::lock_waiting(&plan.archive)?;
     let mut archive = Archive::open(&plan.archive)?;
     let prefix = form_prefix(school);
     let ids = archive.assign_ids(

@@ -18,3 +18,4 @@ pub mod ingest;
 pub mod pdf;
 pub mod render;
 pub mod report;
+pub mod verdict;

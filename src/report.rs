@@ -10,6 +10,49 @@ use serde::Serialize;
 
 use crate::archive::IssuedWithReturns;
 use crate::config::roster::Person;
+use crate::verdict::Verdict;
+
+/// Where one person stands with the current policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// An accepted return of the current version.
+    Signed,
+    /// A return of the current version with something missing.
+    Incomplete,
+    /// Signed an older version only.
+    Outdated,
+    /// The latest return of the current version was rejected (tampered).
+    Rejected,
+    /// Nothing returned.
+    Outstanding,
+}
+
+impl State {
+    pub const ALL: [State; 5] = [
+        Self::Signed,
+        Self::Incomplete,
+        Self::Outdated,
+        Self::Rejected,
+        Self::Outstanding,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signed => "signed",
+            Self::Incomplete => "incomplete",
+            Self::Outdated => "outdated",
+            Self::Rejected => "rejected",
+            Self::Outstanding => "outstanding",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Where one person stands.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -18,8 +61,7 @@ pub struct StatusRow {
     pub year: String,
     pub name: String,
     pub role: String,
-    /// signed, incomplete, outdated or outstanding.
-    pub state: String,
+    pub state: State,
     pub form_id: Option<String>,
     /// The date the accepted return was ingested (YYYY-MM-DD).
     pub signed_on: Option<String>,
@@ -92,7 +134,7 @@ fn row(
         f.returns
             .iter()
             .rev()
-            .find(|r| r.verdict == "accepted")
+            .find(|r| r.verdict == Verdict::Accepted)
             .cloned()
     };
     let mut status = StatusRow {
@@ -100,7 +142,7 @@ fn row(
         year: year.to_owned(),
         name: name.to_owned(),
         role: role.to_owned(),
-        state: "outstanding".into(),
+        state: State::Outstanding,
         form_id: forms.iter().find(is_current).map(|f| f.form_id.clone()),
         signed_on: None,
         method: None,
@@ -112,7 +154,7 @@ fn row(
         .filter(is_current)
         .find_map(|f| accepted(&f).map(|r| (f, r)))
     {
-        status.state = "signed".into();
+        status.state = State::Signed;
         status.form_id = Some(form.form_id.clone());
         status.signed_on = Some(signed.ingested_at.chars().take(10).collect());
         status.method = Some(signed.method);
@@ -122,36 +164,46 @@ fn row(
         .flat_map(|f| f.returns.last())
         .last()
     {
-        status.state = "incomplete".into();
-        status.missing = last.missing.clone();
+        match last.verdict {
+            // Tampered: nothing of it counts, and the person is chased again.
+            Verdict::Rejected => {
+                status.state = State::Rejected;
+                status.missing = vec!["a return that is not tampered with".into()];
+            }
+            _ => {
+                status.state = State::Incomplete;
+                status.missing = last.missing.clone();
+            }
+        }
     } else if forms.iter().any(|f| accepted(&f).is_some()) {
-        status.state = "outdated".into();
+        status.state = State::Outdated;
         status.missing = vec!["the current policy version".into()];
     }
     status
 }
 
-/// Counts by state, in a fixed order.
-pub fn totals(rows: &[StatusRow]) -> [(&'static str, usize); 4] {
-    let count = |state: &str| rows.iter().filter(|r| r.state == state).count();
-    [
-        ("signed", count("signed")),
-        ("incomplete", count("incomplete")),
-        ("outdated", count("outdated")),
-        ("outstanding", count("outstanding")),
-    ]
+/// Counts by state, in a fixed order; `rejected` only when there is one (it is
+/// rare, and a zero would be noise on every line).
+pub fn totals(rows: &[StatusRow]) -> Vec<(&'static str, usize)> {
+    let count = |state: State| rows.iter().filter(|r| r.state == state).count();
+    State::ALL
+        .into_iter()
+        .map(|state| (state.as_str(), count(state)))
+        .filter(|&(state, n)| n > 0 || state != State::Rejected.as_str())
+        .collect()
 }
 
 /// A plain-text table, one block per school with its totals; `colour` adds ANSI
 /// colours to the states.
 pub fn table(rows: &[StatusRow], colour: bool) -> String {
     let mut out = String::new();
-    let paint = |state: &str| -> String {
+    let paint = |state: State| -> String {
         let code = match state {
-            "signed" => "32",
-            "incomplete" | "outdated" => "33",
-            _ => "31",
+            State::Signed => "32",
+            State::Incomplete | State::Outdated => "33",
+            State::Rejected | State::Outstanding => "31",
         };
+        let state = state.as_str();
         match colour {
             true => format!("\x1b[{code}m{state:<11}\x1b[0m"),
             false => format!("{state:<11}"),
@@ -173,8 +225,8 @@ pub fn table(rows: &[StatusRow], colour: bool) -> String {
             .max(4);
         let _ = writeln!(out, "{school} {year}");
         for r in &rows {
-            let detail = match r.state.as_str() {
-                "signed" => format!(
+            let detail = match r.state {
+                State::Signed => format!(
                     "{} {}",
                     r.signed_on.as_deref().unwrap_or(""),
                     r.method.as_deref().unwrap_or("")
@@ -191,7 +243,7 @@ pub fn table(rows: &[StatusRow], colour: bool) -> String {
                 "  {:name_width$}  {:role_width$}  {}  {:15}  {}{note}",
                 r.name,
                 r.role,
-                paint(&r.state),
+                paint(r.state),
                 r.form_id.as_deref().unwrap_or("-"),
                 detail.trim(),
             );
@@ -252,7 +304,7 @@ pub fn html(rows: &[StatusRow], generated_on: &str) -> String {
     let mut body = String::new();
     for (school, rows) in by_school(rows) {
         let year = rows.first().map(|r| r.year.clone()).unwrap_or_default();
-        let signed = rows.iter().filter(|r| r.state == "signed").count();
+        let signed = rows.iter().filter(|r| r.state == State::Signed).count();
         let percent = match rows.len() {
             0 => 0,
             n => signed * 100 / n,
@@ -271,7 +323,7 @@ pub fn html(rows: &[StatusRow], generated_on: &str) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let pending: Vec<&StatusRow> = rows.iter().filter(|r| r.state != "signed").collect();
+        let pending: Vec<&StatusRow> = rows.iter().filter(|r| r.state != State::Signed).collect();
         if pending.is_empty() {
             body.push_str("<p>Everyone has signed the current policy.</p>");
         } else {
@@ -280,10 +332,10 @@ pub fn html(rows: &[StatusRow], generated_on: &str) -> String {
                 let _ = write!(
                     body,
                     "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&r.state),
+                    r.state,
                     escape(&r.name),
                     escape(&r.role),
-                    escape(&r.state),
+                    r.state,
                     escape(&r.missing.join(", "))
                 );
             }
@@ -347,7 +399,7 @@ mod tests {
             returns: verdicts
                 .iter()
                 .map(|(v, m)| ReturnSummary {
-                    verdict: (*v).into(),
+                    verdict: Verdict::parse(v).unwrap(),
                     missing: m.iter().map(|s| s.to_string()).collect(),
                     method: "paper".into(),
                     ingested_at: "2025-10-02T09:00:00Z".into(),
@@ -404,6 +456,25 @@ mod tests {
                 ("outstanding", 1)
             ]
         );
+    }
+
+    #[test]
+    fn a_rejected_current_return_is_rejected_and_chased() {
+        let roster = [person("A", "1"), person("B", "2")];
+        let forms = [
+            form("F1", "id:1", "new", &[("rejected", &[])]),
+            form("F2", "id:2", "new", &[("accepted", &[]), ("rejected", &[])]),
+        ];
+        let rows = rows("pakeman", "2025-26", &roster, &forms, Some("new"));
+        assert_eq!(rows[0].state, State::Rejected);
+        assert!(!rows[0].missing.is_empty());
+        // An accepted return stands; a later tampered copy does not undo it.
+        assert_eq!(rows[1].state, State::Signed);
+        assert!(
+            table(&rows, false)
+                .contains("1 signed, 0 incomplete, 0 outdated, 1 rejected, 0 outstanding")
+        );
+        assert!(html(&rows, "2025-10-03").contains("<td>rejected</td>"));
     }
 
     #[test]

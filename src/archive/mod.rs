@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::verdict::Verdict;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::config::AcademicYear;
@@ -108,7 +109,7 @@ CREATE TABLE IF NOT EXISTS form_pages (
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    #[error("cannot create the archive folder {}: {source}", path.display())]
+    #[error("cannot use {} in the archive: {source}", path.display())]
     Folder {
         path: PathBuf,
         source: std::io::Error,
@@ -124,6 +125,11 @@ pub enum ArchiveError {
     SerialsExhausted(String),
     #[error("another aup ingest is using this archive (lock {} is held); try again when it has finished", .0.display())]
     Locked(PathBuf),
+    #[error(
+        "there is no archive in {} (it has no {DATABASE})\n  = hint: pass --archive DIR with the folder `aup generate` and `aup ingest` use",
+        .0.display()
+    )]
+    Missing(PathBuf),
 }
 
 /// Who a form is for, as the register keys it.
@@ -205,10 +211,12 @@ impl Archive {
             )
             .map_err(database)?;
         }
-        Ok(Self {
+        let archive = Self {
             conn,
             root: root.to_owned(),
-        })
+        };
+        archive.repair_audit_head()?;
+        Ok(archive)
     }
 
     /// Opens an existing index for reading only: nothing in the archive changes
@@ -220,13 +228,7 @@ impl Archive {
             source,
         };
         if !path.is_file() {
-            return Err(ArchiveError::Folder {
-                path: path.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no archive index here (run `aup generate` first, or pass --archive)",
-                ),
-            });
+            return Err(ArchiveError::Missing(root.to_owned()));
         }
         let conn = Connection::open_with_flags(
             &path,
@@ -372,8 +374,9 @@ impl Archive {
             &policy.fingerprint[..12.min(policy.fingerprint.len())]
         );
         let head = append_audit(&tx, "generate", &detail)?;
+        stage_audit_head(&self.root, &head)?;
         tx.commit()?;
-        self.write_audit_head(&head)?;
+        promote_audit_head(&self.root)?;
         Ok(())
     }
 
@@ -461,7 +464,7 @@ pub struct ReturnRow {
     pub school: String,
     pub year: String,
     pub fingerprint: String,
-    pub verdict: String,
+    pub verdict: Verdict,
     pub missing: Vec<String>,
     /// `paper` for scans.
     pub method: String,
@@ -545,7 +548,7 @@ impl Archive {
             tx.execute(
                 "INSERT INTO returns (form_id, school, year, fingerprint, verdict, missing, method, files, archived_path, ingested_at, received)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![r.form_id, r.school, r.year, r.fingerprint, r.verdict, missing, r.method, files, r.archived_path, at, received],
+                params![r.form_id, r.school, r.year, r.fingerprint, r.verdict.as_str(), missing, r.method, files, r.archived_path, at, received],
             )?;
         }
         for q in &record.quarantined {
@@ -565,8 +568,9 @@ impl Archive {
             other => other,
         };
         let head = append_audit(&tx, action, &detail)?;
+        stage_audit_head(&self.root, &head)?;
         tx.commit()?;
-        self.write_audit_head(&head)?;
+        promote_audit_head(&self.root)?;
         Ok(())
     }
 
@@ -637,12 +641,31 @@ impl Archive {
         Ok(out)
     }
 
-    /// Records the chain's newest entry beside the database: deleting entries at
-    /// the end of the log leaves the chain whole, but not equal to this.
-    fn write_audit_head(&self, head: &(i64, String)) -> Result<(), ArchiveError> {
-        let path = self.root.join(AUDIT_HEAD);
-        store_durably(&path, format!("{} {}\n", head.0, head.1).as_bytes())
-            .map_err(|source| ArchiveError::Folder { path, source })
+    /// After a crash between an index commit and the promotion of the audit head
+    /// (see [`stage_audit_head`]): a staged head that names the chain's newest
+    /// entry is promoted; one that names nothing committed is dropped. Runs on every
+    /// writable open (writers hold the archive's lock).
+    fn repair_audit_head(&self) -> Result<(), ArchiveError> {
+        let staged = self.root.join(AUDIT_HEAD_STAGED);
+        let Ok(text) = std::fs::read_to_string(&staged) else {
+            return Ok(());
+        };
+        let last: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let committed = last.is_some_and(|(id, hash)| text.trim() == format!("{id} {hash}"));
+        match committed {
+            true => promote_audit_head(&self.root)?,
+            false => {
+                let _ = std::fs::remove_file(&staged);
+            }
+        }
+        Ok(())
     }
 
     /// Re-computes the audit chain: `Ok(n)` for `n` intact entries, or what is wrong.
@@ -679,11 +702,20 @@ impl Archive {
             prev = entry.hash.clone();
         }
         let head = std::fs::read_to_string(self.root.join(AUDIT_HEAD)).unwrap_or_default();
-        let expected = rows
-            .last()
-            .map(|e| format!("{} {}", e.id, e.hash))
-            .unwrap_or_default();
-        if head.trim() != expected {
+        let staged = std::fs::read_to_string(self.root.join(AUDIT_HEAD_STAGED)).unwrap_or_default();
+        let entry = |e: Option<&AuditEntry>| {
+            e.map(|e| format!("{} {}", e.id, e.hash))
+                .unwrap_or_default()
+        };
+        let expected = entry(rows.last());
+        let before_last = entry(rows.len().checked_sub(2).and_then(|i| rows.get(i)));
+        // A crash after a commit and before its head was promoted leaves the head
+        // one entry behind and the staged head naming the newest entry: the chain
+        // is whole. Deleting entries leaves a head (or staged head) naming an entry
+        // the log no longer has.
+        let interrupted =
+            !staged.trim().is_empty() && staged.trim() == expected && head.trim() == before_last;
+        if head.trim() != expected && !interrupted {
             return Ok(Err(format!(
                 "the log ends at entry {} but {AUDIT_HEAD} records `{}`: entries at the end were deleted",
                 rows.len(),
@@ -791,6 +823,27 @@ pub fn lock(root: &Path) -> Result<ArchiveLock, ArchiveError> {
     }
 }
 
+/// Takes the archive's lock, waiting for a run that holds it to finish.
+pub fn lock_waiting(root: &Path) -> Result<ArchiveLock, ArchiveError> {
+    std::fs::create_dir_all(root).map_err(|source| ArchiveError::Folder {
+        path: root.to_owned(),
+        source,
+    })?;
+    let path = root.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| ArchiveError::Folder {
+            path: path.clone(),
+            source,
+        })?;
+    file.lock()
+        .map_err(|source| ArchiveError::Folder { path, source })?;
+    Ok(ArchiveLock { _file: file })
+}
+
 /// SHA-256 and size of a file, read in chunks (a batch can be bigger than memory
 /// should hold).
 pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
@@ -870,6 +923,61 @@ pub fn write_via_temp(
 
 /// The file beside the database holding the audit chain's newest entry.
 pub const AUDIT_HEAD: &str = "audit.head";
+/// The head an action is about to commit, written before its commit and renamed
+/// to [`AUDIT_HEAD`] after it: a crash in between never looks like tampering.
+const AUDIT_HEAD_STAGED: &str = "audit.head.next";
+
+/// Writes the head an action is about to commit, durably, before the commit.
+fn stage_audit_head(root: &Path, head: &(i64, String)) -> Result<(), ArchiveError> {
+    let path = root.join(AUDIT_HEAD_STAGED);
+    store_durably(&path, format!("{} {}\n", head.0, head.1).as_bytes())
+        .map_err(|source| ArchiveError::Folder { path, source })
+}
+
+/// Makes the staged head the head, once its entry is committed.
+fn promote_audit_head(root: &Path) -> Result<(), ArchiveError> {
+    // Fault injection for the crash test: committed, head not yet promoted.
+    if std::env::var("AUP_FAULT").as_deref() == Ok("after-commit") {
+        std::process::abort();
+    }
+    let (staged, head) = (root.join(AUDIT_HEAD_STAGED), root.join(AUDIT_HEAD));
+    let promoted =
+        std::fs::rename(&staged, &head).and_then(|()| std::fs::File::open(root)?.sync_all());
+    promoted.map_err(|source| ArchiveError::Folder { path: head, source })
+}
+
+/// Removes what killed runs left behind: temporary files (`.<name>.<pid>.tmp`,
+/// `.<name>.<pid>.link`, `.incoming.<pid>.tmp`, as big as a scan) anywhere in the
+/// archive. Call only under the archive's lock: no other run is writing then.
+/// Returns a note for the run's output when anything was removed.
+pub fn tidy_after_crash(root: &Path) -> Vec<String> {
+    let (mut files, mut bytes) = (0u64, 0u64);
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy();
+        let temporary = name.starts_with('.')
+            && (name.ends_with(".tmp") || name.ends_with(".link"))
+            && entry.file_type().is_file();
+        if temporary {
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if std::fs::remove_file(entry.path()).is_ok() {
+                files += 1;
+                bytes += size;
+            }
+        }
+    }
+    match files {
+        0 => Vec::new(),
+        n => vec![format!(
+            "removed {n} temporary file{} ({} KB) left by an interrupted run",
+            if n == 1 { "" } else { "s" },
+            bytes / 1024
+        )],
+    }
+}
 const GENESIS: &str = "aup-audit-genesis";
 
 struct AuditEntry {
@@ -1009,8 +1117,9 @@ impl Archive {
             pruned.received.len()
         );
         let head = append_audit(&tx, "prune", &detail)?;
+        stage_audit_head(&self.root, &head)?;
         tx.commit()?;
-        self.write_audit_head(&head)?;
+        promote_audit_head(&self.root)?;
         Ok(pruned)
     }
 }
@@ -1029,7 +1138,7 @@ pub struct IssuedWithReturns {
 /// One return of a form.
 #[derive(Debug, Clone)]
 pub struct ReturnSummary {
-    pub verdict: String,
+    pub verdict: Verdict,
     pub missing: Vec<String>,
     /// `paper` for scans.
     pub method: String,
@@ -1056,4 +1165,13 @@ pub struct RegisteredForm {
     pub page_hashes: Vec<String>,
     /// Width and height of each page, in points.
     pub page_sizes: Vec<(f64, f64)>,
+}
+
+impl rusqlite::types::FromSql for Verdict {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Verdict::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown verdict `{text}`").into())
+        })
+    }
 }

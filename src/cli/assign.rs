@@ -47,7 +47,7 @@ pub fn run(args: AssignArgs) -> Result<Outcome, String> {
     .map_err(|e| e.to_string())?;
     for outcome in outcomes {
         if args.json {
-            println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+            outln!("{}", serde_json::to_string(&outcome).unwrap_or_default());
             continue;
         }
         let reason = outcome
@@ -55,7 +55,7 @@ pub fn run(args: AssignArgs) -> Result<Outcome, String> {
             .as_ref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "{} {}: {}{reason}",
             outcome.form_id.as_deref().unwrap_or(&outcome.file),
             outcome.person.as_deref().unwrap_or("(blank form)"),

@@ -24,17 +24,11 @@ pub enum AuditCommand {
 }
 
 pub fn run(args: AuditArgs) -> Result<Outcome, String> {
-    if !args.archive.join(crate::archive::DATABASE).is_file() {
-        return Err(format!(
-            "there is no archive index in {}",
-            args.archive.display()
-        ));
-    }
-    let archive = Archive::open(&args.archive).map_err(|e| e.to_string())?;
+    let archive = Archive::open_read_only(&args.archive).map_err(|e| e.to_string())?;
     match args.command {
         AuditCommand::Verify => match archive.verify_audit().map_err(|e| e.to_string())? {
             Ok(entries) => {
-                println!("audit log intact: {entries} entries");
+                outln!("audit log intact: {entries} entries");
                 Ok(Outcome::Success)
             }
             Err(problem) => {

@@ -22,12 +22,12 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
     let templates = TemplateSource::Embedded;
     let catalogue = render::staff_catalogue(&templates)?;
     if args.clauses {
-        println!("paragraphs: {}", catalogue.blocks.join(" "));
-        println!("clauses:    {}", catalogue.clauses.join(" "));
-        println!("bullets:    {}", catalogue.bullets.join(" "));
-        println!("placeholders:");
+        outln!("paragraphs: {}", catalogue.blocks.join(" "));
+        outln!("clauses:    {}", catalogue.clauses.join(" "));
+        outln!("bullets:    {}", catalogue.bullets.join(" "));
+        outln!("placeholders:");
         for (name, meaning) in crate::config::PLACEHOLDERS {
-            println!("  {{{name}}}  {meaning}");
+            outln!("  {{{name}}}  {meaning}");
         }
         return Ok(Outcome::Success);
     }

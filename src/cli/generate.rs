@@ -91,12 +91,12 @@ pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
                     eprint!("{}", generated.warnings);
                 }
                 // The written paths are the command's data: stdout, one per line.
-                println!("{}", generated.policy.display());
+                outln!("{}", generated.policy.display());
                 for (_, path) in &generated.forms {
-                    println!("{}", path.display());
+                    outln!("{}", path.display());
                 }
                 if let Some(path) = &generated.print_all {
-                    println!("{}", path.display());
+                    outln!("{}", path.display());
                 }
                 eprintln!(
                     "{} {}: policy {} pages, {} forms, policy version {} in {} ms",

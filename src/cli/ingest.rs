@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::{Outcome, SchoolsDir, style};
 use crate::ingest::{self, Event, IngestPlan};
+use crate::verdict::Verdict;
 
 /// Identifies every page in the inbox by its QR code, checks each form (right
 /// policy version, every page, signed, named, dated), files it in the archive and
@@ -27,8 +28,16 @@ use crate::ingest::{self, Event, IngestPlan};
 /// operational failure (the archive can't be written, another ingest holds its
 /// lock, the inbox is missing).
 ///
-/// Limits on hostile input: files over 2 GB, pages over 60 megapixels, PDFs or
-/// TIFFs over 2000 pages and image decodes over 512 MB are quarantined unread.
+/// Every file is read in a separate reader process under limits (3 GiB of memory
+/// plus the file's size, a 256 MiB stack, 30 s plus 1 s per 4 MB of file): a file
+/// that crashes its reader or overruns is quarantined (`reader_failed`, `timeout`)
+/// and the run goes on. Files over 2 GB, pages over 60 megapixels, PDFs or TIFFs
+/// over 2000 pages and image decodes over 512 MB are quarantined unread.
+///
+/// Inbox entries that are not read are listed with the reason: symbolic links (not
+/// followed), FIFOs and devices, hidden files, files still being written, files
+/// that changed while being read. An inbox file is removed only if it is still the
+/// very file that was read; a file replaced meanwhile is left for the next run.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
     /// The inbox folder the office drops scans and emailed PDFs into.
@@ -38,9 +47,15 @@ pub struct IngestArgs {
     #[arg(long, value_name = "DIR", default_value = "archive")]
     pub archive: PathBuf,
     /// One JSON object per line on stdout for each form and each quarantined file
-    /// or page: file, form_id, school, person, verdict, missing, reason, archived.
+    /// or page: file, form_id, school, person, verdict, missing, reason, archived
+    /// (and page, for a page). Entries left in the inbox are listed on stderr.
     #[arg(long)]
     pub json: bool,
+    /// Give each file's reader at most SECS seconds (default: 30 s plus 1 s per
+    /// 4 MB of file); a reader that overruns is stopped and its file quarantined
+    /// with reason `timeout`.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reader_timeout: Option<u64>,
     /// Leave files changed in the last SECS seconds for the next run: a copier may
     /// still be writing them.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
@@ -55,6 +70,7 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
         archive: args.archive.clone(),
         settle: Duration::from_secs(args.settle),
         schools: args.dir.schools.clone(),
+        reader_timeout: args.reader_timeout.map(Duration::from_secs),
     };
     let style = style();
     let terminal = std::io::stderr().is_terminal();
@@ -65,15 +81,23 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
         }
         Event::Reading { .. } => {}
         Event::Warning(text) => eprintln!("{} {text}", style.warn("warning:")),
+        // Entries left alone are diagnostics, not results: on stderr, so that
+        // stdout (and --json) holds only what was filed.
+        Event::Skipped { file, reason } => {
+            if terminal {
+                eprint!("\r\x1b[2K");
+            }
+            eprintln!("{} {file}: {reason}", style.warn("skipped:"));
+        }
         Event::File { file, pages, identified, blank, quarantined } if !args.json => {
             if terminal {
                 eprint!("\r\x1b[2K");
             }
-            println!("{file}: {pages} pages, {identified} identified, {blank} blank, {quarantined} quarantined");
+            outln!("{file}: {pages} pages, {identified} identified, {blank} blank, {quarantined} quarantined");
         }
         Event::File { .. } => {}
         Event::Outcome(outcome) if args.json => {
-            println!("{}", serde_json::to_string(outcome).unwrap_or_default());
+            outln!("{}", serde_json::to_string(outcome).unwrap_or_default());
         }
         Event::Outcome(outcome) => {
             if terminal {
@@ -85,24 +109,27 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
                 .map(|id| format!("{id} {}", outcome.person.as_deref().unwrap_or("(blank form)")))
                 .unwrap_or_else(|| outcome.file.clone());
             let page = outcome.page.map(|p| format!(" page {p}")).unwrap_or_default();
-            let verdict = match outcome.verdict.as_str() {
-                "accepted" => style.ok("accepted"),
-                "duplicate" => outcome.verdict.clone(),
-                other => style.warn(other),
+            let verdict = match outcome.verdict {
+                Verdict::Accepted => style.ok("accepted"),
+                Verdict::Duplicate => Verdict::Duplicate.to_string(),
+                other => style.warn(other.as_str()),
             };
             let reason = outcome.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
-            println!("  {who}{page}: {verdict}{reason}");
+            outln!("  {who}{page}: {verdict}{reason}");
         }
     })
     .map_err(|e| e.to_string())?;
     if terminal && !args.json {
         eprint!("\r\x1b[2K");
     }
-    let counts: Vec<String> = summary
+    let mut counts: Vec<String> = summary
         .by_verdict
         .iter()
         .map(|(v, n)| format!("{n} {v}"))
         .collect();
+    if summary.skipped > 0 {
+        counts.push(format!("{} left in the inbox", summary.skipped));
+    }
     eprintln!(
         "{} files, {} pages: {}",
         summary.files,

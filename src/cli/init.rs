@@ -24,7 +24,7 @@ pub fn run(args: InitArgs) -> Result<Outcome, String> {
     let slug = SchoolSlug::parse(&args.slug)?;
     let path = args.dir.schools.join(format!("{slug}.yaml"));
     write_new(&path, STARTER)?;
-    println!("{}", path.display());
+    outln!("{}", path.display());
     eprintln!(
         "wrote {}: fill in the names, then run `aup check {slug}`",
         path.display()

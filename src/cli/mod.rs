@@ -2,6 +2,17 @@
 //! argument types (whose doc comments are the `--help` text) and maps a run's
 //! outcome to the exit code.
 
+/// `outln!` is `println!` for data on stdout, except that a closed pipe (`aup
+/// status | head`) ends the program quietly instead of panicking.
+macro_rules! outln {
+    () => { $crate::cli::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+/// `print!` for data on stdout; see [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!($($arg)*)) };
+}
+
 mod assign;
 mod audit;
 mod check;
@@ -74,6 +85,15 @@ pub struct SchoolsDir {
 
 /// Parses `args` and runs the command. Errors go to stderr; data to stdout.
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // A reader worker (see `ingest::worker`): not a command for people, so not in
+    // the help either.
+    if args
+        .get(1)
+        .is_some_and(|a| a == crate::ingest::worker::SUBCOMMAND)
+    {
+        return crate::ingest::worker::serve();
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
@@ -104,6 +124,21 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             eprintln!("{} {message}", style().error("error:"));
             ExitCode::from(1)
         }
+    }
+}
+
+/// Writes data to stdout. A reader that went away (a closed pipe) ends the program
+/// quietly with status 0, as `yes | head` does; any other failure to write is an
+/// error, exit status 1.
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("{} cannot write the output: {e}", style().error("error:"));
+        std::process::exit(1);
     }
 }
 

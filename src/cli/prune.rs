@@ -14,8 +14,12 @@ use crate::config::AcademicYear;
 /// August. Years still inside their retention period are listed and kept. Every
 /// removal is recorded in the audit log. `--dry-run` says what would go.
 ///
-/// Exit status: 0 when done (or nothing was due); 1 when the archive can't be
-/// changed (another ingest holds its lock, the index can't be written).
+/// A school whose YAML cannot be read (missing, or with errors) is not pruned: its
+/// retention period is unknown, and guessing could delete what must be kept.
+///
+/// Exit status: 0 when done (or nothing was due); 1 when a school was left
+/// unpruned because its YAML cannot be read, or the archive can't be changed
+/// (another ingest holds its lock, the index can't be written).
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Prune academic years before this one, e.g. 2019-20.
@@ -43,6 +47,7 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
     let _lock = archive::lock(&args.archive).map_err(|e| e.to_string())?;
     let mut index = Archive::open(&args.archive).map_err(|e| e.to_string())?;
     let mut removed_any = false;
+    let mut refused = false;
     for (school, year_text) in index.school_years().map_err(|e| e.to_string())? {
         let Ok(year) = year_text.parse::<AcademicYear>() else {
             continue;
@@ -50,19 +55,33 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
         if year >= before {
             continue;
         }
-        let retention = retention_years(&args.dir.schools, &school);
-        let keep_until = AcademicYear {
-            start: year.start + retention as i32,
-        }
-        .last_day();
+        let retention = match retention_years(&args.dir.schools, &school) {
+            Ok(retention) => retention,
+            Err(why) => {
+                eprintln!(
+                    "{} {school} {year} not pruned: {why}\n  = hint: its retention period is in \
+                     records.retention_years of its YAML; restore the file, or pass --schools DIR",
+                    super::style().error("error:")
+                );
+                refused = true;
+                continue;
+            }
+        };
+        let Some(start) = i32::try_from(retention)
+            .ok()
+            .and_then(|r| year.start.checked_add(r))
+        else {
+            continue;
+        };
+        let keep_until = AcademicYear { start }.last_day();
         if today <= keep_until {
-            println!(
+            outln!(
                 "{school} {year}: kept until {keep_until} ({retention} years after the year ends)"
             );
             continue;
         }
         if args.dry_run {
-            println!("{school} {year}: would be removed (retention of {retention} years is over)");
+            outln!("{school} {year}: would be removed (retention of {retention} years is over)");
             continue;
         }
         let pruned = index
@@ -88,7 +107,7 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
         {
             failed.push(format!("{}: {e}", folder.display()));
         }
-        println!(
+        outln!(
             "{school} {year}: removed {} forms, {} returns, {} received files",
             pruned.forms,
             pruned.returns,
@@ -99,16 +118,19 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
         }
         removed_any = true;
     }
-    if !removed_any && !args.dry_run {
-        println!("nothing to prune before {before}");
+    if !removed_any && !args.dry_run && !refused {
+        outln!("nothing to prune before {before}");
     }
-    Ok(Outcome::Success)
+    Ok(match refused {
+        true => Outcome::SomeFailed,
+        false => Outcome::Success,
+    })
 }
 
-/// The school's retention period from its YAML; the default when it has none
-/// (or the school's file is gone, as happens years later).
-fn retention_years(schools: &std::path::Path, school: &str) -> u32 {
+/// The school's retention period from its YAML (the default when the YAML has no
+/// `records.retention_years`); why not, when the YAML cannot be read.
+fn retention_years(schools: &std::path::Path, school: &str) -> Result<u32, String> {
     crate::config::load(&schools.join(format!("{school}.yaml")))
         .map(|s| s.config.records.retention_years)
-        .unwrap_or(6)
+        .map_err(|e| e.to_string())
 }

@@ -17,6 +17,6 @@ pub fn schema_json() -> String {
 }
 
 pub fn run(_args: SchemaArgs) -> Result<Outcome, String> {
-    print!("{}", schema_json());
+    out!("{}", schema_json());
     Ok(Outcome::Success)
 }

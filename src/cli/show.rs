@@ -19,7 +19,7 @@ pub struct ShowArgs {
 
 pub fn run(args: ShowArgs) -> Result<Outcome, String> {
     let id: FormId = args.form_id.parse()?;
-    let archive = Archive::open(&args.archive).map_err(|e| e.to_string())?;
+    let archive = Archive::open_read_only(&args.archive).map_err(|e| e.to_string())?;
     let Some(form) = archive.issued(id.as_str()).map_err(|e| e.to_string())? else {
         return Err(format!(
             "form {id} is not in the issue register of {}",
@@ -29,32 +29,32 @@ pub fn run(args: ShowArgs) -> Result<Outcome, String> {
     let current = archive
         .current_fingerprint(&form.school, &form.year)
         .map_err(|e| e.to_string())?;
-    println!("form {id}");
-    println!("  school:  {} {}", form.school, form.year);
-    println!(
+    outln!("form {id}");
+    outln!("  school:  {} {}", form.school, form.year);
+    outln!(
         "  person:  {}",
         form.name.as_deref().unwrap_or("(blank form)")
     );
-    println!("  role:    {}", form.role.as_deref().unwrap_or("-"));
+    outln!("  role:    {}", form.role.as_deref().unwrap_or("-"));
     let version = match current.as_deref() == Some(form.fingerprint.as_str()) {
         true => "current",
         false => "superseded",
     };
-    println!(
+    outln!(
         "  policy:  {} ({version})",
         &form.fingerprint[..12.min(form.fingerprint.len())]
     );
-    println!("  pages:   {}", form.pages);
+    outln!("  pages:   {}", form.pages);
     let history = archive.history(id.as_str()).map_err(|e| e.to_string())?;
     if history.is_empty() {
-        println!("  returns: none yet");
+        outln!("  returns: none yet");
     }
     for (r, files, archived) in history {
         let missing = match r.missing.is_empty() {
             true => String::new(),
             false => format!(" (missing: {})", r.missing.join(", ")),
         };
-        println!(
+        outln!(
             "  {}  {}{missing} by {}, from {} -> {archived}",
             r.ingested_at,
             r.verdict,

@@ -54,7 +54,7 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
     }
     .to_string();
     let files = select_schools(&args.dir.schools, &args.schools_only)?;
-    let archive = Archive::open(&args.archive).map_err(|e| e.to_string())?;
+    let archive = Archive::open_read_only(&args.archive).map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for file in &files {
         let school = config::load(file).map_err(|e| e.to_string())?;
@@ -95,7 +95,7 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(Outcome::Success)
 }

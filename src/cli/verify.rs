@@ -1,16 +1,17 @@
 //! `aup verify FILE`: every check ingest makes on a digital return, explained,
 //! without touching the archive.
 
-use std::collections::HashMap;
+use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 
 use super::{Outcome, SchoolsDir, style};
 use crate::archive::Archive;
-use crate::ingest::pages::{FileBytes, FileKind, PageSource};
-use crate::ingest::{DigitalContext, inspect_digital};
+use crate::ingest::pages::FileKind;
+use crate::ingest::protocol::{Reading, Request, Task};
+use crate::ingest::worker;
+use crate::verdict::Verdict;
 
 /// Checks one returned PDF the way `aup ingest` would and explains each check:
 /// the policy text as issued (the issued file is a byte prefix of the return, or
@@ -38,45 +39,47 @@ pub struct VerifyArgs {
 
 pub fn run(args: VerifyArgs) -> Result<Outcome, String> {
     let file = args.file.display().to_string();
-    let bytes = FileBytes::map(&args.file).map_err(|e| format!("cannot read {file}: {e}"))?;
-    if FileKind::sniff(bytes.as_ref()) != Some(FileKind::Pdf) {
+    let mut head = Vec::new();
+    std::fs::File::open(&args.file)
+        .and_then(|f| f.take(1024).read_to_end(&mut head))
+        .map_err(|e| format!("cannot read {file}: {e}"))?;
+    if FileKind::sniff(&head) != Some(FileKind::Pdf) {
         return Err(format!("{file} is not a PDF"));
     }
-    let bytes = Arc::new(bytes);
-    let source = PageSource::open(bytes.clone(), FileKind::Pdf)
+    // The archive is only read; the reader's spool is a private temporary folder.
+    Archive::open_read_only(&args.archive).map_err(|e| e.to_string())?;
+    let spool = tempfile::Builder::new()
+        .prefix("aup-verify-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary folder: {e}"))?;
+    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let request = Request {
+        file: args.file.clone(),
+        kind: FileKind::Pdf,
+        archive: args.archive.clone(),
+        schools: args.dir.schools.clone(),
+        spool: spool.path().to_owned(),
+        task: Task::Verify,
+    };
+    let answer = worker::read(&request, worker::Limits::for_file(size, None))
         .map_err(|e| format!("{file}: {} ({})", e.message, e.reason))?;
-    let PageSource::Pdf(pdf) = &source else {
-        return Err(format!("{file} is not a PDF"));
-    };
-    let Some(form_id) = pdf.form_id.clone() else {
-        return Err(format!(
-            "{file} is not one of our forms: it has no aup form id in its metadata \
-             (a scan is identified by its QR codes: use `aup ingest`)"
-        ));
-    };
-    let index = Archive::open_read_only(&args.archive).map_err(|e| e.to_string())?;
-    let register: HashMap<String, _> = index
-        .issued(&form_id)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|form| (form.form_id.clone(), form))
-        .collect();
-    let context =
-        DigitalContext::load(&index, &register, &args.dir.schools).map_err(|e| e.to_string())?;
-    for problem in &context.root_problems {
+    for problem in &answer.warnings {
         eprintln!("{} {problem}", style().warn("warning:"));
     }
-    let inspection = inspect_digital((*bytes).as_ref(), &source, &form_id, &register, &context)
-        .map_err(|e| format!("{file}: {}", e.message))?;
+    let inspection = match answer.reading {
+        Reading::Verify(Ok(inspection)) => inspection,
+        Reading::Verify(Err(message)) => return Err(format!("{file}: {message}")),
+        _ => return Err(format!("{file}: the reader answered another question")),
+    };
 
     if args.json {
         let mut json = serde_json::to_value(&inspection).map_err(|e| e.to_string())?;
         json["file"] = serde_json::Value::String(file);
-        println!("{json}");
+        outln!("{json}");
     } else {
         let style = style();
-        println!("{file}: form {form_id}", form_id = inspection.form_id);
-        println!(
+        outln!("{file}: form {form_id}", form_id = inspection.form_id);
+        outln!(
             "  {} {}, {}",
             inspection.person.as_deref().unwrap_or("(no name)"),
             inspection.school,
@@ -87,21 +90,21 @@ pub fn run(args: VerifyArgs) -> Result<Outcome, String> {
                 true => style.ok("pass"),
                 false => style.error("FAIL"),
             };
-            println!("  {mark}  {}: {}", check.check, check.detail);
+            outln!("  {mark}  {}: {}", check.check, check.detail);
         }
         let verdict = match inspection.verdict {
-            "accepted" => style.ok("accepted"),
-            other => style.warn(other),
+            Verdict::Accepted => style.ok("accepted"),
+            other => style.warn(other.as_str()),
         };
         let reason = inspection
             .reason
             .as_ref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
-        println!("verdict: {verdict}{reason}");
+        outln!("verdict: {verdict}{reason}");
     }
     Ok(match inspection.verdict {
-        "accepted" => Outcome::Success,
+        Verdict::Accepted => Outcome::Success,
         _ => Outcome::SomeFailed,
     })
 }

@@ -500,7 +500,7 @@ impl LoadedSchool {
         let mut errors = Vec::new();
         for (i, name) in self.config.records.trust_roots.iter().enumerate() {
             let path = self.dir().join(name);
-            let found = std::fs::read(&path)
+            let found = read_small_file(&path, MAX_TRUST_ROOT_BYTES)
                 .map_err(|e| format!("cannot read the trust root {}: {e}", path.display()))
                 .and_then(|bytes| {
                     crate::digital::signature::read_certificates(&bytes)
@@ -525,7 +525,7 @@ impl LoadedSchool {
 
     fn read_signature_image(&self, name: &str) -> Result<(String, Vec<u8>), String> {
         let path = self.dir().join(name);
-        let bytes = std::fs::read(&path)
+        let bytes = read_small_file(&path, MAX_SIGNATURE_IMAGE_BYTES)
             .map_err(|e| format!("cannot read the signature image {}: {e}", path.display()))?;
         let is_png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
         let is_jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
@@ -695,4 +695,44 @@ mod tests {
         assert_eq!(s(&["staff", "governors"]), "staff and governors");
         assert_eq!(s(&["a", "b", "c"]), "a, b and c");
     }
+}
+
+/// A trust-root file holds a few certificates; a CA bundle is under 300 KB.
+pub const MAX_TRUST_ROOT_BYTES: u64 = 1024 * 1024;
+/// A signature image is a small scan of a signature.
+pub const MAX_SIGNATURE_IMAGE_BYTES: u64 = 5 * 1024 * 1024;
+
+/// Reads a file a school's YAML names, only if it is a regular file no bigger than
+/// `limit`: a path such as `/dev/zero` or a FIFO would otherwise be read for ever.
+fn read_small_file(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} KB, more than the {} KB such a file may be",
+                meta.len() / 1024,
+                limit / 1024
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    // The file may grow after the check: read no more than the limit allows.
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "grew past its size limit while being read",
+        ));
+    }
+    Ok(bytes)
 }

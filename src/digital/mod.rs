@@ -15,7 +15,9 @@ use std::collections::{HashMap, HashSet};
 
 use image::GrayImage;
 use lopdf::{Dictionary, Document, Object};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::verdict::Verdict;
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
@@ -82,7 +84,7 @@ fn xmp_form_id(doc: &Document) -> Option<String> {
 }
 
 /// One check and its result, in words an office can act on.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Check {
     pub check: String,
     pub passed: bool,
@@ -90,7 +92,7 @@ pub struct Check {
 }
 
 /// A certificate signature and everything known about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CertificateSignature {
     pub field: String,
     pub sub_filter: String,
@@ -116,7 +118,7 @@ impl CertificateSignature {
 }
 
 /// What a digital return is, before the archive decides anything.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Inspection {
     pub form_id: String,
     pub school: String,
@@ -129,11 +131,11 @@ pub struct Inspection {
     /// Ink in the signature box (drawn, stamped, typed or flattened).
     pub signature_ink: bool,
     pub checks: Vec<Check>,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub missing: Vec<String>,
     pub reason: Option<String>,
     /// `certificate` when a sound certificate signature signs the form, else `pdf`.
-    pub method: &'static str,
+    pub method: String,
 }
 
 impl Inspection {
@@ -337,19 +339,19 @@ pub fn inspect(
     }
 
     let (verdict, reason) = if !rejected.is_empty() {
-        ("rejected", Some(rejected.join("; ")))
+        (Verdict::Rejected, Some(rejected.join("; ")))
     } else if !current {
         (
-            "outdated",
+            Verdict::Outdated,
             Some("signed an older version of the policy: the current one must be signed".into()),
         )
     } else if !missing.is_empty() {
         (
-            "incomplete",
+            Verdict::Incomplete,
             Some(format!("missing: {}", missing.join(", "))),
         )
     } else {
-        ("accepted", None)
+        (Verdict::Accepted, None)
     };
     Inspection {
         form_id: form.form_id.clone(),
@@ -360,7 +362,7 @@ pub fn inspect(
         role,
         date,
         signature_ink,
-        method: if certified { "certificate" } else { "pdf" },
+        method: if certified { "certificate" } else { "pdf" }.into(),
         signatures,
         checks,
         verdict,

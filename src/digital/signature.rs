@@ -86,7 +86,7 @@ impl Hash {
 
 /// How far a signature's certificate is trusted. Trust is reported beside
 /// integrity, never instead of it: a self-signed signature can be intact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "root")]
 pub enum Trust {
     /// Chains to one of the school's trust roots (named).
@@ -108,12 +108,12 @@ impl Trust {
 }
 
 /// What the cryptography says about one signature.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CmsReport {
     pub signer: Option<String>,
     /// The signer's claimed signing time (signed attribute), RFC 3339.
     pub signing_time: Option<String>,
-    pub digest_algorithm: Option<&'static str>,
+    pub digest_algorithm: Option<String>,
     /// The digest of the signed bytes equals the one the signer signed.
     pub intact: bool,
     /// The signature verifies against the signer certificate's key.
@@ -184,7 +184,7 @@ pub fn verify_cms(contents: &[u8], signed: [&[u8]; 2], roots: &[Certificate]) ->
         ));
         return report;
     };
-    report.digest_algorithm = Some(hash.name());
+    report.digest_algorithm = Some(hash.name().to_owned());
     let document_digest = hash.digest(&signed);
 
     // With signed attributes, the signer signed their DER (as a SET) and the

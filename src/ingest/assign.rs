@@ -3,20 +3,14 @@
 //! is judged like any scan; when the form's last return was missing exactly these
 //! pages, that return's pages are taken along, so the form is judged whole.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use super::pages::{FileBytes, FileKind, PageSource};
-use super::qr::PageToImage;
-use super::{
-    FileResult, IdentifiedPage, IngestError, IngestPlan, Outcome, PageResult, Spool, ink, judge,
-    reencoded,
-};
+use super::inbox;
+use super::pages::{FileKind, Unreadable};
+use super::protocol::{AssignPages, PageReading, Reading, Request, Task};
+use super::{FileResult, IngestError, IngestPlan, Outcome, RunSpool, judge, worker};
 use crate::archive::{self, Archive, IngestRecord, ReceivedFile, RegisteredForm};
-
-/// Pages of filed returns are read back at this resolution (they were filed at 150).
-const REREAD_DPI: f32 = 150.0;
+use crate::verdict::Verdict;
 
 /// What `aup assign` was asked to do.
 pub struct AssignPlan {
@@ -51,126 +45,120 @@ pub fn run(plan: &AssignPlan) -> Result<Vec<Outcome>, AssignError> {
     };
     let name = plan.file.display().to_string();
     let unreadable = |why: String| AssignError::Input(format!("{name}: {why}"));
-    let (sha256, size) = archive::hash_file(&plan.file).map_err(|e| unreadable(e.to_string()))?;
-    let bytes = FileBytes::map(&plan.file).map_err(|e| unreadable(e.to_string()))?;
-    let kind = FileKind::sniff(bytes.as_ref())
-        .ok_or_else(|| unreadable("not a PDF, JPEG, PNG or TIFF file".into()))?;
-    let source = PageSource::open(Arc::new(bytes), kind)
-        .map_err(|e| unreadable(format!("{} ({})", e.message, e.reason)))?;
-    let count = source.count() as u32;
-    let last = plan.first_page.saturating_add(count.saturating_sub(1));
-    if count == 0 || plan.first_page == 0 || last > form.pages as u32 {
-        return Err(AssignError::Input(format!(
-            "{name} has {count} pages; from page {} they would go past the form's {} pages",
-            plan.first_page, form.pages
-        )));
-    }
+    let received =
+        inbox::receive(&plan.file, &plan.archive, |_| None).map_err(|refused| match refused {
+            inbox::Refused::Archive(path, source) => {
+                AssignError::Ingest(IngestError::Write { path, source })
+            }
+            inbox::Refused::Unreadable(why)
+            | inbox::Refused::TooLarge(why)
+            | inbox::Refused::Changed(why) => unreadable(why),
+        })?;
+    let (Some(kind), Some(stored)) = (received.kind, received.stored) else {
+        return Err(unreadable("not a PDF, JPEG, PNG or TIFF file".into()));
+    };
+    let spool = RunSpool::new(&plan.archive)?;
+    let pages = read_as_pages(
+        &plan.archive,
+        &plan.schools,
+        &spool,
+        0,
+        &stored,
+        kind,
+        &form,
+        AssignPages::From(plan.first_page),
+    )?
+    .map_err(unreadable)?
+    .unwrap_or_default();
+    let last = plan.first_page + pages.len().saturating_sub(1) as u32;
 
     let plan_for_judge = IngestPlan {
         inbox: PathBuf::new(),
         archive: plan.archive.clone(),
         settle: std::time::Duration::ZERO,
         schools: plan.schools.clone(),
+        reader_timeout: None,
     };
-    let spool = Spool::new(&plan.archive).map_err(|source| IngestError::Write {
-        path: plan.archive.join(".spool"),
-        source,
-    })?;
-    let stored = plan
-        .archive
-        .join("received")
-        .join(&sha256[..2])
-        .join(format!("{sha256}.{}", kind.extension()));
-    archive::copy_durably(&plan.file, &stored).map_err(|source| IngestError::Write {
-        path: stored.clone(),
-        source,
-    })?;
     let mut record = IngestRecord {
         action: "assign",
         ..IngestRecord::default()
     };
     record.received.push(ReceivedFile {
-        sha256: sha256.clone(),
+        sha256: received.sha256.clone(),
         name: name.clone(),
-        size,
+        size: received.size,
         stored_path: super::relative(&plan.archive, &stored),
     });
-
-    let mut pages = Vec::new();
-    for i in 0..count {
-        let image = source
-            .page(i as usize, super::FIRST_DPI)
-            .map_err(|e| unreadable(e.message))?;
-        let number = plan.first_page + i;
-        pages.push(identified(&form, number, &image, &spool).map_err(unreadable)?);
-    }
     let mut files = vec![FileResult {
         name,
-        sha256,
+        sha256: received.sha256,
         stored,
         pages,
         unreadable: None,
         digital: None,
     }];
-    if let Some(earlier) =
-        earlier_pages(&plan.archive, &index, &form, plan.first_page..=last, &spool)?
-    {
+    if let Some(earlier) = earlier_pages(plan, &index, &form, plan.first_page..=last, &spool)? {
         files.push(earlier);
     }
-    let register: HashMap<String, RegisteredForm> =
-        HashMap::from([(form.form_id.clone(), form.clone())]);
+    let register = std::collections::HashMap::from([(form.form_id.clone(), form.clone())]);
+    for file in &mut files {
+        super::check_answer(file, &spool, &register);
+    }
     let outcomes = judge(&plan_for_judge, &index, &register, &files, &mut record)?;
     index.record_ingest(&record, &super::now_text())?;
     Ok(outcomes)
 }
 
-/// A page given by hand: the code can't be read, so the page is taken as upright
-/// and unskewed, its width the form's page width.
-fn identified(
+/// Reads a file's pages as pages of `form` in a reader worker. The outer error
+/// stops the command; the inner one is the file's problem, for people; `None`
+/// when the file's page count is not that of `pages`.
+#[allow(clippy::too_many_arguments)]
+fn read_as_pages(
+    archive: &Path,
+    schools: &Path,
+    spool: &RunSpool,
+    n: usize,
+    file: &Path,
+    kind: FileKind,
     form: &RegisteredForm,
-    number: u32,
-    image: &image::GrayImage,
-    spool: &Spool,
-) -> Result<PageResult, String> {
-    let (width, height) = form
-        .page_sizes
-        .get(number as usize - 1)
-        .copied()
-        .ok_or_else(|| format!("form {} has no page {number}", form.form_id))?;
-    let map = PageToImage::scaled(image.width() as f64 / width);
-    let written: BTreeMap<String, bool> = form
-        .boxes
-        .iter()
-        .filter(|b| b.page == number as usize)
-        .map(|b| {
-            (
-                b.name.clone(),
-                ink::measure(image, &map, &b.rect, height).written(),
-            )
-        })
-        .collect();
-    let filed = reencoded(image, &map, width, height, spool)?;
-    Ok(PageResult::Identified(Box::new(IdentifiedPage {
-        form_id: form.form_id.clone(),
-        page: number,
-        filed,
-        written,
-    })))
+    pages: AssignPages,
+) -> Result<Result<Option<Vec<PageReading>>, String>, AssignError> {
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let request = Request {
+        file: file.to_owned(),
+        kind,
+        archive: archive.to_owned(),
+        schools: schools.to_owned(),
+        spool: spool.for_worker(n)?,
+        task: Task::Assign {
+            form_id: form.form_id.clone(),
+            pages,
+        },
+    };
+    Ok(
+        match worker::read(&request, worker::Limits::for_file(size, None)) {
+            Ok(answer) => match answer.reading {
+                Reading::Assign(reading) => reading,
+                _ => Err("the reader answered another question than it was asked".into()),
+            },
+            Err(Unreadable { message, .. }) => Err(message),
+        },
+    )
 }
 
 /// The pages of the form's last return, when it was a paper return missing
 /// exactly some of the pages now given: read back from the filed PDF.
 fn earlier_pages(
-    root: &Path,
+    plan: &AssignPlan,
     index: &Archive,
     form: &RegisteredForm,
     given: std::ops::RangeInclusive<u32>,
-    spool: &Spool,
+    spool: &RunSpool,
 ) -> Result<Option<FileResult>, AssignError> {
     let Some(last) = index.latest_return(&form.form_id)? else {
         return Ok(None);
     };
-    if last.method != "paper" || last.verdict == "accepted" {
+    if last.method != "paper" || last.verdict == Verdict::Accepted {
         return Ok(None);
     }
     let missing_pages: Vec<u32> = last
@@ -184,30 +172,21 @@ fn earlier_pages(
     let present: Vec<u32> = (1..=form.pages as u32)
         .filter(|p| !missing_pages.contains(p))
         .collect();
-    let path = root.join(&last.archived_path);
-    let bytes = FileBytes::map(&path).map_err(|e| {
-        AssignError::Input(format!(
-            "the earlier return {} cannot be read: {e}",
-            path.display()
-        ))
-    })?;
-    let source = PageSource::open(Arc::new(bytes), FileKind::Pdf).map_err(|e| {
-        AssignError::Input(format!(
-            "the earlier return {}: {}",
-            path.display(),
-            e.message
-        ))
-    })?;
-    if source.count() != present.len() {
+    let path = plan.archive.join(&last.archived_path);
+    let pages = read_as_pages(
+        &plan.archive,
+        &plan.schools,
+        spool,
+        1,
+        &path,
+        FileKind::Pdf,
+        form,
+        AssignPages::Exactly(present),
+    )?
+    .map_err(|e| AssignError::Input(format!("the earlier return {}: {e}", path.display())))?;
+    let Some(pages) = pages else {
         return Ok(None);
-    }
-    let mut pages = Vec::new();
-    for (i, &number) in present.iter().enumerate() {
-        let image = source
-            .page(i, REREAD_DPI)
-            .map_err(|e| AssignError::Input(e.message))?;
-        pages.push(identified(form, number, &image, spool).map_err(AssignError::Input)?);
-    }
+    };
     Ok(Some(FileResult {
         name: last
             .files

@@ -1,20 +1,26 @@
 //! `aup ingest`: from a pile of scans in the inbox to one verified, archived form
-//! per person. Each file is kept (content-addressed) before anything else; its
-//! pages are read, identified by their QR code, checked for ink in the boxes the
-//! register knows, grouped into forms across files, judged, filed, and indexed in
-//! one transaction. Only then do inbox files go.
+//! per person. Each file's exact bytes are kept (content-addressed) before anything
+//! else; a reader worker process then reads its pages (identified by their QR code,
+//! ink measured in the boxes the register knows); this process groups pages into
+//! forms across files, judges, files, and indexes them in one transaction. Only
+//! then do inbox files go, and only if each is still the very file that was read.
+//!
+//! This process never parses received bytes: see [`worker`] for why and how.
 
 pub mod assign;
+pub mod inbox;
 pub(crate) mod ink;
 pub mod pages;
+pub mod protocol;
 pub mod qr;
+pub mod read;
+pub mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::Mutex;
+use std::time::Duration;
 
-use image::GrayImage;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -24,47 +30,47 @@ use crate::archive::{
     ReturnRow,
 };
 use crate::form::id::hex;
-use crate::form::stamp::qr_symbol_square;
-use pages::{FileBytes, FileKind, MAX_FILE_BYTES, PageSource, Unreadable};
-use qr::PageToImage;
-
-/// The resolution pages are first read at: enough for 0.6 mm modules (3.5 px)
-/// and for ink. Pages that fail are read again at [`RETRY_DPI`].
-const FIRST_DPI: f32 = 150.0;
-const RETRY_DPI: f32 = 300.0;
-/// Archived form pages are kept at this resolution, as grey JPEG.
-const ARCHIVE_DPI: f64 = 150.0;
-/// A page with less ink than this (and no code) is the blank back of a duplex scan.
-const BLANK_PAGE_INK: f64 = 0.002;
+use crate::verdict::{Reason, Verdict};
+use pages::Unreadable;
+use protocol::{FiledData, IdentifiedPage, PageReading, Reading, Request, SpooledImage, Task};
 
 /// Scratch space for page images between reading and filing, inside the archive
-/// (same file system, so nothing is copied twice); emptied at the start and end of
-/// every run.
-struct Spool {
+/// (same file system, so nothing is copied twice): one folder per worker, emptied
+/// at the start and end of every run.
+pub(crate) struct RunSpool {
     dir: PathBuf,
-    next: std::sync::atomic::AtomicUsize,
 }
 
-impl Spool {
-    fn new(archive: &Path) -> std::io::Result<Self> {
+impl RunSpool {
+    pub(crate) fn new(archive: &Path) -> Result<Self, IngestError> {
         let dir = archive.join(".spool");
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        Ok(Self {
-            dir,
-            next: std::sync::atomic::AtomicUsize::new(0),
+        std::fs::create_dir_all(&dir).map_err(|source| IngestError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Self { dir })
+    }
+
+    /// A fresh folder for one worker.
+    pub(crate) fn for_worker(&self, n: usize) -> Result<PathBuf, IngestError> {
+        worker::spool_for(&self.dir, n).map_err(|source| IngestError::Write {
+            path: self.dir.clone(),
+            source,
         })
     }
 
-    fn put(&self, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = self.dir.join(format!("{n}.jpg"));
-        std::fs::write(&path, bytes)?;
-        Ok(path)
+    /// A path a worker handed back, if it lies in the spool (a worker's answer is
+    /// checked, not trusted).
+    pub(crate) fn holds(&self, path: &Path) -> bool {
+        path.starts_with(&self.dir)
+            && path
+                .components()
+                .all(|c| !matches!(c, std::path::Component::ParentDir))
     }
 }
 
-impl Drop for Spool {
+impl Drop for RunSpool {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -79,103 +85,8 @@ pub struct IngestPlan {
     pub settle: Duration,
     /// The school YAML folder: trust roots for certificate signatures.
     pub schools: PathBuf,
-}
-
-/// What digital returns are checked against beyond the register: each school
-/// and year's current policy version, and each school's trust roots.
-#[derive(Default)]
-pub struct DigitalContext {
-    pub current: HashMap<(String, String), Option<String>>,
-    pub roots: HashMap<String, Vec<x509_cert::Certificate>>,
-    /// Schools whose trust roots could not be read: said once per run.
-    pub root_problems: Vec<String>,
-}
-
-impl DigitalContext {
-    /// Reads current versions from the index and trust roots from `schools`.
-    pub fn load(
-        index: &Archive,
-        register: &HashMap<String, RegisteredForm>,
-        schools: &Path,
-    ) -> Result<Self, ArchiveError> {
-        let mut context = Self::default();
-        for form in register.values() {
-            let key = (form.school.clone(), form.year.clone());
-            if let std::collections::hash_map::Entry::Vacant(slot) = context.current.entry(key) {
-                slot.insert(index.current_fingerprint(&form.school, &form.year)?);
-            }
-            if !context.roots.contains_key(&form.school) {
-                let file = schools.join(format!("{}.yaml", form.school));
-                let roots = match crate::config::load(&file) {
-                    Ok(school) => school.trust_roots().unwrap_or_else(|errors| {
-                        for e in errors {
-                            context.root_problems.push(e.to_string());
-                        }
-                        Vec::new()
-                    }),
-                    // No YAML here (ingest run elsewhere): no roots, signatures
-                    // are still checked for integrity.
-                    Err(_) if !file.exists() => Vec::new(),
-                    Err(e) => {
-                        context.root_problems.push(format!(
-                            "{e}\n  (trust roots of {} not read: its certificate signatures show as untrusted)",
-                            form.school
-                        ));
-                        Vec::new()
-                    }
-                };
-                context.roots.insert(form.school.clone(), roots);
-            }
-        }
-        Ok(context)
-    }
-
-    pub fn expected<'a>(&'a self, form: &'a RegisteredForm) -> crate::digital::Expected<'a> {
-        crate::digital::Expected {
-            form,
-            current_fingerprint: self
-                .current
-                .get(&(form.school.clone(), form.year.clone()))
-                .and_then(|c| c.as_deref()),
-            roots: self
-                .roots
-                .get(&form.school)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-        }
-    }
-}
-
-/// Inspects one of our PDFs returned digitally.
-pub fn inspect_digital(
-    bytes: &[u8],
-    source: &PageSource,
-    form_id: &str,
-    register: &HashMap<String, RegisteredForm>,
-    context: &DigitalContext,
-) -> Result<crate::digital::Inspection, Unreadable> {
-    let Some(form) = register.get(form_id) else {
-        return Err(Unreadable {
-            reason: "unknown_form",
-            message: format!(
-                "the PDF says it is form {form_id}, which is not in this archive's issue register"
-            ),
-        });
-    };
-    let doc = lopdf::Document::load_mem(bytes).map_err(|e| Unreadable {
-        reason: "unreadable",
-        message: format!("the PDF is damaged: {e}"),
-    })?;
-    Ok(crate::digital::inspect(
-        bytes,
-        &doc,
-        &context.expected(form),
-        &|page| {
-            source
-                .page(page, crate::digital::INK_DPI)
-                .map_err(|e| e.message)
-        },
-    ))
+    /// How long a reader may take on one file; `None`: by the file's size.
+    pub reader_timeout: Option<Duration>,
 }
 
 /// One line of the run's output: a form, a quarantined file or page, or a file
@@ -186,7 +97,7 @@ pub struct Outcome {
     pub form_id: Option<String>,
     pub school: Option<String>,
     pub person: Option<String>,
-    pub verdict: String,
+    pub verdict: Verdict,
     pub missing: Vec<String>,
     pub reason: Option<String>,
     /// Where the archive keeps what was received (a form's PDF, or the
@@ -214,6 +125,12 @@ pub enum Event {
         blank: usize,
         quarantined: usize,
     },
+    /// An inbox entry left where it is, and why (a link, a FIFO, still being
+    /// written, changed while read): it is never skipped without a word.
+    Skipped {
+        file: String,
+        reason: String,
+    },
     Outcome(Outcome),
     /// Something the office should fix, that did not stop the run.
     Warning(String),
@@ -224,7 +141,8 @@ pub enum Event {
 pub struct Summary {
     pub files: usize,
     pub pages: usize,
-    pub by_verdict: BTreeMap<String, usize>,
+    pub skipped: usize,
+    pub by_verdict: BTreeMap<Verdict, usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,197 +166,252 @@ pub enum IngestError {
     },
 }
 
-/// A page read from a file: identified by its code, blank, or not readable.
-enum PageResult {
-    Identified(Box<IdentifiedPage>),
-    Blank,
-    Quarantine {
-        reason: &'static str,
-        message: String,
-        image: Option<GrayImage>,
-    },
-}
-
-struct IdentifiedPage {
-    form_id: String,
-    page: u32,
-    /// The page turned upright, as grey JPEG at [`ARCHIVE_DPI`].
-    /// How the page will be filed; its image data is spooled to disk as soon as it
-    /// is known, so that a 500-page batch is not held in memory until filing.
-    filed: FiledImage,
-    /// Ink by field name, for the boxes on this page.
-    written: BTreeMap<String, bool>,
-}
-
-/// A page image ready to be filed: its image dictionary, its data (spooled), and
-/// the matrix that draws it upright on the form's page.
-struct FiledImage {
-    dict: lopdf::Dictionary,
-    data: FiledData,
-    matrix: [f64; 6],
-}
-
-/// Where a page image's data waits until it is filed.
-enum FiledData {
-    /// Written to the spool (a re-encoded page).
-    Spooled(PathBuf),
-    /// A scanner's image, read from the archive's copy of the received file.
-    InReceivedFile { offset: u64, len: usize },
-}
-
-impl FiledData {
-    fn read(&self, received: &Path) -> std::io::Result<Vec<u8>> {
-        match self {
-            Self::Spooled(path) => std::fs::read(path),
-            Self::InReceivedFile { offset, len } => {
-                use std::os::unix::fs::FileExt;
-                let mut data = vec![0; *len];
-                std::fs::File::open(received)?.read_exact_at(&mut data, *offset)?;
-                Ok(data)
-            }
-        }
-    }
-}
-
 /// One received file and what its pages were.
-struct FileResult {
+pub(crate) struct FileResult {
+    pub(crate) name: String,
+    pub(crate) sha256: String,
+    pub(crate) stored: PathBuf,
+    pub(crate) pages: Vec<PageReading>,
+    /// The whole file could not be read: it is quarantined as it is.
+    pub(crate) unreadable: Option<Unreadable>,
+    /// One of our PDFs returned digitally: judged as a whole, not page by page.
+    pub(crate) digital: Option<Box<crate::digital::Inspection>>,
+}
+
+/// A file handed to a reader, waiting for its answer.
+struct Pending {
     name: String,
     sha256: String,
     stored: PathBuf,
-    pages: Vec<PageResult>,
-    /// The whole file could not be read: it is quarantined as it is.
-    unreadable: Option<Unreadable>,
-    /// One of our PDFs returned digitally: judged as a whole, not page by page.
-    digital: Option<Box<crate::digital::Inspection>>,
 }
 
 /// Runs an ingest; `report` hears of progress, files and outcomes as they happen.
 pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary, IngestError> {
     let _lock = archive::lock(&plan.archive)?;
     let mut index = Archive::open(&plan.archive)?;
+    for note in archive::tidy_after_crash(&plan.archive) {
+        report(&Event::Warning(note));
+    }
+    for note in inbox::recover(&plan.inbox) {
+        report(&Event::Warning(note));
+    }
     let register: HashMap<String, RegisteredForm> = index
         .all_issued()?
         .into_iter()
         .map(|f| (f.form_id.clone(), f))
         .collect();
-    let context = DigitalContext::load(&index, &register, &plan.schools)?;
-    for problem in &context.root_problems {
-        report(&Event::Warning(problem.clone()));
-    }
     let mut summary = Summary::default();
-    let files = scan_inbox(&plan.inbox, plan.settle)?;
-    let spool = Spool::new(&plan.archive).map_err(|source| IngestError::Write {
-        path: plan.archive.join(".spool"),
-        source,
-    })?;
-
-    let mut record = IngestRecord::default();
-    let mut results = Vec::new();
-    let mut done_with = Vec::new();
-    let total = files.len();
-    for (position, path) in files.into_iter().enumerate() {
-        let name = path
-            .strip_prefix(&plan.inbox)
-            .unwrap_or(&path)
-            .display()
-            .to_string();
-        report(&Event::Reading {
-            index: position + 1,
-            total,
-            file: name.clone(),
-        });
-        summary.files += 1;
-        let (sha256, size) = match check_size(&path)
-            .and_then(|()| archive::hash_file(&path).map_err(|e| format!("cannot read: {e}")))
-        {
-            Ok(found) => found,
-            Err(message) => {
-                report(&Event::Outcome(quarantine_outcome(
-                    &name,
-                    None,
-                    "unreadable",
-                    &message,
-                    None,
-                )));
-                continue;
-            }
-        };
-        if let Some(stored) = index.received(&sha256)? {
-            // The same bytes are archived already: nothing new is written, and the
-            // inbox copy can go because the archive holds it.
-            let outcome = Outcome {
-                file: name.clone(),
-                form_id: None,
-                school: None,
-                person: None,
-                verdict: "duplicate".into(),
-                missing: Vec::new(),
-                reason: Some("these exact bytes were ingested before".into()),
-                archived: Some(stored),
-                page: None,
-            };
-            *summary.by_verdict.entry("duplicate".into()).or_default() += 1;
-            report(&Event::Outcome(outcome));
-            done_with.push(path);
-            continue;
-        }
-        let kind = FileKind::sniff(&first_bytes(&path));
-        let extension = kind.map(FileKind::extension).unwrap_or("bin");
-        let stored = plan
-            .archive
-            .join("received")
-            .join(&sha256[..2])
-            .join(format!("{sha256}.{extension}"));
-        // The archive's copy first, durably; everything else reads that copy.
-        archive::copy_durably(&path, &stored).map_err(|source| IngestError::Write {
-            path: stored.clone(),
+    let (ready, skipped) =
+        inbox::list(&plan.inbox, plan.settle).map_err(|source| IngestError::Inbox {
+            path: plan.inbox.clone(),
             source,
         })?;
-        record.received.push(ReceivedFile {
-            sha256: sha256.clone(),
-            name: name.clone(),
-            size,
-            stored_path: relative(&plan.archive, &stored),
+    for skip in skipped {
+        summary.skipped += 1;
+        report(&Event::Skipped {
+            file: skip.name,
+            reason: skip.reason,
         });
-        let file = match (kind, FileBytes::map(&stored)) {
-            (None, _) => FileResult {
-                name,
-                sha256,
-                stored,
-                pages: Vec::new(),
-                unreadable: Some(Unreadable {
-                    reason: "unreadable",
-                    message: "not a PDF, JPEG, PNG or TIFF file (whatever its name says)".into(),
-                }),
-                digital: None,
-            },
-            (Some(_), Err(e)) => {
-                return Err(IngestError::Write {
-                    path: stored,
-                    source: e,
-                });
-            }
-            (Some(kind), Ok(bytes)) => read_file(
-                (name, sha256, stored),
-                Arc::new(bytes),
-                kind,
-                &register,
-                &context,
-                &spool,
-            ),
-        };
-        summary.pages += file.pages.len();
-        let count = |f: fn(&PageResult) -> bool| file.pages.iter().filter(|p| f(p)).count();
-        report(&Event::File {
-            file: file.name.clone(),
-            pages: file.pages.len(),
-            identified: count(|p| matches!(p, PageResult::Identified(_))),
-            blank: count(|p| matches!(p, PageResult::Blank)),
-            quarantined: count(|p| matches!(p, PageResult::Quarantine { .. })),
-        });
-        results.push(file);
-        done_with.push(path);
     }
+    let spool = RunSpool::new(&plan.archive)?;
+
+    let mut record = IngestRecord::default();
+    let mut results: Vec<(usize, FileResult)> = Vec::new();
+    let mut done_with: Vec<(PathBuf, inbox::Identity)> = Vec::new();
+    let mut warned: Vec<String> = Vec::new();
+    let total = ready.len();
+    let readers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 4);
+    let (jobs, queue) = std::sync::mpsc::channel::<(usize, Request, worker::Limits)>();
+    let queue = Mutex::new(queue);
+    let mut jobs = Some(jobs);
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        // Readers run while this thread takes the next files in: each reader
+        // thread starts one worker process per file and waits for its answer.
+        let (answers, answered) = std::sync::mpsc::channel();
+        for _ in 0..readers {
+            let (queue, answers) = (&queue, answers.clone());
+            scope.spawn(move || {
+                loop {
+                    let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((n, request, limits)) = job else { break };
+                    if answers.send((n, worker::read(&request, limits))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(answers);
+        let mut pending: HashMap<usize, Pending> = HashMap::new();
+        let mut finish = |n: usize,
+                          answer: Result<protocol::Answer, Unreadable>,
+                          pending: &mut HashMap<usize, Pending>,
+                          report: &mut dyn FnMut(&Event)| {
+            let Some(file) = pending.remove(&n) else {
+                return;
+            };
+            let reading = match answer {
+                Ok(answer) => {
+                    for warning in answer.warnings {
+                        if !warned.contains(&warning) {
+                            report(&Event::Warning(warning.clone()));
+                            warned.push(warning);
+                        }
+                    }
+                    match answer.reading {
+                        Reading::Scan(reading) => reading,
+                        _ => protocol::FileReading {
+                            unreadable: Some(Unreadable::new(
+                                Reason::ReaderFailed,
+                                "the reader answered another question than it was asked",
+                            )),
+                            ..Default::default()
+                        },
+                    }
+                }
+                Err(failed) => protocol::FileReading {
+                    unreadable: Some(failed),
+                    ..Default::default()
+                },
+            };
+            let result = FileResult {
+                name: file.name,
+                sha256: file.sha256,
+                stored: file.stored,
+                pages: reading.pages,
+                unreadable: reading.unreadable,
+                digital: reading.digital,
+            };
+            let count = |f: fn(&PageReading) -> bool| result.pages.iter().filter(|p| f(p)).count();
+            report(&Event::File {
+                file: result.name.clone(),
+                pages: result.pages.len(),
+                identified: count(|p| matches!(p, PageReading::Identified(_))),
+                blank: count(|p| matches!(p, PageReading::Blank)),
+                quarantined: count(|p| matches!(p, PageReading::Quarantine { .. })),
+            });
+            results.push((n, result));
+        };
+        for (position, entry) in ready.into_iter().enumerate() {
+            report(&Event::Reading {
+                index: position + 1,
+                total,
+                file: entry.name.clone(),
+            });
+            let received = inbox::receive(&entry.path, &plan.archive, |sha| {
+                index.received(sha).ok().flatten()
+            });
+            let received = match received {
+                Ok(received) => received,
+                Err(inbox::Refused::Archive(path, source)) => {
+                    return Err(IngestError::Write { path, source });
+                }
+                Err(inbox::Refused::Changed(reason)) => {
+                    summary.skipped += 1;
+                    report(&Event::Skipped {
+                        file: entry.name,
+                        reason,
+                    });
+                    continue;
+                }
+                Err(inbox::Refused::Unreadable(message) | inbox::Refused::TooLarge(message)) => {
+                    summary.files += 1;
+                    report(&Event::Outcome(quarantine_outcome(
+                        &entry.name,
+                        None,
+                        Reason::Unreadable,
+                        &message,
+                        None,
+                    )));
+                    continue;
+                }
+            };
+            summary.files += 1;
+            if let Some(stored) = received.known {
+                // The same bytes are archived already: nothing new is written, and
+                // the inbox copy can go because the archive holds it.
+                *summary.by_verdict.entry(Verdict::Duplicate).or_default() += 1;
+                report(&Event::Outcome(Outcome {
+                    file: entry.name.clone(),
+                    form_id: None,
+                    school: None,
+                    person: None,
+                    verdict: Verdict::Duplicate,
+                    missing: Vec::new(),
+                    reason: Some("these exact bytes were ingested before".into()),
+                    archived: Some(stored),
+                    page: None,
+                }));
+                done_with.push((entry.path, received.identity));
+                continue;
+            }
+            let Some(stored) = received.stored else {
+                continue;
+            };
+            record.received.push(ReceivedFile {
+                sha256: received.sha256.clone(),
+                name: entry.name.clone(),
+                size: received.size,
+                stored_path: relative(&plan.archive, &stored),
+            });
+            done_with.push((entry.path, received.identity));
+            pending.insert(
+                position,
+                Pending {
+                    name: entry.name,
+                    sha256: received.sha256,
+                    stored: stored.clone(),
+                },
+            );
+            match received.kind {
+                None => finish(
+                    position,
+                    Ok(protocol::Answer {
+                        reading: Reading::Scan(protocol::FileReading {
+                            unreadable: Some(Unreadable::new(
+                                Reason::Unreadable,
+                                "not a PDF, JPEG, PNG or TIFF file (whatever its name says)",
+                            )),
+                            ..Default::default()
+                        }),
+                        warnings: Vec::new(),
+                    }),
+                    &mut pending,
+                    &mut report,
+                ),
+                Some(kind) => {
+                    let request = Request {
+                        file: stored,
+                        kind,
+                        archive: plan.archive.clone(),
+                        schools: plan.schools.clone(),
+                        spool: spool.for_worker(position)?,
+                        task: Task::Scan,
+                    };
+                    let limits = worker::Limits::for_file(received.size, plan.reader_timeout);
+                    if let Some(jobs) = &jobs {
+                        let _ = jobs.send((position, request, limits));
+                    }
+                }
+            }
+            while let Ok((n, answer)) = answered.try_recv() {
+                finish(n, answer, &mut pending, &mut report);
+            }
+        }
+        jobs = None;
+        for (n, answer) in answered {
+            finish(n, answer, &mut pending, &mut report);
+        }
+        Ok(())
+    })?;
+    results.sort_by_key(|(n, _)| *n);
+    let mut results: Vec<FileResult> = results.into_iter().map(|(_, r)| r).collect();
+    for file in &mut results {
+        check_answer(file, &spool, &register);
+    }
+    summary.pages = results.iter().map(|f| f.pages.len()).sum();
 
     let outcomes = judge(plan, &index, &register, &results, &mut record)?;
     // Fault injection for the crash test: everything is on disk, nothing indexed.
@@ -447,428 +420,75 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
     }
     let now = now_text();
     index.record_ingest(&record, &now)?;
-    // The archive copies are durable and the index committed: the inbox files can go.
-    for path in done_with {
-        let _ = std::fs::remove_file(&path);
+    // The archive copies are durable and the index committed: the inbox files can
+    // go, each only if it is still the file that was read.
+    for (path, identity) in done_with {
+        if let Err(warning) = inbox::release(&path, identity) {
+            report(&Event::Warning(warning));
+        }
     }
     for outcome in outcomes {
-        *summary
-            .by_verdict
-            .entry(outcome.verdict.clone())
-            .or_default() += 1;
+        *summary.by_verdict.entry(outcome.verdict).or_default() += 1;
         report(&Event::Outcome(outcome));
     }
     Ok(summary)
 }
 
-/// Files in the inbox that are ready: regular, not hidden, not changed within the
-/// settle time (a copier may still be writing them).
-fn scan_inbox(inbox: &Path, settle: Duration) -> Result<Vec<PathBuf>, IngestError> {
-    if !inbox.is_dir() {
-        return Err(IngestError::Inbox {
-            path: inbox.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
-        });
-    }
-    let now = SystemTime::now();
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(inbox)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let Ok(entry) = entry else { continue };
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if !entry.file_type().is_file() || hidden {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else { continue };
-        let age = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .unwrap_or_default();
-        if age < settle {
-            continue;
-        }
-        files.push(entry.into_path());
-    }
-    Ok(files)
-}
-
-fn check_size(path: &Path) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    match meta.len() > MAX_FILE_BYTES {
-        true => Err(format!(
-            "the file is {} MB, more than a scan batch can be",
-            meta.len() / 1_000_000
-        )),
-        false => Ok(()),
-    }
-}
-
-/// The first kilobyte, to tell what a file is.
-fn first_bytes(path: &Path) -> Vec<u8> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(1024);
-    if let Ok(file) = std::fs::File::open(path) {
-        let _ = file.take(1024).read_to_end(&mut head);
-    }
-    head
-}
-
-/// Reads every page of a file, in parallel, each worker with its own parser.
-fn read_file(
-    (name, sha256, stored): (String, String, PathBuf),
-    bytes: Arc<FileBytes>,
-    kind: FileKind,
+/// A worker's answer is checked, not trusted: page images must lie in the spool,
+/// and identified forms must be in the register this run loaded.
+fn check_answer(
+    file: &mut FileResult,
+    spool: &RunSpool,
     register: &HashMap<String, RegisteredForm>,
-    context: &DigitalContext,
-    spool: &Spool,
-) -> FileResult {
-    let source = match PageSource::open(bytes.clone(), kind) {
-        Ok(source) => source,
-        Err(unreadable) => {
-            return FileResult {
-                name,
-                sha256,
-                stored,
-                pages: Vec::new(),
-                unreadable: Some(unreadable),
-                digital: None,
-            };
-        }
-    };
-    if let PageSource::Pdf(pdf) = &source
-        && let Some(form_id) = &pdf.form_id
-    {
-        let (digital, unreadable) =
-            match inspect_digital((*bytes).as_ref(), &source, form_id, register, context) {
-                Ok(inspection) => (Some(Box::new(inspection)), None),
-                Err(unreadable) => (None, Some(unreadable)),
-            };
-        pdf.release();
-        return FileResult {
-            name,
-            sha256,
-            stored,
-            pages: Vec::new(),
-            unreadable,
-            digital,
-        };
-    }
-    let count = source.count();
-    let pages = match source {
-        PageSource::Raster(images) => images
-            .into_par_iter()
-            .map(|image| analyse(spool, Ok(image), None, register))
-            .collect(),
-        PageSource::Pdf(ref pdf) => {
-            let done = std::sync::atomic::AtomicUsize::new(0);
-            let pages = (0..count)
-                .into_par_iter()
-                .map_init(
-                    || source.reopen(),
-                    |reader, index| {
-                        let result = match reader {
-                            Some(reader) => {
-                                let first = match reader.quick_page(index, FIRST_DPI) {
-                                    Some(image) => Ok(image),
-                                    None => reader.page(index, FIRST_DPI),
-                                };
-                                analyse(spool, first, Some((reader, index)), register)
-                            }
-                            None => PageResult::Quarantine {
-                                reason: "unreadable",
-                                message: "the PDF could not be opened again".into(),
-                                image: None,
-                            },
-                        };
-                        // Every few pages, let go of the file's pages already read:
-                        // memory stays flat through a 500-page batch.
-                        if done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 8 == 7 {
-                            pdf.release();
-                        }
-                        result
-                    },
-                )
-                .collect();
-            pdf.release();
-            pages
-        }
-    };
-    FileResult {
-        name,
-        sha256,
-        stored,
-        pages,
-        unreadable: None,
-        digital: None,
-    }
-}
-
-/// Identifies one page: its code in a corner (at first resolution, then again at
-/// a higher one for PDFs), else a whole-page search; then the ink in its boxes.
-fn analyse(
-    spool: &Spool,
-    first: Result<GrayImage, Unreadable>,
-    rerender: Option<(&PageSource, usize)>,
-    register: &HashMap<String, RegisteredForm>,
-) -> PageResult {
-    let image = match first {
-        Ok(image) => image,
-        Err(e) => {
-            return PageResult::Quarantine {
-                reason: e.reason,
-                message: e.message,
-                image: None,
-            };
-        }
-    };
-    // The page is searched at first resolution, then (PDFs) re-rendered sharper, or
-    // (rasters) searched whole; the image that held the code is kept, never copied.
-    let found = match qr::find(&image, false) {
-        Some(code) => Ok((code, image)),
-        None => match rerender {
-            Some((source, index)) => match source.page(index, RETRY_DPI) {
-                Ok(sharper) => match qr::find(&sharper, true) {
-                    Some(code) => Ok((code, sharper)),
-                    None => Err(image),
-                },
-                Err(_) => Err(image),
-            },
-            None => match qr::find(&image, true) {
-                Some(code) => Ok((code, image)),
-                None => Err(image),
-            },
-        },
-    };
-    let (code, image) = match found {
-        Ok(found) => found,
-        Err(image) => {
-            return match ink::page_ink(&image) < BLANK_PAGE_INK {
-                true => PageResult::Blank,
-                false => PageResult::Quarantine {
-                    reason: "no_qr",
-                    message: "no readable QR code on this page".into(),
-                    image: Some(image),
-                },
-            };
-        }
-    };
-    let payload = match code.payload() {
-        Ok(payload) => payload,
-        Err(e) => {
-            let reason = match e {
-                crate::form::PayloadError::Foreign => "no_qr",
-                crate::form::PayloadError::BadCheck => "bad_check",
-            };
-            return PageResult::Quarantine {
-                reason,
-                message: e.to_string(),
-                image: Some(image),
-            };
-        }
-    };
-    let form_id = payload.form.to_string();
-    let Some(form) = register.get(&form_id) else {
-        return PageResult::Quarantine {
-            reason: "unknown_form",
-            message: format!("form {form_id} is not in this archive's issue register"),
-            image: Some(image),
-        };
-    };
-    if !form
-        .fingerprint
-        .to_ascii_uppercase()
-        .starts_with(&payload.fingerprint)
-    {
-        return PageResult::Quarantine {
-            reason: "bad_check",
-            message: format!(
-                "the code says policy version {} but form {form_id} was issued with another",
-                payload.fingerprint
-            ),
-            image: Some(image),
-        };
-    }
-    let Some(&(width, height)) = form.page_sizes.get(payload.page as usize - 1) else {
-        return PageResult::Quarantine {
-            reason: "bad_check",
-            message: format!("form {form_id} has no page {}", payload.page),
-            image: Some(image),
-        };
-    };
-    let map = PageToImage::from_code(&code, qr_symbol_square(width, height));
-    let written = form
-        .boxes
-        .iter()
-        .filter(|b| b.page == payload.page as usize)
-        .map(|b| {
-            (
-                b.name.clone(),
-                ink::measure(&image, &map, &b.rect, height).written(),
-            )
-        })
-        .collect();
-    let filed = match rerender.and_then(|(source, index)| source.source_image(index)) {
-        // The scanner's own image, filed as it came under a matrix that turns and
-        // straightens it: no decode, no re-encode, full original quality.
-        Some(source) => {
-            let data = match &source.data {
-                pages::ImageData::InFile { offset, len, .. } => Ok(FiledData::InReceivedFile {
-                    offset: *offset as u64,
-                    len: *len,
-                }),
-                pages::ImageData::Owned(bytes) => spool
-                    .put(bytes)
-                    .map(FiledData::Spooled)
-                    .map_err(|e| e.to_string()),
-            };
-            data.map(|data| FiledImage {
-                matrix: source_matrix(&source, &map, image.height() as f64, height),
-                dict: source.dict,
-                data,
-            })
-        }
-        None => reencoded(&image, &map, width, height, spool),
-    };
-    let filed = match filed {
-        Ok(filed) => filed,
-        Err(e) => {
-            return PageResult::Quarantine {
-                reason: "unreadable",
-                message: format!("cannot keep the page: {e}"),
-                image: None,
-            };
-        }
-    };
-    PageResult::Identified(Box::new(IdentifiedPage {
-        form_id,
-        page: payload.page,
-        filed,
-        written,
-    }))
-}
-
-/// The page turned upright and straightened at [`ARCHIVE_DPI`], as grey JPEG.
-fn reencoded(
-    image: &GrayImage,
-    map: &PageToImage,
-    width: f64,
-    height: f64,
-    spool: &Spool,
-) -> Result<FiledImage, String> {
-    let upright = upright_page(image, map, width, height);
-    let (w, h) = upright.dimensions();
-    let jpeg = encode_jpeg(&upright)?;
-    let data = FiledData::Spooled(spool.put(&jpeg).map_err(|e| e.to_string())?);
-    let name = |n: &[u8]| lopdf::Object::Name(n.to_vec());
-    let dict = lopdf::Dictionary::from_iter([
-        ("Width", (w as i64).into()),
-        ("Height", (h as i64).into()),
-        ("ColorSpace", name(b"DeviceGray")),
-        ("BitsPerComponent", 8.into()),
-        ("Filter", name(b"DCTDecode")),
-    ]);
-    Ok(FiledImage {
-        dict,
-        data,
-        matrix: [width, 0.0, 0.0, height, 0.0, 0.0],
-    })
-}
-
-/// The matrix that draws a scanner's image on the form's upright page: image unit
-/// square → scanned page (its own `cm`) → rendered pixels (`render_height` pixels
-/// for the page's height) → form page, through the inverse of the code's map.
-fn source_matrix(
-    source: &pages::SourceImage,
-    map: &PageToImage,
-    render_height: f64,
-    form_height: f64,
-) -> [f64; 6] {
-    let scale = render_height / source.page_height;
-    let to_pixels = [scale, 0.0, 0.0, -scale, 0.0, scale * source.page_height];
-    let y_up = [1.0, 0.0, 0.0, -1.0, 0.0, form_height];
-    let m = then(source.placement, to_pixels);
-    let m = then(m, invert(map.matrix()));
-    then(m, y_up)
-}
-
-/// `first` followed by `second`, as PDF matrices.
-fn then(first: [f64; 6], second: [f64; 6]) -> [f64; 6] {
-    let [a1, b1, c1, d1, e1, f1] = first;
-    let [a2, b2, c2, d2, e2, f2] = second;
-    [
-        a2 * a1 + c2 * b1,
-        b2 * a1 + d2 * b1,
-        a2 * c1 + c2 * d1,
-        b2 * c1 + d2 * d1,
-        a2 * e1 + c2 * f1 + e2,
-        b2 * e1 + d2 * f1 + f2,
-    ]
-}
-
-fn invert(m: [f64; 6]) -> [f64; 6] {
-    let [a, b, c, d, e, f] = m;
-    let det = a * d - b * c;
-    [
-        d / det,
-        -b / det,
-        -c / det,
-        a / det,
-        (c * f - d * e) / det,
-        (b * e - a * f) / det,
-    ]
-}
-
-/// Grey JPEG at quality 75 with the jpeg-encoder crate, several times faster than
-/// the image crate's encoder on full pages (the archive re-encodes every page).
-fn encode_jpeg(page: &GrayImage) -> Result<Vec<u8>, String> {
-    let (w, h) = page.dimensions();
-    let (w, h) = (
-        u16::try_from(w).map_err(|e| e.to_string())?,
-        u16::try_from(h).map_err(|e| e.to_string())?,
-    );
-    let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 75)
-        .encode(page.as_raw(), w, h, jpeg_encoder::ColorType::Luma)
-        .map_err(|e| e.to_string())?;
-    Ok(jpeg)
-}
-
-/// The page as it was printed: turned upright and straightened, resampled at
-/// [`ARCHIVE_DPI`] through the map the code gave.
-fn upright_page(image: &GrayImage, map: &PageToImage, width: f64, height: f64) -> GrayImage {
-    let scale = ARCHIVE_DPI / 72.0;
-    let (w, h) = ((width * scale) as u32, (height * scale) as u32);
-    let (iw, ih) = (image.width() as i64, image.height() as i64);
-    let source = image.as_raw();
-    let mut out = vec![255u8; w as usize * h as usize];
-    // The map is affine: step along each output row by a constant image offset
-    // (this loop runs for millions of pixels a page).
-    let origin = map.map(0.0, 0.0);
-    let step_x = map.map(1.0 / scale, 0.0);
-    let step_y = map.map(0.0, 1.0 / scale);
-    let (dx, dy) = (step_x.x - origin.x, step_x.y - origin.y);
-    let (ex, ey) = (step_y.x - origin.x, step_y.y - origin.y);
-    for (row, line) in out.chunks_exact_mut(w as usize).enumerate() {
-        let (mut x, mut y) = (
-            origin.x + row as f64 * ex + 0.5,
-            origin.y + row as f64 * ey + 0.5,
-        );
-        for pixel in line {
-            // Truncation is floor here: negative coordinates are rejected first.
-            if x >= 0.0 && y >= 0.0 {
-                let (px, py) = (x as i64, y as i64);
-                if px < iw && py < ih {
-                    *pixel = source[(py * iw + px) as usize];
+) {
+    let failed = |message: &str| Unreadable::new(Reason::ReaderFailed, message);
+    for page in &mut file.pages {
+        match page {
+            PageReading::Identified(found) => {
+                let outside = match &found.filed.data {
+                    FiledData::Spooled(path) => !spool.holds(path),
+                    FiledData::InReceivedFile { .. } => false,
+                };
+                if outside {
+                    file.unreadable =
+                        Some(failed("the reader named a page image outside its folder"));
+                } else if !register.contains_key(&found.form_id) {
+                    *page = PageReading::Quarantine {
+                        reason: Reason::UnknownForm,
+                        message: format!(
+                            "form {} is not in this archive's issue register",
+                            found.form_id
+                        ),
+                        image: None,
+                    };
                 }
             }
-            x += dx;
-            y += dy;
+            PageReading::Quarantine {
+                image: Some(SpooledImage { png, thumbnail }),
+                ..
+            } if !spool.holds(png) || !spool.holds(thumbnail) => {
+                file.unreadable = Some(failed("the reader named a page image outside its folder"));
+            }
+            _ => {}
         }
     }
-    GrayImage::from_raw(w, h, out).unwrap_or_else(|| GrayImage::new(w, h))
+    let unknown = file
+        .digital
+        .as_ref()
+        .map(|inspection| inspection.form_id.clone())
+        .filter(|form_id| !register.contains_key(form_id));
+    if let Some(form_id) = unknown {
+        file.unreadable = Some(Unreadable::new(
+            Reason::UnknownForm,
+            format!(
+                "the PDF says it is form {form_id}, which is not in this archive's issue register"
+            ),
+        ));
+    }
+    if file.unreadable.is_some() {
+        file.pages.clear();
+        file.digital = None;
+    }
 }
 
 /// Groups identified pages into forms, decides verdicts, files forms and
@@ -889,7 +509,7 @@ fn judge(
             record.quarantined.push(QuarantineRow {
                 received_sha256: file.sha256.clone(),
                 page: None,
-                reason: unreadable.reason.into(),
+                reason: unreadable.reason.as_str().into(),
                 message: unreadable.message.clone(),
                 path: path.clone(),
             });
@@ -903,29 +523,25 @@ fn judge(
             continue;
         }
         if let Some(inspection) = &file.digital {
-            outcomes.push(judge_digital(
-                plan,
-                file,
-                inspection,
-                &register[&inspection.form_id],
-                record,
-            )?);
+            if let Some(form) = register.get(&inspection.form_id) {
+                outcomes.push(judge_digital(plan, file, inspection, form, record)?);
+            }
             continue;
         }
-        if !file.pages.is_empty() && file.pages.iter().all(|p| matches!(p, PageResult::Blank)) {
+        if !file.pages.is_empty() && file.pages.iter().all(|p| matches!(p, PageReading::Blank)) {
             // Nothing at all to file: say so, rather than let the file vanish.
-            let blank = Unreadable {
-                reason: "blank",
-                message: format!(
+            let blank = Unreadable::new(
+                Reason::Blank,
+                format!(
                     "every page of this file ({}) is blank: nothing to identify",
                     file.pages.len()
                 ),
-            };
+            );
             let path = quarantine_file(plan, file, &blank)?;
             record.quarantined.push(QuarantineRow {
                 received_sha256: file.sha256.clone(),
                 page: None,
-                reason: blank.reason.into(),
+                reason: blank.reason.as_str().into(),
                 message: blank.message.clone(),
                 path: path.clone(),
             });
@@ -941,8 +557,8 @@ fn judge(
         for (i, page) in file.pages.iter().enumerate() {
             let number = i as u32 + 1;
             match page {
-                PageResult::Blank => {}
-                PageResult::Identified(found) => {
+                PageReading::Blank => {}
+                PageReading::Identified(found) => {
                     let pages = forms.entry(found.form_id.clone()).or_default();
                     match pages.entry(found.page) {
                         std::collections::btree_map::Entry::Vacant(slot) => {
@@ -958,44 +574,44 @@ fn judge(
                                 file,
                                 number,
                                 None,
-                                "duplicate_page",
+                                Reason::DuplicatePage,
                                 &message,
                             )?;
                             record.quarantined.push(QuarantineRow {
                                 received_sha256: file.sha256.clone(),
                                 page: Some(number),
-                                reason: "duplicate_page".into(),
+                                reason: Reason::DuplicatePage.as_str().into(),
                                 message: message.clone(),
                                 path: path.clone(),
                             });
                             outcomes.push(quarantine_outcome(
                                 &file.name,
                                 Some(number),
-                                "duplicate_page",
+                                Reason::DuplicatePage,
                                 &message,
                                 Some(path),
                             ));
                         }
                     }
                 }
-                PageResult::Quarantine {
+                PageReading::Quarantine {
                     reason,
                     message,
                     image,
                 } => {
                     let path =
-                        quarantine_page(plan, file, number, image.as_ref(), reason, message)?;
+                        quarantine_page(plan, file, number, image.as_ref(), *reason, message)?;
                     record.quarantined.push(QuarantineRow {
                         received_sha256: file.sha256.clone(),
                         page: Some(number),
-                        reason: (*reason).into(),
+                        reason: reason.as_str().into(),
                         message: message.clone(),
                         path: path.clone(),
                     });
                     outcomes.push(quarantine_outcome(
                         &file.name,
                         Some(number),
-                        reason,
+                        *reason,
                         message,
                         Some(path),
                     ));
@@ -1008,6 +624,7 @@ fn judge(
     // and filed in parallel (filing writes and syncs a PDF per form), and their
     // rows and outcomes kept in form order.
     let mut currents: HashMap<(String, String), Option<String>> = HashMap::new();
+    forms.retain(|form_id, _| register.contains_key(form_id));
     for form_id in forms.keys() {
         let form = &register[form_id];
         let key = (form.school.clone(), form.year.clone());
@@ -1071,9 +688,9 @@ fn judge_form(
         current == Some(form.fingerprint.as_str()),
         missing.is_empty(),
     ) {
-        (false, _) => "outdated",
-        (true, true) => "accepted",
-        (true, false) => "incomplete",
+        (false, _) => Verdict::Outdated,
+        (true, true) => Verdict::Accepted,
+        (true, false) => Verdict::Incomplete,
     };
     // The files the form's pages came from, each once, in page order.
     let mut file_names: Vec<String> = Vec::new();
@@ -1083,7 +700,7 @@ fn judge_form(
         }
     }
     let (archived, archived_sha256) = file_form(plan, files, form, pages, verdict)?;
-    if verdict == "accepted" {
+    if verdict == Verdict::Accepted {
         let checks = vec![
             (
                 format!(
@@ -1142,7 +759,7 @@ fn judge_form(
         school: form.school.clone(),
         year: form.year.clone(),
         fingerprint: form.fingerprint.clone(),
-        verdict: verdict.into(),
+        verdict,
         missing: missing.clone(),
         method: "paper".into(),
         files: file_names.clone(),
@@ -1158,12 +775,12 @@ fn judge_form(
         form_id: Some(form_id.to_owned()),
         school: Some(form.school.clone()),
         person: form.name.clone(),
-        verdict: verdict.into(),
+        verdict,
         reason: match verdict {
-            "outdated" => {
+            Verdict::Outdated => {
                 Some("signed an older version of the policy: the current one must be signed".into())
             }
-            "incomplete" => Some(format!("missing: {}", missing.join(", "))),
+            Verdict::Incomplete => Some(format!("missing: {}", missing.join(", "))),
             _ => None,
         },
         missing,
@@ -1192,7 +809,7 @@ fn judge_digital(
     };
     archive::link_durably(&file.stored, &history).map_err(failed(&history))?;
     let archived = match inspection.verdict {
-        "accepted" => {
+        Verdict::Accepted => {
             let current = dir.join(format!("{}.pdf", form.form_id));
             archive::link_durably(&file.stored, &current).map_err(failed(&current))?;
             let evidence = crate::report::Evidence {
@@ -1233,9 +850,9 @@ fn judge_digital(
         school: form.school.clone(),
         year: form.year.clone(),
         fingerprint: form.fingerprint.clone(),
-        verdict: inspection.verdict.into(),
+        verdict: inspection.verdict,
         missing: inspection.missing.clone(),
-        method: inspection.method.into(),
+        method: inspection.method.clone(),
         files: vec![file.name.clone()],
         received: vec![file.sha256.clone()],
         archived_path: archived.clone(),
@@ -1245,7 +862,7 @@ fn judge_digital(
         form_id: Some(form.form_id.clone()),
         school: Some(form.school.clone()),
         person: inspection.person.clone(),
-        verdict: inspection.verdict.into(),
+        verdict: inspection.verdict,
         missing: inspection.missing.clone(),
         reason: inspection.reason.clone(),
         archived: Some(archived),
@@ -1261,7 +878,7 @@ fn file_form(
     files: &[FileResult],
     form: &RegisteredForm,
     pages: &BTreeMap<u32, (&str, &IdentifiedPage)>,
-    verdict: &str,
+    verdict: Verdict,
 ) -> Result<(String, String), IngestError> {
     let mut images = Vec::with_capacity(pages.len());
     for (file, page) in pages.values() {
@@ -1271,16 +888,20 @@ fn file_form(
             .map(|f| f.stored.as_path())
             .unwrap_or(Path::new(""));
         // A page that cannot be read back is an error, never an empty page filed.
-        let data = page
-            .filed
-            .data
-            .read(received)
-            .map_err(|source| IngestError::Read {
+        let data =
+            read_filed_data(&page.filed.data, received).map_err(|source| IngestError::Read {
                 path: received.to_owned(),
                 source,
             })?;
+        let dict =
+            protocol::dict_to_lopdf(&page.filed.dict, 1).ok_or_else(|| IngestError::Read {
+                path: received.to_owned(),
+                source: std::io::Error::other(
+                    "the reader sent an image dictionary nested too deep",
+                ),
+            })?;
         images.push(ImagePage {
-            dict: page.filed.dict.clone(),
+            dict,
             data,
             matrix: page.filed.matrix,
             size: form
@@ -1302,7 +923,7 @@ fn file_form(
         move |source| IngestError::Write { path, source }
     };
     archive::store_durably(&history, &pdf).map_err(failed(&history))?;
-    if verdict == "accepted" {
+    if verdict == Verdict::Accepted {
         // The current copy is a second name for the history file: no second write.
         let current = dir.join(format!("{}.pdf", form.form_id));
         archive::link_durably(&history, &current).map_err(failed(&current))?;
@@ -1408,8 +1029,8 @@ fn quarantine_page(
     plan: &IngestPlan,
     file: &FileResult,
     page: u32,
-    image: Option<&GrayImage>,
-    reason: &str,
+    image: Option<&SpooledImage>,
+    reason: Reason,
     message: &str,
 ) -> Result<String, IngestError> {
     let dir = plan.archive.join("quarantine");
@@ -1417,10 +1038,9 @@ fn quarantine_page(
     let path = match image {
         Some(image) => {
             let path = dir.join(format!("{stem}.png"));
-            store(&path, &png(image))?;
-            let thumb = thumbnail(image);
+            store(&path, &read_spooled(&image.png)?)?;
             let thumb_path = dir.join(format!("{stem}.thumb.png"));
-            store(&thumb_path, &png(&thumb))?;
+            store(&thumb_path, &read_spooled(&image.thumbnail)?)?;
             sidecar(
                 &path,
                 &file.name,
@@ -1445,7 +1065,7 @@ fn sidecar(
     path: &Path,
     file: &str,
     page: Option<u32>,
-    reason: &str,
+    reason: Reason,
     message: &str,
     thumbnail: Option<&Path>,
 ) -> Result<(), IngestError> {
@@ -1479,23 +1099,40 @@ fn store(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
     })
 }
 
-fn png(image: &GrayImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    let _ = image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png);
-    out
+/// A page image's data, from the spool or from the archive's copy of the
+/// received file.
+fn read_filed_data(data: &FiledData, received: &Path) -> std::io::Result<Vec<u8>> {
+    match data {
+        FiledData::Spooled(path) => std::fs::read(path),
+        FiledData::InReceivedFile { offset, len } => {
+            use std::os::unix::fs::FileExt;
+            let file = std::fs::File::open(received)?;
+            // The offset and length come from a worker: checked against the file.
+            let size = file.metadata()?.len();
+            if offset.checked_add(*len).is_none_or(|end| end > size) {
+                return Err(std::io::Error::other(
+                    "the reader named bytes past the end of the file",
+                ));
+            }
+            let mut bytes = vec![0; *len as usize];
+            file.read_exact_at(&mut bytes, *offset)?;
+            Ok(bytes)
+        }
+    }
 }
 
-fn thumbnail(image: &GrayImage) -> GrayImage {
-    let (w, h) = image.dimensions();
-    let width = 200u32.min(w.max(1));
-    let height = ((h as u64 * width as u64) / w.max(1) as u64).max(1) as u32;
-    image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle)
+/// A page image a worker spooled, read back to be filed.
+fn read_spooled(path: &Path) -> Result<Vec<u8>, IngestError> {
+    std::fs::read(path).map_err(|source| IngestError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn quarantine_outcome(
     file: &str,
     page: Option<u32>,
-    reason: &str,
+    reason: Reason,
     message: &str,
     archived: Option<String>,
 ) -> Outcome {
@@ -1504,7 +1141,7 @@ fn quarantine_outcome(
         form_id: None,
         school: None,
         person: None,
-        verdict: "unidentified".into(),
+        verdict: Verdict::Unidentified,
         missing: Vec::new(),
         reason: Some(format!("{reason}: {message}")),
         archived,

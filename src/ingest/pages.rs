@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use image::{GrayImage, ImageDecoder, ImageReader, Limits};
 
+use crate::verdict::Reason;
+
 /// Limits on hostile input. A scan of an A4 page at 600 dpi is 4960 × 7016 pixels
 /// (35 MP); anything much larger is not a page.
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -63,7 +65,7 @@ impl FileBytes {
 }
 
 /// What kind of file this is, by its first bytes, never by its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FileKind {
     Pdf,
     Jpeg,
@@ -105,14 +107,14 @@ impl FileKind {
 
 /// Why a file or a page could not be read. The code is what quarantine sidecars
 /// carry; the message is for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Unreadable {
-    pub reason: &'static str,
+    pub reason: Reason,
     pub message: String,
 }
 
 impl Unreadable {
-    fn new(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             reason,
             message: message.into(),
@@ -160,7 +162,10 @@ impl PageSource {
     pub fn page(&self, index: usize, dpi: f32) -> Result<GrayImage, Unreadable> {
         match self {
             Self::Raster(pages) => pages.get(index).cloned().ok_or_else(|| {
-                Unreadable::new("unreadable", format!("the file has no page {}", index + 1))
+                Unreadable::new(
+                    Reason::Unreadable,
+                    format!("the file has no page {}", index + 1),
+                )
             }),
             Self::Pdf(pdf) => pdf.render(index, dpi),
         }
@@ -178,20 +183,21 @@ fn limits() -> Limits {
 fn decode_raster(bytes: &[u8]) -> Result<GrayImage, Unreadable> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| Unreadable::new("unreadable", format!("cannot read the image: {e}")))?;
+        .map_err(|e| Unreadable::new(Reason::Unreadable, format!("cannot read the image: {e}")))?;
     reader.limits(limits());
-    let decoder = reader
-        .into_decoder()
-        .map_err(|e| Unreadable::new("unreadable", format!("cannot decode the image: {e}")))?;
+    let decoder = reader.into_decoder().map_err(|e| {
+        Unreadable::new(Reason::Unreadable, format!("cannot decode the image: {e}"))
+    })?;
     let (w, h) = decoder.dimensions();
     if w as u64 * h as u64 > MAX_PAGE_PIXELS {
         return Err(Unreadable::new(
-            "too_large",
+            Reason::TooLarge,
             format!("the image is {w} × {h} pixels, more than a 600 dpi A4 scan"),
         ));
     }
-    let image = image::DynamicImage::from_decoder(decoder)
-        .map_err(|e| Unreadable::new("unreadable", format!("cannot decode the image: {e}")))?;
+    let image = image::DynamicImage::from_decoder(decoder).map_err(|e| {
+        Unreadable::new(Reason::Unreadable, format!("cannot decode the image: {e}"))
+    })?;
     Ok(image.into_luma8())
 }
 
@@ -201,24 +207,27 @@ fn decode_tiff(bytes: &[u8]) -> Result<Vec<GrayImage>, Unreadable> {
     // tiff crate's directory walk and each page decoded on its own.
     let mut pages = Vec::new();
     let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes))
-        .map_err(|e| Unreadable::new("unreadable", format!("cannot read the TIFF: {e}")))?;
+        .map_err(|e| Unreadable::new(Reason::Unreadable, format!("cannot read the TIFF: {e}")))?;
     loop {
-        let (w, h) = decoder
-            .dimensions()
-            .map_err(|e| Unreadable::new("unreadable", format!("cannot read the TIFF: {e}")))?;
+        let (w, h) = decoder.dimensions().map_err(|e| {
+            Unreadable::new(Reason::Unreadable, format!("cannot read the TIFF: {e}"))
+        })?;
         if w as u64 * h as u64 > MAX_PAGE_PIXELS {
             return Err(Unreadable::new(
-                "too_large",
+                Reason::TooLarge,
                 format!("a TIFF page is {w} × {h} pixels"),
             ));
         }
         let image = decoder.read_image().map_err(|e| {
-            Unreadable::new("unreadable", format!("cannot decode a TIFF page: {e}"))
+            Unreadable::new(
+                Reason::Unreadable,
+                format!("cannot decode a TIFF page: {e}"),
+            )
         })?;
         pages.push(tiff_to_gray(image, w, h, decoder.colortype().ok())?);
         if pages.len() > MAX_PAGES {
             return Err(Unreadable::new(
-                "too_large",
+                Reason::TooLarge,
                 "the TIFF has more pages than a batch can",
             ));
         }
@@ -226,16 +235,21 @@ fn decode_tiff(bytes: &[u8]) -> Result<Vec<GrayImage>, Unreadable> {
             break;
         }
         decoder.next_image().map_err(|e| {
-            Unreadable::new("unreadable", format!("cannot read the next TIFF page: {e}"))
+            Unreadable::new(
+                Reason::Unreadable,
+                format!("cannot read the next TIFF page: {e}"),
+            )
         })?;
     }
     // A single-page TIFF in a format the walk above doesn't handle still goes
     // through the image crate.
     if pages.is_empty() {
-        let decoder = TiffDecoder::new(Cursor::new(bytes))
-            .map_err(|e| Unreadable::new("unreadable", format!("cannot read the TIFF: {e}")))?;
-        let image = image::DynamicImage::from_decoder(decoder)
-            .map_err(|e| Unreadable::new("unreadable", format!("cannot decode the TIFF: {e}")))?;
+        let decoder = TiffDecoder::new(Cursor::new(bytes)).map_err(|e| {
+            Unreadable::new(Reason::Unreadable, format!("cannot read the TIFF: {e}"))
+        })?;
+        let image = image::DynamicImage::from_decoder(decoder).map_err(|e| {
+            Unreadable::new(Reason::Unreadable, format!("cannot decode the TIFF: {e}"))
+        })?;
         pages.push(image.into_luma8());
     }
     Ok(pages)
@@ -251,7 +265,7 @@ fn tiff_to_gray(
     use tiff::decoder::DecodingResult;
     let unsupported = || {
         Unreadable::new(
-            "unsupported_filter",
+            Reason::UnsupportedFilter,
             "the TIFF uses a pixel format aup cannot read",
         )
     };
@@ -340,18 +354,18 @@ impl PdfPages {
             let text = e.to_string();
             match text.to_lowercase().contains("encrypt") {
                 true => Unreadable::new(
-                    "encrypted",
+                    Reason::Encrypted,
                     "the PDF is encrypted; save it without a password",
                 ),
                 false => Unreadable::new(
-                    "unreadable",
+                    Reason::Unreadable,
                     format!("the PDF is damaged or incomplete: {text}"),
                 ),
             }
         })?;
         if doc.is_encrypted() {
             return Err(Unreadable::new(
-                "encrypted",
+                Reason::Encrypted,
                 "the PDF is encrypted; save it without a password",
             ));
         }
@@ -364,7 +378,7 @@ impl PdfPages {
                 .is_err()
             {
                 return Err(Unreadable::new(
-                    "too_large",
+                    Reason::TooLarge,
                     format!(
                         "page {} inflates to more than {} MB of drawing commands (a decompression bomb?)",
                         i + 1,
@@ -372,10 +386,11 @@ impl PdfPages {
                     ),
                 ));
             }
-            if let Some((w, h)) = largest_image(&doc, page).filter(|(w, h)| w * h > MAX_PAGE_PIXELS)
+            if let Some((w, h)) =
+                largest_image(&doc, page).filter(|(w, h)| w.saturating_mul(*h) > MAX_PAGE_PIXELS)
             {
                 return Err(Unreadable::new(
-                    "too_large",
+                    Reason::TooLarge,
                     format!(
                         "page {} holds a {w} × {h} pixel image, more than a 600 dpi scan",
                         i + 1
@@ -390,15 +405,18 @@ impl PdfPages {
         let form_id = crate::digital::form_id(&doc);
         drop(doc);
         let pdf = hayro::hayro_syntax::Pdf::new(bytes.clone()).map_err(|e| {
-            Unreadable::new("unreadable", format!("the PDF cannot be rendered: {e:?}"))
+            Unreadable::new(
+                Reason::Unreadable,
+                format!("the PDF cannot be rendered: {e:?}"),
+            )
         })?;
         let count = pdf.pages().len();
         if count == 0 {
-            return Err(Unreadable::new("unreadable", "the PDF has no pages"));
+            return Err(Unreadable::new(Reason::Unreadable, "the PDF has no pages"));
         }
         if count > MAX_PAGES {
             return Err(Unreadable::new(
-                "too_large",
+                Reason::TooLarge,
                 format!("the PDF has {count} pages"),
             ));
         }
@@ -408,7 +426,7 @@ impl PdfPages {
                 .find(|f| *f != "raw" && !DECODABLE_FILTERS.contains(&f.as_str()))
             {
                 return Err(Unreadable::new(
-                    "unsupported_filter",
+                    Reason::UnsupportedFilter,
                     format!("a page's image uses the {bad} filter, which aup cannot decode"),
                 ));
             }
@@ -442,7 +460,7 @@ impl PdfPages {
         let pages = self.pdf.pages();
         let Some(page) = pages.get(index) else {
             return Err(Unreadable::new(
-                "unreadable",
+                Reason::Unreadable,
                 format!("the PDF has no page {}", index + 1),
             ));
         };
@@ -451,12 +469,12 @@ impl PdfPages {
         let (pw, ph) = ((w * scale) as u64, (h * scale) as u64);
         if pw == 0
             || ph == 0
-            || pw * ph > MAX_PAGE_PIXELS
+            || pw.saturating_mul(ph) > MAX_PAGE_PIXELS
             || pw > u16::MAX as u64
             || ph > u16::MAX as u64
         {
             return Err(Unreadable::new(
-                "too_large",
+                Reason::TooLarge,
                 format!(
                     "page {} is {w:.0} × {h:.0} points, not a page of paper",
                     index + 1
@@ -478,13 +496,15 @@ impl PdfPages {
             .map(|p| luma(p[0], p[1], p[2]))
             .collect();
         let image = GrayImage::from_raw(pw, ph, gray).ok_or_else(|| {
-            Unreadable::new("unreadable", "the renderer returned a malformed page")
+            Unreadable::new(Reason::Unreadable, "the renderer returned a malformed page")
         })?;
         // A page with image data that renders all white was not decoded: an error,
         // never silently a blank page.
-        if !self.filters[index].is_empty() && image.as_raw().iter().all(|&p| p >= 250) {
+        if self.filters.get(index).is_some_and(|f| !f.is_empty())
+            && image.as_raw().iter().all(|&p| p >= 250)
+        {
             return Err(Unreadable::new(
-                "unsupported_filter",
+                Reason::UnsupportedFilter,
                 format!(
                     "page {} holds an image that rendered blank: its data could not be decoded",
                     index + 1
@@ -516,8 +536,10 @@ fn drop_image_data(
             bytes.release();
         }
     }
-    // lopdf keeps the object as changed in place; only `None` (drop it) matters.
-    Some((id, lopdf::Object::Null))
+    // lopdf keeps a top-level object as changed in place, but takes an object
+    // stream's member from what is returned: returning `Null` there lost the page
+    // tree of every file written with object streams (ocrmypdf, qpdf, pikepdf).
+    Some((id, object.clone()))
 }
 
 /// Width and height of the largest image XObject a page draws, from its dictionary.
@@ -526,7 +548,7 @@ fn largest_image(doc: &lopdf::Document, page: lopdf::ObjectId) -> Option<(u64, u
     images
         .iter()
         .map(|i| (i.width.max(0) as u64, i.height.max(0) as u64))
-        .max_by_key(|(w, h)| w * h)
+        .max_by_key(|(w, h)| w.saturating_mul(*h))
 }
 
 /// The filters of the image XObjects a page draws; `raw` for unfiltered data.
@@ -632,7 +654,7 @@ mod tests {
             let err = PageSource::open(Arc::new(FileBytes::Owned(bytes.to_vec())), FileKind::Pdf)
                 .err()
                 .expect("an error");
-            assert_eq!(err.reason, "unreadable", "{err:?}");
+            assert_eq!(err.reason, Reason::Unreadable, "{err:?}");
         }
     }
 
@@ -646,7 +668,10 @@ mod tests {
         let err = PageSource::open(Arc::new(FileBytes::Owned(png)), FileKind::Png)
             .err()
             .expect("an error");
-        assert!(matches!(err.reason, "too_large" | "unreadable"), "{err:?}");
+        assert!(
+            matches!(err.reason, Reason::TooLarge | Reason::Unreadable),
+            "{err:?}"
+        );
     }
 }
 
@@ -851,10 +876,15 @@ impl PdfPages {
 
 /// `image` with each `factor` × `factor` block averaged into one pixel.
 fn shrink(image: &GrayImage, factor: u32) -> GrayImage {
-    if factor <= 1 {
+    let (w, h) = (
+        image.width() / factor.max(1),
+        image.height() / factor.max(1),
+    );
+    // A factor past the image's size (a page a few points wide) would leave no
+    // pixel: keep the image as it is.
+    if factor <= 1 || w == 0 || h == 0 {
         return image.clone();
     }
-    let (w, h) = (image.width() / factor, image.height() / factor);
     let source = image.as_raw();
     let stride = image.width() as usize;
     let k = factor as usize;

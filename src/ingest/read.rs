@@ -1,0 +1,717 @@
+//! Inside a reader worker: from one received file to what its pages say. This is
+//! the only code that parses, decodes and renders received bytes, and it runs only
+//! in a worker process (see [`super::worker`]), so a file that crashes it or runs
+//! it out of memory or time costs that file alone. What it finds goes back to the
+//! ingest process as a [`protocol`](super::protocol) answer; page images go back as
+//! files in the spool folder it was given, never anywhere else.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use image::GrayImage;
+use rayon::prelude::*;
+
+use super::ink;
+use super::pages::{self, FileBytes, FileKind, PageSource, Unreadable};
+use super::protocol::{
+    self, AssignPages, FileReading, FiledData, FiledImage, IdentifiedPage, PageReading,
+    SpooledImage,
+};
+use super::qr::{self, PageToImage};
+use crate::archive::{Archive, ArchiveError, RegisteredForm};
+use crate::form::stamp::qr_symbol_square;
+use crate::verdict::Reason;
+
+/// The resolution pages are first read at: enough for 0.6 mm modules (3.5 px)
+/// and for ink. Pages that fail are read again at [`RETRY_DPI`].
+pub(crate) const FIRST_DPI: f32 = 150.0;
+const RETRY_DPI: f32 = 300.0;
+/// Archived form pages are kept at this resolution, as grey JPEG.
+const ARCHIVE_DPI: f64 = 150.0;
+/// A page with less ink than this (and no code) is the blank back of a duplex scan.
+const BLANK_PAGE_INK: f64 = 0.002;
+/// Pages of filed returns are read back at this resolution (they were filed at 150).
+pub(crate) const REREAD_DPI: f32 = 150.0;
+
+/// The worker's folder for page images it hands back: made by the ingest process,
+/// emptied by it after the run.
+pub struct Spool {
+    dir: PathBuf,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Spool {
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn put(&self, extension: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = self.dir.join(format!("{n}.{extension}"));
+        std::fs::write(&path, bytes)?;
+        Ok(path)
+    }
+
+    /// A page for the quarantine: the page and its thumbnail, as PNG.
+    fn put_page(&self, image: &GrayImage) -> Option<SpooledImage> {
+        let png_path = self.put("png", &png(image)).ok()?;
+        let thumbnail = self.put("png", &png(&thumbnail(image))).ok()?;
+        Some(SpooledImage {
+            png: png_path,
+            thumbnail,
+        })
+    }
+}
+
+/// The issue register as a worker sees it: forms looked up in the index (opened
+/// read-only) as codes name them, each once.
+pub struct Register {
+    index: Mutex<Archive>,
+    forms: Mutex<HashMap<String, Option<Arc<RegisteredForm>>>>,
+}
+
+impl Register {
+    pub fn open(archive: &Path) -> Result<Self, ArchiveError> {
+        Ok(Self {
+            index: Mutex::new(Archive::open_read_only(archive)?),
+            forms: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn get(&self, form_id: &str) -> Result<Option<Arc<RegisteredForm>>, String> {
+        if let Some(known) = self
+            .forms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(form_id)
+        {
+            return Ok(known.clone());
+        }
+        let found = self
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .issued(form_id)
+            .map_err(|e| e.to_string())?
+            .map(Arc::new);
+        self.forms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(form_id.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// What a digital return of `form` is checked against beyond the register.
+    fn context(&self, form: &RegisteredForm, schools: &Path) -> Result<DigitalContext, String> {
+        let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        let mut context = DigitalContext::default();
+        context
+            .add_form(&index, form, schools)
+            .map_err(|e| e.to_string())?;
+        Ok(context)
+    }
+}
+
+/// What digital returns are checked against beyond the register: each school
+/// and year's current policy version, and each school's trust roots.
+#[derive(Default)]
+pub struct DigitalContext {
+    pub current: HashMap<(String, String), Option<String>>,
+    pub roots: HashMap<String, Vec<x509_cert::Certificate>>,
+    /// Schools whose trust roots could not be read: said once per run.
+    pub root_problems: Vec<String>,
+}
+
+impl DigitalContext {
+    fn add_form(
+        &mut self,
+        index: &Archive,
+        form: &RegisteredForm,
+        schools: &Path,
+    ) -> Result<(), ArchiveError> {
+        let key = (form.school.clone(), form.year.clone());
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.current.entry(key) {
+            slot.insert(index.current_fingerprint(&form.school, &form.year)?);
+        }
+        if self.roots.contains_key(&form.school) {
+            return Ok(());
+        }
+        let file = schools.join(format!("{}.yaml", form.school));
+        let roots = match crate::config::load(&file) {
+            Ok(school) => school.trust_roots().unwrap_or_else(|errors| {
+                for e in errors {
+                    self.root_problems.push(e.to_string());
+                }
+                Vec::new()
+            }),
+            // No YAML here (ingest run elsewhere): no roots, signatures are still
+            // checked for integrity.
+            Err(_) if !file.exists() => Vec::new(),
+            Err(e) => {
+                self.root_problems.push(format!(
+                    "{e}\n  (trust roots of {} not read: its certificate signatures show as untrusted)",
+                    form.school
+                ));
+                Vec::new()
+            }
+        };
+        self.roots.insert(form.school.clone(), roots);
+        Ok(())
+    }
+
+    pub fn expected<'a>(&'a self, form: &'a RegisteredForm) -> crate::digital::Expected<'a> {
+        crate::digital::Expected {
+            form,
+            current_fingerprint: self
+                .current
+                .get(&(form.school.clone(), form.year.clone()))
+                .and_then(|c| c.as_deref()),
+            roots: self
+                .roots
+                .get(&form.school)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        }
+    }
+}
+
+/// Everything a worker needs besides the request: the register, the school
+/// folder, the spool, and the warnings it gathers on the way.
+pub struct Reader<'a> {
+    pub register: &'a Register,
+    pub schools: &'a Path,
+    pub spool: &'a Spool,
+    pub warnings: Mutex<Vec<String>>,
+}
+
+impl Reader<'_> {
+    fn warn(&self, problems: Vec<String>) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(problems);
+    }
+
+    /// Inspects one of our PDFs returned digitally.
+    fn inspect_digital(
+        &self,
+        bytes: &[u8],
+        source: &PageSource,
+        form_id: &str,
+    ) -> Result<crate::digital::Inspection, Unreadable> {
+        let unreadable = |message: String| Unreadable::new(Reason::Unreadable, message);
+        let Some(form) = self.register.get(form_id).map_err(unreadable)? else {
+            return Err(Unreadable::new(
+                Reason::UnknownForm,
+                format!(
+                    "the PDF says it is form {form_id}, which is not in this archive's issue register"
+                ),
+            ));
+        };
+        let context = self
+            .register
+            .context(&form, self.schools)
+            .map_err(unreadable)?;
+        self.warn(context.root_problems.clone());
+        let doc = lopdf::Document::load_mem(bytes)
+            .map_err(|e| unreadable(format!("the PDF is damaged: {e}")))?;
+        Ok(crate::digital::inspect(
+            bytes,
+            &doc,
+            &context.expected(&form),
+            &|page| {
+                source
+                    .page(page, crate::digital::INK_DPI)
+                    .map_err(|e| e.message)
+            },
+        ))
+    }
+
+    /// `aup ingest`: every page of a received file, in parallel; or, for one of our
+    /// PDFs returned digitally, the file as a whole.
+    pub fn scan(&self, file: &Path, kind: FileKind) -> FileReading {
+        let bytes = match FileBytes::map(file) {
+            Ok(bytes) => Arc::new(bytes),
+            Err(e) => {
+                return FileReading {
+                    unreadable: Some(Unreadable::new(
+                        Reason::Unreadable,
+                        format!("cannot read the archive's copy: {e}"),
+                    )),
+                    ..FileReading::default()
+                };
+            }
+        };
+        let source = match PageSource::open(bytes.clone(), kind) {
+            Ok(source) => source,
+            Err(unreadable) => {
+                return FileReading {
+                    unreadable: Some(unreadable),
+                    ..FileReading::default()
+                };
+            }
+        };
+        if let PageSource::Pdf(pdf) = &source
+            && let Some(form_id) = &pdf.form_id
+        {
+            let reading = match self.inspect_digital((*bytes).as_ref(), &source, form_id) {
+                Ok(inspection) => FileReading {
+                    digital: Some(Box::new(inspection)),
+                    ..FileReading::default()
+                },
+                Err(unreadable) => FileReading {
+                    unreadable: Some(unreadable),
+                    ..FileReading::default()
+                },
+            };
+            pdf.release();
+            return reading;
+        }
+        let count = source.count();
+        let pages = match source {
+            PageSource::Raster(images) => images
+                .into_par_iter()
+                .map(|image| self.analyse(Ok(image), None))
+                .collect(),
+            PageSource::Pdf(ref pdf) => {
+                let done = std::sync::atomic::AtomicUsize::new(0);
+                let pages = (0..count)
+                    .into_par_iter()
+                    .map_init(
+                        || source.reopen(),
+                        |reader, index| {
+                            let result = match reader {
+                                Some(reader) => {
+                                    let first = match reader.quick_page(index, FIRST_DPI) {
+                                        Some(image) => Ok(image),
+                                        None => reader.page(index, FIRST_DPI),
+                                    };
+                                    self.analyse(first, Some((reader, index)))
+                                }
+                                None => PageReading::Quarantine {
+                                    reason: Reason::Unreadable,
+                                    message: "the PDF could not be opened again".into(),
+                                    image: None,
+                                },
+                            };
+                            // Every few pages, let go of the file's pages already
+                            // read: memory stays flat through a 500-page batch.
+                            if done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 8 == 7 {
+                                pdf.release();
+                            }
+                            result
+                        },
+                    )
+                    .collect();
+                pdf.release();
+                pages
+            }
+        };
+        FileReading {
+            pages,
+            unreadable: None,
+            digital: None,
+        }
+    }
+
+    /// `aup verify`: one of our PDFs, inspected as ingest would.
+    pub fn verify(&self, file: &Path) -> Result<crate::digital::Inspection, String> {
+        let bytes = Arc::new(FileBytes::map(file).map_err(|e| format!("cannot read it: {e}"))?);
+        let source = PageSource::open(bytes.clone(), FileKind::Pdf)
+            .map_err(|e| format!("{} ({})", e.message, e.reason))?;
+        let PageSource::Pdf(pdf) = &source else {
+            return Err("it is not a PDF".into());
+        };
+        let Some(form_id) = pdf.form_id.clone() else {
+            return Err(
+                "it is not one of our forms: it has no aup form id in its metadata \
+                 (a scan is identified by its QR codes: use `aup ingest`)"
+                    .into(),
+            );
+        };
+        self.inspect_digital((*bytes).as_ref(), &source, &form_id)
+            .map_err(|e| e.message)
+    }
+
+    /// `aup assign`: the file's pages as the given pages of a form, taken upright.
+    pub fn assign(
+        &self,
+        file: &Path,
+        kind: FileKind,
+        form_id: &str,
+        numbers: &AssignPages,
+        dpi: f32,
+    ) -> Result<Option<Vec<PageReading>>, String> {
+        let form = self
+            .register
+            .get(form_id)?
+            .ok_or_else(|| format!("form {form_id} is not in the issue register"))?;
+        let bytes = FileBytes::map(file).map_err(|e| e.to_string())?;
+        let source = PageSource::open(Arc::new(bytes), kind)
+            .map_err(|e| format!("{} ({})", e.message, e.reason))?;
+        let count = source.count();
+        let numbers: Vec<u32> = match numbers {
+            AssignPages::From(first) => {
+                let last = u32::try_from(count)
+                    .ok()
+                    .and_then(|n| first.checked_add(n.saturating_sub(1)));
+                match last {
+                    Some(last) if count > 0 && *first > 0 && i64::from(last) <= form.pages => {
+                        (*first..=last).collect()
+                    }
+                    _ => {
+                        return Err(format!(
+                            "it has {count} pages; from page {first} they would go past the form's {} pages",
+                            form.pages
+                        ));
+                    }
+                }
+            }
+            AssignPages::Exactly(numbers) if numbers.len() == count => numbers.clone(),
+            AssignPages::Exactly(_) => return Ok(None),
+        };
+        let mut pages = Vec::with_capacity(count);
+        for (i, &number) in numbers.iter().enumerate() {
+            let image = source.page(i, dpi).map_err(|e| e.message)?;
+            pages.push(self.by_hand(&form, number, &image)?);
+        }
+        Ok(Some(pages))
+    }
+
+    /// A page given by hand: the code can't be read, so the page is taken as
+    /// upright and unskewed, its width the form's page width.
+    fn by_hand(
+        &self,
+        form: &RegisteredForm,
+        number: u32,
+        image: &GrayImage,
+    ) -> Result<PageReading, String> {
+        let (width, height) = number
+            .checked_sub(1)
+            .and_then(|i| form.page_sizes.get(i as usize))
+            .copied()
+            .ok_or_else(|| format!("form {} has no page {number}", form.form_id))?;
+        let map = PageToImage::scaled(image.width() as f64 / width);
+        let written: BTreeMap<String, bool> = form
+            .boxes
+            .iter()
+            .filter(|b| b.page == number as usize)
+            .map(|b| {
+                (
+                    b.name.clone(),
+                    ink::measure(image, &map, &b.rect, height).written(),
+                )
+            })
+            .collect();
+        let filed = self.reencoded(image, &map, width, height)?;
+        Ok(PageReading::Identified(Box::new(IdentifiedPage {
+            form_id: form.form_id.clone(),
+            page: number,
+            filed,
+            written,
+        })))
+    }
+
+    /// Identifies one page: its code in a corner (at first resolution, then again
+    /// at a higher one for PDFs), else a whole-page search; then the ink in its
+    /// boxes.
+    fn analyse(
+        &self,
+        first: Result<GrayImage, Unreadable>,
+        rerender: Option<(&PageSource, usize)>,
+    ) -> PageReading {
+        let image = match first {
+            Ok(image) => image,
+            Err(e) => {
+                return PageReading::Quarantine {
+                    reason: e.reason,
+                    message: e.message,
+                    image: None,
+                };
+            }
+        };
+        let quarantine =
+            |reason: Reason, message: String, image: &GrayImage| PageReading::Quarantine {
+                reason,
+                message,
+                image: self.spool.put_page(image),
+            };
+        // The page is searched at first resolution, then (PDFs) re-rendered sharper,
+        // or (rasters) searched whole; the image that held the code is kept.
+        let found = match qr::find(&image, false) {
+            Some(code) => Ok((code, image)),
+            None => match rerender {
+                Some((source, index)) => match source.page(index, RETRY_DPI) {
+                    Ok(sharper) => match qr::find(&sharper, true) {
+                        Some(code) => Ok((code, sharper)),
+                        None => Err(image),
+                    },
+                    Err(_) => Err(image),
+                },
+                None => match qr::find(&image, true) {
+                    Some(code) => Ok((code, image)),
+                    None => Err(image),
+                },
+            },
+        };
+        let (code, image) = match found {
+            Ok(found) => found,
+            Err(image) => {
+                return match ink::page_ink(&image) < BLANK_PAGE_INK {
+                    true => PageReading::Blank,
+                    false => quarantine(
+                        Reason::NoQr,
+                        "no readable QR code on this page".into(),
+                        &image,
+                    ),
+                };
+            }
+        };
+        let payload = match code.payload() {
+            Ok(payload) => payload,
+            Err(e) => {
+                let reason = match e {
+                    crate::form::PayloadError::Foreign => Reason::NoQr,
+                    crate::form::PayloadError::BadCheck => Reason::BadCheck,
+                };
+                return quarantine(reason, e.to_string(), &image);
+            }
+        };
+        let form_id = payload.form.to_string();
+        let form = match self.register.get(&form_id) {
+            Ok(Some(form)) => form,
+            Ok(None) => {
+                return quarantine(
+                    Reason::UnknownForm,
+                    format!("form {form_id} is not in this archive's issue register"),
+                    &image,
+                );
+            }
+            Err(e) => {
+                return quarantine(
+                    Reason::Unreadable,
+                    format!("the issue register could not be read: {e}"),
+                    &image,
+                );
+            }
+        };
+        if !form
+            .fingerprint
+            .to_ascii_uppercase()
+            .starts_with(&payload.fingerprint)
+        {
+            return quarantine(
+                Reason::BadCheck,
+                format!(
+                    "the code says policy version {} but form {form_id} was issued with another",
+                    payload.fingerprint
+                ),
+                &image,
+            );
+        }
+        let size = (payload.page as usize)
+            .checked_sub(1)
+            .and_then(|i| form.page_sizes.get(i));
+        let Some(&(width, height)) = size else {
+            return quarantine(
+                Reason::BadCheck,
+                format!("form {form_id} has no page {}", payload.page),
+                &image,
+            );
+        };
+        let map = PageToImage::from_code(&code, qr_symbol_square(width, height));
+        let written = form
+            .boxes
+            .iter()
+            .filter(|b| b.page == payload.page as usize)
+            .map(|b| {
+                (
+                    b.name.clone(),
+                    ink::measure(&image, &map, &b.rect, height).written(),
+                )
+            })
+            .collect();
+        let source = rerender.and_then(|(source, index)| source.source_image(index));
+        let filed = match source.and_then(|s| self.as_it_came(s, &map, &image, height)) {
+            // The scanner's own image, filed as it came under a matrix that turns
+            // and straightens it: no decode, no re-encode, full original quality.
+            Some(filed) => Ok(filed),
+            None => self.reencoded(&image, &map, width, height),
+        };
+        match filed {
+            Ok(filed) => PageReading::Identified(Box::new(IdentifiedPage {
+                form_id,
+                page: payload.page,
+                filed,
+                written,
+            })),
+            Err(e) => PageReading::Quarantine {
+                reason: Reason::Unreadable,
+                message: format!("cannot keep the page: {e}"),
+                image: None,
+            },
+        }
+    }
+
+    /// A scanner's image filed as it came; `None` when its dictionary is not
+    /// plain data or its bytes cannot be spooled (it is re-encoded instead).
+    fn as_it_came(
+        &self,
+        source: pages::SourceImage,
+        map: &PageToImage,
+        image: &GrayImage,
+        form_height: f64,
+    ) -> Option<FiledImage> {
+        let data = match &source.data {
+            pages::ImageData::InFile { offset, len, .. } => FiledData::InReceivedFile {
+                offset: *offset as u64,
+                len: *len as u64,
+            },
+            pages::ImageData::Owned(bytes) => {
+                FiledData::Spooled(self.spool.put("bin", bytes).ok()?)
+            }
+        };
+        Some(FiledImage {
+            matrix: source_matrix(&source, map, image.height() as f64, form_height),
+            dict: protocol::dict_from_lopdf(&source.dict)?,
+            data,
+        })
+    }
+
+    /// The page turned upright and straightened at [`ARCHIVE_DPI`], as grey JPEG.
+    fn reencoded(
+        &self,
+        image: &GrayImage,
+        map: &PageToImage,
+        width: f64,
+        height: f64,
+    ) -> Result<FiledImage, String> {
+        let upright = upright_page(image, map, width, height);
+        let (w, h) = upright.dimensions();
+        let jpeg = encode_jpeg(&upright)?;
+        let data = FiledData::Spooled(self.spool.put("jpg", &jpeg).map_err(|e| e.to_string())?);
+        let name = |n: &[u8]| protocol::PlainValue::Name(n.to_vec());
+        Ok(FiledImage {
+            dict: vec![
+                (b"Width".to_vec(), protocol::PlainValue::Int(w as i64)),
+                (b"Height".to_vec(), protocol::PlainValue::Int(h as i64)),
+                (b"ColorSpace".to_vec(), name(b"DeviceGray")),
+                (b"BitsPerComponent".to_vec(), protocol::PlainValue::Int(8)),
+                (b"Filter".to_vec(), name(b"DCTDecode")),
+            ],
+            data,
+            matrix: [width, 0.0, 0.0, height, 0.0, 0.0],
+        })
+    }
+}
+
+/// The matrix that draws a scanner's image on the form's upright page: image unit
+/// square → scanned page (its own `cm`) → rendered pixels (`render_height` pixels
+/// for the page's height) → form page, through the inverse of the code's map.
+fn source_matrix(
+    source: &pages::SourceImage,
+    map: &PageToImage,
+    render_height: f64,
+    form_height: f64,
+) -> [f64; 6] {
+    let scale = render_height / source.page_height;
+    let to_pixels = [scale, 0.0, 0.0, -scale, 0.0, scale * source.page_height];
+    let y_up = [1.0, 0.0, 0.0, -1.0, 0.0, form_height];
+    let m = then(source.placement, to_pixels);
+    let m = then(m, invert(map.matrix()));
+    then(m, y_up)
+}
+
+/// `first` followed by `second`, as PDF matrices.
+fn then(first: [f64; 6], second: [f64; 6]) -> [f64; 6] {
+    let [a1, b1, c1, d1, e1, f1] = first;
+    let [a2, b2, c2, d2, e2, f2] = second;
+    [
+        a2 * a1 + c2 * b1,
+        b2 * a1 + d2 * b1,
+        a2 * c1 + c2 * d1,
+        b2 * c1 + d2 * d1,
+        a2 * e1 + c2 * f1 + e2,
+        b2 * e1 + d2 * f1 + f2,
+    ]
+}
+
+fn invert(m: [f64; 6]) -> [f64; 6] {
+    let [a, b, c, d, e, f] = m;
+    let det = a * d - b * c;
+    [
+        d / det,
+        -b / det,
+        -c / det,
+        a / det,
+        (c * f - d * e) / det,
+        (b * e - a * f) / det,
+    ]
+}
+
+/// Grey JPEG at quality 75 with the jpeg-encoder crate, several times faster than
+/// the image crate's encoder on full pages (the archive re-encodes every page).
+fn encode_jpeg(page: &GrayImage) -> Result<Vec<u8>, String> {
+    let (w, h) = page.dimensions();
+    let (w, h) = (
+        u16::try_from(w).map_err(|e| e.to_string())?,
+        u16::try_from(h).map_err(|e| e.to_string())?,
+    );
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 75)
+        .encode(page.as_raw(), w, h, jpeg_encoder::ColorType::Luma)
+        .map_err(|e| e.to_string())?;
+    Ok(jpeg)
+}
+
+/// The page as it was printed: turned upright and straightened, resampled at
+/// [`ARCHIVE_DPI`] through the map the code gave.
+fn upright_page(image: &GrayImage, map: &PageToImage, width: f64, height: f64) -> GrayImage {
+    let scale = ARCHIVE_DPI / 72.0;
+    let (w, h) = ((width * scale) as u32, (height * scale) as u32);
+    let (iw, ih) = (image.width() as i64, image.height() as i64);
+    let source = image.as_raw();
+    let mut out = vec![255u8; w as usize * h as usize];
+    // The map is affine: step along each output row by a constant image offset
+    // (this loop runs for millions of pixels a page).
+    let origin = map.map(0.0, 0.0);
+    let step_x = map.map(1.0 / scale, 0.0);
+    let step_y = map.map(0.0, 1.0 / scale);
+    let (dx, dy) = (step_x.x - origin.x, step_x.y - origin.y);
+    let (ex, ey) = (step_y.x - origin.x, step_y.y - origin.y);
+    for (row, line) in out.chunks_exact_mut(w.max(1) as usize).enumerate() {
+        let (mut x, mut y) = (
+            origin.x + row as f64 * ex + 0.5,
+            origin.y + row as f64 * ey + 0.5,
+        );
+        for pixel in line {
+            // Truncation is floor here: negative coordinates are rejected first.
+            if x >= 0.0 && y >= 0.0 {
+                let (px, py) = (x as i64, y as i64);
+                if px < iw && py < ih {
+                    *pixel = source[(py * iw + px) as usize];
+                }
+            }
+            x += dx;
+            y += dy;
+        }
+    }
+    GrayImage::from_raw(w, h, out).unwrap_or_else(|| GrayImage::new(w, h))
+}
+
+fn png(image: &GrayImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png);
+    out
+}
+
+fn thumbnail(image: &GrayImage) -> GrayImage {
+    let (w, h) = image.dimensions();
+    let width = 200u32.min(w.max(1));
+    let height = ((h as u64 * width as u64) / w.max(1) as u64).max(1) as u32;
+    image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle)
+}
