@@ -280,12 +280,13 @@ fn a_pdf_nested_200000_deep_is_quarantined_and_the_run_goes_on() {
 #[test]
 fn a_reader_that_overruns_its_deadline_is_stopped_and_its_file_quarantined() {
     let scratch = school();
-    // A 300-dpi batch of all three forms: seconds of work, given one second.
+    // A 300-dpi batch of 45 pages: seconds of work, given one second.
     let mut pages = Vec::new();
     for who in ["amelia", "okafor", "price"] {
         let pdf = scratch.form_pdf("pakeman", who);
         pages.extend(scan::paper(&scratch.path("archive"), &pdf, 300.0, SIGNED));
     }
+    let pages: Vec<_> = (0..5).flat_map(|_| pages.iter().cloned()).collect();
     std::fs::write(scratch.path("inbox/batch.pdf"), scan_pdf(&pages, 300.0)).unwrap();
     let (ben, ben_id) = signed_scan(&scratch, "okafor");
     std::fs::write(scratch.path("inbox/ben.pdf"), &ben).unwrap();
@@ -338,7 +339,7 @@ fn a_file_renamed_over_an_inbox_entry_during_a_run_is_kept_for_the_next() {
     }
     std::fs::write(scratch.path("inbox/a-first.pdf"), &amelia).unwrap();
     std::fs::write(scratch.path("inbox/z-batch.pdf"), scan_pdf(&pages, 300.0)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aup"))
+    let child = Command::new(env!("CARGO_BIN_EXE_aup"))
         .args(["ingest", "--json", "--settle", "0"])
         .current_dir(scratch.dir.path())
         .env("NO_COLOR", "1")
@@ -611,18 +612,23 @@ fn status_shows_a_rejected_current_return_as_rejected_and_chases_it() {
         "rejected"
     );
     let json = scratch
-        .aup(&["status", "--format", "json"])
+        .aup(&["status", "--year", "2025-26", "--format", "json"])
         .success()
         .stdout();
     let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
     let amelia = rows.iter().find(|r| r["name"] == "Amelia Hart").unwrap();
     assert_eq!(amelia["state"], "rejected", "{amelia}");
-    let table = scratch.aup(&["status"]).success().stdout();
+    let table = scratch
+        .aup(&["status", "--year", "2025-26"])
+        .success()
+        .stdout();
     assert!(table.contains("1 rejected"), "{table}");
     let html_path = scratch.path("status.html");
     scratch
         .aup(&[
             "status",
+            "--year",
+            "2025-26",
             "--format",
             "html",
             "--out",

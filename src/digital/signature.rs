@@ -119,7 +119,10 @@ pub struct CmsReport {
     /// The signature verifies against the signer certificate's key.
     pub valid: bool,
     pub trust: Trust,
-    /// Why it is not intact or not valid, for people.
+    /// Why it is not intact or not valid, for people. Named apart from the
+    /// signature's own `problems` (it is flattened into the same JSON object, where
+    /// two keys of one name were ambiguous, and refused when read back).
+    #[serde(rename = "cms_problems")]
     pub problems: Vec<String>,
 }
 
