@@ -253,11 +253,7 @@ fn a_pdf_nested_200000_deep_is_quarantined_and_the_run_goes_on() {
     let run = scratch
         .aup(&["ingest", "--json", "--settle", "0"])
         .success();
-    let outcomes: Vec<serde_json::Value> = run
-        .stdout()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let outcomes = run.json_lines();
     assert_eq!(
         outcome(&outcomes, "form_id", &amelia_id)["verdict"],
         "accepted"
@@ -293,11 +289,7 @@ fn a_reader_that_overruns_its_deadline_is_stopped_and_its_file_quarantined() {
     let run = scratch
         .aup(&["ingest", "--json", "--settle", "0", "--reader-timeout", "1"])
         .success();
-    let outcomes: Vec<serde_json::Value> = run
-        .stdout()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let outcomes = run.json_lines();
     let batch = outcome(&outcomes, "file", "batch.pdf");
     assert_eq!(batch["verdict"], "unidentified", "{batch}");
     assert_eq!(reason_code(batch), "timeout", "{batch}");
@@ -575,11 +567,7 @@ fn links_fifos_and_odd_names_in_the_inbox_are_reported_and_never_followed() {
     let stderr = run.stderr();
     assert!(stderr.contains("link.pdf: a symbolic link"), "{stderr}");
     assert!(stderr.contains("pipe.pdf: a FIFO"), "{stderr}");
-    let outcomes: Vec<serde_json::Value> = run
-        .stdout()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let outcomes = run.json_lines();
     assert_eq!(
         outcome(&outcomes, "form_id", &ben_id)["verdict"],
         "accepted"
@@ -786,11 +774,7 @@ fn two_thousand_mutated_forms_and_scans_each_end_filed_or_quarantined() {
     let took = started.elapsed();
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
-    let outcomes: Vec<serde_json::Value> = run
-        .stdout()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let outcomes = run.json_lines();
     let mut told: std::collections::HashSet<String> = Default::default();
     for o in &outcomes {
         let verdict = o["verdict"].as_str().unwrap();

@@ -802,20 +802,7 @@ pub struct ArchiveLock {
 
 /// Takes the archive's lock, or says another run holds it.
 pub fn lock(root: &Path) -> Result<ArchiveLock, ArchiveError> {
-    std::fs::create_dir_all(root).map_err(|source| ArchiveError::Folder {
-        path: root.to_owned(),
-        source,
-    })?;
-    let path = root.join(".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| ArchiveError::Folder {
-            path: path.clone(),
-            source,
-        })?;
+    let (file, path) = lock_file(root)?;
     match file.try_lock() {
         Ok(()) => Ok(ArchiveLock { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => Err(ArchiveError::Locked(path)),
@@ -825,6 +812,14 @@ pub fn lock(root: &Path) -> Result<ArchiveLock, ArchiveError> {
 
 /// Takes the archive's lock, waiting for a run that holds it to finish.
 pub fn lock_waiting(root: &Path) -> Result<ArchiveLock, ArchiveError> {
+    let (file, path) = lock_file(root)?;
+    file.lock()
+        .map_err(|source| ArchiveError::Folder { path, source })?;
+    Ok(ArchiveLock { _file: file })
+}
+
+/// The archive's lock file, opened (and the archive folder made) but not locked.
+fn lock_file(root: &Path) -> Result<(std::fs::File, PathBuf), ArchiveError> {
     std::fs::create_dir_all(root).map_err(|source| ArchiveError::Folder {
         path: root.to_owned(),
         source,
@@ -839,9 +834,7 @@ pub fn lock_waiting(root: &Path) -> Result<ArchiveLock, ArchiveError> {
             path: path.clone(),
             source,
         })?;
-    file.lock()
-        .map_err(|source| ArchiveError::Folder { path, source })?;
-    Ok(ArchiveLock { _file: file })
+    Ok((file, path))
 }
 
 /// SHA-256 and size of a file, read in chunks (a batch can be bigger than memory

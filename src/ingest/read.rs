@@ -105,76 +105,56 @@ impl Register {
         Ok(found)
     }
 
-    /// What a digital return of `form` is checked against beyond the register.
+    /// What a digital return of `form` is checked against beyond the register:
+    /// its school year's current policy version, and its school's trust roots.
     fn context(&self, form: &RegisteredForm, schools: &Path) -> Result<DigitalContext, String> {
-        let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
-        let mut context = DigitalContext::default();
-        context
-            .add_form(&index, form, schools)
+        let current = self
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .current_fingerprint(&form.school, &form.year)
             .map_err(|e| e.to_string())?;
-        Ok(context)
-    }
-}
-
-/// What digital returns are checked against beyond the register: each school
-/// and year's current policy version, and each school's trust roots.
-#[derive(Default)]
-pub struct DigitalContext {
-    pub current: HashMap<(String, String), Option<String>>,
-    pub roots: HashMap<String, Vec<x509_cert::Certificate>>,
-    /// Schools whose trust roots could not be read: said once per run.
-    pub root_problems: Vec<String>,
-}
-
-impl DigitalContext {
-    fn add_form(
-        &mut self,
-        index: &Archive,
-        form: &RegisteredForm,
-        schools: &Path,
-    ) -> Result<(), ArchiveError> {
-        let key = (form.school.clone(), form.year.clone());
-        if let std::collections::hash_map::Entry::Vacant(slot) = self.current.entry(key) {
-            slot.insert(index.current_fingerprint(&form.school, &form.year)?);
-        }
-        if self.roots.contains_key(&form.school) {
-            return Ok(());
-        }
+        let mut problems = Vec::new();
         let file = schools.join(format!("{}.yaml", form.school));
         let roots = match crate::config::load(&file) {
             Ok(school) => school.trust_roots().unwrap_or_else(|errors| {
-                for e in errors {
-                    self.root_problems.push(e.to_string());
-                }
+                problems.extend(errors.iter().map(ToString::to_string));
                 Vec::new()
             }),
             // No YAML here (ingest run elsewhere): no roots, signatures are still
             // checked for integrity.
             Err(_) if !file.exists() => Vec::new(),
             Err(e) => {
-                self.root_problems.push(format!(
+                problems.push(format!(
                     "{e}\n  (trust roots of {} not read: its certificate signatures show as untrusted)",
                     form.school
                 ));
                 Vec::new()
             }
         };
-        self.roots.insert(form.school.clone(), roots);
-        Ok(())
+        Ok(DigitalContext {
+            current,
+            roots,
+            problems,
+        })
     }
+}
 
-    pub fn expected<'a>(&'a self, form: &'a RegisteredForm) -> crate::digital::Expected<'a> {
+/// What one digital return is checked against beyond the register.
+struct DigitalContext {
+    /// The policy version currently issued for the form's school and year.
+    current: Option<String>,
+    roots: Vec<x509_cert::Certificate>,
+    /// Why the school's trust roots could not be read, for the office.
+    problems: Vec<String>,
+}
+
+impl DigitalContext {
+    fn expected<'a>(&'a self, form: &'a RegisteredForm) -> crate::digital::Expected<'a> {
         crate::digital::Expected {
             form,
-            current_fingerprint: self
-                .current
-                .get(&(form.school.clone(), form.year.clone()))
-                .and_then(|c| c.as_deref()),
-            roots: self
-                .roots
-                .get(&form.school)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
+            current_fingerprint: self.current.as_deref(),
+            roots: &self.roots,
         }
     }
 }
@@ -216,7 +196,7 @@ impl Reader<'_> {
             .register
             .context(&form, self.schools)
             .map_err(unreadable)?;
-        self.warn(context.root_problems.clone());
+        self.warn(context.problems.clone());
         let doc = lopdf::Document::load_mem(bytes)
             .map_err(|e| unreadable(format!("the PDF is damaged: {e}")))?;
         Ok(crate::digital::inspect(

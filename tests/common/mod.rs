@@ -99,6 +99,14 @@ impl Run {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 
+    /// Stdout as JSON lines (`--json`), one value per line.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
     pub fn code(&self) -> Option<i32> {
         self.output.status.code()
     }
@@ -191,9 +199,6 @@ impl Scratch {
     pub fn ingest_json(&self) -> Vec<serde_json::Value> {
         self.aup(&["ingest", "--json", "--settle", "0"])
             .success()
-            .stdout()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+            .json_lines()
     }
 }
