@@ -7,7 +7,7 @@ mod common;
 
 use common::{Scratch, pdftotext, repo};
 
-/// Seed text to words: extraction artefacts named in shared/seeds/README.md go
+/// Seed text to words: extraction artefacts named in tests/fixtures/seeds/README.md go
 /// (bookmark and image markers, tab runs), the underscores that stood for rule
 /// lines go (our PDF draws boxes), and so do list numbers and bullets.
 fn seed_words(text: &str) -> Vec<String> {
@@ -93,8 +93,8 @@ fn check_seed(slug: &str) {
         .aup(&["generate", "--school", slug, "--date", "2025-09-01"])
         .success();
     let pdf = scratch.path(&format!("out/{slug}/2025-26/{slug}-staff-aup.pdf"));
-    let seed = std::fs::read_to_string(repo().join(format!("../shared/seeds/{slug}.txt")))
-        .expect("../shared/seeds beside the repository");
+    let seed = std::fs::read_to_string(repo().join(format!("tests/fixtures/seeds/{slug}.txt")))
+        .expect("tests/fixtures/seeds in the repository");
     let seed = seed_words(&seed);
     let ours = pdf_words(&pdftotext(&pdf));
     let common = lcs(&seed, &ours) as f64;
@@ -154,4 +154,26 @@ fn normalisation_handles_artefacts() {
     );
     let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
     assert_eq!(lcs(&words("a b c d"), &words("a x c d e")), 3);
+}
+
+/// The seed texts kept in the repository are the shared ones, byte for byte,
+/// wherever `../shared/seeds` is beside the checkout (it is not on a fresh clone).
+#[test]
+fn the_seed_fixtures_are_the_shared_seeds() {
+    let shared = repo().join("../shared/seeds");
+    let Ok(entries) = std::fs::read_dir(&shared) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        let ours = std::fs::read(repo().join("tests/fixtures/seeds").join(name))
+            .unwrap_or_else(|e| panic!("tests/fixtures/seeds/{}: {e}", name.to_string_lossy()));
+        assert!(
+            std::fs::read(&path).unwrap() == ours,
+            "tests/fixtures/seeds/{} differs from {}",
+            name.to_string_lossy(),
+            path.display()
+        );
+    }
 }
