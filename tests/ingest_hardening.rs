@@ -390,7 +390,7 @@ fn a_file_rewritten_while_it_is_hashed_is_stored_under_its_own_hash() {
         std::thread::spawn(move || {
             let mut n = 0usize;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let bytes = if n % 2 == 0 { &ben } else { &amelia };
+                let bytes = if n.is_multiple_of(2) { &ben } else { &amelia };
                 let _ = std::fs::write(&path, bytes);
                 n += 1;
             }

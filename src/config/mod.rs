@@ -132,6 +132,9 @@ impl LoadedSchool {
     }
 }
 
+/// A school's YAML is a few pages of text, even with every clause rewritten.
+pub const MAX_SCHOOL_FILE_BYTES: u64 = 2 * 1024 * 1024;
+
 /// Reads and parses `file`. A YAML error, a wrong type, a missing or unknown key
 /// each come back as one [`ConfigError`]; semantic checks come later in
 /// [`LoadedSchool::validate`].
@@ -154,8 +157,8 @@ pub fn load(file: &Path) -> Result<LoadedSchool, ConfigError> {
             Some("rename the file; the name becomes the folder name of its forms".into()),
         )
     })?;
-    let bytes =
-        std::fs::read(file).map_err(|e| whole_file(format!("cannot read the file: {e}"), None))?;
+    let bytes = read_small_file(file, MAX_SCHOOL_FILE_BYTES)
+        .map_err(|e| whole_file(format!("cannot read the file: {e}"), None))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         whole_file(
             format!(
@@ -294,9 +297,55 @@ pub fn school_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Reads a file the schools folder or a school's YAML names, only if it is a
+/// regular file no bigger than `limit`: a path such as `/dev/zero`, a FIFO or a
+/// link to either would otherwise be read for ever.
+pub(crate) fn read_small_file(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} KB, more than the {} KB such a file may be",
+                meta.len() / 1024,
+                limit / 1024
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    // The file may grow after the check: read no more than the limit allows.
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "grew past its size limit while being read",
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_school_file_linked_to_a_device_is_refused_not_read_for_ever() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zero.yaml");
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let e = load(&path).unwrap_err();
+        assert_eq!(e.file, path);
+        assert!(e.message.contains("not a regular file"), "{e}");
+    }
 
     #[test]
     fn slug_rules() {

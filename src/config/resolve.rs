@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::schema::{Approval, Curriculum, Learners, SchoolConfig, UsbKeys, Wording};
 use super::year::{long_date, parse_iso_date};
-use super::{ConfigError, LoadedSchool, closest};
+use super::{ConfigError, LoadedSchool, closest, read_small_file};
 
 /// The placeholders school-written clause text may use, with what each stands for.
 pub const PLACEHOLDERS: &[(&str, &str)] = &[
@@ -662,6 +662,11 @@ fn key_people_rows(c: &SchoolConfig) -> Vec<(String, String)> {
     rows
 }
 
+/// A trust-root file holds a few certificates; a CA bundle is under 300 KB.
+pub const MAX_TRUST_ROOT_BYTES: u64 = 1024 * 1024;
+/// A signature image is a small scan of a signature.
+pub const MAX_SIGNATURE_IMAGE_BYTES: u64 = 5 * 1024 * 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -695,44 +700,4 @@ mod tests {
         assert_eq!(s(&["staff", "governors"]), "staff and governors");
         assert_eq!(s(&["a", "b", "c"]), "a, b and c");
     }
-}
-
-/// A trust-root file holds a few certificates; a CA bundle is under 300 KB.
-pub const MAX_TRUST_ROOT_BYTES: u64 = 1024 * 1024;
-/// A signature image is a small scan of a signature.
-pub const MAX_SIGNATURE_IMAGE_BYTES: u64 = 5 * 1024 * 1024;
-
-/// Reads a file a school's YAML names, only if it is a regular file no bigger than
-/// `limit`: a path such as `/dev/zero` or a FIFO would otherwise be read for ever.
-fn read_small_file(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    if meta.len() > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!(
-                "{} KB, more than the {} KB such a file may be",
-                meta.len() / 1024,
-                limit / 1024
-            ),
-        ));
-    }
-    let mut bytes = Vec::new();
-    // The file may grow after the check: read no more than the limit allows.
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "grew past its size limit while being read",
-        ));
-    }
-    Ok(bytes)
 }

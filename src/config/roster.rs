@@ -113,16 +113,28 @@ pub fn roster_path(schools_dir: &Path, slug: &str) -> PathBuf {
     schools_dir.join(format!("{slug}.staff.csv"))
 }
 
+/// A roster of 2,000 people with every column an MIS exports is about 1 MB.
+pub const MAX_ROSTER_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Reads a roster. Every row must have a name; people appear once.
 pub fn read(file: &Path) -> Result<Vec<Person>, RosterError> {
+    let bytes = super::read_small_file(file, MAX_ROSTER_BYTES).map_err(|e| RosterError {
+        file: file.to_owned(),
+        line: None,
+        message: format!("cannot read the roster: {e}"),
+        hint: None,
+    })?;
+    parse(file, bytes)
+}
+
+/// Parses the bytes of a roster; `file` only names it in errors.
+pub fn parse(file: &Path, bytes: Vec<u8>) -> Result<Vec<Person>, RosterError> {
     let error = |line: Option<u64>, message: String, hint: Option<&str>| RosterError {
         file: file.to_owned(),
         line,
         message,
         hint: hint.map(String::from),
     };
-    let bytes = std::fs::read(file)
-        .map_err(|e| error(None, format!("cannot read the roster: {e}"), None))?;
     let text = String::from_utf8(bytes).map_err(|_| {
         error(
             None,
@@ -265,6 +277,16 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].name, "Smith, Jane");
         assert_eq!(p[0].key(), "name:smith, jane");
+    }
+
+    #[test]
+    fn a_roster_linked_to_a_device_is_refused_not_read_for_ever() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.staff.csv");
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let e = read(&path).unwrap_err();
+        assert_eq!(e.file, path);
+        assert!(e.message.contains("not a regular file"), "{e}");
     }
 
     #[test]

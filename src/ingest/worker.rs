@@ -290,10 +290,7 @@ pub fn serve() -> std::process::ExitCode {
             return std::process::ExitCode::from(3);
         }
     };
-    // Reading threads get the same deep stack as the main thread.
-    let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(READER_STACK)
-        .build_global();
+    prepare_reading_threads();
     let answer = answer(&request);
     let mut stdout = std::io::stdout().lock();
     let written = serde_json::to_writer(&mut stdout, &answer)
@@ -305,7 +302,18 @@ pub fn serve() -> std::process::ExitCode {
     }
 }
 
-fn answer(request: &Request) -> Answer {
+/// Gives the reading threads the same deep stack as the worker's main thread.
+pub fn prepare_reading_threads() {
+    // Fails only if the pool already exists, which then has these threads.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(READER_STACK)
+        .build_global();
+}
+
+/// What a worker answers to `request`, read in this process. Only the worker
+/// (and the fuzzing harness, which stands in for it) calls this: everywhere
+/// else received files are read through [`read`].
+pub fn answer(request: &Request) -> Answer {
     let register = match Register::open(&request.archive) {
         Ok(register) => register,
         Err(e) => {
