@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use yaml_rust::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust::scanner::Marker;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,11 +129,11 @@ impl MarkedEventReceiver for Walker {
             Event::Alias(_) => {
                 self.enter_value(mark, Some(""));
             }
-            Event::MappingStart(_) => {
+            Event::MappingStart(..) => {
                 let path = self.enter_value(mark, None).unwrap_or_default();
                 self.stack.push((path, Frame::Mapping { key: None }));
             }
-            Event::SequenceStart(_) => {
+            Event::SequenceStart(..) => {
                 let path = self.enter_value(mark, None).unwrap_or_default();
                 self.stack.push((path, Frame::Sequence { next: 0 }));
             }
