@@ -101,7 +101,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn run_tool(program: &str, args: &[&std::ffi::OsStr]) {
+/// Runs an independent tool (installed by scripts/test.sh) and returns its
+/// standard output; fails the test with its stderr if it fails.
+fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> String {
     let output = Command::new(program)
         .args(args)
         .output()
@@ -111,6 +113,7 @@ fn run_tool(program: &str, args: &[&std::ffi::OsStr]) {
         "{program} failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]
@@ -210,16 +213,17 @@ fn a_scan_run_through_ocrmypdf_is_filed() {
     let plain = scratch.path("chloe.pdf");
     std::fs::write(&plain, &chloe).unwrap();
     // What an office's "searchable PDF" step writes: a text layer, object streams.
-    let output = Command::new("ocrmypdf")
-        .args(["--quiet", "--output-type", "pdf", "--optimize", "1"])
-        .arg(&plain)
-        .arg(scratch.path("inbox/chloe-ocr.pdf"))
-        .output()
-        .expect("ocrmypdf (Debian) must be installed: scripts/test.sh installs it");
-    assert!(
-        output.status.success(),
-        "ocrmypdf failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_tool(
+        "ocrmypdf",
+        &[
+            "--quiet".as_ref(),
+            "--output-type".as_ref(),
+            "pdf".as_ref(),
+            "--optimize".as_ref(),
+            "1".as_ref(),
+            plain.as_os_str(),
+            scratch.path("inbox/chloe-ocr.pdf").as_os_str(),
+        ],
     );
     let outcomes = scratch.ingest_json();
     assert_eq!(
@@ -469,21 +473,15 @@ fn two_generates_at_once_with_different_new_people_get_distinct_ids() {
 /// Runs a query on the archive's index with Python's sqlite3 (an independent
 /// reader of the file), returning its rows as text.
 fn sqlite(archive: &Path, query: &str) -> String {
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(*r)\nc.commit()",
-        ])
-        .arg(archive.join("aup.sqlite"))
-        .arg(query)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    run_tool(
+        "python3",
+        &[
+            "-c".as_ref(),
+            "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]): print(*r)\nc.commit()".as_ref(),
+            archive.join("aup.sqlite").as_os_str(),
+            query.as_ref(),
+        ],
+    )
 }
 
 #[test]
@@ -554,8 +552,7 @@ fn links_fifos_and_odd_names_in_the_inbox_are_reported_and_never_followed() {
     std::fs::write(&outside, &amelia).unwrap();
     std::os::unix::fs::symlink(&outside, scratch.path("inbox/link.pdf")).unwrap();
     let fifo = scratch.path("inbox/pipe.pdf");
-    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(status.success());
+    run_tool("mkfifo", &[fifo.as_os_str()]);
     // A name that is not UTF-8 (Latin-1 "é"), as an old copier writes it.
     let odd = scratch
         .path("inbox")
