@@ -302,7 +302,15 @@ pub fn school_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// link to either would otherwise be read for ever.
 pub(crate) fn read_small_file(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let meta = std::fs::metadata(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Checked on the open handle, not the path, so the file cannot be swapped for a
+    // FIFO between check and read; O_NONBLOCK keeps the open itself from waiting
+    // on a FIFO's writer.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -321,9 +329,7 @@ pub(crate) fn read_small_file(path: &std::path::Path, limit: u64) -> std::io::Re
     }
     let mut bytes = Vec::new();
     // The file may grow after the check: read no more than the limit allows.
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
+    (&mut file).take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
