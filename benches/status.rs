@@ -2,15 +2,18 @@
 //! 200 staff × 5 academic years (50,000 issued forms, about 40,000 returns), for one
 //! year across all schools, as table and as JSON. Target: under 100 ms.
 //!
-//! The index is written directly (real schema, opened by `Archive::open`): making
-//! 50,000 PDFs to get it would measure `generate`, not `status`.
+//! The index is written through the archive's own API (`Archive::record` and
+//! `Archive::record_ingest`, as generate and ingest write it) without making the
+//! PDFs: making 50,000 of them would measure `generate`, not `status`.
 //!
 //! Run with `cargo bench --bench status`; it prints the figures.
 
 use std::process::Command;
 use std::time::Instant;
 
-use rusqlite::params;
+use aup::archive::{Archive, IngestRecord, IssuedForm, PolicyRecord, Recipient, ReturnRow};
+use aup::config::AcademicYear;
+use aup::verdict::Verdict;
 
 const SCHOOLS: usize = 50;
 const STAFF: usize = 200;
@@ -40,49 +43,95 @@ fn main() {
     }
 
     let archive = scratch.path().join("archive");
-    drop(aup::archive::Archive::open(&archive).expect("archive"));
-    let mut conn = rusqlite::Connection::open(archive.join("aup.sqlite")).unwrap();
-    let tx = conn.transaction().unwrap();
+    let mut index = Archive::open(&archive).expect("archive");
     let mut returns = 0usize;
     for school in 0..SCHOOLS {
         let slug = format!("school{school:02}");
-        for (y, year) in YEARS.iter().enumerate() {
+        let prefix = format!(
+            "X{}{}",
+            (b'A' + school as u8 / 26) as char,
+            (b'A' + school as u8 % 26) as char
+        );
+        for year in YEARS {
+            let academic: AcademicYear = year.parse().unwrap();
             // Two policy versions a year: the second is current, so some people
             // signed an outdated one.
-            let old = format!("{slug}-{year}-v1");
-            let current = format!("{slug}-{year}-v2");
-            for (fingerprint, issued) in [(&old, "2021-09-01"), (&current, "2021-09-02")] {
-                tx.execute(
-                    "INSERT INTO policies (fingerprint, school, year, template, policy_json, first_issued) VALUES (?1, ?2, ?3, 'staff-aup', '{}', ?4)",
-                    params![fingerprint, slug, year, issued],
-                )
-                .unwrap();
-            }
-            for person in 0..STAFF {
-                let outdated = person % 10 == 9;
-                let fingerprint = if outdated { &old } else { &current };
-                let form_id = format!("S{school:02}-{y}-{person:04}");
-                tx.execute(
-                    "INSERT INTO forms (form_id, school, year, serial, person_key, name, role, fingerprint, pages, issued_on) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'Teacher', ?7, 3, '2021-09-01')",
-                    params![form_id, slug, year, person as i64, format!("id:s{person:04}"), format!("Person{person}"), fingerprint],
-                )
-                .unwrap();
-                let verdict = match person % 10 {
-                    0..=6 | 9 => "accepted",
-                    7 => "incomplete",
-                    _ => continue,
+            let mut rows = Vec::new();
+            for (version, issued, outdated) in
+                [("v1", "2021-09-01", true), ("v2", "2021-09-02", false)]
+            {
+                let fingerprint = format!("{slug}-{year}-{version}");
+                let people: Vec<usize> = (0..STAFF).filter(|p| (p % 10 == 9) == outdated).collect();
+                let recipients: Vec<Recipient> = people
+                    .iter()
+                    .map(|person| Recipient {
+                        key: format!("id:s{person:04}"),
+                        name: Some(format!("Person{person}")),
+                        role: Some("Teacher".into()),
+                        staff_id: Some(format!("S{person:04}")),
+                        email: None,
+                    })
+                    .collect();
+                let ids = index
+                    .assign_ids(&slug, &prefix, academic, &fingerprint, &recipients)
+                    .unwrap();
+                let pages = [(595.28, 841.89); 3];
+                let hashes = vec![String::new(); 3];
+                let forms: Vec<IssuedForm> = ids
+                    .iter()
+                    .zip(&recipients)
+                    .map(|(form_id, recipient)| IssuedForm {
+                        form_id,
+                        recipient,
+                        pages: &pages,
+                        page_hashes: &hashes,
+                        fields: &[],
+                        file_sha256: "",
+                    })
+                    .collect();
+                let policy = PolicyRecord {
+                    fingerprint: &fingerprint,
+                    school: &slug,
+                    year: academic,
+                    template: "staff-aup",
+                    policy_json: "{}",
+                    issued_on: issued,
                 };
-                tx.execute(
-                    "INSERT INTO returns (form_id, school, year, fingerprint, verdict, missing, method, files, archived_path, ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'paper', '[\"scan.pdf\"]', 'x.pdf', '2025-10-01T09:00:00Z')",
-                    params![form_id, slug, year, fingerprint, verdict, if verdict == "incomplete" { "[\"date\"]" } else { "[]" }],
-                )
-                .unwrap();
-                returns += 1;
+                index.record(&policy, &forms).unwrap();
+                for (form_id, person) in ids.iter().zip(&people) {
+                    let verdict = match person % 10 {
+                        0..=6 | 9 => Verdict::Accepted,
+                        7 => Verdict::Incomplete,
+                        _ => continue,
+                    };
+                    rows.push(ReturnRow {
+                        form_id: form_id.as_str().to_owned(),
+                        school: slug.clone(),
+                        year: year.to_string(),
+                        fingerprint: fingerprint.clone(),
+                        verdict,
+                        missing: match verdict {
+                            Verdict::Incomplete => vec!["date".into()],
+                            _ => Vec::new(),
+                        },
+                        method: "paper".into(),
+                        files: vec!["scan.pdf".into()],
+                        received: Vec::new(),
+                        archived_path: "x.pdf".into(),
+                    });
+                }
             }
+            returns += rows.len();
+            let record = IngestRecord {
+                returns: rows,
+                ..Default::default()
+            };
+            index
+                .record_ingest(&record, "2025-10-01T09:00:00Z")
+                .unwrap();
         }
     }
-    tx.commit().unwrap();
-    drop(conn);
+    drop(index);
 
     // For profiling: AUP_BENCH_KEEP=DIR keeps the schools and the archive.
     if let Ok(keep) = std::env::var("AUP_BENCH_KEEP") {

@@ -6,68 +6,16 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{Archive, IssuedForm, PolicyRecord, Recipient};
 use crate::config::roster::{self, Person};
 use crate::config::year::long_date;
-use crate::config::{
-    self, AcademicYear, ConfigError, LoadedSchool, PolicyInput, ResolvedSchool, SchoolSlug,
-};
+use crate::config::{AcademicYear, ConfigError, LoadedSchool, ResolvedSchool, SchoolSlug};
 use crate::form::id::hex;
 use crate::form::stamp::PageOverlay;
 use crate::form::{FieldSpec, Fingerprint, FormBase, FormId, FormMeta};
 use crate::render::{self, AupWorld, Compiled, Job, RenderError, STAFF_AUP, TemplateSource};
-
-/// The data that varies per issue but is not policy text: it is kept out of the
-/// policy fingerprint.
-#[derive(Debug, Clone, Serialize)]
-struct IssueInput<'a> {
-    year: &'a str,
-    date: &'a str,
-    /// True for the base of personal forms (adds the print-at-actual-size note).
-    form: bool,
-}
-
-/// The virtual files a compilation of the staff template reads.
-pub fn template_files(
-    input: &PolicyInput,
-    signature_image: Option<&(String, Vec<u8>)>,
-    year: &str,
-    date: &str,
-    form: bool,
-) -> Result<Vec<(&'static str, Vec<u8>)>, serde_json::Error> {
-    let mut files = vec![
-        ("/policy.json", serde_json::to_vec(input)?),
-        (
-            "/issue.json",
-            serde_json::to_vec(&IssueInput { year, date, form })?,
-        ),
-    ];
-    if let Some((path, bytes)) = signature_image {
-        // One of two fixed names, chosen by the image's type in `resolve`.
-        let path: &'static str = match path.ends_with(".png") {
-            true => "/approval-signature.png",
-            false => "/approval-signature.jpg",
-        };
-        files.push((path, bytes.clone()));
-    }
-    Ok(files)
-}
-
-/// A valid policy input for a school with no edits, used to read the template's
-/// clause catalogue before any school is checked against it.
-pub fn neutral_policy_input() -> PolicyInput {
-    let text = "name: Neutral School\nheadteacher:\n  name: A Head\n".to_owned();
-    let slug = SchoolSlug::parse("neutral").expect("valid slug");
-    let loaded =
-        config::parse(Path::new("neutral.yaml"), slug, text).expect("neutral config parses");
-    loaded
-        .resolve(&Default::default())
-        .expect("neutral config resolves")
-        .input
-}
 
 /// What one school's run produced.
 #[derive(Debug, Clone)]
@@ -83,6 +31,15 @@ pub struct Generated {
     /// `print-all.pdf`, when any form was written.
     pub print_all: Option<PathBuf>,
     pub warnings: String,
+}
+
+/// What a school's run reports as it goes, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The policy is compiled; this many forms are about to be stamped.
+    Stamping(usize),
+    /// One more form is written.
+    FormWritten,
 }
 
 /// Why a school could not be generated.
@@ -158,7 +115,7 @@ pub fn compile(
     form: bool,
 ) -> Result<Compiled, GenerateError> {
     let year = plan.year().to_string();
-    let files = template_files(
+    let files = render::inputs::template_files(
         &resolved.input,
         resolved.signature_image.as_ref(),
         &year,
@@ -201,6 +158,7 @@ pub fn fingerprint(
 pub fn generate_school(
     school: &LoadedSchool,
     plan: &GeneratePlan,
+    progress: &(dyn Fn(Step) + Sync),
 ) -> Result<Generated, GenerateError> {
     let slug = &school.slug;
     let resolved = resolve(school, &plan.templates)?;
@@ -295,6 +253,7 @@ pub fn generate_school(
 
     // Stamping and writing are independent per form: both cores share them.
     let forms_dir = year_dir.join("forms");
+    progress(Step::Stamping(metas.len()));
     let written: Vec<(PathBuf, crate::form::Stamped, String, Vec<PageOverlay>)> = metas
         .par_iter()
         .map(|meta| {
@@ -303,6 +262,7 @@ pub fn generate_school(
             let path = forms_dir.join(form_file_name(meta));
             write_file(&path, &stamped.pdf)?;
             let digest = hex(&Sha256::digest(&stamped.pdf));
+            progress(Step::FormWritten);
             Ok((path, stamped, digest, overlays))
         })
         .collect::<Result<_, GenerateError>>()?;
@@ -424,16 +384,8 @@ fn form_file_name(meta: &FormMeta) -> String {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GenerateError> {
-    write_atomically(path, bytes).map_err(|source| GenerateError::Write {
+    crate::durable::write_atomically(path, bytes).map_err(|source| GenerateError::Write {
         path: path.to_owned(),
         source,
     })
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder, synced
-/// before the rename, so `path` is either the old file or the whole new one.
-/// Generated files can be made again, so the folder itself is not synced.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    crate::archive::write_via_temp(path, false, |file| file.write_all(bytes))
 }

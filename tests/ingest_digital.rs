@@ -102,8 +102,15 @@ fn pyhanko_intact(file: &Path) -> bool {
 fn verify(scratch: &Scratch, file: &Path) -> Value {
     let run = scratch.aup(&["verify", "--json", file.to_str().unwrap()]);
     assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
-    serde_json::from_str(&run.stdout())
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout(), run.stderr()))
+    let report: Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout(), run.stderr()));
+    // Checked: 0 when it would be accepted, 1 when not (3 is "could not check").
+    let expected = match report["verdict"] == "accepted" {
+        true => 0,
+        false => 1,
+    };
+    assert_eq!(run.code(), Some(expected), "{report:#}");
+    report
 }
 
 /// Puts `file` in the inbox, ingests, and returns the one outcome for it.
@@ -442,7 +449,7 @@ fn a_pdf_that_is_not_ours_is_unidentified() {
     let stray = scratch.path("newsletter.pdf");
     std::fs::copy(&policy, &stray).unwrap();
     let run = scratch.aup(&["verify", stray.to_str().unwrap()]);
-    assert!(run.failure().contains("not one of our forms"));
+    assert!(run.could_not_check().contains("not one of our forms"));
     let outcomes = ingest_all(&scratch, &stray);
     assert_eq!(outcomes.len(), 3, "one per page: {outcomes:#?}");
     for outcome in outcomes {
@@ -484,7 +491,12 @@ fn hostile_pdfs_are_rejected_or_quarantined_with_a_reason() {
             "{kind}: {}",
             run.stderr()
         );
-        assert_eq!(run.code(), Some(1), "{kind}");
+        // Rejected: checked, and not accepted. Unidentified: it could not be checked.
+        let expected = match verdict {
+            "rejected" => 1,
+            _ => 3,
+        };
+        assert_eq!(run.code(), Some(expected), "{kind}: {}", run.stderr());
     }
 }
 

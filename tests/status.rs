@@ -147,16 +147,15 @@ fn show_tells_a_forms_history_and_the_audit_log_detects_tampering() {
     // One generate and two ingests: three entries, chained.
     let run = scratch.aup(&["audit", "verify"]).success();
     assert_eq!(run.stdout().trim(), "audit log intact: 3 entries");
-    let db = rusqlite::Connection::open(scratch.path("archive/aup.sqlite")).unwrap();
-    db.execute(
+    let archive = scratch.path("archive");
+    common::sqlite(
+        &archive,
         "UPDATE audit SET detail = 'nothing happened' WHERE id = 2",
-        [],
-    )
-    .unwrap();
+    );
     let err = scratch.aup(&["audit", "verify"]).failure();
     assert!(err.contains("entry 2 (ingest at"), "{err}");
     assert!(err.contains("was edited"), "{err}");
-    db.execute("DELETE FROM audit WHERE id >= 2", []).unwrap();
+    common::sqlite(&archive, "DELETE FROM audit WHERE id >= 2");
     let err = scratch.aup(&["audit", "verify"]).failure();
     assert!(err.contains("entries at the end were deleted"), "{err}");
 }

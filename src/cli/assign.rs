@@ -7,15 +7,6 @@ use clap::Args;
 use super::{Outcome, SchoolsDir};
 use crate::ingest::assign::{self, AssignPlan};
 
-/// Files a page whose QR code could not be read as a page of FORM_ID (the id printed
-/// beside the code, or on the person's copy), and judges the form again: ink in its
-/// boxes, every page, the policy version. FILE is usually a quarantined page
-/// (archive/quarantine/*.png, named in its sidecar) or a rescan; it must be upright.
-/// When the form's last return was missing exactly these pages, its other pages are
-/// taken along, so the form is judged whole. Recorded in the audit log.
-///
-/// Exit status: 0 when the page was filed, whatever the verdict; 1 when it could not
-/// be (unknown form, unreadable file, page numbers past the form's end).
 #[derive(Debug, Args)]
 pub struct AssignArgs {
     /// The page image or PDF to file.
@@ -47,7 +38,7 @@ pub fn run(args: AssignArgs) -> Result<Outcome, String> {
     .map_err(|e| e.to_string())?;
     for outcome in outcomes {
         if args.json {
-            outln!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+            super::json_line(&outcome);
             continue;
         }
         let reason = outcome

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::{Outcome, style};
+use anstream::eprintln;
+use serde_json::json;
+
+use super::{Outcome, json_line, style};
 use crate::archive::Archive;
 
 #[derive(Debug, Args)]
@@ -14,26 +17,47 @@ pub struct AuditArgs {
     /// The archive folder (with its index, aup.sqlite).
     #[arg(long, value_name = "DIR", default_value = "archive", global = true)]
     pub archive: PathBuf,
+    /// One JSON object on stdout: intact (true or false), entries (when intact)
+    /// and problem (when not).
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Re-compute the hash chain of the audit log (every generate and ingest is an
-    /// entry chained to the one before); exit 1 if an entry was edited or deleted.
+    /// Re-compute the hash chain of the audit log (every generate, ingest, assign
+    /// and prune is an entry chained to the one before).
+    ///
+    /// Exit status: 0 when the log is intact; 1 when an entry was edited, reordered
+    /// or deleted; 3 when it could not be checked (no archive, unreadable index);
+    /// 2 for a usage error.
     Verify,
 }
 
 pub fn run(args: AuditArgs) -> Result<Outcome, String> {
-    let archive = Archive::open_read_only(&args.archive).map_err(|e| e.to_string())?;
+    let checked = Archive::open_read_only(&args.archive).and_then(|a| a.verify_audit());
+    let verdict = match checked {
+        Ok(verdict) => verdict,
+        Err(error) => {
+            eprintln!("{} {error}", style().error("error:"));
+            return Ok(Outcome::CouldNotCheck);
+        }
+    };
     match args.command {
-        AuditCommand::Verify => match archive.verify_audit().map_err(|e| e.to_string())? {
+        AuditCommand::Verify => match verdict {
             Ok(entries) => {
-                outln!("audit log intact: {entries} entries");
+                match args.json {
+                    true => json_line(&json!({"intact": true, "entries": entries})),
+                    false => outln!("audit log intact: {entries} entries"),
+                }
                 Ok(Outcome::Success)
             }
             Err(problem) => {
+                if args.json {
+                    json_line(&json!({"intact": false, "problem": problem}));
+                }
                 eprintln!("{} audit log broken: {problem}", style().error("error:"));
-                Ok(Outcome::SomeFailed)
+                Ok(Outcome::NotAccepted)
             }
         },
     }

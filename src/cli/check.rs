@@ -2,7 +2,11 @@
 
 use clap::Args;
 
-use super::{Outcome, SchoolsDir, select_schools, style};
+use anstream::eprintln;
+use serde_json::json;
+
+use super::{Outcome, SchoolsDir, json_line, select_schools, style};
+use crate::config::ConfigError;
 use crate::render::{self, TemplateSource};
 
 #[derive(Debug, Args)]
@@ -16,6 +20,9 @@ pub struct CheckArgs {
     pub clauses: bool,
     #[command(flatten)]
     pub dir: SchoolsDir,
+    /// One JSON object per line on stdout for each school file (see above).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: CheckArgs) -> Result<Outcome, String> {
@@ -39,6 +46,13 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
             Ok(school) => school.resolve(&catalogue).err().unwrap_or_default(),
             Err(error) => vec![error],
         };
+        if args.json {
+            json_line(&json!({
+                "file": file,
+                "valid": errors.is_empty(),
+                "errors": errors.iter().map(error_json).collect::<Vec<_>>(),
+            }));
+        }
         if errors.is_empty() {
             eprintln!("{} {}", style.ok("ok"), file.display());
             continue;
@@ -56,5 +70,16 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
     Ok(match failed {
         0 => Outcome::Success,
         _ => Outcome::SomeFailed,
+    })
+}
+
+fn error_json(error: &ConfigError) -> serde_json::Value {
+    json!({
+        "file": error.file,
+        "line": error.position.map(|at| at.line),
+        "column": error.position.map(|at| at.column),
+        "key": error.key,
+        "message": error.message,
+        "hint": error.hint,
     })
 }

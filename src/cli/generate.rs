@@ -5,9 +5,12 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::{Outcome, SchoolsDir, select_schools, style};
+use anstream::{eprint, eprintln};
+use serde_json::json;
+
+use super::{Outcome, SchoolsDir, json_line, output, select_schools, style};
 use crate::config::{self, AcademicYear, IssueDate};
-use crate::generate::{GeneratePlan, generate_school};
+use crate::generate::{GeneratePlan, Step, generate_school};
 use crate::render::TemplateSource;
 
 #[derive(Debug, Args)]
@@ -43,6 +46,9 @@ pub struct GenerateArgs {
     pub templates: Option<PathBuf>,
     #[command(flatten)]
     pub dir: SchoolsDir,
+    /// One JSON object per line on stdout for each school written (see above).
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl GenerateArgs {
@@ -79,24 +85,51 @@ pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
     let plan = args.plan()?;
     let files = select_schools(&args.dir.schools, &args.schools_only)?;
     let style = style();
+    let bar = output::progress(0, "stamping forms", args.json);
     let mut failed = 0;
     for file in &files {
         let started = Instant::now();
+        let name = file.file_stem().unwrap_or_default().to_string_lossy();
+        bar.set_message(name.into_owned());
+        let progress = |step: Step| match step {
+            Step::Stamping(forms) => {
+                bar.set_length(forms as u64);
+                bar.set_position(0);
+            }
+            Step::FormWritten => bar.inc(1),
+        };
         let result = config::load(file)
             .map_err(|e| e.to_string())
-            .and_then(|school| generate_school(&school, &plan).map_err(|e| e.to_string()));
-        match result {
+            .and_then(|school| {
+                generate_school(&school, &plan, &progress).map_err(|e| e.to_string())
+            });
+        bar.suspend(|| match result {
             Ok(generated) => {
                 if !generated.warnings.is_empty() {
                     eprint!("{}", generated.warnings);
                 }
-                // The written paths are the command's data: stdout, one per line.
-                outln!("{}", generated.policy.display());
-                for (_, path) in &generated.forms {
-                    outln!("{}", path.display());
-                }
-                if let Some(path) = &generated.print_all {
-                    outln!("{}", path.display());
+                if args.json {
+                    json_line(&json!({
+                        "school": generated.school.as_str(),
+                        "year": plan.year().to_string(),
+                        "fingerprint": generated.fingerprint.as_str(),
+                        "policy": generated.policy,
+                        "pages": generated.pages,
+                        "forms": generated.forms.iter().map(|(id, path)| json!({
+                            "form_id": id.as_str(),
+                            "path": path,
+                        })).collect::<Vec<_>>(),
+                        "print_all": generated.print_all,
+                    }));
+                } else {
+                    // The written paths are the command's data: stdout, one per line.
+                    outln!("{}", generated.policy.display());
+                    for (_, path) in &generated.forms {
+                        outln!("{}", path.display());
+                    }
+                    if let Some(path) = &generated.print_all {
+                        outln!("{}", path.display());
+                    }
                 }
                 eprintln!(
                     "{} {}: policy {} pages, {} forms, policy version {} in {} ms",
@@ -112,8 +145,9 @@ pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
                 failed += 1;
                 eprintln!("{} {message}", style.error("error:"));
             }
-        }
+        });
     }
+    bar.finish_and_clear();
     Ok(match failed {
         0 => Outcome::Success,
         _ => Outcome::SomeFailed,

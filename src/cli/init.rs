@@ -4,6 +4,8 @@ use std::path::Path;
 
 use clap::Args;
 
+use anstream::eprintln;
+
 use super::{Outcome, SchoolsDir};
 use crate::config::SchoolSlug;
 

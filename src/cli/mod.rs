@@ -19,6 +19,7 @@ mod check;
 mod generate;
 mod ingest;
 mod init;
+mod output;
 mod prune;
 mod schema;
 mod show;
@@ -26,11 +27,13 @@ mod status;
 mod verify;
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anstream::eprintln;
 use clap::{Args, Parser, Subcommand};
+
+pub use output::{ColorWhen, json_line, style, write_out};
 
 /// Acceptable Use Policy forms for UK schools: generate a signable form per person
 /// from one YAML file per school and its staff roster, then ingest the signed
@@ -39,39 +42,196 @@ use clap::{Args, Parser, Subcommand};
 /// Typical year: `aup check`, `aup generate`, print or email the forms, scan the
 /// returns into inbox/, `aup ingest`.
 ///
+/// Output: data on stdout (`--json` gives one JSON object per line), messages and
+/// progress on stderr; colour only on a terminal unless `--color` says otherwise,
+/// and never with NO_COLOR set.
+///
 /// Exit status: 0 when everything asked for was done, 1 when any school or file
 /// failed (each failure is reported and the others still run), 2 for a usage error.
 /// `aup ingest` exits 1 only for operational failures, not for incomplete forms.
+/// `aup verify` and `aup audit verify` exit 1 for "checked, and not accepted"
+/// and 3 for "could not check". Each command's `--help` lists its own.
 #[derive(Debug, Parser)]
 #[command(name = "aup", version, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        global = true
+    )]
+    pub color: ColorWhen,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check school YAML files and report every problem with file, line and column.
+    ///
+    /// Checks each school's YAML (and its roster and trust roots) against the schema
+    /// and the template's clauses, without generating anything, and reports every
+    /// problem with file, line and column and a hint where a fix is known.
+    ///
+    /// Output: `ok FILE` or each error on stderr and a closing count; with `--json`,
+    /// one object per school file on stdout: file, valid (true or false) and errors
+    /// (each with file, line, column, key, message and hint; line and column are null
+    /// only for a problem with the whole file).
+    ///
+    /// Exit status: 0 when every school file is valid; 1 when any is not; 2 for a
+    /// usage error.
     Check(check::CheckArgs),
     /// Generate each school's policy, a signable form per person on its roster, and a print file.
+    ///
+    /// Writes each school's policy, its personal forms and its print file, and
+    /// records every form in the archive's issue register. Re-running with the same
+    /// inputs and date rewrites byte-identical PDFs with the same form ids.
+    ///
+    /// Output: the written paths on stdout, one per line; with `--json`, one object
+    /// per school: school, year, fingerprint (the policy version), policy (path),
+    /// pages, forms (each form_id and path) and print_all (path). A summary line per
+    /// school and a progress bar (on a terminal) go to stderr.
+    ///
+    /// Exit status: 0 when every school was written; 1 when any school failed (each
+    /// is reported, and the others are still written); 2 for a usage error.
     Generate(generate::GenerateArgs),
     /// File the signed returns in the inbox: identify, verify, archive, index.
+    ///
+    /// Identifies every page in the inbox by its QR code, checks each form (right
+    /// policy version, every page, signed, named, dated), files it in the archive and
+    /// indexes it. Forms filled in a PDF reader and emailed back are recognised by their
+    /// metadata and checked digitally (fields, drawn or certificate signature, policy
+    /// text unchanged; see `aup verify`). Received files are kept content-addressed under
+    /// <ARCHIVE>/received/; forms under <ARCHIVE>/<school>/<year>/; pages that can't be
+    /// placed under <ARCHIVE>/quarantine/ with a JSON sidecar saying why. An inbox file
+    /// is removed only once its archive copy is on disk and the index committed, so
+    /// running ingest again is always safe.
+    ///
+    /// Verdicts: accepted, incomplete (with what is missing), outdated (an older policy
+    /// version), rejected (tampered: a broken certificate signature or changed policy
+    /// text), unidentified (quarantined), duplicate (the same bytes came before).
+    ///
+    /// Output: a line per file read and per form or quarantined page on stdout (with
+    /// `--json`, one object per form or quarantined file or page); skipped entries,
+    /// warnings, the closing count and a progress bar (on a terminal) on stderr.
+    ///
+    /// Exit status: 0 when the run completed, whatever the verdicts; 1 for an
+    /// operational failure (the archive can't be written, another ingest holds its
+    /// lock, the inbox is missing); 2 for a usage error.
+    ///
+    /// Every file is read in a separate reader process under limits (3 GiB of memory
+    /// plus the file's size, a 256 MiB stack, 30 s plus 1 s per 4 MB of file): a file
+    /// that crashes its reader or overruns is quarantined (`reader_failed`, `timeout`)
+    /// and the run goes on. Files over 2 GB, pages over 60 megapixels, PDFs or TIFFs
+    /// over 2000 pages and image decodes over 512 MB are quarantined unread.
+    ///
+    /// Inbox entries that are not read are listed with the reason: symbolic links (not
+    /// followed), FIFOs and devices, hidden files, files still being written, files
+    /// that changed while being read. An inbox file is removed only if it is still the
+    /// very file that was read; a file replaced meanwhile is left for the next run.
     Ingest(ingest::IngestArgs),
     /// Check one returned PDF as ingest would (fields, signature, policy text) and explain each check.
+    ///
+    /// Checks one returned PDF the way `aup ingest` would and explains each check:
+    /// the policy text as issued (the issued file is a byte prefix of the return, or
+    /// every page's content is unchanged), the policy version, the name and date fields,
+    /// and the signature: a certificate signature (intact, valid, trusted, what changed
+    /// after signing, in pyHanko's words) or a drawn one (ink in the signature box).
+    /// The archive is only read.
+    ///
+    /// Output: each check on stdout; with `--json`, one object (file, form_id, school,
+    /// year, person, role, verdict, reason, missing, method, checks, signatures).
+    ///
+    /// Exit status: 0 when the form would be accepted; 1 when it was checked and
+    /// would not be (the verdict says why); 3 when it could not be checked at all
+    /// (not a PDF, not one of our forms, unreadable, no archive); 2 for a usage error.
     Verify(verify::VerifyArgs),
     /// Who has signed the current policy and who has not: table, CSV, JSON or HTML.
+    ///
+    /// Everyone on each school's roster is signed (with the date and how), incomplete
+    /// (with what is missing), outdated (signed an older policy version) or
+    /// outstanding; people who returned a form but are not on the roster are listed too.
+    ///
+    /// Output: the chosen `--format` on stdout (or in `--out FILE`); with `--json`,
+    /// one object per person per line instead: school, year, name, role, state
+    /// (signed, incomplete, outdated, rejected, outstanding), form_id, signed_on,
+    /// method, missing and on_roster.
+    ///
+    /// Exit status: 0 when the report was written; 1 when it could not be (no
+    /// archive, a school file or roster that cannot be read); 2 for a usage error.
     Status(status::StatusArgs),
     /// Identify a quarantined page by hand as a page of a form, and judge the form again.
+    ///
+    /// Files a page whose QR code could not be read as a page of FORM_ID (the id printed
+    /// beside the code, or on the person's copy), and judges the form again: ink in its
+    /// boxes, every page, the policy version. FILE is usually a quarantined page
+    /// (archive/quarantine/*.png, named in its sidecar) or a rescan; it must be upright.
+    /// When the form's last return was missing exactly these pages, its other pages are
+    /// taken along, so the form is judged whole. Recorded in the audit log.
+    ///
+    /// Output: a line per form judged on stdout; with `--json`, one object per line,
+    /// with the fields `aup ingest --json` prints (file, form_id, school, person,
+    /// verdict, missing, reason, archived).
+    ///
+    /// Exit status: 0 when the page was filed, whatever the verdict; 1 when it could not
+    /// be (unknown form, unreadable file, page numbers past the form's end); 2 for a
+    /// usage error.
     Assign(assign::AssignArgs),
     /// A form's history: issued, returns, verdicts.
+    ///
+    /// Shows who a form was issued to, for which school year and policy version
+    /// (current or superseded), and every return of it with its verdict, how it came
+    /// and where it is filed. The archive is only read.
+    ///
+    /// Output: the form and its returns on stdout; with `--json`, one object: form_id,
+    /// school, year, person, role, fingerprint, current (true when its policy
+    /// version is the current one), pages, issued_on and returns (each with
+    /// ingested_at, verdict, missing, method, files and archived).
+    ///
+    /// Exit status: 0 when the form was shown; 1 when the id is mistyped (its check
+    /// character says so), the form is not in the register or the archive cannot be
+    /// read; 2 for a usage error.
     Show(show::ShowArgs),
     /// Remove archived forms whose retention period is over (recorded in the audit log).
+    ///
+    /// Removes the archived forms, returns, received scans and index rows of academic
+    /// years before YEAR whose retention period is over: each school keeps a year's
+    /// forms for `records.retention_years` (default 6) after that year ends on 31
+    /// August. Years still inside their retention period are listed and kept. Every
+    /// removal is recorded in the audit log. `--dry-run` says what would go.
+    ///
+    /// A school whose YAML cannot be read (missing, or with errors) is not pruned: its
+    /// retention period is unknown, and guessing could delete what must be kept.
+    ///
+    /// Output: a line per school year on stdout; with `--json`, one object per school
+    /// year before YEAR: school, year, action (removed, would_remove, kept or
+    /// refused), keep_until, and for removed ones forms, returns and received_files.
+    ///
+    /// Exit status: 0 when done (or nothing was due); 1 when a school was left
+    /// unpruned because its YAML cannot be read, or the archive can't be changed
+    /// (another ingest holds its lock, the index can't be written); 2 for a usage
+    /// error.
     Prune(prune::PruneArgs),
-    /// The audit log of generate and ingest runs.
+    /// The audit log of generate, ingest, assign and prune runs.
+    ///
+    /// Exit status: see `aup audit verify --help`.
     Audit(audit::AuditArgs),
     /// Print the JSON Schema of a school's YAML file, for editors.
+    ///
+    /// Output: the schema (JSON) on stdout.
+    ///
+    /// Exit status: 0 when written; 2 for a usage error.
     Schema(schema::SchemaArgs),
     /// Write a commented starter YAML for a new school.
+    ///
+    /// Output: the new file's path on stdout; what to do next on stderr.
+    ///
+    /// Exit status: 0 when written; 1 when the slug is not valid or the file
+    /// exists already (it is never overwritten) or cannot be written; 2 for a
+    /// usage error.
     Init(init::InitArgs),
 }
 
@@ -104,6 +264,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             };
         }
     };
+    output::use_color(cli.color);
     let outcome = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Generate(args) => generate::run(args),
@@ -119,26 +280,12 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     };
     match outcome {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::SomeFailed) => ExitCode::from(1),
+        Ok(Outcome::SomeFailed | Outcome::NotAccepted) => ExitCode::from(1),
+        Ok(Outcome::CouldNotCheck) => ExitCode::from(3),
         Err(message) => {
             eprintln!("{} {message}", style().error("error:"));
             ExitCode::from(1)
         }
-    }
-}
-
-/// Writes data to stdout. A reader that went away (a closed pipe) ends the program
-/// quietly with status 0, as `yes | head` does; any other failure to write is an
-/// error, exit status 1.
-pub fn write_out(args: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_fmt(args) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("{} cannot write the output: {e}", style().error("error:"));
-        std::process::exit(1);
     }
 }
 
@@ -148,38 +295,11 @@ pub enum Outcome {
     Success,
     /// At least one school or file failed; each was reported already.
     SomeFailed,
-}
-
-/// Colour on stderr only when it is a terminal and NO_COLOR is unset.
-pub struct Style {
-    colour: bool,
-}
-
-pub fn style() -> Style {
-    let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    Style { colour }
-}
-
-impl Style {
-    fn paint(&self, code: &str, text: &str) -> String {
-        match self.colour {
-            true => format!("\x1b[{code}m{text}\x1b[0m"),
-            false => text.to_owned(),
-        }
-    }
-
-    pub fn error(&self, text: &str) -> String {
-        self.paint("1;31", text)
-    }
-
-    pub fn ok(&self, text: &str) -> String {
-        self.paint("1;32", text)
-    }
-
-    pub fn warn(&self, text: &str) -> String {
-        self.paint("1;33", text)
-    }
+    /// Checked, and not accepted (`verify`, `audit verify`): exit 1.
+    NotAccepted,
+    /// Could not be checked at all (`verify`, `audit verify`): exit 3, so a
+    /// script can tell "rejected" from "try again or look at the file".
+    CouldNotCheck,
 }
 
 /// The school files a command acts on: the named slugs, or every school in the folder.

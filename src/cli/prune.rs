@@ -4,22 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Outcome, SchoolsDir};
+use anstream::eprintln;
+use serde_json::json;
+
+use super::{Outcome, SchoolsDir, json_line};
 use crate::archive::{self, Archive};
 use crate::config::AcademicYear;
 
-/// Removes the archived forms, returns, received scans and index rows of academic
-/// years before YEAR whose retention period is over: each school keeps a year's
-/// forms for `records.retention_years` (default 6) after that year ends on 31
-/// August. Years still inside their retention period are listed and kept. Every
-/// removal is recorded in the audit log. `--dry-run` says what would go.
-///
-/// A school whose YAML cannot be read (missing, or with errors) is not pruned: its
-/// retention period is unknown, and guessing could delete what must be kept.
-///
-/// Exit status: 0 when done (or nothing was due); 1 when a school was left
-/// unpruned because its YAML cannot be read, or the archive can't be changed
-/// (another ingest holds its lock, the index can't be written).
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Prune academic years before this one, e.g. 2019-20.
@@ -33,6 +24,9 @@ pub struct PruneArgs {
     /// Say what would be removed, and remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// One JSON object per line on stdout for each school year (see above).
+    #[arg(long)]
+    pub json: bool,
     /// Prune as if today were this date (YYYY-MM-DD); for checking a schedule.
     #[arg(long, value_name = "DATE", hide = true)]
     pub today: Option<String>,
@@ -64,6 +58,9 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
                     super::style().error("error:")
                 );
                 refused = true;
+                if args.json {
+                    json_line(&json!({"school": school, "year": year_text, "action": "refused"}));
+                }
                 continue;
             }
         };
@@ -74,14 +71,30 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
             continue;
         };
         let keep_until = AcademicYear { start }.last_day();
+        let line = |action: &str| {
+            json!({
+                "school": school,
+                "year": year_text,
+                "action": action,
+                "keep_until": keep_until.to_string(),
+            })
+        };
         if today <= keep_until {
-            outln!(
-                "{school} {year}: kept until {keep_until} ({retention} years after the year ends)"
-            );
+            match args.json {
+                true => json_line(&line("kept")),
+                false => outln!(
+                    "{school} {year}: kept until {keep_until} ({retention} years after the year ends)"
+                ),
+            }
             continue;
         }
         if args.dry_run {
-            outln!("{school} {year}: would be removed (retention of {retention} years is over)");
+            match args.json {
+                true => json_line(&line("would_remove")),
+                false => outln!(
+                    "{school} {year}: would be removed (retention of {retention} years is over)"
+                ),
+            }
             continue;
         }
         let pruned = index
@@ -107,18 +120,26 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
         {
             failed.push(format!("{}: {e}", folder.display()));
         }
-        outln!(
-            "{school} {year}: removed {} forms, {} returns, {} received files",
-            pruned.forms,
-            pruned.returns,
-            pruned.received.len()
-        );
+        if args.json {
+            let mut removed = line("removed");
+            removed["forms"] = pruned.forms.into();
+            removed["returns"] = pruned.returns.into();
+            removed["received_files"] = pruned.received.len().into();
+            json_line(&removed);
+        } else {
+            outln!(
+                "{school} {year}: removed {} forms, {} returns, {} received files",
+                pruned.forms,
+                pruned.returns,
+                pruned.received.len()
+            );
+        }
         for failure in &failed {
             eprintln!("warning: could not delete {failure}; run prune again to retry");
         }
         removed_any = true;
     }
-    if !removed_any && !args.dry_run && !refused {
+    if !removed_any && !args.dry_run && !refused && !args.json {
         outln!("nothing to prune before {before}");
     }
     Ok(match refused {

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Outcome;
+use serde_json::json;
+
+use super::{Outcome, json_line};
 use crate::archive::Archive;
 use crate::form::FormId;
 
@@ -15,6 +17,9 @@ pub struct ShowArgs {
     /// The archive folder (with its index, aup.sqlite).
     #[arg(long, value_name = "DIR", default_value = "archive")]
     pub archive: PathBuf,
+    /// One JSON object on stdout (see above).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: ShowArgs) -> Result<Outcome, String> {
@@ -29,6 +34,29 @@ pub fn run(args: ShowArgs) -> Result<Outcome, String> {
     let current = archive
         .current_fingerprint(&form.school, &form.year)
         .map_err(|e| e.to_string())?;
+    let history = archive.history(id.as_str()).map_err(|e| e.to_string())?;
+    if args.json {
+        json_line(&json!({
+            "form_id": id.as_str(),
+            "school": form.school,
+            "year": form.year,
+            "person": form.name,
+            "role": form.role,
+            "fingerprint": form.fingerprint,
+            "current": current.as_deref() == Some(form.fingerprint.as_str()),
+            "pages": form.pages,
+            "issued_on": form.issued_on,
+            "returns": history.iter().map(|(r, files, archived)| json!({
+                "ingested_at": r.ingested_at,
+                "verdict": r.verdict,
+                "missing": r.missing,
+                "method": r.method,
+                "files": files,
+                "archived": archived,
+            })).collect::<Vec<_>>(),
+        }));
+        return Ok(Outcome::Success);
+    }
     outln!("form {id}");
     outln!("  school:  {} {}", form.school, form.year);
     outln!(
@@ -45,7 +73,6 @@ pub fn run(args: ShowArgs) -> Result<Outcome, String> {
         &form.fingerprint[..12.min(form.fingerprint.len())]
     );
     outln!("  pages:   {}", form.pages);
-    let history = archive.history(id.as_str()).map_err(|e| e.to_string())?;
     if history.is_empty() {
         outln!("  returns: none yet");
     }

@@ -1,11 +1,12 @@
 //! `aup status`: who has signed the current policy, and who has not.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{Outcome, SchoolsDir, select_schools};
+use anstream::eprintln;
+
+use super::{Outcome, SchoolsDir, json_line, select_schools};
 use crate::archive::Archive;
 use crate::config::roster;
 use crate::config::{self, AcademicYear};
@@ -23,9 +24,6 @@ pub enum Format {
     Html,
 }
 
-/// Everyone on each school's roster is signed (with the date and how), incomplete
-/// (with what is missing), outdated (signed an older policy version) or
-/// outstanding; people who returned a form but are not on the roster are listed too.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Only this school (repeatable); by default every school in the folder.
@@ -44,6 +42,10 @@ pub struct StatusArgs {
     pub archive: PathBuf,
     #[command(flatten)]
     pub dir: SchoolsDir,
+    /// One JSON object per line on stdout for each person (see above), in place of
+    /// `--format`.
+    #[arg(long, conflicts_with_all = ["format", "out"])]
+    pub json: bool,
 }
 
 pub fn run(args: StatusArgs) -> Result<Outcome, String> {
@@ -78,20 +80,21 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
             current.as_deref(),
         ));
     }
+    if args.json {
+        rows.iter().for_each(json_line);
+        return Ok(Outcome::Success);
+    }
     let text = match args.format {
-        Format::Table => {
-            let colour = args.out.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            report::table(&rows, colour)
-        }
+        // Coloured for stdout, where anstream keeps the colour only on a
+        // terminal; a file never gets it.
+        Format::Table => report::table(&rows, args.out.is_none()),
         Format::Csv => report::csv(&rows),
         Format::Json => serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n",
         Format::Html => report::html(&rows, &today.to_string()),
     };
     match &args.out {
         Some(path) => {
-            crate::generate::write_atomically(path, text.as_bytes())
+            crate::durable::write_atomically(path, text.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }

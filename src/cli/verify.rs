@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use anstream::eprintln;
+
 use super::{Outcome, SchoolsDir, style};
 use crate::archive::Archive;
 use crate::ingest::pages::FileKind;
@@ -13,15 +15,6 @@ use crate::ingest::protocol::{Reading, Request, Task};
 use crate::ingest::worker;
 use crate::verdict::Verdict;
 
-/// Checks one returned PDF the way `aup ingest` would and explains each check:
-/// the policy text as issued (the issued file is a byte prefix of the return, or
-/// every page's content is unchanged), the policy version, the name and date fields,
-/// and the signature: a certificate signature (intact, valid, trusted, what changed
-/// after signing, in pyHanko's words) or a drawn one (ink in the signature box).
-/// The archive is only read.
-///
-/// Exit status: 0 when the form would be accepted; 1 when it would not (the verdict
-/// says why) or the file cannot be checked.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The returned PDF.
@@ -31,13 +24,23 @@ pub struct VerifyArgs {
     pub archive: PathBuf,
     #[command(flatten)]
     pub dir: SchoolsDir,
-    /// Print one JSON object: the verdict, the fields, every check and every
-    /// certificate signature.
+    /// Print one JSON object on one line: the verdict, the fields, every check and
+    /// every certificate signature.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: VerifyArgs) -> Result<Outcome, String> {
+    match check(&args) {
+        Ok(outcome) => Ok(outcome),
+        Err(message) => {
+            eprintln!("{} {message}", style().error("error:"));
+            Ok(Outcome::CouldNotCheck)
+        }
+    }
+}
+
+fn check(args: &VerifyArgs) -> Result<Outcome, String> {
     let file = args.file.display().to_string();
     let mut head = Vec::new();
     std::fs::File::open(&args.file)
@@ -105,6 +108,6 @@ pub fn run(args: VerifyArgs) -> Result<Outcome, String> {
     }
     Ok(match inspection.verdict {
         Verdict::Accepted => Outcome::Success,
-        _ => Outcome::SomeFailed,
+        _ => Outcome::NotAccepted,
     })
 }

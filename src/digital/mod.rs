@@ -23,8 +23,8 @@ use x509_cert::Certificate;
 
 use crate::archive::RegisteredForm;
 use crate::form::id::hex;
-use crate::ingest::ink;
-use crate::ingest::qr::PageToImage;
+use crate::scan::ink;
+use crate::scan::page_map::PageToImage;
 use changes::Modifications;
 use signature::CmsReport;
 

@@ -606,9 +606,17 @@ mod tests {
                 .unwrap();
             out
         };
-        let pdf = crate::ingest::jpeg_pages_pdf([crate::ingest::JpegPage {
-            jpeg: jpeg.clone(),
-            pixels: (80, 113),
+        let name = |n: &[u8]| lopdf::Object::Name(n.to_vec());
+        let pdf = crate::ingest::image_pages_pdf([crate::ingest::ImagePage {
+            dict: lopdf::Dictionary::from_iter([
+                ("Width", 80.into()),
+                ("Height", 113.into()),
+                ("ColorSpace", name(b"DeviceGray")),
+                ("BitsPerComponent", 8.into()),
+                ("Filter", name(b"DCTDecode")),
+            ]),
+            data: jpeg.clone(),
+            matrix: [595.28, 0.0, 0.0, 841.89, 0.0, 0.0],
             size: (595.28, 841.89),
         }]);
         let source =

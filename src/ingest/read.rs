@@ -12,23 +12,22 @@ use std::sync::{Arc, Mutex};
 use image::GrayImage;
 use rayon::prelude::*;
 
-use super::ink;
 use super::pages::{self, FileBytes, FileKind, PageSource, Unreadable};
 use super::protocol::{
     self, AssignPages, FileReading, FiledData, FiledImage, IdentifiedPage, PageReading,
     SpooledImage,
 };
-use super::qr::{self, PageToImage};
+use super::upright::{encode_jpeg, png, source_matrix, thumbnail, upright_page};
 use crate::archive::{Archive, ArchiveError, RegisteredForm};
 use crate::form::stamp::qr_symbol_square;
+use crate::scan::page_map::PageToImage;
+use crate::scan::{ink, qr};
 use crate::verdict::Reason;
 
 /// The resolution pages are first read at: enough for 0.6 mm modules (3.5 px)
 /// and for ink. Pages that fail are read again at [`RETRY_DPI`].
 pub(crate) const FIRST_DPI: f32 = 150.0;
 const RETRY_DPI: f32 = 300.0;
-/// Archived form pages are kept at this resolution, as grey JPEG.
-const ARCHIVE_DPI: f64 = 150.0;
 /// A page with less ink than this (and no code) is the blank back of a duplex scan.
 const BLANK_PAGE_INK: f64 = 0.002;
 /// Pages of filed returns are read back at this resolution (they were filed at 150).
@@ -562,7 +561,7 @@ impl Reader<'_> {
         })
     }
 
-    /// The page turned upright and straightened at [`ARCHIVE_DPI`], as grey JPEG.
+    /// The page turned upright and straightened at the archive's resolution, as grey JPEG.
     fn reencoded(
         &self,
         image: &GrayImage,
@@ -587,111 +586,4 @@ impl Reader<'_> {
             matrix: [width, 0.0, 0.0, height, 0.0, 0.0],
         })
     }
-}
-
-/// The matrix that draws a scanner's image on the form's upright page: image unit
-/// square → scanned page (its own `cm`) → rendered pixels (`render_height` pixels
-/// for the page's height) → form page, through the inverse of the code's map.
-fn source_matrix(
-    source: &pages::SourceImage,
-    map: &PageToImage,
-    render_height: f64,
-    form_height: f64,
-) -> [f64; 6] {
-    let scale = render_height / source.page_height;
-    let to_pixels = [scale, 0.0, 0.0, -scale, 0.0, scale * source.page_height];
-    let y_up = [1.0, 0.0, 0.0, -1.0, 0.0, form_height];
-    let m = then(source.placement, to_pixels);
-    let m = then(m, invert(map.matrix()));
-    then(m, y_up)
-}
-
-/// `first` followed by `second`, as PDF matrices.
-fn then(first: [f64; 6], second: [f64; 6]) -> [f64; 6] {
-    let [a1, b1, c1, d1, e1, f1] = first;
-    let [a2, b2, c2, d2, e2, f2] = second;
-    [
-        a2 * a1 + c2 * b1,
-        b2 * a1 + d2 * b1,
-        a2 * c1 + c2 * d1,
-        b2 * c1 + d2 * d1,
-        a2 * e1 + c2 * f1 + e2,
-        b2 * e1 + d2 * f1 + f2,
-    ]
-}
-
-fn invert(m: [f64; 6]) -> [f64; 6] {
-    let [a, b, c, d, e, f] = m;
-    let det = a * d - b * c;
-    [
-        d / det,
-        -b / det,
-        -c / det,
-        a / det,
-        (c * f - d * e) / det,
-        (b * e - a * f) / det,
-    ]
-}
-
-/// Grey JPEG at quality 75 with the jpeg-encoder crate, several times faster than
-/// the image crate's encoder on full pages (the archive re-encodes every page).
-fn encode_jpeg(page: &GrayImage) -> Result<Vec<u8>, String> {
-    let (w, h) = page.dimensions();
-    let (w, h) = (
-        u16::try_from(w).map_err(|e| e.to_string())?,
-        u16::try_from(h).map_err(|e| e.to_string())?,
-    );
-    let mut jpeg = Vec::new();
-    jpeg_encoder::Encoder::new(&mut jpeg, 75)
-        .encode(page.as_raw(), w, h, jpeg_encoder::ColorType::Luma)
-        .map_err(|e| e.to_string())?;
-    Ok(jpeg)
-}
-
-/// The page as it was printed: turned upright and straightened, resampled at
-/// [`ARCHIVE_DPI`] through the map the code gave.
-fn upright_page(image: &GrayImage, map: &PageToImage, width: f64, height: f64) -> GrayImage {
-    let scale = ARCHIVE_DPI / 72.0;
-    let (w, h) = ((width * scale) as u32, (height * scale) as u32);
-    let (iw, ih) = (image.width() as i64, image.height() as i64);
-    let source = image.as_raw();
-    let mut out = vec![255u8; w as usize * h as usize];
-    // The map is affine: step along each output row by a constant image offset
-    // (this loop runs for millions of pixels a page).
-    let origin = map.map(0.0, 0.0);
-    let step_x = map.map(1.0 / scale, 0.0);
-    let step_y = map.map(0.0, 1.0 / scale);
-    let (dx, dy) = (step_x.x - origin.x, step_x.y - origin.y);
-    let (ex, ey) = (step_y.x - origin.x, step_y.y - origin.y);
-    for (row, line) in out.chunks_exact_mut(w.max(1) as usize).enumerate() {
-        let (mut x, mut y) = (
-            origin.x + row as f64 * ex + 0.5,
-            origin.y + row as f64 * ey + 0.5,
-        );
-        for pixel in line {
-            // Truncation is floor here: negative coordinates are rejected first.
-            if x >= 0.0 && y >= 0.0 {
-                let (px, py) = (x as i64, y as i64);
-                if px < iw && py < ih {
-                    *pixel = source[(py * iw + px) as usize];
-                }
-            }
-            x += dx;
-            y += dy;
-        }
-    }
-    GrayImage::from_raw(w, h, out).unwrap_or_else(|| GrayImage::new(w, h))
-}
-
-fn png(image: &GrayImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    let _ = image.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png);
-    out
-}
-
-fn thumbnail(image: &GrayImage) -> GrayImage {
-    let (w, h) = image.dimensions();
-    let width = 200u32.min(w.max(1));
-    let height = ((h as u64 * width as u64) / w.max(1) as u64).max(1) as u32;
-    image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle)
 }

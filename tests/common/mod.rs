@@ -132,6 +132,17 @@ impl Run {
     }
 }
 
+impl Run {
+    /// Asserts that `verify` or `audit verify` could not check at all: exit 3 (not
+    /// 1, which says "checked, and not accepted"), no panic; returns stderr.
+    pub fn could_not_check(self) -> String {
+        let stderr = self.stderr();
+        assert_eq!(self.code(), Some(3), "expected exit 3\nstderr:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "aup panicked:\n{stderr}");
+        stderr
+    }
+}
+
 /// Text of a PDF as poppler's pdftotext sees it, in layout mode (which keeps a
 /// hyphen that ends a line, so wrapped compounds can be rejoined).
 pub fn pdftotext(pdf: &Path) -> String {
@@ -165,6 +176,22 @@ pub fn python<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs one SQL statement on the archive's index with Python's sqlite3 (an
+/// independent reader of the file, and the tool an attacker with the file would
+/// use), returning its rows as text.
+pub fn sqlite(archive: &Path, query: &str) -> String {
+    python(
+        "sqlite.py",
+        &[archive.join("aup.sqlite").as_os_str(), query.as_ref()],
+    )
+}
+
+/// How many rows a table of the archive's index holds.
+pub fn index_rows(archive: &Path, table: &str) -> i64 {
+    let count = sqlite(archive, &format!("SELECT COUNT(*) FROM {table}"));
+    count.trim().parse().expect("a row count")
 }
 
 /// Signs the form's `signer_signature` field with pyHanko (an incremental update),

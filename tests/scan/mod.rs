@@ -117,12 +117,30 @@ pub fn jpeg(page: &GrayImage) -> Vec<u8> {
 
 /// Pages as a scanner's PDF: one grey JPEG image per page, at `dpi`.
 pub fn scan_pdf(pages: &[GrayImage], dpi: f32) -> Vec<u8> {
-    aup::ingest::jpeg_pages_pdf(pages.iter().map(|page| {
+    aup::ingest::image_pages_pdf(pages.iter().map(|page| {
         let (w, h) = page.dimensions();
-        aup::ingest::JpegPage {
-            jpeg: jpeg(page),
-            pixels: (w, h),
-            size: (w as f64 * 72.0 / dpi as f64, h as f64 * 72.0 / dpi as f64),
-        }
+        jpeg_page(
+            jpeg(page),
+            (w, h),
+            (w as f64 * 72.0 / dpi as f64, h as f64 * 72.0 / dpi as f64),
+        )
     }))
+}
+
+/// A grey JPEG of `pixels` drawn over a whole page of `size` points, as a
+/// scanner writes a page.
+pub fn jpeg_page(jpeg: Vec<u8>, pixels: (u32, u32), size: (f64, f64)) -> aup::ingest::ImagePage {
+    let name = |n: &[u8]| lopdf::Object::Name(n.to_vec());
+    aup::ingest::ImagePage {
+        dict: lopdf::Dictionary::from_iter([
+            ("Width", (pixels.0 as i64).into()),
+            ("Height", (pixels.1 as i64).into()),
+            ("ColorSpace", name(b"DeviceGray")),
+            ("BitsPerComponent", 8.into()),
+            ("Filter", name(b"DCTDecode")),
+        ]),
+        data: jpeg,
+        matrix: [size.0, 0.0, 0.0, size.1, 0.0, 0.0],
+        size,
+    }
 }

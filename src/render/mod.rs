@@ -3,6 +3,8 @@
 //! the fonts (embedded, never the system's), the data files `aup` hands the
 //! template, and a fixed date. Nothing here touches the network.
 
+pub mod inputs;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{LazyLock, OnceLock};
@@ -23,8 +25,11 @@ use crate::config::resolve::ClauseCatalogue;
 /// The templates shipped in the binary, by file name. Their bytes are part of the
 /// policy fingerprint.
 pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
-    ("staff-aup.typ", include_str!("../templates/staff-aup.typ")),
-    ("aup-lib.typ", include_str!("../templates/aup-lib.typ")),
+    (
+        "staff-aup.typ",
+        include_str!("../../templates/staff-aup.typ"),
+    ),
+    ("aup-lib.typ", include_str!("../../templates/aup-lib.typ")),
 ];
 
 /// The template of the staff, governors and volunteers AUP.
@@ -34,10 +39,10 @@ pub const STAFF_AUP: &str = "staff-aup.typ";
 /// compatible with the Arial the seed documents were written in) and Typst's
 /// own embedded fonts as fallbacks.
 const LIBERATION_SANS: &[&[u8]] = &[
-    include_bytes!("../fonts/LiberationSans-Regular.ttf"),
-    include_bytes!("../fonts/LiberationSans-Bold.ttf"),
-    include_bytes!("../fonts/LiberationSans-Italic.ttf"),
-    include_bytes!("../fonts/LiberationSans-BoldItalic.ttf"),
+    include_bytes!("../../fonts/LiberationSans-Regular.ttf"),
+    include_bytes!("../../fonts/LiberationSans-Bold.ttf"),
+    include_bytes!("../../fonts/LiberationSans-Italic.ttf"),
+    include_bytes!("../../fonts/LiberationSans-BoldItalic.ttf"),
 ];
 
 struct Fonts {
@@ -382,8 +387,8 @@ impl Compiled {
 pub fn staff_catalogue(templates: &TemplateSource) -> Result<ClauseCatalogue, String> {
     static EMBEDDED: OnceLock<Result<ClauseCatalogue, String>> = OnceLock::new();
     let build = || -> Result<ClauseCatalogue, String> {
-        let input = crate::generate::neutral_policy_input();
-        let files = crate::generate::template_files(&input, None, "2025-26", "2025-09-01", false)
+        let input = inputs::neutral_policy_input();
+        let files = inputs::template_files(&input, None, "2025-26", "2025-09-01", false)
             .map_err(|e| e.to_string())?;
         let world = AupWorld::new(Job {
             templates,

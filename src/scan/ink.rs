@@ -9,7 +9,7 @@
 
 use image::GrayImage;
 
-use super::qr::PageToImage;
+use super::page_map::PageToImage;
 use crate::form::Rect;
 
 /// Keep this far inside a box's printed border, in points (2.5 mm): it absorbs the
@@ -127,7 +127,8 @@ pub fn page_ink(image: &GrayImage) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::qr::{Found, Px};
+    use crate::scan::page_map::Px;
+    use crate::scan::qr::Found;
 
     fn identity_map(scale: f64) -> PageToImage {
         // Code square at (0, 0) with side 100 pt (as rqrr reports it: 26 modules

@@ -9,14 +9,8 @@
 
 use image::GrayImage;
 
+use super::page_map::Px;
 use crate::form::{PagePayload, PayloadError};
-
-/// A point in image pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Px {
-    pub x: f64,
-    pub y: f64,
-}
 
 /// A decoded code: what it says and where its corners are in the page image
 /// (top-left, top-right, bottom-right, bottom-left of the symbol itself).
@@ -137,87 +131,6 @@ fn decode_region(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Decoded 
     }
 }
 
-/// An affine map from page coordinates (points, from the top-left corner, y down)
-/// to image pixels, fixed by where the code's corners are on the page and in the
-/// image. It carries the scan's scale, rotation, skew and offset.
-#[derive(Debug, Clone, Copy)]
-pub struct PageToImage {
-    origin: Px,
-    /// Image displacement per point along the page's x and y axes.
-    along_x: Px,
-    along_y: Px,
-}
-
-impl PageToImage {
-    /// `symbol` is the code's square on the page: left, top and side in points.
-    pub fn from_code(found: &Found, symbol: (f64, f64, f64)) -> Self {
-        let (left, top, side) = symbol;
-        // rqrr reports the corners of module coordinates 0 and size + 1 (its
-        // `detect_grids` maps (0, 0) and (n + 1, n + 1)), so the reported square is
-        // one module wider than the symbol, from the same top-left corner.
-        let modules = crate::form::stamp::QR_MODULES as f64;
-        let side = side * (modules + 1.0) / modules;
-        let [tl, tr, _, bl] = found.corners;
-        let along_x = Px {
-            x: (tr.x - tl.x) / side,
-            y: (tr.y - tl.y) / side,
-        };
-        let along_y = Px {
-            x: (bl.x - tl.x) / side,
-            y: (bl.y - tl.y) / side,
-        };
-        let origin = Px {
-            x: tl.x - left * along_x.x - top * along_y.x,
-            y: tl.y - left * along_x.y - top * along_y.y,
-        };
-        Self {
-            origin,
-            along_x,
-            along_y,
-        }
-    }
-
-    /// The map of a page rendered upright at `pixels_per_point` (a PDF page read
-    /// digitally rather than scanned).
-    pub fn scaled(pixels_per_point: f64) -> Self {
-        Self {
-            origin: Px { x: 0.0, y: 0.0 },
-            along_x: Px {
-                x: pixels_per_point,
-                y: 0.0,
-            },
-            along_y: Px {
-                x: 0.0,
-                y: pixels_per_point,
-            },
-        }
-    }
-
-    pub fn map(&self, x: f64, y: f64) -> Px {
-        Px {
-            x: self.origin.x + x * self.along_x.x + y * self.along_y.x,
-            y: self.origin.y + x * self.along_x.y + y * self.along_y.y,
-        }
-    }
-
-    /// The map as a PDF matrix `[a b c d e f]` (x' = a x + c y + e, y' = b x + d y + f).
-    pub fn matrix(&self) -> [f64; 6] {
-        [
-            self.along_x.x,
-            self.along_x.y,
-            self.along_y.x,
-            self.along_y.y,
-            self.origin.x,
-            self.origin.y,
-        ]
-    }
-
-    /// Pixels per point along the page's x axis.
-    pub fn scale(&self) -> f64 {
-        self.along_x.x.hypot(self.along_x.y)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,27 +150,5 @@ mod tests {
         assert_eq!(found((0.0, 0.0), (0.0, 10.0)).quarter_turns(), 1);
         assert_eq!(found((10.0, 0.0), (0.0, -0.5)).quarter_turns(), 2);
         assert_eq!(found((0.0, 10.0), (0.2, 0.0)).quarter_turns(), 3);
-    }
-
-    #[test]
-    fn page_to_image_maps_the_code_square_onto_its_corners() {
-        // A page scanned at 2 px a point, turned a quarter clockwise.
-        let found = Found {
-            text: String::new(),
-            corners: [
-                Px { x: 100.0, y: 500.0 },
-                Px { x: 100.0, y: 580.0 },
-                Px { x: 20.0, y: 580.0 },
-                Px { x: 20.0, y: 500.0 },
-            ],
-        };
-        // rqrr's square is 26 modules of a 25-module symbol.
-        let side = 40.0 * 25.0 / 26.0;
-        let map = PageToImage::from_code(&found, (500.0, 50.0, side));
-        let p = map.map(500.0, 50.0);
-        assert!((p.x - 100.0).abs() < 1e-9 && (p.y - 500.0).abs() < 1e-9);
-        let p = map.map(540.0, 90.0);
-        assert!((p.x - 20.0).abs() < 1e-9 && (p.y - 580.0).abs() < 1e-9);
-        assert!((map.scale() - 2.0).abs() < 1e-9);
     }
 }

@@ -1,0 +1,217 @@
+//! The index's tables, as numbered migrations (rusqlite_migration, counted in
+//! SQLite's `user_version`): an archive made by an older `aup` is brought up to
+//! date, in one transaction per step, the first time a newer one opens it. Add a
+//! step at the end; never edit one that has shipped.
+
+use rusqlite::{Connection, Transaction};
+use rusqlite_migration::{HookError, HookResult, M, Migrations};
+
+/// Step 1: the tables of every archive made before the steps were numbered
+/// (`user_version` 0). Each statement is `IF NOT EXISTS`, so on such an archive
+/// the step adds only what it lacks (see [`catch_up_unnumbered`]).
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS policies (
+    fingerprint  TEXT PRIMARY KEY,
+    school       TEXT NOT NULL,
+    year         TEXT NOT NULL,
+    template     TEXT NOT NULL,
+    policy_json  TEXT NOT NULL,
+    first_issued TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS policy_years (
+    school       TEXT NOT NULL,
+    year         TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    issued_seq   INTEGER NOT NULL,
+    PRIMARY KEY (school, year, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS forms (
+    form_id      TEXT PRIMARY KEY,
+    school       TEXT NOT NULL,
+    year         TEXT NOT NULL,
+    serial       INTEGER NOT NULL,
+    person_key   TEXT NOT NULL,
+    name         TEXT,
+    role         TEXT,
+    staff_id     TEXT,
+    email        TEXT,
+    fingerprint  TEXT NOT NULL REFERENCES policies(fingerprint),
+    pages        INTEGER NOT NULL,
+    issued_on    TEXT NOT NULL,
+    file_sha256  TEXT,
+    UNIQUE (school, year, fingerprint, person_key)
+);
+CREATE INDEX IF NOT EXISTS forms_by_school_year ON forms (school, year);
+CREATE TABLE IF NOT EXISTS form_boxes (
+    form_id TEXT NOT NULL REFERENCES forms(form_id),
+    field   TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    page    INTEGER NOT NULL,
+    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+    PRIMARY KEY (form_id, field)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS received (
+    sha256      TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    stored_path TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS returns (
+    id            INTEGER PRIMARY KEY,
+    form_id       TEXT NOT NULL,
+    school        TEXT NOT NULL,
+    year          TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    verdict       TEXT NOT NULL,
+    missing       TEXT NOT NULL,
+    method        TEXT NOT NULL,
+    files         TEXT NOT NULL,
+    archived_path TEXT NOT NULL,
+    ingested_at   TEXT NOT NULL,
+    received      TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS returns_by_form ON returns (form_id);
+CREATE INDEX IF NOT EXISTS returns_by_school_year ON returns (school, year);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id              INTEGER PRIMARY KEY,
+    received_sha256 TEXT NOT NULL,
+    page            INTEGER,
+    reason          TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS form_pages (
+    form_id        TEXT NOT NULL REFERENCES forms(form_id),
+    page           INTEGER NOT NULL,
+    width          REAL NOT NULL,
+    height         REAL NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    PRIMARY KEY (form_id, page)
+);
+";
+
+/// Step 2: the received files a return came from, one row each, instead of a
+/// JSON list searched with `LIKE` (`aup prune` asks "does any return still need
+/// this file?" for every file it might delete).
+const RECEIVED_PER_RETURN: &str = "
+CREATE TABLE return_received (
+    return_id INTEGER NOT NULL REFERENCES returns(id) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    PRIMARY KEY (return_id, position)
+);
+CREATE INDEX return_received_by_file ON return_received (sha256);
+INSERT INTO return_received (return_id, position, sha256)
+    SELECT returns.id, CAST(item.key AS INTEGER), item.value
+    FROM returns, json_each(returns.received) AS item
+    WHERE json_valid(returns.received);
+ALTER TABLE returns DROP COLUMN received;
+";
+
+/// Every step, oldest first. The archive's schema version is how many have run.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up_with_hook(TABLES, catch_up_unnumbered),
+        M::up(RECEIVED_PER_RETURN),
+    ])
+}
+
+/// The schema version this `aup` writes.
+pub const LATEST: usize = 2;
+
+/// Archives from before numbered steps took their changes at every open; what
+/// the oldest of them lack is added here, once.
+fn catch_up_unnumbered(tx: &Transaction) -> HookResult {
+    // Made before policy_years existed: each policy row is its own year.
+    tx.execute_batch(
+        "INSERT OR IGNORE INTO policy_years (school, year, fingerprint, issued_seq)
+         SELECT school, year, fingerprint, rowid FROM policies
+         WHERE NOT EXISTS (SELECT 1 FROM policy_years)",
+    )?;
+    // Made before returns recorded the files they came from.
+    let has_received = tx
+        .prepare("SELECT 1 FROM pragma_table_info('returns') WHERE name = 'received'")?
+        .exists([])?;
+    if !has_received {
+        tx.execute_batch("ALTER TABLE returns ADD COLUMN received TEXT NOT NULL DEFAULT '[]'")?;
+    }
+    Ok::<(), HookError>(())
+}
+
+/// Where an archive's schema stands against this `aup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Current,
+    /// Made by an older `aup`: at this version, migrated on a writable open.
+    Older(usize),
+    /// Made by a newer `aup`, which this one must not write to.
+    Newer(usize),
+}
+
+/// The archive's schema version, read without changing anything.
+pub fn standing(conn: &Connection) -> rusqlite::Result<Standing> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    Ok(match version {
+        v if v == LATEST => Standing::Current,
+        v if v < LATEST => Standing::Older(v),
+        v => Standing::Newer(v),
+    })
+}
+
+/// Runs the steps the archive has not had yet, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), rusqlite_migration::Error> {
+    migrations().to_latest(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite_migration::SchemaVersion;
+
+    #[test]
+    fn latest_counts_every_step() {
+        let migrations = migrations();
+        migrations.validate().unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(
+            migrations.current_version(&conn).unwrap(),
+            SchemaVersion::Inside(std::num::NonZeroUsize::new(LATEST).unwrap())
+        );
+        assert_eq!(standing(&conn).unwrap(), Standing::Current);
+    }
+
+    #[test]
+    fn received_lists_become_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations().to_version(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO returns (form_id, school, year, fingerprint, verdict, missing, method,
+                                  files, archived_path, ingested_at, received)
+             VALUES ('F', 's', '2025-26', 'x', 'accepted', '[]', 'paper', '[\"a.pdf\",\"b.pdf\"]',
+                     'F.pdf', '2025-10-01T09:00:00Z', '[\"aaa\",\"bbb\"]')",
+        )
+        .unwrap();
+        assert_eq!(standing(&conn).unwrap(), Standing::Older(1));
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, String)> = conn
+            .prepare("SELECT position, sha256 FROM return_received ORDER BY position")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [(0, "aaa".to_owned()), (1, "bbb".to_owned())]);
+    }
+}

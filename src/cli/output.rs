@@ -1,0 +1,98 @@
+//! One output discipline for every command: data on stdout (human lines, or one
+//! JSON object per line with `--json`), diagnostics and progress on stderr,
+//! colour through anstream (only on a terminal, never with NO_COLOR, forced
+//! either way with `--color`), progress bars through indicatif (drawn only when
+//! stderr is a terminal).
+
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style as AnsiStyle};
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// When to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set (or CLICOLOR=0).
+    Auto,
+    /// Always, even into a pipe or file (CLICOLOR_FORCE does the same).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Applies `--color` to every stream anstream writes for the rest of the run.
+pub fn use_color(when: ColorWhen) {
+    let choice = match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+/// Writes data to stdout. A reader that went away (a closed pipe) ends the program
+/// quietly with status 0, as `yes | head` does; any other failure to write is an
+/// error, exit status 1.
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = anstream::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        anstream::eprintln!("{} cannot write the output: {e}", style().error("error:"));
+        std::process::exit(1);
+    }
+}
+
+/// One JSON object on its own line of stdout (`--json`).
+pub fn json_line(value: &impl serde::Serialize) {
+    match serde_json::to_string(value) {
+        Ok(line) => write_out(format_args!("{line}\n")),
+        Err(e) => anstream::eprintln!("{} cannot write JSON: {e}", style().error("error:")),
+    }
+}
+
+/// The few styles the commands use. Text is always painted; anstream removes the
+/// colour where it must not be shown, so no command decides that for itself.
+pub struct Style;
+
+pub fn style() -> Style {
+    Style
+}
+
+impl Style {
+    fn paint(&self, style: AnsiStyle, text: &str) -> String {
+        format!("{style}{text}{style:#}")
+    }
+
+    pub fn error(&self, text: &str) -> String {
+        self.paint(AnsiColor::Red.on_default().bold(), text)
+    }
+
+    pub fn ok(&self, text: &str) -> String {
+        self.paint(AnsiColor::Green.on_default().bold(), text)
+    }
+
+    pub fn warn(&self, text: &str) -> String {
+        self.paint(AnsiColor::Yellow.on_default().bold(), text)
+    }
+}
+
+/// A progress bar on stderr for `total` steps, drawn only when stderr is a
+/// terminal and not asked for JSON (a script reading `--json` has no one to
+/// show a bar to). Print through [`ProgressBar::suspend`] while it shows.
+pub fn progress(total: u64, what: &str, json: bool) -> ProgressBar {
+    let target = match json {
+        true => ProgressDrawTarget::hidden(),
+        false => ProgressDrawTarget::stderr(),
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    let template = format!("{{spinner}} {what} {{pos}}/{{len}} [{{bar:30}}] {{wide_msg}}");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}

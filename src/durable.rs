@@ -1,0 +1,71 @@
+//! Writing files so that a crash never leaves half of one: everything is written
+//! to a temporary file beside its target, synced, and renamed into place; for the
+//! archive the folder is synced too, so the rename itself survives a power cut.
+//! Every stage that writes a file it must not lose goes through here.
+
+use std::path::Path;
+
+/// Copies `source` to `path` durably (see [`store_durably`]), streaming.
+pub fn copy_durably(source: &Path, path: &Path) -> std::io::Result<()> {
+    write_via_temp(path, true, |file| {
+        std::io::copy(&mut std::fs::File::open(source)?, file).map(drop)
+    })
+}
+
+/// Writes `bytes` to `path` so that it survives a crash once this returns: a
+/// temporary file is written and synced, renamed into place, and the folder synced.
+pub fn store_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    write_via_temp(path, true, |file| file.write_all(bytes))
+}
+
+/// Makes `path` another name for `existing` (same file system), replacing what
+/// `path` was atomically and durably; copies if the file system has no hard links.
+pub fn link_durably(existing: &Path, path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.{}.link", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    if std::fs::hard_link(existing, &temp).is_err() {
+        return copy_durably(existing, path);
+    }
+    std::fs::rename(&temp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Fills a temporary file beside `path`, syncs it and renames it into place, so
+/// `path` is always either absent, the old file or the whole new one. With
+/// `sync_dir` the rename itself is made durable too.
+fn write_via_temp(
+    path: &Path,
+    sync_dir: bool,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        fill(&mut file)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        match sync_dir {
+            true => std::fs::File::open(dir)?.sync_all(),
+            false => Ok(()),
+        }
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Like [`store_durably`] but without syncing the folder: for files that can be
+/// made again (generated forms, status reports), where a rename lost to a power
+/// cut costs nothing but a re-run.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    write_via_temp(path, false, |file| file.write_all(bytes))
+}

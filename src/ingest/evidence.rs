@@ -1,0 +1,89 @@
+//! The evidence page filed beside every accepted return: who signed which policy
+//! version, when and how, the checks that passed, and the hashes that tie the
+//! filed PDF to the files received. Its own one-page PDF, so the return itself
+//! stays exactly as it came.
+
+/// What a certificate of completion says about one accepted return.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub form_id: String,
+    pub school: String,
+    pub year: String,
+    pub person: String,
+    pub role: String,
+    pub fingerprint: String,
+    pub issued_on: String,
+    pub returned_at: String,
+    pub method: String,
+    /// Each check and whether it passed.
+    pub checks: Vec<(String, bool)>,
+    /// The files received, with their SHA-256.
+    pub originals: Vec<(String, String)>,
+    /// SHA-256 of the archived form PDF.
+    pub archived_sha256: String,
+}
+
+/// The evidence page as its own one-page PDF (the archived form stays untouched):
+/// who signed what, when, how, the checks and the hashes that tie them together.
+pub fn evidence_pdf(evidence: &Evidence) -> Vec<u8> {
+    use crate::form::font::{FONT, FONT_NAME};
+    use lopdf::{Dictionary, Document, Object, Stream};
+    let mut lines: Vec<(f64, String)> = vec![
+        (16.0, "Acceptable Use Policy: evidence of signature".into()),
+        (10.0, String::new()),
+        (10.5, format!("Form:            {}", evidence.form_id)),
+        (
+            10.5,
+            format!("Person:          {} ({})", evidence.person, evidence.role),
+        ),
+        (
+            10.5,
+            format!("School / year:   {} {}", evidence.school, evidence.year),
+        ),
+        (10.5, format!("Policy version:  {}", evidence.fingerprint)),
+        (10.5, format!("Issued:          {}", evidence.issued_on)),
+        (10.5, format!("Returned:        {}", evidence.returned_at)),
+        (10.5, format!("Signed:          {}", evidence.method)),
+        (10.0, String::new()),
+        (12.0, "Checks".into()),
+    ];
+    for (check, passed) in &evidence.checks {
+        lines.push((
+            10.5,
+            format!("{}  {check}", if *passed { "pass" } else { "FAIL" }),
+        ));
+    }
+    lines.push((10.0, String::new()));
+    lines.push((12.0, "Files (SHA-256)".into()));
+    for (name, sha) in &evidence.originals {
+        lines.push((9.0, format!("received  {name}")));
+        lines.push((9.0, format!("          {sha}")));
+    }
+    lines.push((9.0, "archived form".into()));
+    lines.push((9.0, format!("          {}", evidence.archived_sha256)));
+    let mut content = String::from("BT\n");
+    let mut y = 790.0;
+    for (size, text) in &lines {
+        y -= size * 1.45;
+        content.push_str(&format!(
+            "/{FONT_NAME} {size} Tf 1 0 0 1 56 {y:.1} Tm <{}> Tj\n",
+            FONT.encode(text)
+        ));
+    }
+    content.push_str("ET\n");
+    let mut doc = Document::with_version("1.7");
+    let font = FONT.add_to(&mut doc);
+    let resources = Dictionary::from_iter([(
+        "Font",
+        Object::Dictionary(Dictionary::from_iter([(
+            FONT_NAME,
+            Object::Reference(font),
+        )])),
+    )]);
+    let page = crate::pdf::SimplePage {
+        content: Stream::new(Dictionary::new(), content.into_bytes()),
+        resources,
+        size: (595.28, 841.89),
+    };
+    crate::pdf::save_pages(doc, [page])
+}

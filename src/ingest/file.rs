@@ -1,0 +1,144 @@
+//! Filing a paper return: its pages, turned upright, become one PDF of images
+//! (what the office opens), named by its content under `returns/`, and an
+//! accepted one is also `<form-id>.pdf`. Every write is durable before the index
+//! commits.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::protocol::{self, FiledData, IdentifiedPage};
+use super::{FileResult, IngestError, IngestPlan, relative};
+use crate::archive::RegisteredForm;
+use crate::durable;
+use crate::form::id::hex;
+use crate::verdict::Verdict;
+
+/// Files a form's pages, upright, as one PDF: every return under `returns/`, and
+/// an accepted one also as `<form-id>.pdf`, superseding the previous accepted copy
+/// (which stays under `returns/`).
+pub(super) fn file_form(
+    plan: &IngestPlan,
+    files: &[FileResult],
+    form: &RegisteredForm,
+    pages: &BTreeMap<u32, (&str, &IdentifiedPage)>,
+    verdict: Verdict,
+) -> Result<(String, String), IngestError> {
+    let mut images = Vec::with_capacity(pages.len());
+    for (file, page) in pages.values() {
+        let received = files
+            .iter()
+            .find(|f| f.name == *file)
+            .map(|f| f.stored.as_path())
+            .unwrap_or(Path::new(""));
+        // A page that cannot be read back is an error, never an empty page filed.
+        let data =
+            read_filed_data(&page.filed.data, received).map_err(|source| IngestError::Read {
+                path: received.to_owned(),
+                source,
+            })?;
+        let dict =
+            protocol::dict_to_lopdf(&page.filed.dict, 1).ok_or_else(|| IngestError::Read {
+                path: received.to_owned(),
+                source: std::io::Error::other(
+                    "the reader sent an image dictionary nested too deep",
+                ),
+            })?;
+        images.push(ImagePage {
+            dict,
+            data,
+            matrix: page.filed.matrix,
+            size: form
+                .page_sizes
+                .get(page.page as usize - 1)
+                .copied()
+                .unwrap_or((595.28, 841.89)),
+        });
+    }
+    let pdf = image_pages_pdf(images);
+    // Named by its content: two returns never share a history file.
+    let digest = hex(&Sha256::digest(&pdf));
+    let dir = plan.archive.join(&form.school).join(&form.year);
+    let history = dir
+        .join("returns")
+        .join(format!("{}-{}.pdf", form.form_id, &digest[..8]));
+    let failed = |path: &Path| {
+        let path = path.to_owned();
+        move |source| IngestError::Write { path, source }
+    };
+    durable::store_durably(&history, &pdf).map_err(failed(&history))?;
+    if verdict == Verdict::Accepted {
+        // The current copy is a second name for the history file: no second write.
+        let current = dir.join(format!("{}.pdf", form.form_id));
+        durable::link_durably(&history, &current).map_err(failed(&current))?;
+        return Ok((relative(&plan.archive, &current), digest));
+    }
+    Ok((relative(&plan.archive, &history), digest))
+}
+
+/// A page that is one image drawn by a matrix.
+pub struct ImagePage {
+    /// The image dictionary without Type and Subtype.
+    pub dict: lopdf::Dictionary,
+    pub data: Vec<u8>,
+    pub matrix: [f64; 6],
+    pub size: (f64, f64),
+}
+
+/// A PDF whose pages are each one image: how forms are filed.
+pub fn image_pages_pdf(pages: impl IntoIterator<Item = ImagePage>) -> Vec<u8> {
+    use lopdf::{Dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.7");
+    let pages: Vec<crate::pdf::SimplePage> = pages
+        .into_iter()
+        .map(|page| {
+            let mut dict = page.dict;
+            dict.set("Type", Object::Name(b"XObject".to_vec()));
+            dict.set("Subtype", Object::Name(b"Image".to_vec()));
+            let image = doc.add_object(Stream::new(dict, page.data));
+            let [a, b, c, d, e, f] = page.matrix;
+            let xobjects = Dictionary::from_iter([("Scan", Object::Reference(image))]);
+            crate::pdf::SimplePage {
+                content: Stream::new(
+                    Dictionary::new(),
+                    format!("q {a:.4} {b:.4} {c:.4} {d:.4} {e:.3} {f:.3} cm /Scan Do Q\n")
+                        .into_bytes(),
+                ),
+                resources: Dictionary::from_iter([("XObject", Object::Dictionary(xobjects))]),
+                size: page.size,
+            }
+        })
+        .collect();
+    crate::pdf::save_pages(doc, pages)
+}
+
+/// Writes a file the archive must keep, durably.
+pub(super) fn store(path: &Path, bytes: &[u8]) -> Result<(), IngestError> {
+    durable::store_durably(path, bytes).map_err(|source| IngestError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A page image's data, from the spool or from the archive's copy of the
+/// received file.
+fn read_filed_data(data: &FiledData, received: &Path) -> std::io::Result<Vec<u8>> {
+    match data {
+        FiledData::Spooled(path) => std::fs::read(path),
+        FiledData::InReceivedFile { offset, len } => {
+            use std::os::unix::fs::FileExt;
+            let file = std::fs::File::open(received)?;
+            // The offset and length come from a worker: checked against the file.
+            let size = file.metadata()?.len();
+            if offset.checked_add(*len).is_none_or(|end| end > size) {
+                return Err(std::io::Error::other(
+                    "the reader named bytes past the end of the file",
+                ));
+            }
+            let mut bytes = vec![0; *len as usize];
+            file.read_exact_at(&mut bytes, *offset)?;
+            Ok(bytes)
+        }
+    }
+}

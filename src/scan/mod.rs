@@ -1,0 +1,8 @@
+//! Scan geometry, shared by paper and digital returns: finding a page's QR code in
+//! an image ([`qr`]), the map from the form's page to that image ([`page_map`]),
+//! and whether a box on the page holds writing ([`ink`]). Nothing here knows about
+//! files, workers or the archive; `ingest` and `digital` both stand on it.
+
+pub mod ink;
+pub mod page_map;
+pub mod qr;
