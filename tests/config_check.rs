@@ -227,3 +227,70 @@ fn template_errors_show_file_line_and_source() {
     assert!(err.contains("templates/aup-lib.typ:"), "{err}");
     assert!(err.contains("#let ink = rgb(\"#1a1a1a\""), "{err}");
 }
+
+/// One school file per kind of mistake `aup check` knows, and the line and column
+/// each must be reported at. Every error about what a file says carries its place;
+/// the three about the file as a whole (its name, whether it can be read, and a
+/// file with nothing in it) have no place inside it to point at.
+#[test]
+fn every_kind_of_config_error_carries_a_line_and_column() {
+    let scratch = Scratch::empty();
+    let kinds: &[(&str, &[u8], (u64, u64))] = &[
+        ("syntax", b"name: X\nheadteacher:\n  name: A Head\n    title: Principal\n", (4, 10)),
+        ("unknown-key", b"name: X\nheadteacher:\n  nmae: A Head\n", (3, 3)),
+        ("wrong-type", b"name: X\nheadteacher:\n  name: A Head\naudience: staff\n", (4, 11)),
+        ("bad-enum", b"name: X\nheadteacher:\n  name: A Head\ncurriculum: RHSE\n", (4, 13)),
+        ("missing-key", b"name: X\n", (1, 1)),
+        ("not-a-mapping", b"- just\n- a list\n", (1, 1)),
+        ("not-utf8", b"name: X\nheadteacher:\n  name: A H\xffead\n", (3, 12)),
+        ("blank", b"name: \"\"\nheadteacher:\n  name: A Head\n", (1, 7)),
+        ("no-audience", b"name: X\nheadteacher:\n  name: A Head\naudience: []\n", (4, 1)),
+        ("bad-prefix", b"name: X\nheadteacher:\n  name: A Head\nform_prefix: \"12\"\n", (4, 14)),
+        (
+            "unknown-clause",
+            b"name: X\nheadteacher:\n  name: A Head\nclauses:\n  remove: [no-such]\n",
+            (5, 12),
+        ),
+        (
+            "bad-placeholder",
+            b"name: X\nheadteacher:\n  name: A Head\nclauses:\n  add:\n    - id: phones\n      after: extremism\n      text: At {shcool} we\n",
+            (8, 13),
+        ),
+        (
+            "bad-date",
+            b"name: X\nheadteacher:\n  name: A Head\napproval:\n  kind: headteacher\n  date: 26/01/2025\n",
+            (6, 9),
+        ),
+        (
+            "missing-trust-root",
+            b"name: X\nheadteacher:\n  name: A Head\nrecords:\n  trust_roots: [missing.pem]\n",
+            (5, 17),
+        ),
+    ];
+    for (name, text, _) in kinds {
+        std::fs::write(scratch.path(&format!("schools/{name}.yaml")), text).unwrap();
+    }
+    let run = scratch.aup(&["check", "--json"]);
+    assert_eq!(run.code(), Some(1), "{}", run.stderr());
+    let reports = run.json_lines();
+    for (name, _, (line, column)) in kinds {
+        let report = reports
+            .iter()
+            .find(|r| {
+                r["file"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/{name}.yaml"))
+            })
+            .unwrap_or_else(|| panic!("{name} not checked: {reports:#?}"));
+        let first = &report["errors"][0];
+        assert_eq!(
+            (first["line"].as_u64(), first["column"].as_u64()),
+            (Some(*line), Some(*column)),
+            "{name}: {first:#}"
+        );
+    }
+    // The human form names the same place, the way editors jump to it.
+    let err = scratch.aup(&["check", "not-utf8"]).failure();
+    assert!(err.contains("schools/not-utf8.yaml:3:12:"), "{err}");
+}

@@ -115,6 +115,9 @@ impl LoadedSchool {
     }
 
     fn error_placed(&self, key: &str, position: Option<Position>, message: String) -> ConfigError {
+        // A key the file does not have (and no parent of it does) is missing from
+        // the top-level mapping: the top of the file is where it would go.
+        let position = position.or(Some(Position { line: 1, column: 1 }));
         ConfigError {
             file: self.file.clone(),
             position,
@@ -160,13 +163,20 @@ pub fn load(file: &Path) -> Result<LoadedSchool, ConfigError> {
     let bytes = read_small_file(file, MAX_SCHOOL_FILE_BYTES)
         .map_err(|e| whole_file(format!("cannot read the file: {e}"), None))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        whole_file(
-            format!(
-                "the file is not UTF-8 text (bad byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-            Some("save it as UTF-8 from your editor".into()),
-        )
+        // The text before the bad byte is valid: it places the byte for editors.
+        let valid = e.utf8_error().valid_up_to();
+        let before = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        ConfigError {
+            position: Some(Position {
+                line: before.matches('\n').count() + 1,
+                column: before[line_start..].chars().count() + 1,
+            }),
+            ..whole_file(
+                format!("the file is not UTF-8 text (bad byte at offset {valid})"),
+                Some("save it as UTF-8 from your editor".into()),
+            )
+        }
     })?;
     parse(file, slug, text)
 }
