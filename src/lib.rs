@@ -1,8 +1,15 @@
-//! `aup` turns one YAML file per school into signable Acceptable Use Policy forms.
+//! `aup` turns one YAML file per school into signable Acceptable Use Policy forms,
+//! and the signed returns into a verified, indexed archive.
 //!
-//! The stages follow the pipeline in DESIGN.md: [`config`] reads and checks a
-//! school's YAML, [`render`] compiles Typst templates in-process, [`generate`]
-//! writes the PDFs, and [`cli`] maps command lines onto those stages.
+//! The stages follow the pipeline in DESIGN.md, each taking the previous one's
+//! typed output: [`config`] reads and checks a school's YAML, [`render`] compiles
+//! Typst templates in-process, [`form`] gives each form its identity and fields,
+//! [`generate`] writes the PDFs and the issue register. Returns come back through
+//! [`ingest`] (paper, read in isolated workers) and [`digital`] (PDFs filled in a
+//! reader), both standing on [`scan`] geometry; [`archive`] is the only code that
+//! touches the index, [`durable`] the only code that writes files that must
+//! survive a crash, [`report`] the status views; [`cli`] maps command lines onto
+//! all of it.
 
 // Config errors carry the file, position, key, message, hint and source line a
 // person needs; they are built only on the cold path, so their size is fine.

@@ -395,3 +395,33 @@ fn every_command_documents_its_exit_codes_and_output() {
 fn words(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[test]
+fn progress_bars_are_drawn_on_a_terminal_and_nowhere_else() {
+    let (scratch, _) = generated();
+    let (amelia, _) = returned(&scratch);
+    // Into a pipe: no bar, on stdout or stderr.
+    let piped = scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    assert!(!piped.stderr().contains("forms ["), "{}", piped.stderr());
+    assert!(!piped.stdout().contains("forms ["), "{}", piped.stdout());
+    // On a terminal (util-linux `script` gives aup a pseudo-terminal).
+    let on_terminal = |args: &str| {
+        let run = Command::new("script")
+            .args([
+                "-qec",
+                &format!("'{}' {args}", env!("CARGO_BIN_EXE_aup")),
+                "/dev/null",
+            ])
+            .current_dir(scratch.dir.path())
+            .output()
+            .expect("script (util-linux)");
+        assert!(run.status.success(), "{run:?}");
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let generated = on_terminal("generate --date 2025-09-01");
+    assert!(generated.contains("/2 forms ["), "{generated}");
+    std::fs::copy(&amelia, scratch.path("inbox/amelia.pdf")).unwrap();
+    let ingested = on_terminal("ingest --settle 0");
+    assert!(ingested.contains("/1 files ["), "{ingested}");
+    assert!(ingested.contains("accepted"), "{ingested}");
+}

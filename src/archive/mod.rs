@@ -2,12 +2,12 @@
 //! return is filed, and the SQLite index that says what is where. Only this module
 //! talks to the database; every other stage goes through [`Archive`].
 //!
-//! - [`schema`]: the tables, and migrating an older archive on open
-//! - [`register`]: the issue register (policy versions, issued forms, their boxes)
-//! - [`returns`]: received files, returns and quarantine, recorded per ingest run
-//! - [`audit`]: the hash-chained log of every change
-//! - [`prune`]: removing school years past their retention
-//! - [`lock`]: one writer at a time, and tidying after a killed one
+//! - `schema`: the tables, and migrating an older archive on open
+//! - `register`: the issue register (policy versions, issued forms, their boxes)
+//! - `returns`: received files, returns and quarantine, recorded per ingest run
+//! - `audit`: the hash-chained log of every change
+//! - `prune`: removing school years past their retention
+//! - `lock`: one writer at a time, and tidying after a killed one
 //!
 //! Default location: `archive/` beside the school files (see `--archive`).
 

@@ -85,16 +85,17 @@ pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
     let plan = args.plan()?;
     let files = select_schools(&args.dir.schools, &args.schools_only)?;
     let style = style();
-    let bar = output::progress(0, "stamping forms", args.json);
+    let bar = output::progress(args.json);
     let mut failed = 0;
     for file in &files {
         let started = Instant::now();
         let name = file.file_stem().unwrap_or_default().to_string_lossy();
-        bar.set_message(name.into_owned());
+        bar.set_message(format!("{name}: compiling the policy"));
         let progress = |step: Step| match step {
             Step::Stamping(forms) => {
-                bar.set_length(forms as u64);
+                output::count(&bar, forms as u64, "forms");
                 bar.set_position(0);
+                bar.set_message(name.to_string());
             }
             Step::FormWritten => bar.inc(1),
         };

@@ -46,10 +46,11 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
         reader_timeout: args.reader_timeout.map(Duration::from_secs),
     };
     let style = style();
-    let bar = output::progress(0, "reading", args.json);
+    let bar = output::progress(args.json);
+    bar.set_message("looking in the inbox");
     let summary = ingest::run(&plan, |event| match event {
         Event::Reading { index, total, file } => {
-            bar.set_length(*total as u64);
+            output::count(&bar, *total as u64, "files");
             bar.set_position(index.saturating_sub(1) as u64);
             bar.set_message(file.clone());
         }

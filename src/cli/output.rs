@@ -80,19 +80,30 @@ impl Style {
     }
 }
 
-/// A progress bar on stderr for `total` steps, drawn only when stderr is a
-/// terminal and not asked for JSON (a script reading `--json` has no one to
-/// show a bar to). Print through [`ProgressBar::suspend`] while it shows.
-pub fn progress(total: u64, what: &str, json: bool) -> ProgressBar {
+/// A progress indicator on stderr, drawn only when stderr is a terminal and not
+/// asked for JSON (a script reading `--json` has no one to show it to). It spins
+/// with a message until [`count`] gives it a number of steps. Print through
+/// [`ProgressBar::suspend`] while it shows.
+pub fn progress(json: bool) -> ProgressBar {
     let target = match json {
         true => ProgressDrawTarget::hidden(),
         false => ProgressDrawTarget::stderr(),
     };
-    let bar = ProgressBar::with_draw_target(Some(total), target);
-    let template = format!("{{spinner}} {what} {{pos}}/{{len}} [{{bar:30}}] {{wide_msg}}");
-    if let Ok(style) = ProgressStyle::with_template(&template) {
-        bar.set_style(style.progress_chars("=> "));
+    let bar = ProgressBar::with_draw_target(None, target);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {wide_msg}") {
+        bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+/// Turns the spinner into a bar of `total` steps of `what` ("forms", "files").
+pub fn count(bar: &ProgressBar, total: u64, what: &str) {
+    if bar.length() != Some(total) {
+        let template = format!("{{spinner}} {{pos}}/{{len}} {what} [{{bar:30}}] {{wide_msg}}");
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_length(total);
+    }
 }
