@@ -504,17 +504,6 @@ fn trust(cert: &Certificate, bundled: &[&Certificate], roots: &[Certificate]) ->
     Trust::UnknownIssuer
 }
 
-/// Reads trust roots from PEM (one or more certificates) or DER bytes.
-pub fn read_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
-    if bytes.starts_with(b"-----") || bytes.iter().take(64).all(|b| b.is_ascii()) {
-        Certificate::load_pem_chain(bytes).map_err(|e| format!("not a PEM certificate: {e}"))
-    } else {
-        Certificate::from_der(bytes)
-            .map(|c| vec![c])
-            .map_err(|e| format!("not a DER certificate: {e}"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

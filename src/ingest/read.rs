@@ -502,7 +502,7 @@ impl Reader<'_> {
                 &image,
             );
         };
-        let map = PageToImage::from_code(&code, qr_symbol_square(width, height));
+        let map = PageToImage::from_code(code.corners, qr_symbol_square(width, height));
         let written = form
             .boxes
             .iter()

@@ -128,22 +128,18 @@ pub fn page_ink(image: &GrayImage) -> f64 {
 mod tests {
     use super::*;
     use crate::scan::page_map::Px;
-    use crate::scan::qr::Found;
 
     fn identity_map(scale: f64) -> PageToImage {
         // Code square at (0, 0) with side 100 pt (as rqrr reports it: 26 modules
         // of a 25-module symbol), seen at `scale` px/pt.
         let s = 100.0 * scale;
-        let found = Found {
-            text: String::new(),
-            corners: [
-                Px { x: 0.0, y: 0.0 },
-                Px { x: s, y: 0.0 },
-                Px { x: s, y: s },
-                Px { x: 0.0, y: s },
-            ],
-        };
-        PageToImage::from_code(&found, (0.0, 0.0, 100.0 * 25.0 / 26.0))
+        let corners = [
+            Px { x: 0.0, y: 0.0 },
+            Px { x: s, y: 0.0 },
+            Px { x: s, y: s },
+            Px { x: 0.0, y: s },
+        ];
+        PageToImage::from_code(corners, (0.0, 0.0, 100.0 * 25.0 / 26.0))
     }
 
     #[test]

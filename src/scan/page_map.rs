@@ -3,8 +3,6 @@
 //! scan), and the matrix arithmetic that composes such maps. Paper returns and
 //! digital returns both measure boxes through it.
 
-use super::qr::Found;
-
 /// A point in image pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Px {
@@ -24,15 +22,17 @@ pub struct PageToImage {
 }
 
 impl PageToImage {
+    /// `corners` are where a decoded code's corners are in the image (top-left,
+    /// top-right, bottom-right, bottom-left, as [`super::qr::Found`] has them);
     /// `symbol` is the code's square on the page: left, top and side in points.
-    pub fn from_code(found: &Found, symbol: (f64, f64, f64)) -> Self {
+    pub fn from_code(corners: [Px; 4], symbol: (f64, f64, f64)) -> Self {
         let (left, top, side) = symbol;
         // rqrr reports the corners of module coordinates 0 and size + 1 (its
         // `detect_grids` maps (0, 0) and (n + 1, n + 1)), so the reported square is
         // one module wider than the symbol, from the same top-left corner.
         let modules = crate::form::stamp::QR_MODULES as f64;
         let side = side * (modules + 1.0) / modules;
-        let [tl, tr, _, bl] = found.corners;
+        let [tl, tr, _, bl] = corners;
         let along_x = Px {
             x: (tr.x - tl.x) / side,
             y: (tr.y - tl.y) / side,
@@ -128,18 +128,15 @@ mod tests {
     #[test]
     fn page_to_image_maps_the_code_square_onto_its_corners() {
         // A page scanned at 2 px a point, turned a quarter clockwise.
-        let found = Found {
-            text: String::new(),
-            corners: [
-                Px { x: 100.0, y: 500.0 },
-                Px { x: 100.0, y: 580.0 },
-                Px { x: 20.0, y: 580.0 },
-                Px { x: 20.0, y: 500.0 },
-            ],
-        };
+        let corners = [
+            Px { x: 100.0, y: 500.0 },
+            Px { x: 100.0, y: 580.0 },
+            Px { x: 20.0, y: 580.0 },
+            Px { x: 20.0, y: 500.0 },
+        ];
         // rqrr's square is 26 modules of a 25-module symbol.
         let side = 40.0 * 25.0 / 26.0;
-        let map = PageToImage::from_code(&found, (500.0, 50.0, side));
+        let map = PageToImage::from_code(corners, (500.0, 50.0, side));
         let p = map.map(500.0, 50.0);
         assert!((p.x - 100.0).abs() < 1e-9 && (p.y - 500.0).abs() < 1e-9);
         let p = map.map(540.0, 90.0);
