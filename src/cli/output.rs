@@ -4,6 +4,7 @@
 //! either way with `--color`), progress bars through indicatif (drawn only when
 //! stderr is a terminal).
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style as AnsiStyle};
@@ -31,13 +32,31 @@ pub fn use_color(when: ColorWhen) {
     choice.write_global();
 }
 
+/// Whether stdout keeps colour, decided once per run by anstream's rules
+/// (`--color`, NO_COLOR, CLICOLOR_FORCE, a terminal).
+static STDOUT_COLOUR: LazyLock<bool> = LazyLock::new(|| {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+});
+
+/// Whether data written to stdout keeps its colour: commands that build coloured
+/// text (the status table) can skip the colour where it would be removed again.
+pub fn stdout_has_colour() -> bool {
+    *STDOUT_COLOUR
+}
+
 /// Writes data to stdout. A reader that went away (a closed pipe) ends the program
 /// quietly with status 0, as `yes | head` does; any other failure to write is an
-/// error, exit status 1.
+/// error, exit status 1. Text goes out as it is unless it holds colour that must
+/// not be shown: most data has none, and need not be scanned for it byte by byte.
 pub fn write_out(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let mut stdout = anstream::stdout().lock();
-    if let Err(e) = stdout.write_fmt(args) {
+    let text = args.to_string();
+    let mut stdout = std::io::stdout().lock();
+    let written = match *STDOUT_COLOUR || !text.contains('\x1b') {
+        true => stdout.write_all(text.as_bytes()),
+        false => write!(stdout, "{}", anstream::adapter::strip_str(&text)),
+    };
+    if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use anstream::eprintln;
 
-use super::{Outcome, SchoolsDir, json_line, select_schools};
+use super::{Outcome, SchoolsDir, json_line, output, select_schools};
 use crate::archive::Archive;
 use crate::config::roster;
 use crate::config::{self, AcademicYear};
@@ -85,9 +85,9 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
         return Ok(Outcome::Success);
     }
     let text = match args.format {
-        // Coloured for stdout, where anstream keeps the colour only on a
-        // terminal; a file never gets it.
-        Format::Table => report::table(&rows, args.out.is_none()),
+        // Coloured only for a stdout that keeps colour (see `--color`); a file
+        // never gets it.
+        Format::Table => report::table(&rows, args.out.is_none() && output::stdout_has_colour()),
         Format::Csv => report::csv(&rows),
         Format::Json => serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n",
         Format::Html => report::html(&rows, &today.to_string()),
