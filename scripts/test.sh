@@ -16,6 +16,8 @@ command -v img2pdf >/dev/null || need_apt+=(img2pdf)
 command -v ocrmypdf >/dev/null || need_apt+=(ocrmypdf)
 # The status report's HTML is rendered headless to prove it loads without errors.
 command -v chromium >/dev/null || need_apt+=(chromium)
+# Returns are made by the readers staff use: MuPDF's mutool.
+command -v mutool >/dev/null || need_apt+=(mupdf-tools)
 # Progress bars are checked on a pseudo-terminal made by util-linux's `script`.
 command -v script >/dev/null || need_apt+=(bsdutils)
 if [ ${#need_apt[@]} -gt 0 ]; then

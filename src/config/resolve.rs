@@ -503,8 +503,7 @@ impl LoadedSchool {
             let found = read_small_file(&path, MAX_TRUST_ROOT_BYTES)
                 .map_err(|e| format!("cannot read the trust root {}: {e}", path.display()))
                 .and_then(|bytes| {
-                    read_certificates(&bytes)
-                        .map_err(|e| format!("{} is {e}", path.display()))
+                    read_certificates(&bytes).map_err(|e| format!("{} is {e}", path.display()))
                 });
             match found {
                 Ok(certs) if certs.is_empty() => errors.push(self.error_at(
@@ -540,7 +539,8 @@ impl LoadedSchool {
 /// Reads trust roots from PEM (one or more certificates) or DER bytes.
 fn read_certificates(bytes: &[u8]) -> Result<Vec<x509_cert::Certificate>, String> {
     if bytes.starts_with(b"-----") || bytes.iter().take(64).all(|b| b.is_ascii()) {
-        x509_cert::Certificate::load_pem_chain(bytes).map_err(|e| format!("not a PEM certificate: {e}"))
+        x509_cert::Certificate::load_pem_chain(bytes)
+            .map_err(|e| format!("not a PEM certificate: {e}"))
     } else {
         <x509_cert::Certificate as der::Decode>::from_der(bytes)
             .map(|c| vec![c])

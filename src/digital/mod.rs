@@ -457,21 +457,28 @@ fn is_state_only(stream: &[u8]) -> bool {
         .all(|token| token.is_empty() || token == b"q" || token == b"Q")
 }
 
-/// Offsets just past each `%%EOF` marker and its end of line: where a revision ends.
+/// Where a revision may end: just past each `%%EOF` marker, and past the end of
+/// line after it when there is one. Our forms end at `%%EOF` with no end of line,
+/// and the readers that save incrementally (MuPDF, pdf.js, pyHanko, Poppler)
+/// begin their update with one; a writer that ends its own file with an end of
+/// line keeps it in its revision. Both ends are candidates, oldest first.
 fn revision_ends(bytes: &[u8]) -> Vec<usize> {
     let marker = b"%%EOF";
     let mut ends = Vec::new();
     let mut from = 0;
     while let Some(at) = find(&bytes[from..], marker) {
         let mut end = from + at + marker.len();
+        ends.push(end);
         for eol in [b'\r', b'\n'] {
             if bytes.get(end) == Some(&eol) {
                 end += 1;
             }
         }
-        ends.push(end);
+        if end != *ends.last().unwrap_or(&0) {
+            ends.push(end);
+        }
         from = end;
-        if ends.len() > 64 {
+        if ends.len() > 128 {
             break;
         }
     }
@@ -925,9 +932,10 @@ mod tests {
     }
 
     #[test]
-    fn revision_ends_follow_each_eof_marker() {
+    fn revision_ends_follow_each_eof_marker_with_and_without_its_end_of_line() {
         let file = b"%PDF-1.7\n...%%EOF\nupdate%%EOF\r\n";
-        assert_eq!(revision_ends(file), vec![18, file.len()]);
+        assert_eq!(revision_ends(file), vec![17, 18, 29, file.len()]);
+        assert_eq!(revision_ends(b"%%EOF"), vec![5]);
     }
 
     #[test]
