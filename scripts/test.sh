@@ -18,6 +18,8 @@ command -v ocrmypdf >/dev/null || need_apt+=(ocrmypdf)
 command -v chromium >/dev/null || need_apt+=(chromium)
 # Returns are made by the readers staff use: MuPDF's mutool.
 command -v mutool >/dev/null || need_apt+=(mupdf-tools)
+# Signatures are made the way Okular and LibreOffice make them: NSS's tools.
+command -v certutil >/dev/null && command -v pk12util >/dev/null || need_apt+=(libnss3-tools)
 # Progress bars are checked on a pseudo-terminal made by util-linux's `script`.
 command -v script >/dev/null || need_apt+=(bsdutils)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Scratch;
+use common::{Scratch, pyhanko_intact_with, python};
 use serde_json::Value;
 
 fn school() -> Scratch {
@@ -104,4 +104,172 @@ fn a_mupdf_full_save_is_judged_page_by_page() {
     );
     assert_eq!(report["verdict"], "incomplete", "{report:#}");
     assert_eq!(report["date"], "2 September 2025");
+}
+
+/// An NSS certificate database holding `name`'s key and self-signed certificate,
+/// made the way a person's Okular or LibreOffice profile gets one: the
+/// certificate imported from PKCS#12 with NSS's own `pk12util`.
+fn nss_database(scratch: &Scratch, name: &str) -> PathBuf {
+    let (key, cert, p12) = (
+        scratch.path("signer.key"),
+        scratch.path("signer.pem"),
+        scratch.path("signer.p12"),
+    );
+    python(
+        "selfsigned.py",
+        &[key.as_os_str(), cert.as_os_str(), name.as_ref()],
+    );
+    python(
+        "pkcs12.py",
+        &[
+            key.as_os_str(),
+            cert.as_os_str(),
+            p12.as_os_str(),
+            "signer".as_ref(),
+        ],
+    );
+    let db = scratch.path("nssdb");
+    std::fs::create_dir_all(&db).unwrap();
+    let nss = |program: &str, args: &[&std::ffi::OsStr]| {
+        let run = Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program} (libnss3-tools): {e}; run scripts/test.sh"));
+        assert!(run.status.success(), "{program}: {run:?}");
+    };
+    let location = format!("sql:{}", db.display());
+    nss(
+        "certutil",
+        &[
+            "-N".as_ref(),
+            "-d".as_ref(),
+            location.as_ref(),
+            "--empty-password".as_ref(),
+        ],
+    );
+    nss(
+        "pk12util",
+        &[
+            "-i".as_ref(),
+            p12.as_os_str(),
+            "-d".as_ref(),
+            location.as_ref(),
+            "-W".as_ref(),
+            "".as_ref(),
+        ],
+    );
+    db
+}
+
+/// Signs `field` with Poppler's `pdfsig` through NSS, as Okular does; `extra`
+/// adds options (`-etsi` for a PAdES signature).
+fn pdfsig_sign(db: &Path, input: &Path, output: &Path, field: &str, extra: &[&str]) {
+    let run = Command::new("pdfsig")
+        .arg("-nssdir")
+        .arg(format!("sql:{}", db.display()))
+        .args(["-nick", "signer", "-sign", field])
+        .args(extra)
+        .arg(input)
+        .arg(output)
+        .output()
+        .expect("pdfsig (poppler-utils): run scripts/test.sh, which installs it");
+    assert!(run.status.success(), "{run:?}");
+}
+
+/// Poppler's own verdict on a file's first signature.
+fn pdfsig_validation(db: &Path, file: &Path) -> String {
+    let run = Command::new("pdfsig")
+        .arg("-nssdir")
+        .arg(format!("sql:{}", db.display()))
+        .arg(file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- Signature Validation: "))
+        .unwrap_or_else(|| panic!("pdfsig printed no validation:\n{stdout}"))
+        .to_owned()
+}
+
+/// Amelia's form with the date typed (pypdf, as a reader fills it).
+fn dated(scratch: &Scratch) -> PathBuf {
+    let filled = scratch.path("dated.pdf");
+    python(
+        "fill.py",
+        &[
+            scratch.form_pdf("pakeman", "amelia").as_os_str(),
+            filled.as_os_str(),
+            "signer_date=2 September 2025".as_ref(),
+        ],
+    );
+    filled
+}
+
+#[test]
+fn nss_signatures_from_pdfsig_are_read_as_poppler_and_pyhanko_read_them() {
+    let scratch = school();
+    let db = nss_database(&scratch, "Amelia Hart");
+    let filled = dated(&scratch);
+    for (name, extra) in [("pkcs7", &[][..]), ("etsi", &["-etsi"][..])] {
+        let signed = scratch.path(&format!("signed-{name}.pdf"));
+        pdfsig_sign(&db, &filled, &signed, "signer_signature", extra);
+        // NSS writes the CMS in BER (indefinite lengths): what this is about.
+        let bytes = std::fs::read(&signed).unwrap();
+        let hole = bytes
+            .windows(11)
+            .position(|w| w == b"/Contents <")
+            .expect("a signature");
+        assert_eq!(&bytes[hole + 11..hole + 15], b"3080", "{name}: not BER");
+
+        assert_eq!(
+            pdfsig_validation(&db, &signed),
+            "Signature is Valid.",
+            "{name}"
+        );
+        // pyHanko reads pdfsig's cross-reference table only leniently.
+        assert!(
+            pyhanko_intact_with(&signed, &["--no-strict-syntax"]),
+            "{name}"
+        );
+        let report = verify(&scratch, &signed);
+        assert_eq!(report["verdict"], "accepted", "{name}: {report:#}");
+        let signature = &report["signatures"][0];
+        assert_eq!(signature["intact"], true, "{name}: {signature:#}");
+        assert_eq!(signature["valid"], true, "{name}: {signature:#}");
+        assert_eq!(signature["signer"], "Amelia Hart");
+    }
+    let filed = {
+        std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+        std::fs::copy(
+            scratch.path("signed-pkcs7.pdf"),
+            scratch.path("inbox/amelia.pdf"),
+        )
+        .unwrap();
+        scratch.ingest_json()
+    };
+    assert_eq!(filed[0]["verdict"], "accepted", "{filed:#?}");
+}
+
+#[test]
+fn an_nss_signature_over_changed_bytes_is_rejected_as_poppler_and_pyhanko_reject_it() {
+    let scratch = school();
+    let db = nss_database(&scratch, "Amelia Hart");
+    let signed = scratch.path("signed.pdf");
+    pdfsig_sign(&db, &dated(&scratch), &signed, "signer_signature", &[]);
+    // The typed date changed after signing, inside the signed bytes.
+    let mut bytes = std::fs::read(&signed).unwrap();
+    let at = bytes
+        .windows(16)
+        .position(|w| w == b"2 September 2025")
+        .expect("the date in the file");
+    bytes[at] = b'3';
+    let tampered = scratch.path("tampered.pdf");
+    std::fs::write(&tampered, &bytes).unwrap();
+    assert_eq!(pdfsig_validation(&db, &tampered), "Digest Mismatch.");
+    assert!(!pyhanko_intact_with(&tampered, &["--no-strict-syntax"]));
+    let report = verify(&scratch, &tampered);
+    assert_eq!(report["verdict"], "rejected", "{report:#}");
+    assert_eq!(report["signatures"][0]["intact"], false, "{report:#}");
+    assert_eq!(report["signatures"][0]["valid"], true, "{report:#}");
 }

@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Scratch, pyhanko_sign, python};
+use common::{Scratch, pyhanko_intact, pyhanko_sign, python};
 use serde_json::Value;
 
 /// A school with a two-person roster, generated.
@@ -75,27 +75,6 @@ fn credentials(
 /// Signs the signature field with pyHanko (an incremental update).
 fn sign(input: &Path, output: &Path, (key, cert): &(PathBuf, PathBuf)) {
     pyhanko_sign(input, output, key, cert);
-}
-
-/// pyHanko's verdict on integrity: its summary line says INTACT or not.
-fn pyhanko_intact(file: &Path) -> bool {
-    // pyHanko exits non-zero for untrusted certificates: read the line instead.
-    let run = Command::new("pyhanko")
-        .args(["sign", "validate"])
-        .arg(file)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("signer_signature:"))
-        .unwrap_or_else(|| {
-            panic!(
-                "pyHanko printed no summary:\n{stdout}\n{}",
-                String::from_utf8_lossy(&run.stderr)
-            )
-        });
-    line.contains(":INTACT:")
 }
 
 /// `aup verify --json`.

@@ -8,6 +8,7 @@
 //! Everything here reads; nothing writes. `aup ingest` files what this finds and
 //! `aup verify` prints it.
 
+mod ber;
 pub mod changes;
 pub mod signature;
 

@@ -242,6 +242,18 @@ pub fn verify_cms(contents: &[u8], signed: [&[u8]; 2], roots: &[Certificate]) ->
 }
 
 fn parse_signed_data(contents: &[u8]) -> Result<SignedData, String> {
+    match parse_der_signed_data(contents) {
+        Ok(data) => Ok(data),
+        // NSS (pdfsig, Okular, Evince, LibreOffice) writes BER: read it as its
+        // one DER encoding. A file that is neither keeps DER's complaint.
+        Err(der_problem) => match super::ber::to_der(contents) {
+            Ok(der) => parse_der_signed_data(&der).map_err(|_| der_problem),
+            Err(_) => Err(der_problem),
+        },
+    }
+}
+
+fn parse_der_signed_data(contents: &[u8]) -> Result<SignedData, String> {
     // The hole is padded with zeros after the DER: read one value, ignore the rest.
     let mut reader =
         der::SliceReader::new(contents).map_err(|e| format!("the signature is not DER: {e}"))?;

@@ -221,6 +221,35 @@ pub fn pyhanko_sign(input: &Path, output: &Path, key: &Path, cert: &Path) {
     );
 }
 
+/// pyHanko's verdict on integrity: its summary line says INTACT or not.
+pub fn pyhanko_intact(file: &Path) -> bool {
+    pyhanko_intact_with(file, &[])
+}
+
+/// [`pyhanko_intact`] with more options for `pyhanko sign validate`
+/// (`--no-strict-syntax` for files whose cross-reference table pyHanko's strict
+/// reader refuses, as Poppler's `pdfsig` writes them).
+pub fn pyhanko_intact_with(file: &Path, options: &[&str]) -> bool {
+    // pyHanko exits non-zero for untrusted certificates: read the line instead.
+    let run = Command::new("pyhanko")
+        .args(["sign", "validate"])
+        .args(options)
+        .arg(file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("signer_signature:"))
+        .unwrap_or_else(|| {
+            panic!(
+                "pyHanko printed no summary:\n{stdout}\n{}",
+                String::from_utf8_lossy(&run.stderr)
+            )
+        });
+    line.contains(":INTACT:")
+}
+
 impl Scratch {
     /// Runs `aup ingest --json --settle 0` and returns its outcomes.
     pub fn ingest_json(&self) -> Vec<serde_json::Value> {
