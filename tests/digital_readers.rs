@@ -273,3 +273,92 @@ fn an_nss_signature_over_changed_bytes_is_rejected_as_poppler_and_pyhanko_reject
     assert_eq!(report["signatures"][0]["intact"], false, "{report:#}");
     assert_eq!(report["signatures"][0]["valid"], true, "{report:#}");
 }
+
+/// Amelia's form with a drawn signature (an Ink annotation saved incrementally,
+/// as Acrobat and pdf.js save one) and `values` typed.
+fn drawn(scratch: &Scratch, out: &str, values: &[&str]) -> PathBuf {
+    let path = scratch.path(out);
+    let mut args = vec![
+        scratch.form_pdf("pakeman", "amelia").into_os_string(),
+        path.clone().into_os_string(),
+        "ink".into(),
+        "incremental".into(),
+    ];
+    args.extend(values.iter().map(|v| v.into()));
+    python("draw.py", &args);
+    path
+}
+
+#[test]
+fn the_name_typed_must_be_the_person_the_form_was_issued_to() {
+    let scratch = school();
+    // Written another way: still Amelia.
+    let hers = drawn(
+        &scratch,
+        "hers.pdf",
+        &["signer_name=HART, amelia", "signer_date=2 September 2025"],
+    );
+    assert_eq!(verify(&scratch, &hers)["verdict"], "accepted");
+
+    // Somebody else's name on Amelia's form.
+    let daniels = drawn(
+        &scratch,
+        "daniels.pdf",
+        &["signer_name=Daniel Okoro", "signer_date=2 September 2025"],
+    );
+    let report = verify(&scratch, &daniels);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(report["missing"], serde_json::json!(["name"]));
+    let reason = report["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("the name typed, \"Daniel Okoro\", is not Amelia Hart"),
+        "{reason}"
+    );
+
+    // The name she was issued, cleared: the box is empty, so the name is missing.
+    let cleared = drawn(
+        &scratch,
+        "cleared.pdf",
+        &["signer_name=", "signer_date=2 September 2025"],
+    );
+    let report = verify(&scratch, &cleared);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(report["missing"], serde_json::json!(["name"]));
+    assert!(
+        report["reason"].as_str().unwrap().contains("was cleared"),
+        "{report:#}"
+    );
+
+    // Ingest files them the same way.
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    std::fs::copy(&daniels, scratch.path("inbox/daniels.pdf")).unwrap();
+    let outcomes = scratch.ingest_json();
+    assert_eq!(outcomes[0]["verdict"], "incomplete", "{outcomes:#?}");
+    assert_eq!(outcomes[0]["person"], "Amelia Hart");
+}
+
+#[test]
+fn a_certificate_of_somebody_else_does_not_sign_for_the_person() {
+    let scratch = school();
+    let filled = dated(&scratch);
+    let (key, cert) = (scratch.path("daniel.key"), scratch.path("daniel.pem"));
+    python(
+        "selfsigned.py",
+        &[key.as_os_str(), cert.as_os_str(), "Daniel Okoro".as_ref()],
+    );
+    let signed = scratch.path("signed-by-daniel.pdf");
+    common::pyhanko_sign(&filled, &signed, &key, &cert);
+    assert!(common::pyhanko_intact(&signed), "a sound signature");
+    let report = verify(&scratch, &signed);
+    assert_eq!(report["signatures"][0]["signer"], "Daniel Okoro");
+    assert_eq!(report["signatures"][0]["valid"], true);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(report["missing"], serde_json::json!(["signature"]));
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("signed with the certificate of Daniel Okoro, not of Amelia Hart"),
+        "{report:#}"
+    );
+}

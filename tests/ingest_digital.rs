@@ -261,13 +261,21 @@ fn a_certificate_from_the_schools_own_root_is_trusted() {
     assert_eq!(signature(&report)["trust"]["kind"], "trusted");
     assert_eq!(signature(&report)["trust"]["root"], "Pakeman Staff CA");
 
-    // Another school's root (or none) leaves it untrusted but intact.
+    // Another school's root (or none) leaves it untrusted but intact; and a
+    // certificate of somebody else does not sign for Amelia.
     let stranger = credentials(&scratch, "Somebody Else", "rsa", None);
     let other = scratch.path("other.pdf");
     sign(&filled, &other, &stranger);
     let report = verify(&scratch, &other);
     assert_eq!(signature(&report)["trust"]["kind"], "self_signed");
-    assert_eq!(report["verdict"], "accepted");
+    assert_eq!(signature(&report)["intact"], true);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(report["missing"], serde_json::json!(["signature"]));
+    let reason = report["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("the certificate of Somebody Else, not of Amelia Hart"),
+        "{reason}"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@
 
 mod ber;
 pub mod changes;
+pub mod person;
 pub mod signature;
 
 use std::collections::{HashMap, HashSet};
@@ -289,41 +290,85 @@ pub fn inspect(
             ));
         }
     }
-    let certified = signatures
+    // A sound signature counts for the person only if its certificate names
+    // them; on a blank form (no name issued) any signer is the person.
+    let names_the_person = |sig: &CertificateSignature| match (&form.name, &sig.cms.signer) {
+        (None, _) => true,
+        (Some(issued), Some(signer)) => person::same_person(issued, signer),
+        (Some(_), None) => false,
+    };
+    let sound: Vec<&CertificateSignature> = signatures
         .iter()
-        .any(|s| s.field == SIGNATURE_FIELD && s.sound());
+        .filter(|s| s.field == SIGNATURE_FIELD && s.sound())
+        .collect();
+    let certified = sound.iter().any(|s| names_the_person(s));
+    // Why the return cannot be accepted beyond what is missing, in the office's words.
+    let mut notes: Vec<String> = Vec::new();
+    let someone_else = sound.iter().find(|s| !names_the_person(s));
+    if let (false, Some(sig), Some(issued)) = (certified, someone_else, &form.name) {
+        let signer = sig
+            .cms
+            .signer
+            .as_deref()
+            .unwrap_or("an unnamed certificate");
+        notes.push(format!(
+            "signed with the certificate of {signer}, not of {issued}, to whom the form was issued"
+        ));
+    }
 
     // Ink in the boxes, as drawn with annotations.
     let ink = box_ink(form, render);
     let inked = |field: &str| ink.get(field).copied().unwrap_or(false);
     let signature_ink = inked(SIGNATURE_FIELD);
     let mut missing = Vec::new();
-    let signed = certified || signature_ink;
+    // Someone else's certificate is not made good by ink beside it.
+    let signed = certified || (signature_ink && someone_else.is_none());
     checks.push(Check {
         check: "signed".into(),
         passed: signed,
-        detail: match (certified, signature_ink) {
-            (true, _) => "a sound certificate signature signs the form".into(),
-            (false, true) => "the signature box has a drawn, stamped or typed signature".into(),
-            (false, false) => "no certificate signature and no ink in the signature box".into(),
+        detail: match (certified, someone_else, signature_ink) {
+            (true, ..) => "a sound certificate signature of the person signs the form".into(),
+            (false, Some(_), _) => notes.last().cloned().unwrap_or_default(),
+            (false, None, true) => {
+                "the signature box has a drawn, stamped or typed signature".into()
+            }
+            (false, None, false) => {
+                "no certificate signature and no ink in the signature box".into()
+            }
         },
     });
     if !signed {
         missing.push("signature".to_owned());
     }
-    let has_name = form.name.is_some() || name.is_some() || inked("signer_name");
+    // The name: the one issued, still there (or written over in ink when a reader
+    // flattened the field), or on a blank form whatever was written.
+    let named: Result<String, String> = match (&form.name, &name) {
+        (Some(issued), Some(typed)) if person::same_person(issued, typed) => {
+            Ok(format!("name field: {typed}"))
+        }
+        (Some(issued), Some(typed)) => Err(format!(
+            "the name typed, \"{typed}\", is not {issued}, to whom the form was issued"
+        )),
+        (Some(_), None) if inked("signer_name") => Ok("written in the name box".into()),
+        (Some(issued), None) => Err(format!(
+            "the name field, issued filled in with {issued}, was cleared"
+        )),
+        (None, Some(typed)) => Ok(format!("name field: {typed}")),
+        (None, None) if inked("signer_name") => Ok("written in the name box".into()),
+        (None, None) => Err("the name field is empty".into()),
+    };
     checks.push(Check {
         check: "name".into(),
-        passed: has_name,
-        detail: match (&name, &form.name) {
-            (Some(v), _) => format!("name field: {v}"),
-            (None, Some(printed)) => format!("printed on the form: {printed}"),
-            (None, None) if has_name => "written in the name box".into(),
-            _ => "the name field is empty".into(),
+        passed: named.is_ok(),
+        detail: match &named {
+            Ok(detail) | Err(detail) => detail.clone(),
         },
     });
-    if !has_name {
+    if let Err(problem) = named {
         missing.push("name".to_owned());
+        if form.name.is_some() {
+            notes.push(problem);
+        }
     }
     let has_date = date.is_some() || inked("signer_date");
     checks.push(Check {
@@ -347,10 +392,12 @@ pub fn inspect(
             Some("signed an older version of the policy: the current one must be signed".into()),
         )
     } else if !missing.is_empty() {
-        (
-            Verdict::Incomplete,
-            Some(format!("missing: {}", missing.join(", "))),
-        )
+        let mut reason = format!("missing: {}", missing.join(", "));
+        for note in &notes {
+            reason.push_str("; ");
+            reason.push_str(note);
+        }
+        (Verdict::Incomplete, Some(reason))
     } else {
         (Verdict::Accepted, None)
     };
