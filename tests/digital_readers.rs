@@ -362,3 +362,67 @@ fn a_certificate_of_somebody_else_does_not_sign_for_the_person() {
         "{report:#}"
     );
 }
+
+#[test]
+fn a_mupdf_signature_over_sha1_is_accepted_and_called_weak() {
+    let scratch = school();
+    let form = scratch.form_pdf("pakeman", "amelia");
+    let filled = scratch.path("filled.pdf");
+    mutool_fill(
+        &form,
+        &filled,
+        "incremental",
+        &["Today's date=2 September 2025"],
+    );
+    let (key, cert, p12) = (
+        scratch.path("amelia.key"),
+        scratch.path("amelia.pem"),
+        scratch.path("amelia.p12"),
+    );
+    python(
+        "selfsigned.py",
+        &[key.as_os_str(), cert.as_os_str(), "Amelia Hart".as_ref()],
+    );
+    python(
+        "pkcs12.py",
+        &[
+            key.as_os_str(),
+            cert.as_os_str(),
+            p12.as_os_str(),
+            "amelia".as_ref(),
+        ],
+    );
+    // `mutool sign` signs the form's empty signature field, as MuPDF's viewer does.
+    let signed = scratch.path("mupdf-signed.pdf");
+    let run = Command::new("mutool")
+        .args(["sign", "-P", "", "-s"])
+        .arg(&p12)
+        .arg("-o")
+        .arg(&signed)
+        .arg(&filled)
+        .output()
+        .expect("mutool (mupdf-tools)");
+    assert!(run.status.success(), "{run:?}");
+    let poppler = Command::new("pdfsig").arg(&signed).output().unwrap();
+    let poppler = String::from_utf8_lossy(&poppler.stdout);
+    assert!(
+        poppler.contains("Signing Hash Algorithm: SHA1"),
+        "{poppler}"
+    );
+    assert!(
+        poppler.contains("Signature Validation: Signature is Valid."),
+        "{poppler}"
+    );
+
+    let report = verify(&scratch, &signed);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert_eq!(report["signatures"][0]["digest_algorithm"], "SHA-1");
+    let signature = check(&report, "certificate signature in signer_signature");
+    assert!(
+        signature["detail"]
+            .as_str()
+            .unwrap()
+            .contains("weak: the signer's software used SHA-1"),
+        "{signature:#}"
+    );
+}

@@ -168,6 +168,10 @@ pub struct Expected<'a> {
 
 const SIGNATURE_FIELD: &str = "signer_signature";
 
+/// What `verify` and the evidence page say of a signature over a SHA-1 digest.
+pub const WEAK_DIGEST: &str = "weak: the signer's software used SHA-1, whose collisions can be \
+    made (pyHanko refuses it by default); accepted, but a signature with SHA-256 is stronger";
+
 /// Runs every check on one of our PDFs. `render` draws a page (0-based) with its
 /// annotations at [`INK_DPI`].
 pub fn inspect(
@@ -255,6 +259,12 @@ pub fn inspect(
             sig.cms.trust.describe(),
             sig.modifications.describe(),
         ];
+        if sig.cms.digest_algorithm.as_deref() == Some("SHA-1") {
+            // Accepted: MuPDF 1.21 (`mutool sign`) still signs this way, and a
+            // forged SHA-1 collision costs far more than forging a form on paper.
+            // Shown, so the office can ask for a new signature if it wants one.
+            detail.push(WEAK_DIGEST.to_owned());
+        }
         detail.extend(sig.cms.problems.iter().cloned());
         detail.extend(sig.problems.iter().cloned());
         if let Some(who) = &sig.cms.signer {
