@@ -426,3 +426,104 @@ fn a_mupdf_signature_over_sha1_is_accepted_and_called_weak() {
         "{signature:#}"
     );
 }
+
+/// Where pypdf finds the form's signature box: page and rectangle.
+fn signature_box(form: &Path) -> (u64, Vec<f64>) {
+    let fields: Value = serde_json::from_str(&python("fields.py", &[form])).unwrap();
+    let field = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "signer_signature")
+        .expect("a signature field")
+        .clone();
+    let rect = field["rect"].as_array().unwrap();
+    (
+        field["page"].as_u64().unwrap(),
+        rect.iter().map(|v| v.as_f64().unwrap()).collect(),
+    )
+}
+
+#[test]
+fn a_second_field_of_the_same_name_does_not_hide_the_signature() {
+    // `pdfsig -add-signature` adds a new field, here with the form's own field
+    // name: two fields are called signer_signature, and the new one is signed.
+    let scratch = school();
+    let db = nss_database(&scratch, "Amelia Hart");
+    let signed = scratch.path("added.pdf");
+    pdfsig_sign(
+        &db,
+        &dated(&scratch),
+        &signed,
+        "",
+        &[
+            "-add-signature",
+            "-new-signature-field-name",
+            "signer_signature",
+        ],
+    );
+    assert_eq!(pdfsig_validation(&db, &signed), "Signature is Valid.");
+    let report = verify(&scratch, &signed);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 1, "{report:#}");
+    assert_eq!(signatures[0]["field"], "signer_signature");
+}
+
+#[test]
+fn a_signature_over_the_box_signs_whatever_its_field_is_called() {
+    let scratch = school();
+    let filled = dated(&scratch);
+    let (page, rect) = signature_box(&filled);
+    let (key, cert) = (scratch.path("amelia.key"), scratch.path("amelia.pem"));
+    python(
+        "selfsigned.py",
+        &[key.as_os_str(), cert.as_os_str(), "Amelia Hart".as_ref()],
+    );
+    // pyHanko's new visible field: inside the box, and in a corner of page 1.
+    let sign_in = |spec: String, out: &str| {
+        let path = scratch.path(out);
+        let run = Command::new("pyhanko")
+            .args([
+                "sign",
+                "addsig",
+                "--field",
+                &spec,
+                "pemder",
+                "--no-pass",
+                "--key",
+            ])
+            .arg(&key)
+            .arg("--cert")
+            .arg(&cert)
+            .arg(&filled)
+            .arg(&path)
+            .output()
+            .expect("pyhanko (pyhanko-cli)");
+        assert!(run.status.success(), "{run:?}");
+        path
+    };
+    // pyHanko takes whole points.
+    let inside = format!(
+        "{page}/{},{},{},{}/my_signature",
+        (rect[0] + 6.0).round(),
+        (rect[1] + 4.0).round(),
+        (rect[2] - 6.0).round(),
+        (rect[3] - 4.0).round()
+    );
+    let over = sign_in(inside, "over-the-box.pdf");
+    let report = verify(&scratch, &over);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    let signature = &report["signatures"][0];
+    assert_eq!(signature["field"], "my_signature");
+    assert_eq!(signature["over_signature_box"], true, "{signature:#}");
+    // Signed by the certificate, not merely by the ink its appearance leaves.
+    assert_eq!(report["method"], "certificate", "{report:#}");
+
+    let elsewhere = sign_in("1/40,40,200,80/elsewhere".into(), "elsewhere.pdf");
+    let report = verify(&scratch, &elsewhere);
+    assert_eq!(report["signatures"][0]["valid"], true, "{report:#}");
+    assert_eq!(report["signatures"][0]["over_signature_box"], false);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(report["missing"], serde_json::json!(["signature"]));
+}

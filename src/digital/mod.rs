@@ -104,6 +104,9 @@ pub struct CertificateSignature {
     pub covers_revision: bool,
     pub modifications: Modifications,
     pub problems: Vec<String>,
+    /// Its widget lies over the form's signature box: it signs there, whatever
+    /// its field is called (`pdfsig -add-signature` makes a new field).
+    pub over_signature_box: bool,
 }
 
 impl CertificateSignature {
@@ -213,13 +216,14 @@ pub fn inspect(
 
     // Fields.
     let fields = terminal_fields(doc);
+    // Several fields can share a name: the first with a value speaks for it.
     let text = |name: &str| {
         fields
-            .get(name)
-            .and_then(|f| f.value.as_ref())
-            .and_then(text_value)
+            .iter()
+            .filter(|(n, _)| n == name)
+            .filter_map(|(_, f)| f.value.as_ref().and_then(text_value))
             .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
+            .find(|v| !v.is_empty())
     };
     let (name, role, date) = (
         text("signer_name"),
@@ -229,21 +233,28 @@ pub fn inspect(
 
     // Certificate signatures, every one in the file.
     // In field-name order, so reports of files with several signatures are stable.
-    let mut signed_fields: Vec<(&String, &Field)> = fields.iter().collect();
-    signed_fields.sort_by(|a, b| a.0.cmp(b.0));
+    let mut signed_fields: Vec<&(String, Field)> = fields.iter().collect();
+    signed_fields.sort_by(|a, b| a.0.cmp(&b.0));
+    let page_numbers: HashMap<lopdf::ObjectId, usize> = doc
+        .get_pages()
+        .into_iter()
+        .map(|(number, id)| (id, number as usize))
+        .collect();
+    let signature_box = form.boxes.iter().find(|b| b.name == SIGNATURE_FIELD);
     let signatures: Vec<CertificateSignature> = signed_fields
         .into_iter()
         .filter_map(|(field, f)| {
             let value = f.value.as_ref()?;
             let dict = deref_dict(doc, value)?;
             dict.get(b"ByteRange").ok()?;
-            Some(certificate_signature(
-                bytes,
-                doc,
-                field,
-                dict,
-                expected.roots,
-            ))
+            let mut signature = certificate_signature(bytes, doc, field, dict, expected.roots);
+            signature.over_signature_box = match (&f.widget, signature_box) {
+                (Some((page, rect)), Some(b)) => {
+                    page_numbers.get(page) == Some(&b.page) && covers(rect, &b.rect)
+                }
+                _ => false,
+            };
+            Some(signature)
         })
         .collect();
     for sig in &signatures {
@@ -309,7 +320,7 @@ pub fn inspect(
     };
     let sound: Vec<&CertificateSignature> = signatures
         .iter()
-        .filter(|s| s.field == SIGNATURE_FIELD && s.sound())
+        .filter(|s| (s.field == SIGNATURE_FIELD || s.over_signature_box) && s.sound())
         .collect();
     let certified = sound.iter().any(|s| names_the_person(s));
     // Why the return cannot be accepted beyond what is missing, in the office's words.
@@ -590,12 +601,15 @@ fn issued_run(streams: &[Vec<u8>], issued: &str) -> Option<(usize, usize)> {
 /// A terminal form field: its type (inherited) and value.
 struct Field {
     value: Option<Object>,
+    /// The page (`/P`) and `/Rect` of its first widget.
+    widget: Option<(lopdf::ObjectId, [f64; 4])>,
 }
 
-/// Fully qualified names of the form's terminal fields and their values,
-/// following `/Kids` with a visited set and a bound (hostile trees loop).
-fn terminal_fields(doc: &Document) -> HashMap<String, Field> {
-    let mut out = HashMap::new();
+/// Fully qualified names of the form's terminal fields and their values, every
+/// one even when several share a name, following `/Kids` with a visited set and
+/// a bound (hostile trees loop).
+fn terminal_fields(doc: &Document) -> Vec<(String, Field)> {
+    let mut out = Vec::new();
     let Some(fields) = doc
         .catalog()
         .ok()
@@ -641,17 +655,47 @@ fn terminal_fields(doc: &Document) -> HashMap<String, Field> {
             })
             .unwrap_or_default();
         if named_kids.is_empty() {
-            out.insert(
+            // A field merged with its widget has the widget's keys itself.
+            let widget = std::iter::once(dict)
+                .chain(
+                    kids.into_iter()
+                        .flatten()
+                        .filter_map(|k| deref_dict(doc, k)),
+                )
+                .find_map(widget_place);
+            out.push((
                 name,
                 Field {
                     value: dict.get(b"V").ok().cloned(),
+                    widget,
                 },
-            );
+            ));
         } else {
             stack.extend(named_kids.into_iter().map(|k| (name.clone(), k)));
         }
     }
     out
+}
+
+/// A widget's page and rectangle, when it names both.
+fn widget_place(widget: &Dictionary) -> Option<(lopdf::ObjectId, [f64; 4])> {
+    let page = widget.get(b"P").ok()?.as_reference().ok()?;
+    let rect = widget.get(b"Rect").ok()?.as_array().ok()?;
+    let number = |i: usize| rect.get(i).and_then(|o| o.as_float().ok()).map(f64::from);
+    let (x0, y0, x1, y1) = (number(0)?, number(1)?, number(2)?, number(3)?);
+    Some((page, [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]))
+}
+
+/// A widget covers a box when they overlap by at least half of the smaller of
+/// the two: a signature drawn a little off the box still signs it, one in
+/// another corner of the page (or with no size at all) does not.
+fn covers(widget: &[f64; 4], rect: &crate::form::Rect) -> bool {
+    let [x0, y0, x1, y1] = *widget;
+    let overlap_w = x1.min(rect.x1) - x0.max(rect.x0);
+    let overlap_h = y1.min(rect.y1) - y0.max(rect.y0);
+    let area = |w: f64, h: f64| w.max(0.0) * h.max(0.0);
+    let smaller = area(x1 - x0, y1 - y0).min(area(rect.x1 - rect.x0, rect.y1 - rect.y0));
+    smaller > 0.0 && area(overlap_w, overlap_h) >= 0.5 * smaller
 }
 
 fn deref<'a>(doc: &'a Document, object: &'a Object) -> Option<&'a Object> {
@@ -715,6 +759,7 @@ fn certificate_signature(
         covers_revision: false,
         modifications: Modifications::Untouched,
         problems,
+        over_signature_box: false,
     };
     let range = match byte_range(dict, bytes.len()) {
         Ok(range) => range,
@@ -778,6 +823,7 @@ fn certificate_signature(
         covers_revision,
         modifications,
         problems,
+        over_signature_box: false,
     }
 }
 
