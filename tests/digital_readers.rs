@@ -520,10 +520,76 @@ fn a_signature_over_the_box_signs_whatever_its_field_is_called() {
     // Signed by the certificate, not merely by the ink its appearance leaves.
     assert_eq!(report["method"], "certificate", "{report:#}");
 
+    // A visible signature in a corner of page 1 does not sign the box, and its
+    // stamp is drawing outside the boxes.
     let elsewhere = sign_in("1/40,40,200,80/elsewhere".into(), "elsewhere.pdf");
     let report = verify(&scratch, &elsewhere);
     assert_eq!(report["signatures"][0]["valid"], true, "{report:#}");
     assert_eq!(report["signatures"][0]["over_signature_box"], false);
-    assert_eq!(report["verdict"], "incomplete", "{report:#}");
-    assert_eq!(report["missing"], serde_json::json!(["signature"]));
+    assert_eq!(report["verdict"], "rejected", "{report:#}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("page 1: something was drawn"),
+        "{report:#}"
+    );
+}
+
+/// Covers a band of `page` with a white box and new words, with MuPDF.
+fn mutool_cover(input: &Path, output: &Path, mode: &str, page: u32) {
+    let run = Command::new("mutool")
+        .arg("run")
+        .arg(common::repo().join("tests/js/mutool-cover.js"))
+        .arg(input)
+        .arg(output)
+        .arg(mode)
+        .arg(page.to_string())
+        .arg("I do not agree to monitoring of my school accounts")
+        .output()
+        .expect("mutool (mupdf-tools)");
+    assert!(run.status.success(), "{run:?}");
+}
+
+#[test]
+fn words_covered_or_added_outside_the_boxes_are_rejected_however_saved() {
+    let scratch = school();
+    let form = scratch.form_pdf("pakeman", "amelia");
+    // Signed and dated in the boxes, so only the cover-up stands between the
+    // return and `accepted`.
+    let signed = drawn(&scratch, "signed.pdf", &["signer_date=2 September 2025"]);
+    assert_eq!(verify(&scratch, &signed)["verdict"], "accepted");
+    let covered = scratch.path("covered.pdf");
+    mutool_cover(&signed, &covered, "incremental", 3);
+    // `mutool clean -gg` rewrites the file: the same page, saved another way.
+    let cleaned = scratch.path("cleaned.pdf");
+    let run = Command::new("mutool")
+        .args(["clean", "-gg"])
+        .arg(&covered)
+        .arg(&cleaned)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let page_one = scratch.path("page-one.pdf");
+    mutool_cover(&form, &page_one, "incremental", 1);
+    for (file, page) in [(&covered, 3), (&cleaned, 3), (&page_one, 1)] {
+        let report = verify(&scratch, file);
+        assert_eq!(
+            report["verdict"],
+            "rejected",
+            "{}: {report:#}",
+            file.display()
+        );
+        let reason = report["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!(
+                "page {page}: something was drawn or covered outside the boxes"
+            )),
+            "{}: {reason}",
+            file.display()
+        );
+    }
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    std::fs::copy(&covered, scratch.path("inbox/covered.pdf")).unwrap();
+    assert_eq!(scratch.ingest_json()[0]["verdict"], "rejected");
 }

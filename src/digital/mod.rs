@@ -10,6 +10,7 @@
 
 mod ber;
 pub mod changes;
+mod drawn;
 pub mod person;
 pub mod signature;
 
@@ -175,17 +176,31 @@ const SIGNATURE_FIELD: &str = "signer_signature";
 pub const WEAK_DIGEST: &str = "weak: the signer's software used SHA-1, whose collisions can be \
     made (pyHanko refuses it by default); accepted, but a signature with SHA-256 is stronger";
 
-/// Runs every check on one of our PDFs. `render` draws a page (0-based) with its
-/// annotations at [`INK_DPI`].
+/// Draws the listed pages (0-based) of a PDF given as bytes, with annotations.
+pub type RenderPdf<'a> = dyn Fn(&[u8], &[usize]) -> Result<Vec<GrayImage>, String> + 'a;
+
+/// Runs every check on one of our PDFs. `render` draws a page (0-based) of the
+/// return with its annotations at [`INK_DPI`]; `render_pdf` draws pages of
+/// another PDF (the form as issued) the same way.
 pub fn inspect(
     bytes: &[u8],
     doc: &Document,
     expected: &Expected,
     render: &dyn Fn(usize) -> Result<GrayImage, String>,
+    render_pdf: &RenderPdf,
 ) -> Inspection {
     let form = expected.form;
     let mut checks = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
+    // Both the drawing check and the ink check look at the box pages: draw once.
+    let drawn_pages = std::cell::RefCell::new(HashMap::new());
+    let render = &|page: usize| {
+        drawn_pages
+            .borrow_mut()
+            .entry(page)
+            .or_insert_with(|| render(page))
+            .clone()
+    };
 
     // The policy as issued.
     let integrity = policy_integrity(bytes, doc, form);
@@ -200,6 +215,19 @@ pub fn inspect(
             Err(problem) => problem.clone(),
         },
     });
+    // Nothing drawn or covered outside the boxes, whatever way it was saved.
+    if integrity.is_ok() {
+        let outside = drawn_outside_boxes(doc, form, render, render_pdf);
+        checks.push(Check {
+            check: "nothing drawn outside the boxes".into(),
+            passed: outside.is_empty(),
+            detail: match outside.is_empty() {
+                true => "every page shows what was issued, outside the boxes".into(),
+                false => outside.join("; "),
+            },
+        });
+        rejected.extend(outside);
+    }
     let current = expected.current_fingerprint == Some(form.fingerprint.as_str());
     let version = &form.fingerprint[..12.min(form.fingerprint.len())];
     checks.push(Check {
@@ -438,6 +466,52 @@ pub fn inspect(
         missing,
         reason,
     }
+}
+
+/// What the return draws or covers outside the boxes, page by page, against the
+/// form as issued rebuilt from it (see [`drawn`]).
+fn drawn_outside_boxes(
+    doc: &Document,
+    form: &RegisteredForm,
+    render: &dyn Fn(usize) -> Result<GrayImage, String>,
+    render_pdf: &RenderPdf,
+) -> Vec<String> {
+    // A page that draws only its issued content and has no annotations shows
+    // what was issued: only the others are drawn and compared.
+    let pages: Vec<usize> = doc
+        .page_iter()
+        .enumerate()
+        .filter(|(_, page)| !drawn::shows_only_what_was_issued(doc, *page, form))
+        .map(|(index, _)| index)
+        .collect();
+    if pages.is_empty() {
+        return Vec::new();
+    }
+    let Some(view) = drawn::issued_view(doc, &form.page_hashes) else {
+        return Vec::new();
+    };
+    let issued = match render_pdf(&view, &pages) {
+        Ok(images) => images,
+        Err(problem) => return vec![format!("the form as issued cannot be drawn: {problem}")],
+    };
+    let mut found = Vec::new();
+    for (&index, issued) in pages.iter().zip(&issued) {
+        let page = index + 1;
+        let returned = match render(index) {
+            Ok(image) => image,
+            Err(problem) => {
+                found.push(format!("page {page} cannot be drawn: {problem}"));
+                continue;
+            }
+        };
+        let boxes: Vec<&crate::form::FieldSpec> =
+            form.boxes.iter().filter(|b| b.page == page).collect();
+        let height = form.page_sizes.get(index).map(|s| s.1).unwrap_or(841.89);
+        found.extend(drawn::outside_boxes(
+            page, &returned, issued, &boxes, height, INK_DPI,
+        ));
+    }
+    found
 }
 
 /// The policy as issued is still what the file shows. Either the issued file is

@@ -207,6 +207,18 @@ impl Reader<'_> {
                     .page(page, crate::digital::INK_DPI)
                     .map_err(|e| e.message)
             },
+            &|pdf, pages| {
+                let view =
+                    PageSource::open(Arc::new(FileBytes::Owned(pdf.to_vec())), FileKind::Pdf)
+                        .map_err(|e| e.message)?;
+                pages
+                    .iter()
+                    .map(|&page| {
+                        view.page(page, crate::digital::INK_DPI)
+                            .map_err(|e| e.message)
+                    })
+                    .collect()
+            },
         ))
     }
 
