@@ -87,7 +87,12 @@ impl Archive {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(database)?;
+        let mut conn = Connection::open(&path).map_err(database)?;
+        // Before anything is written: an archive of a newer aup is left alone.
+        let standing = schema::standing(&conn).map_err(database)?;
+        if let schema::Standing::Newer(version) = standing {
+            return Err(ArchiveError::TooNew { path, version });
+        }
         // WAL keeps readers (status) working while a writer commits; the busy
         // timeout lets two commands queue rather than fail at once.
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -98,18 +103,11 @@ impl Archive {
             .map_err(database)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(database)?;
-        let mut conn = conn;
-        match schema::standing(&conn).map_err(database)? {
-            schema::Standing::Newer(version) => {
-                return Err(ArchiveError::TooNew { path, version });
-            }
-            schema::Standing::Older(_) => {
-                schema::migrate(&mut conn).map_err(|source| ArchiveError::Migration {
-                    path: path.clone(),
-                    source,
-                })?;
-            }
-            schema::Standing::Current => {}
+        if let schema::Standing::Older(_) = standing {
+            schema::migrate(&mut conn).map_err(|source| ArchiveError::Migration {
+                path: path.clone(),
+                source,
+            })?;
         }
         let archive = Self {
             conn,
@@ -119,8 +117,9 @@ impl Archive {
         Ok(archive)
     }
 
-    /// Opens an existing index for reading only: nothing in the archive changes
-    /// (`aup verify`, `aup status`).
+    /// Opens an existing index for reading only (`aup verify`, `aup status`, `aup
+    /// show`, `aup audit`): nothing in the archive changes, except that an archive
+    /// of an older aup is first brought up to date, once.
     pub fn open_read_only(root: &Path) -> Result<Self, ArchiveError> {
         let path = root.join(DATABASE);
         let database = |source| ArchiveError::Database {
