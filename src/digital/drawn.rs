@@ -30,8 +30,8 @@ pub fn issued_view(doc: &Document, page_hashes: &[String]) -> Option<Vec<u8>> {
     }
     let mut view = doc.clone();
     for (&page, issued) in pages.iter().zip(page_hashes) {
-        let streams = super::decoded_streams(doc, page).ok()?;
-        let (start, end) = super::issued_run(&streams, issued)?;
+        let streams = super::integrity::decoded_streams(doc, page).ok()?;
+        let (start, end) = super::integrity::issued_run(&streams, issued)?;
         let mut content = Vec::new();
         for stream in &streams[start..end] {
             content.extend_from_slice(stream);
@@ -65,20 +65,20 @@ pub fn shows_only_what_was_issued(
         .get_dictionary(page)
         .ok()
         .and_then(|d| d.get(b"Annots").ok())
-        .and_then(|a| super::deref(doc, a))
+        .and_then(|a| super::fields::deref(doc, a))
         .and_then(|a| a.as_array().ok())
         .is_some_and(|annots| !annots.is_empty());
-    let Ok(streams) = super::decoded_streams(doc, page) else {
+    let Ok(streams) = super::integrity::decoded_streams(doc, page) else {
         return false;
     };
-    let Some((start, end)) = super::issued_run(&streams, issued) else {
+    let Some((start, end)) = super::integrity::issued_run(&streams, issued) else {
         return false;
     };
     !annotated
         && streams[..start]
             .iter()
             .chain(&streams[end..])
-            .all(|s| super::is_state_only(s))
+            .all(|s| super::integrity::is_state_only(s))
 }
 
 /// Where the return draws or covers something outside the boxes of page `page`

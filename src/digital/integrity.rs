@@ -1,0 +1,207 @@
+//! The policy as issued is still what the file shows: the issued file is a byte
+//! prefix of the return (an incremental save, judged by what the update changed),
+//! or each page still draws its issued content as one run of content streams.
+
+use std::collections::HashSet;
+
+use lopdf::{Document, Object};
+use sha2::{Digest, Sha256};
+
+use super::changes::{self, Modifications};
+use crate::archive::RegisteredForm;
+use crate::form::id::hex;
+
+/// Page content that inflates beyond this is hostile (a policy page is ~20 KB).
+pub(super) const MAX_CONTENT_BYTES: usize = 16 << 20;
+
+/// The policy as issued is still what the file shows. Either the issued file is
+/// a byte prefix of the return (an incremental save) and what was saved after it
+/// is only form filling and annotations; or the reader rewrote the file and each
+/// page's issued content is still there as one run of its content streams, with
+/// anything added only on the pages that hold boxes (a flattened signature or
+/// typed values).
+pub(super) fn policy_integrity(
+    bytes: &[u8],
+    doc: &Document,
+    form: &RegisteredForm,
+) -> Result<String, String> {
+    if let Some(issued) = &form.file_sha256 {
+        for end in revision_ends(bytes) {
+            if hex(&Sha256::digest(&bytes[..end])) != *issued {
+                continue;
+            }
+            if end == bytes.len() {
+                return Ok("the file is exactly the form as issued".into());
+            }
+            // Unreadable as a revision: judge the pages instead, below.
+            if let Ok(as_issued) = Document::load_mem(&bytes[..end]) {
+                return match changes::compare(&as_issued, doc) {
+                    Modifications::Other(changes) => Err(format!(
+                        "the form was changed after it was issued: {}",
+                        changes.join("; ")
+                    )),
+                    saved => Ok(format!(
+                        "the form as issued is kept byte for byte, then {}",
+                        saved.describe()
+                    )),
+                };
+            }
+        }
+    }
+    let pages: Vec<lopdf::ObjectId> = doc.page_iter().take(1000).collect();
+    if pages.len() != form.page_hashes.len() {
+        return Err(format!(
+            "the form was issued with {} pages; this file has {}",
+            form.page_hashes.len(),
+            pages.len()
+        ));
+    }
+    let box_pages: HashSet<usize> = form.boxes.iter().map(|b| b.page).collect();
+    let mut added = Vec::new();
+    for (n, (&page, issued)) in pages.iter().zip(&form.page_hashes).enumerate() {
+        let streams = decoded_streams(doc, page)
+            .map_err(|e| format!("page {}'s content cannot be read: {e}", n + 1))?;
+        let Some((start, end)) = issued_run(&streams, issued) else {
+            return Err(format!(
+                "page {}'s policy text is not what was issued: the page was edited",
+                n + 1
+            ));
+        };
+        let draws_more = streams[..start]
+            .iter()
+            .chain(&streams[end..])
+            .any(|s| !is_state_only(s));
+        if draws_more {
+            match box_pages.contains(&(n + 1)) {
+                true => added.push(n + 1),
+                false => {
+                    return Err(format!(
+                        "something was drawn over page {}, which has no boxes to fill",
+                        n + 1
+                    ));
+                }
+            }
+        }
+    }
+    Ok(match added.is_empty() {
+        true => "every page's content as issued is present (the reader rewrote the file)".into(),
+        false => format!(
+            "every page's content as issued is present; page {} also draws what was filled in (flattened)",
+            added
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// A stream that only saves or restores graphics state (qpdf wraps a page's
+/// content in `q` … `Q` when it flattens).
+pub(super) fn is_state_only(stream: &[u8]) -> bool {
+    stream
+        .split(|b| b.is_ascii_whitespace())
+        .all(|token| token.is_empty() || token == b"q" || token == b"Q")
+}
+
+/// Where a revision may end: just past each `%%EOF` marker, and past the end of
+/// line after it when there is one. Our forms end at `%%EOF` with no end of line,
+/// and the readers that save incrementally (MuPDF, pdf.js, pyHanko, Poppler)
+/// begin their update with one; a writer that ends its own file with an end of
+/// line keeps it in its revision. Both ends are candidates, oldest first.
+pub(super) fn revision_ends(bytes: &[u8]) -> Vec<usize> {
+    let marker = b"%%EOF";
+    let mut ends = Vec::new();
+    let mut from = 0;
+    while let Some(at) = find(&bytes[from..], marker) {
+        let mut end = from + at + marker.len();
+        ends.push(end);
+        for eol in [b'\r', b'\n'] {
+            if bytes.get(end) == Some(&eol) {
+                end += 1;
+            }
+        }
+        if end != *ends.last().unwrap_or(&0) {
+            ends.push(end);
+        }
+        from = end;
+        if ends.len() > 128 {
+            break;
+        }
+    }
+    ends
+}
+
+pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A page's content streams, each decoded, within one budget for the page.
+pub(super) fn decoded_streams(
+    doc: &Document,
+    page: lopdf::ObjectId,
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut budget = MAX_CONTENT_BYTES;
+    let mut streams = Vec::new();
+    for id in doc.get_page_contents(page) {
+        let Ok(stream) = doc.get_object(id).and_then(Object::as_stream) else {
+            continue;
+        };
+        let data = match stream.decompressed_content_with_limit(budget) {
+            Ok(data) => data,
+            Err(lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded {
+                ..
+            })) => {
+                return Err(format!(
+                    "it inflates to more than {} MB",
+                    MAX_CONTENT_BYTES >> 20
+                ));
+            }
+            // lopdf's own rule (get_page_content): undecodable streams count raw.
+            Err(_) => stream.content.clone(),
+        };
+        budget = budget.saturating_sub(data.len());
+        streams.push(data);
+    }
+    Ok(streams)
+}
+
+/// The run of consecutive streams (start, end) that, each followed by a newline,
+/// hashes to `issued`.
+pub(super) fn issued_run(streams: &[Vec<u8>], issued: &str) -> Option<(usize, usize)> {
+    (0..streams.len()).find_map(|start| {
+        let mut hasher = Sha256::new();
+        (start..streams.len()).find_map(|end| {
+            hasher.update(&streams[end]);
+            hasher.update(b"\n");
+            (hex(&hasher.clone().finalize()) == issued).then_some((start, end + 1))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_of_streams_is_found_wherever_it_sits() {
+        let streams = vec![
+            b"q".to_vec(),
+            b"BT (a) Tj ET".to_vec(),
+            b"overlay".to_vec(),
+            b"Q".to_vec(),
+        ];
+        let issued = hex(&Sha256::digest(b"BT (a) Tj ET\noverlay\n"));
+        assert_eq!(issued_run(&streams, &issued), Some((1, 3)));
+        assert!(is_state_only(&streams[0]) && is_state_only(&streams[3]));
+        let edited = hex(&Sha256::digest(b"BT (b) Tj ET\noverlay\n"));
+        assert_eq!(issued_run(&streams, &edited), None);
+    }
+
+    #[test]
+    fn revision_ends_follow_each_eof_marker_with_and_without_its_end_of_line() {
+        let file = b"%PDF-1.7\n...%%EOF\nupdate%%EOF\r\n";
+        assert_eq!(revision_ends(file), vec![17, 18, 29, file.len()]);
+        assert_eq!(revision_ends(b"%%EOF"), vec![5]);
+    }
+}
