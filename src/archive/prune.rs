@@ -40,11 +40,8 @@ impl Archive {
             )?
             .query_map(params![school, year], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        tx.execute(
-            "DELETE FROM return_received
-             WHERE return_id IN (SELECT id FROM returns WHERE school = ?1 AND year = ?2)",
-            params![school, year],
-        )?;
+        // Their return_received rows go with them (ON DELETE CASCADE; every
+        // writable open turns foreign keys on).
         pruned.returns = tx.execute(
             "DELETE FROM returns WHERE school = ?1 AND year = ?2",
             params![school, year],

@@ -20,65 +20,78 @@ const DIFFERENT: u8 = 48;
 /// More differing pixels than this (at 100 dpi, about 1.3 mm²) is a change.
 const MAX_STRAY_PIXELS: usize = 20;
 
-/// The form as issued, rebuilt from the return: each page with only the content
-/// stream run that hashes to what was issued, and no annotations. `None` when a
-/// page's issued content is not there (the policy-text check says so already).
-pub fn issued_view(doc: &Document, page_hashes: &[String]) -> Option<Vec<u8>> {
+/// One page of the return: its content streams, decoded once, and where among
+/// them the run issued for it lies.
+pub struct PageContent {
+    id: lopdf::ObjectId,
+    streams: Vec<Vec<u8>>,
+    issued: (usize, usize),
+    annotated: bool,
+}
+
+impl PageContent {
+    /// True when the page draws only its issued run (and streams that merely
+    /// save and restore the graphics state) and has no annotations: it cannot
+    /// show anything but what was issued, and need not be drawn to be sure.
+    pub fn shows_only_what_was_issued(&self) -> bool {
+        let (start, end) = self.issued;
+        !self.annotated
+            && self.streams[..start]
+                .iter()
+                .chain(&self.streams[end..])
+                .all(|s| super::integrity::is_state_only(s))
+    }
+}
+
+/// Every page of the return with its issued run. `None` when a page's issued
+/// content is not there (the policy-text check says so already).
+pub fn page_contents(doc: &Document, page_hashes: &[String]) -> Option<Vec<PageContent>> {
     let pages: Vec<lopdf::ObjectId> = doc.page_iter().collect();
     if pages.len() != page_hashes.len() {
         return None;
     }
+    pages
+        .into_iter()
+        .zip(page_hashes)
+        .map(|(id, issued)| {
+            let streams = super::integrity::decoded_streams(doc, id).ok()?;
+            let issued = super::integrity::issued_run(&streams, issued)?;
+            let annotated = doc
+                .get_dictionary(id)
+                .ok()
+                .and_then(|d| d.get(b"Annots").ok())
+                .and_then(|a| super::fields::deref(doc, a))
+                .and_then(|a| a.as_array().ok())
+                .is_some_and(|annots| !annots.is_empty());
+            Some(PageContent {
+                id,
+                streams,
+                issued,
+                annotated,
+            })
+        })
+        .collect()
+}
+
+/// The form as issued, rebuilt from the return: each page with only its issued
+/// run of content streams, and no annotations.
+pub fn issued_view(doc: &Document, pages: &[PageContent]) -> Option<Vec<u8>> {
     let mut view = doc.clone();
-    for (&page, issued) in pages.iter().zip(page_hashes) {
-        let streams = super::integrity::decoded_streams(doc, page).ok()?;
-        let (start, end) = super::integrity::issued_run(&streams, issued)?;
+    for page in pages {
+        let (start, end) = page.issued;
         let mut content = Vec::new();
-        for stream in &streams[start..end] {
+        for stream in &page.streams[start..end] {
             content.extend_from_slice(stream);
             content.push(b'\n');
         }
         let id = view.add_object(Stream::new(Dictionary::new(), content));
-        let dict = view.get_object_mut(page).ok()?.as_dict_mut().ok()?;
+        let dict = view.get_object_mut(page.id).ok()?.as_dict_mut().ok()?;
         dict.set("Contents", Object::Reference(id));
         dict.remove(b"Annots");
     }
     let mut out = Vec::new();
     view.save_to(&mut out).ok()?;
     Some(out)
-}
-
-/// True when a page's content is only its issued run (and streams that merely
-/// save and restore the graphics state) and it has no annotations: it cannot
-/// show anything but what was issued, and need not be drawn to be sure.
-pub fn shows_only_what_was_issued(
-    doc: &Document,
-    page: lopdf::ObjectId,
-    form: &crate::archive::RegisteredForm,
-) -> bool {
-    let Some(number) = doc.page_iter().position(|p| p == page) else {
-        return false;
-    };
-    let Some(issued) = form.page_hashes.get(number) else {
-        return false;
-    };
-    let annotated = doc
-        .get_dictionary(page)
-        .ok()
-        .and_then(|d| d.get(b"Annots").ok())
-        .and_then(|a| super::fields::deref(doc, a))
-        .and_then(|a| a.as_array().ok())
-        .is_some_and(|annots| !annots.is_empty());
-    let Ok(streams) = super::integrity::decoded_streams(doc, page) else {
-        return false;
-    };
-    let Some((start, end)) = super::integrity::issued_run(&streams, issued) else {
-        return false;
-    };
-    !annotated
-        && streams[..start]
-            .iter()
-            .chain(&streams[end..])
-            .all(|s| super::integrity::is_state_only(s))
 }
 
 /// Where the return draws or covers something outside the boxes of page `page`

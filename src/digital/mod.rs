@@ -405,18 +405,21 @@ fn drawn_outside_boxes(
     render: &dyn Fn(usize) -> Result<GrayImage, String>,
     render_pdf: &RenderPdf,
 ) -> Vec<String> {
+    let Some(contents) = drawn::page_contents(doc, &form.page_hashes) else {
+        return Vec::new();
+    };
     // A page that draws only its issued content and has no annotations shows
     // what was issued: only the others are drawn and compared.
-    let pages: Vec<usize> = doc
-        .page_iter()
+    let pages: Vec<usize> = contents
+        .iter()
         .enumerate()
-        .filter(|(_, page)| !drawn::shows_only_what_was_issued(doc, *page, form))
+        .filter(|(_, page)| !page.shows_only_what_was_issued())
         .map(|(index, _)| index)
         .collect();
     if pages.is_empty() {
         return Vec::new();
     }
-    let Some(view) = drawn::issued_view(doc, &form.page_hashes) else {
+    let Some(view) = drawn::issued_view(doc, &contents) else {
         return Vec::new();
     };
     let issued = match render_pdf(&view, &pages) {
