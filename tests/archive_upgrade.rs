@@ -5,23 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{Scratch, index_rows, sqlite};
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        match entry.file_type().unwrap().is_dir() {
-            true => copy_tree(&entry.path(), &target),
-            false => {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
-}
+use common::{Scratch, copy_tree, index_rows, sqlite};
 
 /// A scratch folder holding a copy of the fixture's schools and archive.
 fn archive_from_before_migrations() -> Scratch {

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Scratch, pyhanko_intact_with, python};
+use common::{Scratch, pyhanko_intact_with, python, run_tool};
 use serde_json::Value;
 
 fn school() -> Scratch {
@@ -22,16 +22,16 @@ fn school() -> Scratch {
 /// Fills fields by their labels with MuPDF's `mutool run` (1.21), saving
 /// incrementally or rewriting the file, as MuPDF-based readers do.
 fn mutool_fill(input: &Path, output: &Path, mode: &str, values: &[&str]) {
-    let run = Command::new("mutool")
-        .arg("run")
-        .arg(common::repo().join("tests/js/mutool-fill.js"))
-        .arg(input)
-        .arg(output)
-        .arg(mode)
-        .args(values)
-        .output()
-        .expect("mutool (mupdf-tools): run scripts/test.sh, which installs it");
-    assert!(run.status.success(), "{run:?}");
+    let script = common::repo().join("tests/js/mutool-fill.js");
+    let mut args = vec![
+        "run".as_ref(),
+        script.as_os_str(),
+        input.as_os_str(),
+        output.as_os_str(),
+        mode.as_ref(),
+    ];
+    args.extend(values.iter().map(std::ffi::OsStr::new));
+    run_tool("mutool", &args);
 }
 
 /// `aup verify --json`, and the detail of one of its checks.
@@ -130,15 +130,8 @@ fn nss_database(scratch: &Scratch, name: &str) -> PathBuf {
     );
     let db = scratch.path("nssdb");
     std::fs::create_dir_all(&db).unwrap();
-    let nss = |program: &str, args: &[&std::ffi::OsStr]| {
-        let run = Command::new(program)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{program} (libnss3-tools): {e}; run scripts/test.sh"));
-        assert!(run.status.success(), "{program}: {run:?}");
-    };
     let location = format!("sql:{}", db.display());
-    nss(
+    run_tool(
         "certutil",
         &[
             "-N".as_ref(),
@@ -147,7 +140,7 @@ fn nss_database(scratch: &Scratch, name: &str) -> PathBuf {
             "--empty-password".as_ref(),
         ],
     );
-    nss(
+    run_tool(
         "pk12util",
         &[
             "-i".as_ref(),
@@ -164,16 +157,12 @@ fn nss_database(scratch: &Scratch, name: &str) -> PathBuf {
 /// Signs `field` with Poppler's `pdfsig` through NSS, as Okular does; `extra`
 /// adds options (`-etsi` for a PAdES signature).
 fn pdfsig_sign(db: &Path, input: &Path, output: &Path, field: &str, extra: &[&str]) {
-    let run = Command::new("pdfsig")
-        .arg("-nssdir")
-        .arg(format!("sql:{}", db.display()))
-        .args(["-nick", "signer", "-sign", field])
-        .args(extra)
-        .arg(input)
-        .arg(output)
-        .output()
-        .expect("pdfsig (poppler-utils): run scripts/test.sh, which installs it");
-    assert!(run.status.success(), "{run:?}");
+    let location = format!("sql:{}", db.display());
+    let options = ["-nssdir", &location, "-nick", "signer", "-sign", field];
+    let mut args: Vec<&std::ffi::OsStr> = options.iter().map(std::ffi::OsStr::new).collect();
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    args.extend([input.as_os_str(), output.as_os_str()]);
+    run_tool("pdfsig", &args);
 }
 
 /// Poppler's own verdict on a file's first signature.
@@ -394,17 +383,20 @@ fn a_mupdf_signature_over_sha1_is_accepted_and_called_weak() {
     );
     // `mutool sign` signs the form's empty signature field, as MuPDF's viewer does.
     let signed = scratch.path("mupdf-signed.pdf");
-    let run = Command::new("mutool")
-        .args(["sign", "-P", "", "-s"])
-        .arg(&p12)
-        .arg("-o")
-        .arg(&signed)
-        .arg(&filled)
-        .output()
-        .expect("mutool (mupdf-tools)");
-    assert!(run.status.success(), "{run:?}");
-    let poppler = Command::new("pdfsig").arg(&signed).output().unwrap();
-    let poppler = String::from_utf8_lossy(&poppler.stdout);
+    run_tool(
+        "mutool",
+        &[
+            "sign".as_ref(),
+            "-P".as_ref(),
+            "".as_ref(),
+            "-s".as_ref(),
+            p12.as_os_str(),
+            "-o".as_ref(),
+            signed.as_os_str(),
+            filled.as_os_str(),
+        ],
+    );
+    let poppler = run_tool("pdfsig", &[signed.as_os_str()]);
     assert!(
         poppler.contains("Signing Hash Algorithm: SHA1"),
         "{poppler}"
@@ -483,24 +475,23 @@ fn a_signature_over_the_box_signs_whatever_its_field_is_called() {
     // pyHanko's new visible field: inside the box, and in a corner of page 1.
     let sign_in = |spec: String, out: &str| {
         let path = scratch.path(out);
-        let run = Command::new("pyhanko")
-            .args([
-                "sign",
-                "addsig",
-                "--field",
-                &spec,
-                "pemder",
-                "--no-pass",
-                "--key",
-            ])
-            .arg(&key)
-            .arg("--cert")
-            .arg(&cert)
-            .arg(&filled)
-            .arg(&path)
-            .output()
-            .expect("pyhanko (pyhanko-cli)");
-        assert!(run.status.success(), "{run:?}");
+        run_tool(
+            "pyhanko",
+            &[
+                "sign".as_ref(),
+                "addsig".as_ref(),
+                "--field".as_ref(),
+                spec.as_ref(),
+                "pemder".as_ref(),
+                "--no-pass".as_ref(),
+                "--key".as_ref(),
+                key.as_os_str(),
+                "--cert".as_ref(),
+                cert.as_os_str(),
+                filled.as_os_str(),
+                path.as_os_str(),
+            ],
+        );
         path
     };
     // pyHanko takes whole points.
@@ -538,17 +529,20 @@ fn a_signature_over_the_box_signs_whatever_its_field_is_called() {
 
 /// Covers a band of `page` with a white box and new words, with MuPDF.
 fn mutool_cover(input: &Path, output: &Path, mode: &str, page: u32) {
-    let run = Command::new("mutool")
-        .arg("run")
-        .arg(common::repo().join("tests/js/mutool-cover.js"))
-        .arg(input)
-        .arg(output)
-        .arg(mode)
-        .arg(page.to_string())
-        .arg("I do not agree to monitoring of my school accounts")
-        .output()
-        .expect("mutool (mupdf-tools)");
-    assert!(run.status.success(), "{run:?}");
+    let script = common::repo().join("tests/js/mutool-cover.js");
+    let page = page.to_string();
+    run_tool(
+        "mutool",
+        &[
+            "run".as_ref(),
+            script.as_os_str(),
+            input.as_os_str(),
+            output.as_os_str(),
+            mode.as_ref(),
+            page.as_ref(),
+            "I do not agree to monitoring of my school accounts".as_ref(),
+        ],
+    );
 }
 
 #[test]
@@ -563,13 +557,15 @@ fn words_covered_or_added_outside_the_boxes_are_rejected_however_saved() {
     mutool_cover(&signed, &covered, "incremental", 3);
     // `mutool clean -gg` rewrites the file: the same page, saved another way.
     let cleaned = scratch.path("cleaned.pdf");
-    let run = Command::new("mutool")
-        .args(["clean", "-gg"])
-        .arg(&covered)
-        .arg(&cleaned)
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{run:?}");
+    run_tool(
+        "mutool",
+        &[
+            "clean".as_ref(),
+            "-gg".as_ref(),
+            covered.as_os_str(),
+            cleaned.as_os_str(),
+        ],
+    );
     let page_one = scratch.path("page-one.pdf");
     mutool_cover(&form, &page_one, "incremental", 1);
     for (file, page) in [(&covered, 3), (&cleaned, 3), (&page_one, 1)] {

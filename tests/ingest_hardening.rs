@@ -9,7 +9,7 @@ mod scan;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Scratch, python, sqlite};
+use common::{Scratch, copy_tree, python, run_tool, sqlite};
 use scan::{SIGNED, form_id, noise, scan_pdf};
 use sha2::{Digest, Sha256};
 
@@ -99,21 +99,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-/// Runs an independent tool (installed by scripts/test.sh) and returns its
-/// standard output; fails the test with its stderr if it fails.
-fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} must be installed (scripts/test.sh does): {e}"));
-    assert!(
-        output.status.success(),
-        "{program} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]
@@ -792,21 +777,6 @@ fn two_thousand_mutated_forms_and_scans_each_end_filed_or_quarantined() {
         inbox_files(&scratch)
     );
     eprintln!("2000 mutated files ingested in {:.1} s", took.as_secs_f64());
-}
-
-/// Copies a folder tree (the scratch template of the kill test).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        match entry.file_type().unwrap().is_dir() {
-            true => copy_tree(&entry.path(), &target),
-            false => {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
 }
 
 #[test]

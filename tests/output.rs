@@ -248,34 +248,21 @@ fn audit_json_says_intact_or_what_is_broken() {
 #[test]
 fn prune_json_gives_one_line_per_school_year() {
     let (scratch, _, _) = ingested();
-    let kept = scratch
-        .aup(&[
-            "prune",
-            "--json",
-            "--before",
-            "2026-27",
-            "--today",
-            "2026-11-24",
-        ])
-        .success()
-        .json_lines();
+    // Prune as if today were `today`.
+    let prune_on = |today: &str| {
+        scratch
+            .aup(&["prune", "--json", "--before", "2026-27", "--today", today])
+            .success()
+            .json_lines()
+    };
+    let kept = prune_on("2026-11-24");
     assert_eq!(
         kept,
         [serde_json::json!({
             "school": "pakeman", "year": "2025-26", "action": "kept", "keep_until": "2032-08-31"
         })]
     );
-    let removed = scratch
-        .aup(&[
-            "prune",
-            "--json",
-            "--before",
-            "2026-27",
-            "--today",
-            "2032-09-01",
-        ])
-        .success()
-        .json_lines();
+    let removed = prune_on("2032-09-01");
     assert_eq!(removed.len(), 1, "{removed:#?}");
     assert_eq!(removed[0]["action"], "removed");
     assert_eq!(removed[0]["forms"], 2);

@@ -162,6 +162,36 @@ pub fn pdftotext(pdf: &Path) -> String {
     String::from_utf8(output.stdout).expect("pdftotext writes UTF-8")
 }
 
+/// Runs an independent tool (installed by scripts/test.sh) and returns its
+/// standard output; fails the test with its stderr if it fails.
+pub fn run_tool(program: &str, args: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} must be installed (scripts/test.sh does): {e}"));
+    assert!(
+        output.status.success(),
+        "{program} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Copies a folder tree (a scratch template, a fixture archive).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        match entry.file_type().unwrap().is_dir() {
+            true => copy_tree(&entry.path(), &target),
+            false => {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+}
+
 /// Runs a helper script from `tests/py` (pypdf, pyHanko, cryptography) and returns
 /// its standard output; fails the test with the script's stderr if it fails.
 pub fn python<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> String {
