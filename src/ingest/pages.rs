@@ -481,14 +481,19 @@ impl PdfPages {
                 ),
             ));
         }
-        let settings = hayro::RenderSettings {
+        let pixmap_settings = hayro::PixmapSettings {
             x_scale: scale,
             y_scale: scale,
             bg_color: hayro::vello_cpu::color::palette::css::WHITE,
-            ..Default::default()
         };
         let cache = hayro::RenderCache::new();
-        let pixmap = hayro::render(page, &cache, &Default::default(), &settings);
+        let pixmap = hayro::render(
+            page,
+            &cache,
+            &Default::default(),
+            &Default::default(),
+            &pixmap_settings,
+        );
         let (pw, ph) = (pixmap.width() as u32, pixmap.height() as u32);
         let gray: Vec<u8> = pixmap
             .data_as_u8_slice()
