@@ -85,6 +85,7 @@ fn main() {
                         recipient,
                         pages: &pages,
                         page_hashes: &hashes,
+                        page_drawings: &[],
                         fields: &[],
                         file_sha256: "",
                     })

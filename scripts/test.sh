@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs aup's tests. The tests check our PDFs with independent tools (poppler's
-# pdftotext and pdftoppm, qpdf, zbar, pypdf, pyHanko, headless Chromium); whatever of those is missing
+# pdftotext and pdftoppm, qpdf, zbar, pypdf, pyHanko, headless Chromium) and make
+# returns with real readers (MuPDF, Poppler/NSS, pdf.js, Ghostscript); whatever of those is missing
 # is installed first, so this one command works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,10 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v mutool >/dev/null || need_apt+=(mupdf-tools)
 # Signatures are made the way Okular and LibreOffice make them: NSS's tools.
 command -v certutil >/dev/null && command -v pk12util >/dev/null || need_apt+=(libnss3-tools)
+# Returns rewritten as "print to PDF" rewrites them: Ghostscript's pdfwrite.
+command -v gs >/dev/null || need_apt+=(ghostscript)
+# Returns saved by pdf.js (Firefox's viewer) are made under Node.js.
+command -v node >/dev/null && command -v npm >/dev/null || need_apt+=(nodejs npm)
 # Progress bars are checked on a pseudo-terminal made by util-linux's `script`.
 command -v script >/dev/null || need_apt+=(bsdutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -37,6 +42,14 @@ command -v pyhanko >/dev/null || need_pip+=(pyhanko-cli)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "installing ${need_pip[*]}" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"
+fi
+
+# pdf.js itself, at the version tests/js/package-lock.json pins, with the
+# canvas package it needs under Node.js.
+pinned=$(sed -n 's/.*"pdfjs-dist": "\(.*\)".*/\1/p' tests/js/package.json)
+if ! grep -qs "\"version\": \"$pinned\"" tests/js/node_modules/pdfjs-dist/package.json; then
+  echo "installing pdfjs-dist" >&2
+  (cd tests/js && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 
 cargo test --locked "$@"

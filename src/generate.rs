@@ -288,6 +288,7 @@ pub fn generate_school(
             recipient,
             pages: base.sizes(),
             page_hashes: &stamped.page_hashes,
+            page_drawings: &stamped.page_drawings,
             fields: base.fields(),
             file_sha256: digest,
         })

@@ -38,7 +38,17 @@ fn an_archive_made_before_migrations_opens_upgraded_and_reads_as_before() {
     };
     assert_eq!(state("Amelia Hart"), "signed");
     assert_eq!(state("Daniel Okoro"), "incomplete");
-    assert_eq!(sqlite(&archive, "PRAGMA user_version").trim(), "2");
+    assert_eq!(sqlite(&archive, "PRAGMA user_version").trim(), "3");
+    // Forms issued before the register kept what each page draws are compared
+    // by bytes, as they were issued: none gains a drawing it was not issued with.
+    assert_eq!(
+        sqlite(
+            &archive,
+            "SELECT COUNT(*) FROM form_pages WHERE drawing_sha256 IS NOT NULL"
+        )
+        .trim(),
+        "0"
+    );
 
     // The received files each return came from moved from a JSON list to rows.
     assert_eq!(index_rows(&archive, "return_received"), 2);

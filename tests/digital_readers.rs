@@ -589,3 +589,322 @@ fn words_covered_or_added_outside_the_boxes_are_rejected_however_saved() {
     std::fs::copy(&covered, scratch.path("inbox/covered.pdf")).unwrap();
     assert_eq!(scratch.ingest_json()[0]["verdict"], "rejected");
 }
+
+/// Fills and draws with pdf.js under Node.js (`tests/js/pdfjs-fill.mjs`), saved
+/// with `saveDocument()` as Firefox saves: `field=value` by field name, and
+/// `ink=PAGE,X0,Y0,X1,Y1` for a pen stroke across that rectangle.
+fn pdfjs_fill(input: &Path, output: &Path, edits: &[&str]) {
+    let script = common::repo().join("tests/js/pdfjs-fill.mjs");
+    let mut args = vec![script.as_os_str(), input.as_os_str(), output.as_os_str()];
+    args.extend(edits.iter().map(std::ffi::OsStr::new));
+    run_tool("node", &args);
+}
+
+/// Ghostscript's `pdfwrite`, as "print to PDF" and PDF shrinkers rewrite a file.
+fn ghostscript(input: &Path, output: &Path) {
+    let to = format!("-sOutputFile={}", output.display());
+    let options = ["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite"];
+    let mut args: Vec<&std::ffi::OsStr> = options.iter().map(std::ffi::OsStr::new).collect();
+    args.extend([to.as_ref(), input.as_os_str()]);
+    run_tool("gs", &args);
+}
+
+fn qpdf_qdf(input: &Path, output: &Path) {
+    run_tool(
+        "qpdf",
+        &["--qdf".as_ref(), input.as_os_str(), output.as_os_str()],
+    );
+}
+
+/// A pen stroke across the middle of Amelia's signature box, for `pdfjs_fill`.
+fn ink_in_signature_box(form: &Path) -> String {
+    let (page, r) = signature_box(form);
+    format!(
+        "ink={page},{},{},{},{}",
+        r[0] + 20.0,
+        r[1] + 10.0,
+        r[2] - 40.0,
+        r[3] - 10.0
+    )
+}
+
+/// pdf.js returns: the typed values, the drawn signature, and each again after
+/// `qpdf --qdf` rewrote every byte of the file.
+fn pdfjs_returns(scratch: &Scratch) -> [PathBuf; 3] {
+    let form = scratch.form_pdf("pakeman", "amelia");
+    let date = "signer_date=2 September 2025";
+    let typed = scratch.path("pdfjs-typed.pdf");
+    pdfjs_fill(&form, &typed, &[date, "signer_signature=Amelia Hart"]);
+    let ink = scratch.path("pdfjs-ink.pdf");
+    pdfjs_fill(&form, &ink, &[date, &ink_in_signature_box(&form)]);
+    let dated_only = scratch.path("pdfjs-dated.pdf");
+    pdfjs_fill(&form, &dated_only, &[date]);
+    [typed, ink, dated_only]
+}
+
+#[test]
+fn pdfjs_returns_are_judged_as_firefox_saves_them() {
+    let scratch = school();
+    let [typed, ink, dated_only] = pdfjs_returns(&scratch);
+    // What pdf.js does that aup must take: it saves incrementally, and rewrites
+    // the page it draws on with every number at two decimals (595.2756 → 595.28).
+    let issued = std::fs::read(scratch.form_pdf("pakeman", "amelia")).unwrap();
+    let saved = std::fs::read(&ink).unwrap();
+    assert_eq!(&saved[..issued.len()], issued.as_slice());
+    assert!(
+        saved[issued.len()..]
+            .windows(27)
+            .any(|w| w == b"/MediaBox [0 0 595.28 841.8"),
+        "pdf.js no longer rounds the page it rewrites"
+    );
+
+    let report = verify(&scratch, &typed);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert_eq!(report["name"], "Amelia Hart");
+    let report = verify(&scratch, &ink);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert!(
+        check(&report, "policy text as issued")["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("extended with form filling and annotations"),
+        "{report:#}"
+    );
+    assert_eq!(report["signature_ink"], true);
+    // Without the stroke, the same save is not signed.
+    let report = verify(&scratch, &dated_only);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(report["missing"], serde_json::json!(["signature"]));
+
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    std::fs::copy(&ink, scratch.path("inbox/amelia.pdf")).unwrap();
+    let filed = scratch.ingest_json();
+    assert_eq!(filed[0]["verdict"], "accepted", "{filed:#?}");
+}
+
+#[test]
+fn a_return_rewritten_by_qpdf_is_compared_by_what_it_draws() {
+    let scratch = school();
+    let [_, ink, dated_only] = pdfjs_returns(&scratch);
+    let rewritten = scratch.path("qdf-ink.pdf");
+    qpdf_qdf(&ink, &rewritten);
+    // Not one byte of the issued revision is left as it was.
+    let issued = std::fs::read(scratch.form_pdf("pakeman", "amelia")).unwrap();
+    let bytes = std::fs::read(&rewritten).unwrap();
+    assert_ne!(&bytes[..issued.len().min(bytes.len())], issued.as_slice());
+    let report = verify(&scratch, &rewritten);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert!(
+        check(&report, "policy text as issued")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("pages 1, 2, 3 are the same drawing written differently"),
+        "{report:#}"
+    );
+    let unsigned = scratch.path("qdf-dated.pdf");
+    qpdf_qdf(&dated_only, &unsigned);
+    let report = verify(&scratch, &unsigned);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+
+    // One letter of the policy changed in the rewritten file: "School" on page
+    // 1 reads "SchooT" in poppler's pdftotext.
+    let edited = scratch.path("qdf-edited.pdf");
+    python(
+        "retext.py",
+        &[rewritten.as_os_str(), edited.as_os_str(), "1".as_ref()],
+    );
+    let text = |file: &Path| {
+        let run = Command::new("pdftotext")
+            .args(["-f", "1", "-l", "1"])
+            .arg(file)
+            .arg("-")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    assert_ne!(text(&edited), text(&rewritten), "the edit shows");
+    let report = verify(&scratch, &edited);
+    assert_eq!(report["verdict"], "rejected", "{report:#}");
+    assert_eq!(
+        report["reason"],
+        "page 1's policy text is not what was issued: the page was edited"
+    );
+}
+
+#[test]
+fn a_signed_return_rewritten_by_qpdf_is_rejected_as_poppler_and_pyhanko_reject_it() {
+    let scratch = school();
+    let db = nss_database(&scratch, "Amelia Hart");
+    let signed = scratch.path("signed.pdf");
+    pdfsig_sign(&db, &dated(&scratch), &signed, "signer_signature", &[]);
+    assert_eq!(verify(&scratch, &signed)["verdict"], "accepted");
+    let rewritten = scratch.path("qdf-signed.pdf");
+    qpdf_qdf(&signed, &rewritten);
+    assert_ne!(pdfsig_validation(&db, &rewritten), "Signature is Valid.");
+    assert!(!pyhanko_intact_with(&rewritten, &["--no-strict-syntax"]));
+    let report = verify(&scratch, &rewritten);
+    assert_eq!(report["verdict"], "rejected", "{report:#}");
+    let signature = &report["signatures"][0];
+    assert_eq!(signature["intact"], false, "{signature:#}");
+    assert_eq!(signature["counted"], false, "{signature:#}");
+}
+
+#[test]
+fn ghostscript_output_has_no_metadata_and_is_read_by_its_qr_codes() {
+    let scratch = school();
+    let [typed, ink, dated_only] = pdfjs_returns(&scratch);
+    let through_gs = |file: &Path, out: &str| {
+        let path = scratch.path(out);
+        ghostscript(file, &path);
+        path
+    };
+    let (typed, ink, dated_only) = (
+        through_gs(&typed, "gs-typed.pdf"),
+        through_gs(&ink, "gs-ink.pdf"),
+        through_gs(&dated_only, "gs-dated.pdf"),
+    );
+    // What this is about: pypdf finds none of our metadata in Ghostscript's file,
+    // and the drawn signature's appearance is in Ghostscript's own units, fitted
+    // to its rectangle by /BBox (PDF 32000-1 12.5.5).
+    let fields = python("fields.py", &[ink.as_os_str()]);
+    let fields: Value = serde_json::from_str(&fields).unwrap();
+    assert_eq!(fields["xmp_has_form_id"], false, "{fields:#}");
+    let annotations = python("annotations.py", &[ink.as_os_str(), "3".as_ref()]);
+    let line = annotations
+        .lines()
+        .find_map(|l| l.strip_prefix("Ink "))
+        .unwrap_or_else(|| panic!("Ghostscript kept no ink: {annotations}"));
+    let boxes: Vec<Vec<f64>> =
+        serde_json::from_str(&format!("[{}]", line.replace("] [", "],["))).unwrap();
+    let (rect, bbox) = (&boxes[0], &boxes[1]);
+    assert!(
+        (bbox[2] - bbox[0]) > 5.0 * (rect[2] - rect[0]) && bbox[0] > 5.0 * rect[0],
+        "the appearance is no longer in other units than the page: {line}"
+    );
+
+    for (file, verdict) in [
+        (&typed, "accepted"),
+        (&ink, "accepted"),
+        (&dated_only, "incomplete"),
+    ] {
+        let report = verify(&scratch, file);
+        assert_eq!(report["verdict"], verdict, "{}: {report:#}", file.display());
+        assert_eq!(check(&report, "read as a scan")["passed"], true);
+        assert!(
+            check(&report, "pages")["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("page 1, 2, 3 of 3 identified by their QR codes")
+        );
+    }
+    assert_eq!(
+        verify(&scratch, &dated_only)["missing"],
+        serde_json::json!(["signature"])
+    );
+
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    std::fs::copy(&ink, scratch.path("inbox/amelia.pdf")).unwrap();
+    let filed = scratch.ingest_json();
+    let accepted: Vec<&Value> = filed
+        .iter()
+        .filter(|o| o["verdict"] == "accepted")
+        .collect();
+    assert_eq!(accepted.len(), 1, "{filed:#?}");
+    assert_eq!(accepted[0]["form_id"], "PAK-2526-0001-X");
+}
+
+#[test]
+fn a_certificate_names_the_person_by_the_rosters_email_address() {
+    let scratch = Scratch::pakeman_with_roster(
+        "Staff Code,Forename,Surname,Job Title,Email\n\
+         A1,Amelia,Hart,Teacher,a.hart@pakeman.sch.uk\n\
+         A2,Daniel,Okoro,TA,d.okoro@pakeman.sch.uk\n",
+    );
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    let filled = dated(&scratch);
+    // A certificate whose common name is the laptop's, not the person's, as
+    // school-issued S/MIME certificates often are.
+    let sign_as = |who: &str, out: &str| {
+        let (key, cert) = (
+            scratch.path(&format!("{out}.key")),
+            scratch.path(&format!("{out}.pem")),
+        );
+        python(
+            "selfsigned.py",
+            &[key.as_os_str(), cert.as_os_str(), who.as_ref()],
+        );
+        let signed = scratch.path(&format!("{out}.pdf"));
+        common::pyhanko_sign(&filled, &signed, &key, &cert);
+        assert!(common::pyhanko_intact(&signed));
+        verify(&scratch, &signed)
+    };
+    let report = sign_as("Staff Laptop 14 <A.Hart@pakeman.sch.uk>", "by-email");
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert_eq!(report["method"], "certificate");
+    let signature = &report["signatures"][0];
+    assert_eq!(signature["counted"], true, "{signature:#}");
+    assert_eq!(
+        signature["signer_emails"],
+        serde_json::json!(["A.Hart@pakeman.sch.uk"])
+    );
+    assert_eq!(
+        signature["counted_because"],
+        "counted: it signs the form for Amelia Hart"
+    );
+
+    // The office countersigns in a field of its own (invisible, as pyHanko makes
+    // one): the evidence page lists both signatures, and says which counts.
+    let (key, cert) = (scratch.path("office.key"), scratch.path("office.pem"));
+    python(
+        "selfsigned.py",
+        &[key.as_os_str(), cert.as_os_str(), "Pakeman Office".as_ref()],
+    );
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    run_tool(
+        "pyhanko",
+        &[
+            "sign".as_ref(),
+            "addsig".as_ref(),
+            "--field".as_ref(),
+            "office_countersignature".as_ref(),
+            "pemder".as_ref(),
+            "--no-pass".as_ref(),
+            "--key".as_ref(),
+            key.as_os_str(),
+            "--cert".as_ref(),
+            cert.as_os_str(),
+            scratch.path("by-email.pdf").as_os_str(),
+            scratch.path("inbox/amelia.pdf").as_os_str(),
+        ],
+    );
+    let filed = scratch.ingest_json();
+    assert_eq!(filed[0]["verdict"], "accepted", "{filed:#?}");
+    let evidence = scratch.path("archive/pakeman/2025-26/PAK-2526-0001-X.evidence.pdf");
+    let run = Command::new("pdftotext")
+        .arg(&evidence)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for said in [
+        "certificate signature in signer_signature: counted: it signs the form for Amelia Hart",
+        "certificate signature in office_countersignature: not counted: it is in the field \
+         office_countersignature, whose widget is not over the signature box; signed by Pakeman Office",
+    ] {
+        assert!(
+            text.contains(said),
+            "the evidence page does not say \"{said}\":\n{text}"
+        );
+    }
+
+    let report = sign_as("Staff Laptop 14 <d.okoro@pakeman.sch.uk>", "other-email");
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(report["signatures"][0]["counted"], false);
+    assert_eq!(
+        report["signatures"][0]["counted_because"],
+        "not counted: its certificate names Staff Laptop 14, not Amelia Hart"
+    );
+}

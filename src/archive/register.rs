@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use super::audit::{append_audit, promote_audit_head, stage_audit_head};
 use super::{Archive, ArchiveError};
 use crate::config::AcademicYear;
+use crate::form::drawing::DrawingPrint;
 use crate::form::{FieldSpec, FormId};
 
 /// Who a form is for, as the register keys it.
@@ -36,6 +37,7 @@ pub struct IssuedForm<'a> {
     pub recipient: &'a Recipient,
     pub pages: &'a [(f64, f64)],
     pub page_hashes: &'a [String],
+    pub page_drawings: &'a [DrawingPrint],
     pub fields: &'a [FieldSpec],
     pub file_sha256: &'a str,
 }
@@ -57,6 +59,10 @@ pub struct RegisteredForm {
     pub file_sha256: Option<String>,
     pub boxes: Vec<FieldSpec>,
     pub page_hashes: Vec<String>,
+    /// What each page draws as issued; `None` for forms issued before aup kept it.
+    pub page_drawings: Vec<Option<DrawingPrint>>,
+    /// The e-mail address on the roster the form was issued from, if any.
+    pub email: Option<String>,
     /// Width and height of each page, in points.
     pub page_sizes: Vec<(f64, f64)>,
 }
@@ -144,8 +150,9 @@ impl Archive {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let mut page_row = tx.prepare_cached(
-                "INSERT OR REPLACE INTO form_pages (form_id, page, width, height, content_sha256)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO form_pages (form_id, page, width, height, content_sha256,
+                                                drawing_operations, drawing_first, drawing_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for form in forms {
                 let id = form.form_id.as_str();
@@ -181,7 +188,17 @@ impl Archive {
                 for (i, ((width, height), hash)) in
                     form.pages.iter().zip(form.page_hashes).enumerate()
                 {
-                    page_row.execute(params![id, i as i64 + 1, width, height, hash])?;
+                    let drawing = form.page_drawings.get(i);
+                    page_row.execute(params![
+                        id,
+                        i as i64 + 1,
+                        width,
+                        height,
+                        hash,
+                        drawing.map(|d| d.operations as i64),
+                        drawing.map(|d| &d.first),
+                        drawing.map(|d| &d.sha256)
+                    ])?;
                 }
             }
         }
@@ -204,7 +221,7 @@ impl Archive {
         let form = self
             .conn
             .query_row(
-                "SELECT school, year, name, role, fingerprint, pages, issued_on, file_sha256 FROM forms WHERE form_id = ?1",
+                "SELECT school, year, name, role, fingerprint, pages, issued_on, file_sha256, email FROM forms WHERE form_id = ?1",
                 params![form_id],
                 |row| {
                     Ok(RegisteredForm {
@@ -219,6 +236,8 @@ impl Archive {
                         file_sha256: row.get(7)?,
                         boxes: Vec::new(),
                         page_hashes: Vec::new(),
+                        page_drawings: Vec::new(),
+                        email: row.get(8)?,
                         page_sizes: Vec::new(),
                     })
                 },
@@ -246,15 +265,44 @@ impl Archive {
             })?
             .collect::<Result<_, _>>()?;
         let mut pages = self.conn.prepare(
-            "SELECT content_sha256, width, height FROM form_pages WHERE form_id = ?1 ORDER BY page",
+            "SELECT content_sha256, width, height, drawing_operations, drawing_first, drawing_sha256
+             FROM form_pages WHERE form_id = ?1 ORDER BY page",
         )?;
-        let rows: Vec<(String, f64, f64)> = pages
+        type PageRow = (
+            String,
+            f64,
+            f64,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<PageRow> = pages
             .query_map(params![form_id], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
             })?
             .collect::<Result<_, _>>()?;
         form.page_hashes = rows.iter().map(|(hash, ..)| hash.clone()).collect();
-        form.page_sizes = rows.iter().map(|(_, w, h)| (*w, *h)).collect();
+        form.page_sizes = rows.iter().map(|(_, w, h, ..)| (*w, *h)).collect();
+        form.page_drawings = rows
+            .into_iter()
+            .map(
+                |(.., operations, first, sha256)| match (operations, first, sha256) {
+                    (Some(operations), Some(first), Some(sha256)) => Some(DrawingPrint {
+                        operations: usize::try_from(operations).unwrap_or(0),
+                        first,
+                        sha256,
+                    }),
+                    _ => None,
+                },
+            )
+            .collect();
         Ok(Some(form))
     }
 

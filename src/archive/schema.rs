@@ -118,16 +118,27 @@ INSERT INTO return_received (return_id, position, sha256)
 ALTER TABLE returns DROP COLUMN received;
 ";
 
+/// Step 3: what each issued page draws, by operators (see `form::drawing`), so a
+/// return whose reader rewrote the page's bytes without changing what it draws
+/// is still the form as issued. Forms issued before this step have none and are
+/// compared by bytes, as they were.
+const PAGE_DRAWINGS: &str = "
+ALTER TABLE form_pages ADD COLUMN drawing_operations INTEGER;
+ALTER TABLE form_pages ADD COLUMN drawing_first TEXT;
+ALTER TABLE form_pages ADD COLUMN drawing_sha256 TEXT;
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up_with_hook(TABLES, catch_up_unnumbered),
         M::up(RECEIVED_PER_RETURN),
+        M::up(PAGE_DRAWINGS),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 2;
+pub const LATEST: usize = 3;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

@@ -140,10 +140,14 @@ pub enum Command {
     /// every page's content is unchanged), the policy version, the name and date fields,
     /// and the signature: a certificate signature (intact, valid, trusted, what changed
     /// after signing, in pyHanko's words) or a drawn one (ink in the signature box).
-    /// The archive is only read.
+    /// Every certificate signature is listed, counted for the person or not, with why.
+    /// A PDF that lost our metadata (Ghostscript, "print to PDF") is read as a scan is,
+    /// by the QR codes on its pages and the ink in its boxes. The archive is only read.
     ///
     /// Output: each check on stdout; with `--json`, one object (file, form_id, school,
-    /// year, person, role, verdict, reason, missing, method, checks, signatures).
+    /// year, person, role, verdict, reason, missing, method, checks, signatures; each
+    /// signature with signer, signer_emails, intact, valid, trust, counted and
+    /// counted_because).
     ///
     /// Exit status: 0 when the form would be accepted; 1 when it was checked and
     /// would not be (the verdict says why); 3 when it could not be checked at all

@@ -23,6 +23,10 @@ pub struct CertificateSignature {
     /// Its widget lies over the form's signature box: it signs there, whatever
     /// its field is called (`pdfsig -add-signature` makes a new field).
     pub over_signature_box: bool,
+    /// It signs the form for the person it was issued to.
+    pub counted: bool,
+    /// Why it counts or does not, in the office's words.
+    pub counted_because: String,
 }
 
 impl CertificateSignature {
@@ -61,6 +65,8 @@ pub(super) fn certificate_signature(
         modifications: Modifications::Untouched,
         problems,
         over_signature_box: false,
+        counted: false,
+        counted_because: String::new(),
     };
     let range = match byte_range(dict, bytes.len()) {
         Ok(range) => range,
@@ -125,6 +131,8 @@ pub(super) fn certificate_signature(
         modifications,
         problems,
         over_signature_box: false,
+        counted: false,
+        counted_because: String::new(),
     }
 }
 

@@ -250,10 +250,41 @@ fn same(a: &Object, b: &Object) -> bool {
         (Object::Array(x), Object::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
         }
-        _ => a == b,
+        _ => match (number(a), number(b)) {
+            // pdf.js writes every number it saves to two decimals (a page of
+            // 595.2756 points becomes 595.28): a difference no one can see.
+            (Some(x), Some(y)) => (x - y).abs() <= SAME_NUMBER,
+            _ => a == b,
+        },
+    }
+}
+
+/// Numbers this close are one number written to fewer decimals (1/7200 inch).
+const SAME_NUMBER: f64 = 0.01;
+
+fn number(object: &Object) -> Option<f64> {
+    match object {
+        Object::Integer(i) => Some(*i as f64),
+        Object::Real(r) => Some(*r as f64),
+        _ => None,
     }
 }
 
 fn same_dict(a: &Dictionary, b: &Dictionary) -> bool {
     a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_ok_and(|w| same(v, w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_rounded_to_two_decimals_are_the_same_numbers() {
+        let issued = Object::Array(vec![0.into(), 0.into(), 595.2756.into(), 841.8898.into()]);
+        let by_pdfjs = Object::Array(vec![0.into(), 0.0.into(), 595.28.into(), 841.89.into()]);
+        assert!(same(&issued, &by_pdfjs));
+        let moved = Object::Array(vec![0.into(), 0.into(), 595.3.into(), 841.89.into()]);
+        assert!(!same(&issued, &moved));
+        assert!(!same(&Object::Integer(1), &Object::Boolean(true)));
+    }
 }

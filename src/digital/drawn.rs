@@ -9,6 +9,8 @@
 use image::GrayImage;
 use lopdf::{Dictionary, Document, Object, Stream};
 
+use super::integrity::{IssuedOnPage, issued_on_page};
+use crate::archive::RegisteredForm;
 use crate::form::FieldSpec;
 
 /// Pen strokes run past a box's border: this much around each box is the box's
@@ -20,42 +22,34 @@ const DIFFERENT: u8 = 48;
 /// More differing pixels than this (at 100 dpi, about 1.3 mm²) is a change.
 const MAX_STRAY_PIXELS: usize = 20;
 
-/// One page of the return: its content streams, decoded once, and where among
-/// them the run issued for it lies.
+/// One page of the return: what was issued for it, and whether it shows more.
 pub struct PageContent {
     id: lopdf::ObjectId,
-    streams: Vec<Vec<u8>>,
-    issued: (usize, usize),
+    issued: IssuedOnPage,
     annotated: bool,
 }
 
 impl PageContent {
-    /// True when the page draws only its issued run (and streams that merely
-    /// save and restore the graphics state) and has no annotations: it cannot
-    /// show anything but what was issued, and need not be drawn to be sure.
+    /// True when the page draws only what was issued (and saves and restores
+    /// the graphics state) and has no annotations: it cannot show anything but
+    /// what was issued, and need not be drawn to be sure.
     pub fn shows_only_what_was_issued(&self) -> bool {
-        let (start, end) = self.issued;
-        !self.annotated
-            && self.streams[..start]
-                .iter()
-                .chain(&self.streams[end..])
-                .all(|s| super::integrity::is_state_only(s))
+        !self.annotated && !self.issued.draws_more
     }
 }
 
-/// Every page of the return with its issued run. `None` when a page's issued
-/// content is not there (the policy-text check says so already).
-pub fn page_contents(doc: &Document, page_hashes: &[String]) -> Option<Vec<PageContent>> {
+/// Every page of the return with what was issued for it. `None` when a page's
+/// issued content is not there (the policy-text check says so already).
+pub fn page_contents(doc: &Document, form: &RegisteredForm) -> Option<Vec<PageContent>> {
     let pages: Vec<lopdf::ObjectId> = doc.page_iter().collect();
-    if pages.len() != page_hashes.len() {
+    if pages.len() != form.page_hashes.len() {
         return None;
     }
     pages
         .into_iter()
-        .zip(page_hashes)
-        .map(|(id, issued)| {
-            let streams = super::integrity::decoded_streams(doc, id).ok()?;
-            let issued = super::integrity::issued_run(&streams, issued)?;
+        .enumerate()
+        .map(|(index, id)| {
+            let issued = issued_on_page(doc, id, form, index).ok()??;
             let annotated = doc
                 .get_dictionary(id)
                 .ok()
@@ -65,7 +59,6 @@ pub fn page_contents(doc: &Document, page_hashes: &[String]) -> Option<Vec<PageC
                 .is_some_and(|annots| !annots.is_empty());
             Some(PageContent {
                 id,
-                streams,
                 issued,
                 annotated,
             })
@@ -73,17 +66,12 @@ pub fn page_contents(doc: &Document, page_hashes: &[String]) -> Option<Vec<PageC
         .collect()
 }
 
-/// The form as issued, rebuilt from the return: each page with only its issued
-/// run of content streams, and no annotations.
+/// The form as issued, rebuilt from the return: each page with only what was
+/// issued for it, and no annotations.
 pub fn issued_view(doc: &Document, pages: &[PageContent]) -> Option<Vec<u8>> {
     let mut view = doc.clone();
     for page in pages {
-        let (start, end) = page.issued;
-        let mut content = Vec::new();
-        for stream in &page.streams[start..end] {
-            content.extend_from_slice(stream);
-            content.push(b'\n');
-        }
+        let content = page.issued.content.clone();
         let id = view.add_object(Stream::new(Dictionary::new(), content));
         let dict = view.get_object_mut(page.id).ok()?.as_dict_mut().ok()?;
         dict.set("Contents", Object::Reference(id));

@@ -4,11 +4,13 @@
 
 use std::collections::HashSet;
 
+use lopdf::content::Content;
 use lopdf::{Document, Object};
 use sha2::{Digest, Sha256};
 
 use super::changes::{self, Modifications};
 use crate::archive::RegisteredForm;
+use crate::form::drawing;
 use crate::form::id::hex;
 
 /// Page content that inflates beyond this is hostile (a policy page is ~20 KB).
@@ -58,20 +60,20 @@ pub(super) fn policy_integrity(
     }
     let box_pages: HashSet<usize> = form.boxes.iter().map(|b| b.page).collect();
     let mut added = Vec::new();
-    for (n, (&page, issued)) in pages.iter().zip(&form.page_hashes).enumerate() {
-        let streams = decoded_streams(doc, page)
+    let mut rewritten = Vec::new();
+    for (n, &page) in pages.iter().enumerate() {
+        let found = issued_on_page(doc, page, form, n)
             .map_err(|e| format!("page {}'s content cannot be read: {e}", n + 1))?;
-        let Some((start, end)) = issued_run(&streams, issued) else {
+        let Some(found) = found else {
             return Err(format!(
                 "page {}'s policy text is not what was issued: the page was edited",
                 n + 1
             ));
         };
-        let draws_more = streams[..start]
-            .iter()
-            .chain(&streams[end..])
-            .any(|s| !is_state_only(s));
-        if draws_more {
+        if found.rewritten {
+            rewritten.push(n + 1);
+        }
+        if found.draws_more {
             match box_pages.contains(&(n + 1)) {
                 true => added.push(n + 1),
                 false => {
@@ -83,17 +85,97 @@ pub(super) fn policy_integrity(
             }
         }
     }
-    Ok(match added.is_empty() {
-        true => "every page's content as issued is present (the reader rewrote the file)".into(),
-        false => format!(
-            "every page's content as issued is present; page {} also draws what was filled in (flattened)",
-            added
+    let mut how =
+        "every page's content as issued is present (the reader rewrote the file)".to_owned();
+    if !rewritten.is_empty() {
+        how.push_str(&format!(
+            "; {} the same drawing written differently",
+            pages_said(&rewritten, ("is", "are"))
+        ));
+    }
+    if !added.is_empty() {
+        how.push_str(&format!(
+            "; {} also what was filled in (flattened)",
+            pages_said(&added, ("draws", "draw"))
+        ));
+    }
+    Ok(how)
+}
+
+/// "page 3 draws" or "pages 1, 3 draw".
+fn pages_said(pages: &[usize], (one, many): (&str, &str)) -> String {
+    let list = pages
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match pages.len() {
+        1 => format!("page {list} {one}"),
+        _ => format!("pages {list} {many}"),
+    }
+}
+
+/// Where one page of the return draws what was issued for it.
+pub(super) struct IssuedOnPage {
+    /// The issued drawing as content-stream bytes, to draw the form as issued.
+    pub content: Vec<u8>,
+    /// The page draws more than that (beyond saving and restoring state).
+    pub draws_more: bool,
+    /// Found by its operators, not its bytes: the reader wrote it differently.
+    pub rewritten: bool,
+}
+
+/// Page `index` (0-based) of the return against the page as issued: its issued
+/// content streams byte for byte, else (for forms whose drawing the register
+/// keeps) the same operators written another way. `Ok(None)` when neither is
+/// there: the page was edited.
+pub(super) fn issued_on_page(
+    doc: &Document,
+    page: lopdf::ObjectId,
+    form: &RegisteredForm,
+    index: usize,
+) -> Result<Option<IssuedOnPage>, String> {
+    let streams = decoded_streams(doc, page)?;
+    if let Some(issued) = form.page_hashes.get(index)
+        && let Some((start, end)) = issued_run(&streams, issued)
+    {
+        let mut content = Vec::new();
+        for stream in &streams[start..end] {
+            content.extend_from_slice(stream);
+            content.push(b'\n');
+        }
+        return Ok(Some(IssuedOnPage {
+            content,
+            draws_more: streams[..start]
                 .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })
+                .chain(&streams[end..])
+                .any(|s| !is_state_only(s)),
+            rewritten: false,
+        }));
+    }
+    let Some(Some(issued)) = form.page_drawings.get(index) else {
+        return Ok(None);
+    };
+    // Streams are one drawing joined by whitespace (PDF 32000-1 7.8.2): a
+    // reader may split or join them.
+    let joined = streams.join(&b'\n');
+    let operations = drawing::operations(&joined)?;
+    let Some((start, end)) = drawing::find(&operations, issued) else {
+        return Ok(None);
+    };
+    let content = Content {
+        operations: &operations[start..end],
+    }
+    .encode()
+    .map_err(|e| e.to_string())?;
+    Ok(Some(IssuedOnPage {
+        content,
+        draws_more: operations[..start]
+            .iter()
+            .chain(&operations[end..])
+            .any(|op| !drawing::is_state_only(op)),
+        rewritten: true,
+    }))
 }
 
 /// A stream that only saves or restores graphics state (qpdf wraps a page's

@@ -76,11 +76,7 @@ pub struct Inspection {
 impl Inspection {
     /// How it was signed, for the evidence page and the status report.
     pub fn how_signed(&self) -> String {
-        match self
-            .signatures
-            .iter()
-            .find(|s| s.field == SIGNATURE_FIELD && s.sound())
-        {
+        match self.signatures.iter().find(|s| s.counted) {
             Some(sig) => format!(
                 "PDF signed with a certificate by {} ({})",
                 sig.cms.signer.as_deref().unwrap_or("an unnamed signer"),
@@ -198,7 +194,7 @@ pub fn inspect(
         .map(|(number, id)| (id, number as usize))
         .collect();
     let signature_box = form.boxes.iter().find(|b| b.name == SIGNATURE_FIELD);
-    let signatures: Vec<CertificateSignature> = signed_fields
+    let mut signatures: Vec<CertificateSignature> = signed_fields
         .into_iter()
         .filter_map(|(field, f)| {
             let value = f.value.as_ref()?;
@@ -214,8 +210,42 @@ pub fn inspect(
             Some(signature)
         })
         .collect();
+    // A sound signature counts for the person only if its certificate names
+    // them, by name or by the roster's e-mail address; on a blank form (no name
+    // issued) any signer is the person.
+    let names_the_person = |sig: &CertificateSignature| match (&form.name, &sig.cms.signer) {
+        (None, _) => true,
+        _ if person::same_email(form.email.as_deref(), &sig.cms.signer_emails) => true,
+        (Some(issued), Some(signer)) => person::same_person(issued, signer),
+        (Some(_), None) => false,
+    };
+    for sig in &mut signatures {
+        let signs_the_box = sig.field == SIGNATURE_FIELD || sig.over_signature_box;
+        let person = form.name.as_deref().unwrap_or("the person");
+        (sig.counted, sig.counted_because) = match (sig.sound(), signs_the_box) {
+            (false, _) => (false, "not counted: it does not hold".to_owned()),
+            (true, false) => (
+                false,
+                format!(
+                    "not counted: it is in the field {}, whose widget is not over the signature box",
+                    sig.field
+                ),
+            ),
+            (true, true) if names_the_person(sig) => {
+                (true, format!("counted: it signs the form for {person}"))
+            }
+            (true, true) => (
+                false,
+                format!(
+                    "not counted: its certificate names {}, not {person}",
+                    sig.cms.signer.as_deref().unwrap_or("no one")
+                ),
+            ),
+        };
+    }
     for sig in &signatures {
         let mut detail = vec![
+            sig.counted_because.clone(),
             match sig.cms.intact && sig.covers_revision {
                 true => "intact: the signed bytes are unchanged".to_owned(),
                 false => "not intact".to_owned(),
@@ -236,10 +266,10 @@ pub fn inspect(
         detail.extend(sig.cms.problems.iter().cloned());
         detail.extend(sig.problems.iter().cloned());
         if let Some(who) = &sig.cms.signer {
-            detail.insert(0, format!("signed by {who}"));
+            detail.insert(1, format!("signed by {who}"));
         }
         if let Some(at) = &sig.cms.signing_time {
-            detail.insert(1.min(detail.len()), format!("at {at}"));
+            detail.insert(2.min(detail.len()), format!("at {at}"));
         }
         checks.push(Check {
             check: format!("certificate signature in {}", sig.field),
@@ -268,18 +298,11 @@ pub fn inspect(
             ));
         }
     }
-    // A sound signature counts for the person only if its certificate names
-    // them; on a blank form (no name issued) any signer is the person.
-    let names_the_person = |sig: &CertificateSignature| match (&form.name, &sig.cms.signer) {
-        (None, _) => true,
-        (Some(issued), Some(signer)) => person::same_person(issued, signer),
-        (Some(_), None) => false,
-    };
     let sound: Vec<&CertificateSignature> = signatures
         .iter()
         .filter(|s| (s.field == SIGNATURE_FIELD || s.over_signature_box) && s.sound())
         .collect();
-    let certified = sound.iter().any(|s| names_the_person(s));
+    let certified = signatures.iter().any(|s| s.counted);
     // Why the return cannot be accepted beyond what is missing, in the office's words.
     let mut notes: Vec<String> = Vec::new();
     let someone_else = sound.iter().find(|s| !names_the_person(s));
@@ -405,7 +428,7 @@ fn drawn_outside_boxes(
     render: &dyn Fn(usize) -> Result<GrayImage, String>,
     render_pdf: &RenderPdf,
 ) -> Vec<String> {
-    let Some(contents) = drawn::page_contents(doc, &form.page_hashes) else {
+    let Some(contents) = drawn::page_contents(doc, form) else {
         return Vec::new();
     };
     // A page that draws only its issued content and has no annotations shows

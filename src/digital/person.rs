@@ -32,6 +32,18 @@ pub fn same_person(issued: &str, given: &str) -> bool {
             .any(|w| w == first || Some(w) == initial.as_ref())
 }
 
+/// True when one of a certificate's e-mail addresses is the roster's for the
+/// person (e-mail addresses are compared without regard to case).
+pub fn same_email(roster: Option<&str>, certificate: &[String]) -> bool {
+    roster.is_some_and(|roster| {
+        let roster = roster.trim();
+        !roster.is_empty()
+            && certificate
+                .iter()
+                .any(|email| email.trim().eq_ignore_ascii_case(roster))
+    })
+}
+
 /// A name as comparable words: letters without accents, lowercased, apostrophes
 /// dropped (O'Brien, O’Brien, OBrien), split at spaces, hyphens, commas and dots,
 /// titles removed.

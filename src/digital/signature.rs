@@ -111,6 +111,9 @@ impl Trust {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CmsReport {
     pub signer: Option<String>,
+    /// The signer's e-mail addresses: the subject's emailAddress and the
+    /// certificate's rfc822Name alternative names.
+    pub signer_emails: Vec<String>,
     /// The signer's claimed signing time (signed attribute), RFC 3339.
     pub signing_time: Option<String>,
     pub digest_algorithm: Option<String>,
@@ -131,6 +134,7 @@ impl CmsReport {
     pub fn unchecked() -> Self {
         Self {
             signer: None,
+            signer_emails: Vec::new(),
             signing_time: None,
             digest_algorithm: None,
             intact: false,
@@ -177,6 +181,7 @@ pub fn verify_cms(contents: &[u8], signed: [&[u8]; 2], roots: &[Certificate]) ->
         .find(|cert| identifies(&signer_info.sid, cert));
     if let Some(cert) = signer_cert {
         report.signer = common_name(cert);
+        report.signer_emails = emails(cert);
     }
     report.signing_time = signing_time(signer_info);
 
@@ -290,6 +295,30 @@ pub fn common_name(cert: &Certificate) -> Option<String> {
         Ok(Some(cn)) => Some(cn.value().into_owned()),
         _ => Some(subject.to_string()).filter(|s| !s.is_empty()),
     }
+}
+
+/// PKCS #9 emailAddress, which NSS and OpenSSL put in the subject.
+const EMAIL_ADDRESS: Oid = Oid::new_unwrap("1.2.840.113549.1.9.1");
+
+/// The e-mail addresses a certificate names its subject by.
+pub fn emails(cert: &Certificate) -> Vec<String> {
+    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::name::GeneralName;
+    let tbs = cert.tbs_certificate();
+    let mut found: Vec<String> = tbs
+        .subject()
+        .iter()
+        .filter(|atav| atav.oid == EMAIL_ADDRESS)
+        .filter_map(|atav| atav.value.decode_as::<der::asn1::Ia5String>().ok())
+        .map(|email| email.to_string())
+        .collect();
+    if let Ok(Some((_, names))) = tbs.get_extension::<SubjectAltName>() {
+        found.extend(names.0.iter().filter_map(|name| match name {
+            GeneralName::Rfc822Name(email) => Some(email.to_string()),
+            _ => None,
+        }));
+    }
+    found
 }
 
 fn attribute(info: &SignerInfo, oid: Oid) -> Option<&der::Any> {

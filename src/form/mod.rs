@@ -2,6 +2,7 @@
 //! people can type, the per-page QR code, the embedded font, and the surgery that
 //! turns one compiled policy into personal forms with AcroForm fields.
 
+pub mod drawing;
 pub mod font;
 pub mod id;
 pub mod stamp;

@@ -9,6 +9,7 @@ use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 use qrcode::{EcLevel, QrCode, Version};
 use sha2::{Digest, Sha256};
 
+use super::drawing::{DrawingHasher, DrawingPrint};
 use super::font::{FONT, FONT_NAME};
 use super::id::{FormId, PagePayload, hex};
 use super::{FieldSpec, FormMeta, Rect};
@@ -50,6 +51,8 @@ pub struct FormBase {
     font: ObjectId,
     /// Per page, SHA-256 state after the page's own content (see [`PageOverlay`]).
     content_hashers: Vec<Sha256>,
+    /// Per page, the drawing fingerprint's state after the page's own content.
+    drawing_hashers: Vec<DrawingHasher>,
 }
 
 /// One page's personal content: the QR code and form id, compressed for the PDF,
@@ -61,6 +64,8 @@ pub struct PageOverlay {
     /// by a newline (as lopdf's `get_page_content` joins them): what the issue
     /// register stores and a digital return is checked against.
     pub content_hash: String,
+    /// What the page draws, by operators (see [`super::drawing`]).
+    pub drawing: DrawingPrint,
 }
 
 /// One personalised form: its bytes and what the issue register records.
@@ -68,6 +73,8 @@ pub struct Stamped {
     pub pdf: Vec<u8>,
     /// SHA-256 of each page's decoded content, as issued.
     pub page_hashes: Vec<String>,
+    /// What each page draws, as issued.
+    pub page_drawings: Vec<DrawingPrint>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +151,16 @@ impl FormBase {
                 hasher
             })
             .collect();
+        let drawing_hashers = pages
+            .iter()
+            .map(|&page| {
+                let mut hasher = DrawingHasher::default();
+                hasher
+                    .add_content(&doc.get_page_content(page))
+                    .map_err(StampError::Malformed)?;
+                Ok(hasher)
+            })
+            .collect::<Result<_, StampError>>()?;
         for field in &fields {
             if field.page == 0 || field.page > pages.len() {
                 return Err(StampError::Malformed(format!(
@@ -159,6 +176,7 @@ impl FormBase {
             fields,
             font,
             content_hashers,
+            drawing_hashers,
         })
     }
 
@@ -185,9 +203,14 @@ impl FormBase {
                 let mut hasher = self.content_hashers[i as usize].clone();
                 hasher.update(&content);
                 hasher.update(b"\n");
+                let mut drawing = self.drawing_hashers[i as usize].clone();
+                drawing
+                    .add_content(&content)
+                    .map_err(StampError::Malformed)?;
                 Ok(PageOverlay {
                     stream: compressed(content),
                     content_hash: hex(&hasher.finalize()),
+                    drawing: drawing.finish(),
                 })
             })
             .collect()
@@ -210,6 +233,7 @@ impl FormBase {
         Ok(Stamped {
             pdf,
             page_hashes: overlays.iter().map(|o| o.content_hash.clone()).collect(),
+            page_drawings: overlays.iter().map(|o| o.drawing.clone()).collect(),
         })
     }
 

@@ -61,16 +61,25 @@ pub fn evidence_pdf(evidence: &Evidence) -> Vec<u8> {
     }
     lines.push((9.0, "archived form".into()));
     lines.push((9.0, format!("          {}", evidence.archived_sha256)));
-    let mut content = String::from("BT\n");
-    let mut y = 790.0;
+    // Lines wrap at the right margin (a check lists every signature, with why)
+    // and run onto further pages rather than off the bottom of the first.
+    let mut pages: Vec<String> = vec![String::from("BT\n")];
+    let mut y = TOP;
     for (size, text) in &lines {
-        y -= size * 1.45;
-        content.push_str(&format!(
-            "/{FONT_NAME} {size} Tf 1 0 0 1 56 {y:.1} Tm <{}> Tj\n",
-            FONT.encode(text)
-        ));
+        for piece in wrap(text, *size) {
+            y -= size * 1.45;
+            if y < BOTTOM {
+                pages.last_mut().expect("a page").push_str("ET\n");
+                pages.push(String::from("BT\n"));
+                y = TOP - size * 1.45;
+            }
+            pages.last_mut().expect("a page").push_str(&format!(
+                "/{FONT_NAME} {size} Tf 1 0 0 1 {MARGIN} {y:.1} Tm <{}> Tj\n",
+                FONT.encode(&piece)
+            ));
+        }
     }
-    content.push_str("ET\n");
+    pages.last_mut().expect("a page").push_str("ET\n");
     let mut doc = Document::with_version("1.7");
     let font = FONT.add_to(&mut doc);
     let resources = Dictionary::from_iter([(
@@ -80,10 +89,61 @@ pub fn evidence_pdf(evidence: &Evidence) -> Vec<u8> {
             Object::Reference(font),
         )])),
     )]);
-    let page = crate::pdf::SimplePage {
+    let pages = pages.into_iter().map(|content| crate::pdf::SimplePage {
         content: Stream::new(Dictionary::new(), content.into_bytes()),
-        resources,
-        size: (595.28, 841.89),
-    };
-    crate::pdf::save_pages(doc, [page])
+        resources: resources.clone(),
+        size: (PAGE_WIDTH, 841.89),
+    });
+    crate::pdf::save_pages(doc, pages)
+}
+
+const PAGE_WIDTH: f64 = 595.28;
+const MARGIN: f64 = 56.0;
+const TOP: f64 = 790.0;
+const BOTTOM: f64 = 50.0;
+
+/// A line cut at spaces to fit between the margins; continuation lines are
+/// indented under the text after a check's "pass" or "FAIL".
+fn wrap(text: &str, size: f64) -> Vec<String> {
+    use crate::form::font::FONT;
+    let room = PAGE_WIDTH - 2.0 * MARGIN;
+    let indent = "      ";
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = match line.is_empty() {
+            true => word.to_owned(),
+            false => format!("{line} {word}"),
+        };
+        if line.trim().is_empty() || FONT.width(&candidate, size) <= room {
+            line = candidate;
+        } else {
+            lines.push(line);
+            line = format!("{indent}{word}");
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_checks_wrap_within_the_margins() {
+        let check = "pass  certificate signature in office: not counted: it is in the field office, \
+            whose widget is not over the signature box; signed by Pakeman Office; at 2026-11-24";
+        let lines = wrap(check, 10.5);
+        assert!(lines.len() > 1, "{lines:?}");
+        for line in &lines {
+            assert!(crate::form::font::FONT.width(line, 10.5) <= PAGE_WIDTH - 2.0 * MARGIN);
+        }
+        assert_eq!(
+            lines.join(" ").split_whitespace().collect::<Vec<_>>(),
+            check.split_whitespace().collect::<Vec<_>>()
+        );
+        // Spaces that align the header's values are kept.
+        assert_eq!(wrap("Form:            X", 10.5), vec!["Form:            X"]);
+    }
 }

@@ -187,39 +187,8 @@ fn judge_form(
     pages: &BTreeMap<u32, (&str, &IdentifiedPage)>,
     current: Option<&str>,
 ) -> Result<(ReturnRow, Outcome), IngestError> {
-    let mut missing: Vec<String> = (1..=form.pages as u32)
-        .filter(|p| !pages.contains_key(p))
-        .map(|p| format!("page {p}"))
-        .collect();
-    let written = |field: &str| {
-        pages
-            .values()
-            .any(|(_, p)| p.written.get(field).copied().unwrap_or(false))
-    };
-    let on_present_page = |field: &str| {
-        form.boxes
-            .iter()
-            .find(|b| b.name == field)
-            .is_some_and(|b| pages.contains_key(&(b.page as u32)))
-    };
-    // A missing page's boxes are covered by "page N"; only judge boxes we saw.
-    if on_present_page("signer_signature") && !written("signer_signature") {
-        missing.push("signature".into());
-    }
-    if on_present_page("signer_name") && form.name.is_none() && !written("signer_name") {
-        missing.push("name".into());
-    }
-    if on_present_page("signer_date") && !written("signer_date") {
-        missing.push("date".into());
-    }
-    let verdict = match (
-        current == Some(form.fingerprint.as_str()),
-        missing.is_empty(),
-    ) {
-        (false, _) => Verdict::Outdated,
-        (true, true) => Verdict::Accepted,
-        (true, false) => Verdict::Incomplete,
-    };
+    let found: BTreeMap<u32, &IdentifiedPage> = pages.iter().map(|(&n, (_, p))| (n, *p)).collect();
+    let (verdict, missing) = super::paper::verdict(form, &found, current);
     // The files the form's pages came from, each once, in page order.
     let mut file_names: Vec<String> = Vec::new();
     for (file, _) in pages.values() {

@@ -14,6 +14,7 @@ mod file;
 pub mod inbox;
 mod judge;
 pub mod pages;
+mod paper;
 pub mod protocol;
 mod quarantine;
 pub mod read;

@@ -318,14 +318,58 @@ impl Reader<'_> {
             return Err("it is not a PDF".into());
         };
         let Some(form_id) = pdf.form_id.clone() else {
-            return Err(
-                "it is not one of our forms: it has no aup form id in its metadata \
-                 (a scan is identified by its QR codes: use `aup ingest`)"
-                    .into(),
-            );
+            drop(source);
+            return self.verify_as_scan(file);
         };
         self.inspect_digital((*bytes).as_ref(), &source, &form_id)
             .map_err(|e| e.message)
+    }
+
+    /// A PDF without our metadata (Ghostscript, "print to PDF"): its pages are
+    /// identified by their QR codes and judged as ingest judges a scan.
+    fn verify_as_scan(&self, file: &Path) -> Result<crate::digital::Inspection, String> {
+        let reading = self.scan(file, FileKind::Pdf);
+        if let Some(unreadable) = reading.unreadable {
+            return Err(format!("{} ({})", unreadable.message, unreadable.reason));
+        }
+        let mut forms: BTreeMap<&str, BTreeMap<u32, &IdentifiedPage>> = BTreeMap::new();
+        for page in &reading.pages {
+            if let PageReading::Identified(found) = page {
+                forms
+                    .entry(found.form_id.as_str())
+                    .or_default()
+                    .entry(found.page)
+                    .or_insert(found);
+            }
+        }
+        let (form_id, pages) = match forms.len() {
+            0 => {
+                return Err(
+                    "it is not one of our forms: it has no aup form id in its metadata, \
+                     and no page carries one of our QR codes"
+                        .into(),
+                );
+            }
+            1 => forms.pop_first().expect("one form"),
+            _ => {
+                return Err(format!(
+                    "it holds pages of {} forms ({}): verify one return at a time, or file \
+                     them all with `aup ingest`",
+                    forms.len(),
+                    forms.keys().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        };
+        let form = self
+            .register
+            .get(form_id)?
+            .ok_or_else(|| format!("form {form_id} is not in this archive's issue register"))?;
+        let context = self.register.context(&form, self.schools)?;
+        Ok(super::paper::inspection(
+            &form,
+            &pages,
+            context.current.as_deref(),
+        ))
     }
 
     /// `aup assign`: the file's pages as the given pages of a form, taken upright.

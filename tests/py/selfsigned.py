@@ -1,6 +1,9 @@
 """Writes a signing key and certificate: selfsigned.py KEY CERT NAME [rsa|ec|ca]
 [CA_KEY CA_CERT]. Self-signed unless a CA's key and certificate are given; `ca`
-makes an RSA certificate authority (basic constraints CA, key usage cert sign)."""
+makes an RSA certificate authority (basic constraints CA, key usage cert sign).
+A NAME like "Laptop 7 <amelia@school.uk>" gives the common name "Laptop 7" and
+the e-mail address as an rfc822Name alternative name, as S/MIME certificates
+name their holder."""
 import datetime
 import sys
 
@@ -12,6 +15,10 @@ from cryptography.x509.oid import NameOID
 key_path, cert_path, name = sys.argv[1:4]
 kind = sys.argv[4] if len(sys.argv) > 4 else "rsa"
 key = ec.generate_private_key(ec.SECP256R1()) if kind == "ec" else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+email = None
+if name.endswith(">") and "<" in name:
+    name, email = name[:-1].split("<", 1)
+    name = name.strip()
 subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
 issuer_name, issuer_key = subject, key
 if len(sys.argv) > 6:
@@ -35,6 +42,8 @@ if kind == "ca":
     )
 else:
     builder = builder.add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+if email:
+    builder = builder.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
 cert = builder.sign(issuer_key, hashes.SHA256())
 with open(key_path, "wb") as f:
     f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))

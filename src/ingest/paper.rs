@@ -1,0 +1,145 @@
+//! A form returned on paper (or as a PDF that lost our metadata, which is read
+//! as a scan is) judged from its identified pages: every page present, the
+//! policy version current, ink in the signature, name and date boxes. `ingest`
+//! files what this decides; `verify` explains it.
+
+use std::collections::BTreeMap;
+
+use super::protocol::IdentifiedPage;
+use crate::archive::RegisteredForm;
+use crate::digital::{Check, Inspection};
+use crate::verdict::Verdict;
+
+/// The verdict on a form from the pages of it that were found, and what is
+/// missing ("page 2", "signature", "name", "date").
+pub(crate) fn verdict(
+    form: &RegisteredForm,
+    pages: &BTreeMap<u32, &IdentifiedPage>,
+    current: Option<&str>,
+) -> (Verdict, Vec<String>) {
+    let mut missing: Vec<String> = (1..=form.pages as u32)
+        .filter(|p| !pages.contains_key(p))
+        .map(|p| format!("page {p}"))
+        .collect();
+    // A missing page's boxes are covered by "page N"; only judge boxes we saw.
+    for field in ["signer_signature", "signer_name", "signer_date"] {
+        let is_printed = field == "signer_name" && form.name.is_some();
+        if on_present_page(form, pages, field) && !is_printed && !written(pages, field) {
+            missing.push(field.trim_start_matches("signer_").to_owned());
+        }
+    }
+    let verdict = match (
+        current == Some(form.fingerprint.as_str()),
+        missing.is_empty(),
+    ) {
+        (false, _) => Verdict::Outdated,
+        (true, true) => Verdict::Accepted,
+        (true, false) => Verdict::Incomplete,
+    };
+    (verdict, missing)
+}
+
+fn written(pages: &BTreeMap<u32, &IdentifiedPage>, field: &str) -> bool {
+    pages
+        .values()
+        .any(|p| p.written.get(field).copied().unwrap_or(false))
+}
+
+fn on_present_page(
+    form: &RegisteredForm,
+    pages: &BTreeMap<u32, &IdentifiedPage>,
+    field: &str,
+) -> bool {
+    form.boxes
+        .iter()
+        .find(|b| b.name == field)
+        .is_some_and(|b| pages.contains_key(&(b.page as u32)))
+}
+
+/// `aup verify` on a PDF without our metadata whose pages carry our codes
+/// (Ghostscript and "print to PDF" drop the metadata): what ingest would decide,
+/// with each check in words.
+pub(crate) fn inspection(
+    form: &RegisteredForm,
+    pages: &BTreeMap<u32, &IdentifiedPage>,
+    current: Option<&str>,
+) -> Inspection {
+    let (verdict, missing) = verdict(form, pages, current);
+    let found: Vec<String> = pages.keys().map(u32::to_string).collect();
+    let box_check = |field: &str, what: &str| {
+        let ink = written(pages, field);
+        Check {
+            check: what.to_owned(),
+            passed: ink,
+            detail: match (on_present_page(form, pages, field), ink) {
+                (false, _) => "its page is missing".to_owned(),
+                (true, true) => format!("the {what} box has ink"),
+                (true, false) => format!("the {what} box is empty"),
+            },
+        }
+    };
+    let version = &form.fingerprint[..12.min(form.fingerprint.len())];
+    let mut checks = vec![
+        Check {
+            check: "read as a scan".into(),
+            passed: true,
+            detail: "the file has no aup metadata (a program such as Ghostscript rewrote it), \
+                so it is read as a scan is: by the QR code on each page and the ink in the boxes; \
+                its policy text is not compared with what was issued"
+                .into(),
+        },
+        Check {
+            check: "pages".into(),
+            passed: found.len() as i64 == form.pages,
+            detail: format!(
+                "page {} of {} identified by their QR codes",
+                found.join(", "),
+                form.pages
+            ),
+        },
+        Check {
+            check: "policy version is the current one".into(),
+            passed: current == Some(form.fingerprint.as_str()),
+            detail: match current == Some(form.fingerprint.as_str()) {
+                true => format!("version {version} is current"),
+                false => format!(
+                    "version {version} was replaced by a newer policy for {} {}",
+                    form.school, form.year
+                ),
+            },
+        },
+        box_check("signer_signature", "signature"),
+    ];
+    checks.push(match &form.name {
+        Some(name) => Check {
+            check: "name".into(),
+            passed: true,
+            detail: format!("printed on the form: {name}"),
+        },
+        None => box_check("signer_name", "name"),
+    });
+    checks.push(box_check("signer_date", "date"));
+    let reason = match verdict {
+        Verdict::Outdated => {
+            Some("signed an older version of the policy: the current one must be signed".into())
+        }
+        Verdict::Incomplete => Some(format!("missing: {}", missing.join(", "))),
+        _ => None,
+    };
+    Inspection {
+        form_id: form.form_id.clone(),
+        school: form.school.clone(),
+        year: form.year.clone(),
+        person: form.name.clone(),
+        name: None,
+        role: None,
+        date: None,
+        signatures: Vec::new(),
+        signature_ink: written(pages, "signer_signature"),
+        checks,
+        verdict,
+        missing,
+        reason,
+        method: "paper".into(),
+    }
+}
