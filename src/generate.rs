@@ -30,6 +30,9 @@ pub struct Generated {
     pub forms: Vec<(FormId, PathBuf)>,
     /// `print-all.pdf`, when any form was written.
     pub print_all: Option<PathBuf>,
+    /// Forms of an older policy version that were in `forms/`, each moved to
+    /// `superseded/<version>/` (from, to), so nobody prints one by mistake.
+    pub superseded: Vec<(PathBuf, PathBuf)>,
     pub warnings: String,
 }
 
@@ -198,6 +201,7 @@ pub fn generate_school(
         fingerprint: fingerprint.clone(),
         forms: Vec::new(),
         print_all: None,
+        superseded: Vec::new(),
         warnings: policy.warnings.clone(),
     };
     let Some(base) = base? else {
@@ -310,7 +314,53 @@ pub fn generate_school(
         .zip(written.into_iter().map(|(p, ..)| p))
         .collect();
     generated.print_all = Some(print_all_path);
+    generated.superseded = move_superseded(&archive, &year_dir, &fingerprint)?;
     Ok(generated)
+}
+
+/// Moves the personal forms of an older policy version out of `forms/` into
+/// `superseded/<version>/`: after a wording change `forms/` holds only what may
+/// be printed and signed now. A form is known by the id its file name starts
+/// with, looked up in the register; files the register does not know, and forms
+/// of the current version (someone who left the roster), stay where they are.
+fn move_superseded(
+    archive: &Archive,
+    year_dir: &Path,
+    current: &Fingerprint,
+) -> Result<Vec<(PathBuf, PathBuf)>, GenerateError> {
+    let forms_dir = year_dir.join("forms");
+    let failed = |path: &Path| {
+        let path = path.to_owned();
+        move |source| GenerateError::Write { path, source }
+    };
+    let mut moved = Vec::new();
+    let entries = std::fs::read_dir(&forms_dir).map_err(failed(&forms_dir))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for from in files {
+        let Some(name) = from.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        // `<PREFIX>-<YEAR>-<SERIAL>-<CHECK>-<person>.pdf`
+        let form_id = name.splitn(5, '-').take(4).collect::<Vec<_>>().join("-");
+        let Some(form) = archive.issued(&form_id)? else {
+            continue;
+        };
+        if form.fingerprint == current.as_str() {
+            continue;
+        }
+        let version = &form.fingerprint[..12.min(form.fingerprint.len())];
+        let folder = year_dir.join("superseded").join(version);
+        std::fs::create_dir_all(&folder).map_err(failed(&folder))?;
+        let to = folder.join(name);
+        std::fs::rename(&from, &to).map_err(failed(&from))?;
+        moved.push((from, to));
+    }
+    Ok(moved)
 }
 
 /// The roster's people, then `blank` unnamed forms.

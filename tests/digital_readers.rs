@@ -794,7 +794,7 @@ fn ghostscript_output_has_no_metadata_and_is_read_by_its_qr_codes() {
             check(&report, "pages")["detail"]
                 .as_str()
                 .unwrap()
-                .starts_with("page 1, 2, 3 of 3 identified by their QR codes")
+                .starts_with("pages 1, 2, 3 of 3 identified by their QR codes")
         );
     }
     assert_eq!(

@@ -436,7 +436,12 @@ fn a_pdf_that_is_not_ours_is_unidentified() {
     let stray = scratch.path("newsletter.pdf");
     std::fs::copy(&policy, &stray).unwrap();
     let run = scratch.aup(&["verify", stray.to_str().unwrap()]);
-    assert!(run.could_not_check().contains("not one of our forms"));
+    let said = run.could_not_check();
+    assert!(
+        said.contains("not one of our forms")
+            && said.contains("no page carries one of our QR codes"),
+        "{said}"
+    );
     let outcomes = ingest_all(&scratch, &stray);
     assert_eq!(outcomes.len(), 3, "one per page: {outcomes:#?}");
     for outcome in outcomes {

@@ -278,3 +278,81 @@ fn shipped_schema_matches_the_types_and_every_school_points_at_it() {
         }
     }
 }
+
+#[test]
+fn a_wording_change_moves_the_older_versions_forms_out_of_forms() {
+    let scratch = Scratch::pakeman_with_roster(
+        "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Daniel,Okoro,TA\n",
+    );
+    let generate = || {
+        scratch
+            .aup(&["generate", "--json", "--date", "2025-09-01"])
+            .success()
+    };
+    let first = generate().json_lines()[0].clone();
+    let old_version = first["fingerprint"].as_str().unwrap()[..12].to_owned();
+    let forms = scratch.path("out/pakeman/2025-26/forms");
+    let listed = |dir: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let old_forms = listed(&forms);
+    let old_bytes: Vec<Vec<u8>> = old_forms
+        .iter()
+        .map(|name| std::fs::read(forms.join(name)).unwrap())
+        .collect();
+
+    // The same wording again: nothing moves.
+    let again = generate();
+    assert_eq!(again.json_lines()[0]["superseded"], serde_json::json!([]));
+    assert!(!again.stderr().contains("moved"), "{}", again.stderr());
+
+    let yaml = std::fs::read_to_string(scratch.path("schools/pakeman.yaml")).unwrap();
+    scratch.write(
+        "schools/pakeman.yaml",
+        &yaml.replacen("name: ", "name: The ", 1),
+    );
+    let run = generate();
+    let second = run.json_lines()[0].clone();
+    assert_ne!(second["fingerprint"], first["fingerprint"]);
+    assert!(
+        run.stderr().contains(
+            "2 forms of an older policy version moved out of forms/ to out/pakeman/2025-26/superseded"
+        ),
+        "{}",
+        run.stderr()
+    );
+    // forms/ holds only this version's forms; the old ones are kept, unchanged.
+    let new_ids: Vec<&str> = second["forms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["form_id"].as_str().unwrap())
+        .collect();
+    let now = listed(&forms);
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(
+        now.iter()
+            .all(|name| new_ids.iter().any(|id| name.starts_with(id)))
+    );
+    let superseded = scratch.path(&format!("out/pakeman/2025-26/superseded/{old_version}"));
+    assert_eq!(listed(&superseded), old_forms);
+    for (name, bytes) in old_forms.iter().zip(&old_bytes) {
+        assert_eq!(
+            &std::fs::read(superseded.join(name)).unwrap(),
+            bytes,
+            "{name}"
+        );
+    }
+    assert_eq!(second["superseded"].as_array().unwrap().len(), 2);
+    // A superseded form returned anyway is still recognised, and outdated.
+    let returned = scratch.path("old-return.pdf");
+    std::fs::copy(superseded.join(&old_forms[0]), &returned).unwrap();
+    let verify = scratch.aup(&["verify", "--json", returned.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&verify.stdout()).unwrap();
+    assert_eq!(report["verdict"], "outdated", "{report:#}");
+}

@@ -1,6 +1,6 @@
 //! `aup generate`: parse the arguments into a plan, then generate each school.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
@@ -121,6 +121,10 @@ pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
                             "path": path,
                         })).collect::<Vec<_>>(),
                         "print_all": generated.print_all,
+                        "superseded": generated.superseded.iter().map(|(from, to)| json!({
+                            "from": from,
+                            "to": to,
+                        })).collect::<Vec<_>>(),
                     }));
                 } else {
                     // The written paths are the command's data: stdout, one per line.
@@ -141,6 +145,16 @@ pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
                     &generated.fingerprint.as_str()[..12],
                     started.elapsed().as_millis()
                 );
+                if let Some((_, to)) = generated.superseded.first() {
+                    let folder = to.parent().and_then(Path::parent).unwrap_or(to);
+                    eprintln!(
+                        "{} {}: {} forms of an older policy version moved out of forms/ to {} (they must not be printed)",
+                        style.warn("moved"),
+                        generated.school,
+                        generated.superseded.len(),
+                        folder.display()
+                    );
+                }
             }
             Err(message) => {
                 failed += 1;

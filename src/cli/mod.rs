@@ -88,12 +88,16 @@ pub enum Command {
     ///
     /// Writes each school's policy, its personal forms and its print file, and
     /// records every form in the archive's issue register. Re-running with the same
-    /// inputs and date rewrites byte-identical PDFs with the same form ids.
+    /// inputs and date rewrites byte-identical PDFs with the same form ids. When the
+    /// wording changed (a new policy version), the older version's personal forms are
+    /// moved out of `forms/` into `superseded/<version>/`, so only forms that may be
+    /// signed now are left to print.
     ///
     /// Output: the written paths on stdout, one per line; with `--json`, one object
     /// per school: school, year, fingerprint (the policy version), policy (path),
-    /// pages, forms (each form_id and path) and print_all (path). A summary line per
-    /// school and a progress bar (on a terminal) go to stderr.
+    /// pages, forms (each form_id and path), print_all (path) and superseded (each
+    /// from and to). A summary line per school, a line for moved forms, and a
+    /// progress bar (on a terminal) go to stderr.
     ///
     /// Exit status: 0 when every school was written; 1 when any school failed (each
     /// is reported, and the others are still written); 2 for a usage error.

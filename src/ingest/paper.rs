@@ -91,11 +91,17 @@ pub(crate) fn inspection(
         Check {
             check: "pages".into(),
             passed: found.len() as i64 == form.pages,
-            detail: format!(
-                "page {} of {} identified by their QR codes",
-                found.join(", "),
-                form.pages
-            ),
+            detail: match found.len() {
+                1 => format!(
+                    "page {} of {} identified by its QR code",
+                    found[0], form.pages
+                ),
+                _ => format!(
+                    "pages {} of {} identified by their QR codes",
+                    found.join(", "),
+                    form.pages
+                ),
+            },
         },
         Check {
             check: "policy version is the current one".into(),
