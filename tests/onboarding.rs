@@ -356,3 +356,65 @@ fn a_wording_change_moves_the_older_versions_forms_out_of_forms() {
     let report: serde_json::Value = serde_json::from_str(&verify.stdout()).unwrap();
     assert_eq!(report["verdict"], "outdated", "{report:#}");
 }
+
+#[test]
+fn a_bilingual_school_that_forbids_usb_keys_says_both_in_yaml() {
+    let scratch = Scratch::empty();
+    let school = OTHER_SCHOOL
+        .replace(
+            "short_name: Hillside\n",
+            "short_name: Hillside\nsubtitle: Polisi Defnydd Derbyniol\n",
+        )
+        .replace("key_people:", "usb_keys: nevermore\nkey_people:");
+    scratch.write("schools/hillside.yaml", &school);
+    std::fs::write(scratch.path("schools/hillside-signature.png"), tiny_png()).unwrap();
+    // A value that is not one of the choices: where, what, and where to look.
+    let refused = scratch.aup(&["check"]).stderr();
+    assert!(
+        refused.contains("schools/hillside.yaml:17:11: `usb_keys`: unknown variant `nevermore`, expected one of `allowed-if-encrypted`, `always-encrypted`, `forbidden`"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("hint: use one of the values listed; `aup schema` and the README's school-file table say what each does"),
+        "{refused}"
+    );
+
+    scratch.write(
+        "schools/hillside.yaml",
+        &school.replace("usb_keys: nevermore", "usb_keys: forbidden"),
+    );
+    scratch.aup(&["check"]).success();
+    scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+    let text = pdftotext(&scratch.path("out/hillside/2025-26/hillside-staff-aup.pdf"));
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "I will not store school-related data on personal devices, storage or cloud platforms. \
+             I will not use USB keys or other removable media with school devices or school data, \
+             and I will only use safe and appropriately licensed software"
+        ),
+        "{flat}"
+    );
+    assert!(!flat.contains("will be encrypted"), "{flat}");
+    // The subtitle is its own line in the title block, under the audience and
+    // above the website.
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let at = |line: &str| {
+        lines
+            .iter()
+            .position(|l| *l == line)
+            .unwrap_or_else(|| panic!("no line `{line}`: {lines:#?}"))
+    };
+    assert_eq!(
+        at("Polisi Defnydd Derbyniol"),
+        at("VOLUNTEERS AND VISITORS") + 1
+    );
+    assert_eq!(
+        at("www.hillside.example.sch.uk"),
+        at("Polisi Defnydd Derbyniol") + 1
+    );
+}

@@ -264,19 +264,25 @@ fn serde_error(
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (and the same for enum
 /// variants), suggests the closest expected name.
 fn did_you_mean(message: &str) -> Option<String> {
-    let (got, expected) = if let Some(rest) = message.strip_prefix("unknown field `") {
-        rest.split_once('`')?
+    let (got, expected, what) = if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (got, expected) = rest.split_once('`')?;
+        (got, expected, "keys")
     } else if let Some(rest) = message.strip_prefix("unknown variant `") {
-        rest.split_once('`')?
+        let (got, expected) = rest.split_once('`')?;
+        (got, expected, "values")
     } else {
         return None;
     };
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    // The message already lists what is expected: the hint says where each is
+    // explained, so the person can choose rather than guess.
     closest(got, candidates.iter().copied())
         .map(|best| format!("did you mean `{best}`?"))
         .or_else(|| match candidates.is_empty() {
             true => None,
-            false => Some(format!("expected one of {}", candidates.join(", "))),
+            false => Some(format!(
+                "use one of the {what} listed; `aup schema` and the README's school-file table say what each does"
+            )),
         })
 }
 
@@ -380,7 +386,9 @@ mod tests {
         let m = "unknown field `zzzzzz`, expected `name` or `role`";
         assert_eq!(
             did_you_mean(m).as_deref(),
-            Some("expected one of name, role")
+            Some(
+                "use one of the keys listed; `aup schema` and the README's school-file table say what each does"
+            )
         );
     }
 }

@@ -50,6 +50,7 @@ pub struct PolicyInput {
     pub log: LogText,
     pub learners: LearnersText,
     pub usb_always_encrypted: bool,
+    pub usb_forbidden: bool,
     /// "pupils, parents and fellow staff, governors and volunteers".
     pub commitments: String,
     pub ethos: Option<String>,
@@ -64,6 +65,7 @@ pub struct SchoolText {
     pub name: String,
     pub short_name: String,
     pub possessive: String,
+    pub subtitle: Option<String>,
     pub website: Option<String>,
 }
 
@@ -211,6 +213,7 @@ impl LoadedSchool {
                 name: c.name.clone(),
                 short_name,
                 possessive,
+                subtitle: c.subtitle.clone(),
                 website: c.website.clone(),
             },
             audience: join_natural(&c.audience),
@@ -252,6 +255,7 @@ impl LoadedSchool {
             },
             learners,
             usb_always_encrypted: c.usb_keys == UsbKeys::AlwaysEncrypted,
+            usb_forbidden: c.usb_keys == UsbKeys::Forbidden,
             commitments: join_natural(&c.commitments_of),
             ethos: c.ethos.clone(),
             key_people: key_people_rows(c),

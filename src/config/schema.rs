@@ -27,6 +27,10 @@ pub struct SchoolConfig {
     /// Defaults to the first three letters of the file name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form_prefix: Option<String>,
+    /// A line printed under the title, e.g. the title in the school's second
+    /// language ("Polisi Defnydd Derbyniol").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
     /// The school's website, printed under the title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
@@ -225,6 +229,9 @@ pub enum UsbKeys {
     AllowedIfEncrypted,
     /// "USB keys will be encrypted".
     AlwaysEncrypted,
+    /// USB keys and other removable media are not used with school devices or
+    /// school data at all.
+    Forbidden,
 }
 
 /// A "key people" table at the top of the policy.
