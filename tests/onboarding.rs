@@ -418,3 +418,44 @@ fn a_bilingual_school_that_forbids_usb_keys_says_both_in_yaml() {
         at("Polisi Defnydd Derbyniol") + 1
     );
 }
+
+#[test]
+fn a_students_only_academy_with_a_principal_never_says_pupil_or_headteacher() {
+    let school = |learners: &str, title: &str| {
+        format!(
+            "name: Northgate Academy\nform_prefix: NGA\nheadteacher:\n  name: Dr E Mensah\n  \
+             title: {title}\ndsl:\n  name: Mr J Fraser\nlearners: {learners}\n\
+             audience: [staff, visitors, contractors]\n"
+        )
+    };
+    let words_of = |learners: &str, title: &str| {
+        let scratch = Scratch::empty();
+        scratch.write("schools/northgate.yaml", &school(learners, title));
+        scratch.aup(&["check"]).success();
+        scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+        let text = pdftotext(&scratch.path("out/northgate/2025-26/northgate-staff-aup.pdf"));
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+
+    let academy = words_of("students", "Principal");
+    let lower = academy.to_lowercase();
+    for never in ["pupil", "headteacher", "head teacher"] {
+        assert!(!lower.contains(never), "`{never}` in: {academy}");
+    }
+    for said in [
+        "never do so directly with a student",
+        "screenshots of myself or students during live lessons",
+        "supporting students remotely",
+        "contact any student",
+        "attempts by students to do the same to the Principal.",
+        "commitments made by students, parents and fellow staff, governors and volunteers",
+        "STAFF, VISITORS AND CONTRACTORS",
+    ] {
+        assert!(academy.contains(said), "`{said}` not in: {academy}");
+    }
+
+    // A primary that says "pupils" never says "student"; its head is "the headteacher".
+    let primary = words_of("pupils", "Headteacher");
+    assert!(!primary.to_lowercase().contains("student"), "{primary}");
+    assert!(primary.contains("attempts by pupils to do the same to the headteacher."));
+}

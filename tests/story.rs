@@ -102,13 +102,27 @@ fn three_schools_from_generation_to_the_governors_report() {
 
     // Week six: digital returns. Priya signs the new version with a certificate;
     // Quinn draws a signature in Firefox; Rosa types her date but does not sign.
+    // forms/ holds only the new version's forms: the old ones moved aside, so
+    // nobody prints one by mistake.
     let priya = forms_of(&scratch, "st-margarets", "priya");
-    assert_eq!(priya.len(), 2, "a form per policy version: {priya:?}");
-    let priya_new = priya
-        .iter()
-        .find(|p| !same_version(&scratch, p, &tom_first))
+    assert_eq!(priya.len(), 1, "only the current version: {priya:?}");
+    let priya_new = priya[0].clone();
+    assert!(!same_version(&scratch, &priya_new, &tom_first));
+    let superseded = scratch.path("out/st-margarets/2025-26/superseded");
+    let old_versions: Vec<PathBuf> = std::fs::read_dir(&superseded)
         .unwrap()
-        .clone();
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(old_versions.len(), 1, "{old_versions:?}");
+    assert!(
+        std::fs::read_dir(&old_versions[0]).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("priya")),
+        "Priya's first form is kept in {}",
+        old_versions[0].display()
+    );
     let (key, cert, filled) = (
         scratch.path("k.pem"),
         scratch.path("c.pem"),

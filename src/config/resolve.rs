@@ -108,6 +108,11 @@ pub struct LearnersText {
     pub general: &'static str,
     /// In the remote-learning bullets.
     pub remote: &'static str,
+    /// One child, where the policy speaks of one ("directly with a pupil").
+    pub one: &'static str,
+    /// The children where even a "pupils/students" school says "pupils"
+    /// ("screenshots of myself or pupils", "attempts by pupils").
+    pub many: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -194,15 +199,39 @@ impl LoadedSchool {
             Learners::Pupils => LearnersText {
                 general: "pupils",
                 remote: "pupils",
+                one: "pupil",
+                many: "pupils",
             },
             Learners::PupilsStudents => LearnersText {
                 general: "pupils/students",
                 remote: "students",
+                one: "pupil",
+                many: "pupils",
             },
             Learners::Students => LearnersText {
                 general: "students",
                 remote: "students",
+                one: "student",
+                many: "students",
             },
+        };
+        let commitments = join_natural(&c.commitments_of.clone().unwrap_or_else(|| {
+            vec![
+                learners.general.to_owned(),
+                "parents".to_owned(),
+                "fellow staff, governors and volunteers".to_owned(),
+            ]
+        }));
+        // A school whose head is "the headteacher" says so in lower case, as the
+        // seeds do; any other title (Principal, Head of School) is used as it is.
+        let generic_head = head_title
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .eq_ignore_ascii_case("headteacher");
+        let head_for_contact = match generic_head {
+            true => "the headteacher".to_owned(),
+            false => the_head.clone(),
         };
         let curriculum = match c.curriculum {
             Curriculum::Rse => "RSE",
@@ -233,11 +262,7 @@ impl LoadedSchool {
                     .concerns_about_adults
                     .clone()
                     .unwrap_or(head_title),
-                pupil_contact: c
-                    .contacts
-                    .pupil_contact
-                    .clone()
-                    .unwrap_or_else(|| "the headteacher".into()),
+                pupil_contact: c.contacts.pupil_contact.clone().unwrap_or(head_for_contact),
             },
             policy: PolicyText {
                 name: c.online_safety_policy.name.clone(),
@@ -256,7 +281,7 @@ impl LoadedSchool {
             learners,
             usb_always_encrypted: c.usb_keys == UsbKeys::AlwaysEncrypted,
             usb_forbidden: c.usb_keys == UsbKeys::Forbidden,
-            commitments: join_natural(&c.commitments_of),
+            commitments,
             ethos: c.ethos.clone(),
             key_people: key_people_rows(c),
             wording: c.wording.clone(),
@@ -402,7 +427,7 @@ impl LoadedSchool {
                     .with_hint("e.g. [staff, governors, volunteers]"),
             );
         }
-        if c.commitments_of.is_empty() {
+        if c.commitments_of.as_ref().is_some_and(Vec::is_empty) {
             errors.push(self.error_at(
                 "commitments_of",
                 "list whose Acceptable Use Policies staff support, e.g. [pupils, parents]",

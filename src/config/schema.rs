@@ -61,9 +61,10 @@ pub struct SchoolConfig {
     #[serde(default = "default_audience")]
     pub audience: Vec<String>,
     /// Whose Acceptable Use Policies staff promise to support, e.g.
-    /// ["pupils", "parents", "fellow staff, governors and volunteers"].
-    #[serde(default = "default_commitments")]
-    pub commitments_of: Vec<String>,
+    /// ["pupils", "parents", "fellow staff, governors and volunteers"]. Defaults to
+    /// that list with the children named as `learners` names them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitments_of: Option<Vec<String>>,
     /// An ethos statement printed before the policy, under the heading "Ethos Statement".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ethos: Option<String>,
@@ -159,7 +160,8 @@ pub struct Contacts {
     /// Defaults to the headteacher's title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concerns_about_adults: Option<String>,
-    /// Attempts by pupils to contact staff are reported "to <this>". Defaults to "the headteacher".
+    /// Attempts by pupils to contact staff are reported "to <this>". Defaults to "the
+    /// headteacher", or "the <title>" when the head's title is not Headteacher.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pupil_contact: Option<String>,
 }
@@ -212,7 +214,7 @@ pub enum Learners {
     #[serde(rename = "pupils")]
     Pupils,
     /// "pupils/students" where the policy names them in general, "students" in the
-    /// remote-learning bullets.
+    /// remote-learning bullets, "pupil(s)" elsewhere (as the seed schools write it).
     #[serde(rename = "pupils/students")]
     PupilsStudents,
     /// "students" throughout.
@@ -375,14 +377,6 @@ fn yes() -> bool {
 
 fn default_audience() -> Vec<String> {
     vec!["staff".into(), "governors".into(), "volunteers".into()]
-}
-
-fn default_commitments() -> Vec<String> {
-    vec![
-        "pupils".into(),
-        "parents".into(),
-        "fellow staff, governors and volunteers".into(),
-    ]
 }
 
 fn default_head_title() -> String {
