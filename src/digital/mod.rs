@@ -298,14 +298,13 @@ pub fn inspect(
             ));
         }
     }
-    let sound: Vec<&CertificateSignature> = signatures
-        .iter()
-        .filter(|s| (s.field == SIGNATURE_FIELD || s.over_signature_box) && s.sound())
-        .collect();
     let certified = signatures.iter().any(|s| s.counted);
     // Why the return cannot be accepted beyond what is missing, in the office's words.
     let mut notes: Vec<String> = Vec::new();
-    let someone_else = sound.iter().find(|s| !names_the_person(s));
+    // A sound signature over the box that is not the person's.
+    let someone_else = signatures.iter().find(|s| {
+        s.sound() && (s.field == SIGNATURE_FIELD || s.over_signature_box) && !names_the_person(s)
+    });
     if let (false, Some(sig), Some(issued)) = (certified, someone_else, &form.name) {
         let signer = sig
             .cms
