@@ -459,3 +459,224 @@ fn a_students_only_academy_with_a_principal_never_says_pupil_or_headteacher() {
     assert!(!primary.to_lowercase().contains("student"), "{primary}");
     assert!(primary.contains("attempts by pupils to do the same to the headteacher."));
 }
+
+const CHURCH_SCHOOL: &str = r#"name: St Aidan's CE Primary School
+short_name: St Aidan's
+possessive: St Aidan’s
+headteacher:
+  name: Mrs H Clarke
+ethos: Let your light shine before others.
+ethos_heading: Our Vision
+key_people:
+  rows:
+    - label: Designated Safeguarding Lead (DSL) team, each with their role in school in brackets
+      lines: ["Mrs H Clarke (Headteacher)", "Mr P Adeyemi (Deputy Headteacher)", "Ms L Wong (SENCo)"]
+    - label: Online-safety lead (if different)
+      value: ""
+    - label: Trust data protection officer
+      lines: ["Ms K Ibrahim", "01234 567890"]
+    - label: "Next review: by the Board of Directors by 31st August 2026"
+text_blocks:
+  - id: prayer
+    after: start
+    heading: Our School Prayer
+    text: |
+      Dear Lord, keep us safe in all we do,
+      online and offline.
+      Amen.
+  - id: equality
+    after: key-people
+    heading: Equality Impact Statement
+    text: |
+      We have considered the impact of this policy on equality.
+
+      No group is disadvantaged by {possessive} approach.
+  - id: phones-note
+    after: contact-pupils
+    text: Staff phones are covered by the Mobile Phone Policy.
+"#;
+
+/// Each word on page 1 with its left and right edges and its top (pdftotext -bbox).
+fn words_with_edges(pdf: &std::path::Path) -> Vec<(String, f64, f64, f64)> {
+    let run = std::process::Command::new("pdftotext")
+        .args(["-bbox", "-f", "1", "-l", "1"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&run.stdout).into_owned();
+    html.lines()
+        .filter_map(|l| {
+            let l = l.trim().strip_prefix("<word ")?;
+            let attr = |name: &str| -> f64 {
+                let at = l.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                l[at..l[at..].find('"').unwrap() + at].parse().unwrap()
+            };
+            let word = l[l.find('>')? + 1..l.find("</word>")?].to_owned();
+            Some((word, attr("xMin"), attr("xMax"), attr("yMin")))
+        })
+        .collect()
+}
+
+#[test]
+fn a_church_school_words_its_own_table_and_adds_its_own_text() {
+    let scratch = Scratch::empty();
+    scratch.write("schools/st-aidans.yaml", CHURCH_SCHOOL);
+    scratch.aup(&["check"]).success();
+    scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+    let pdf = scratch.path("out/st-aidans/2025-26/st-aidans-staff-aup.pdf");
+    let text = pdftotext(&pdf);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+
+    // The prayer opens the page, above the school's name.
+    assert!(
+        position_of(
+            &flat,
+            "Our School Prayer Dear Lord, keep us safe in all we do, online and offline. Amen."
+        ) < position_of(&flat, "St Aidan's CE Primary School Acceptable Use Policy")
+    );
+    // Its line breaks are kept: three lines, as written.
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let dear = lines
+        .iter()
+        .position(|l| l.starts_with("Dear Lord"))
+        .unwrap();
+    assert_eq!(lines[dear + 1], "online and offline.");
+    assert_eq!(lines[dear + 2], "Amen.");
+    // The ethos under the school's own heading.
+    assert!(
+        flat.contains("Our Vision Let your light shine before others."),
+        "{flat}"
+    );
+    assert!(!flat.contains("Ethos Statement"));
+    // The table: the school's rows in its order, a blank cell, multi-line cells.
+    // (pdftotext reads the wrapped label's lines between the value's.)
+    let rows = [
+        "Designated Safeguarding Lead",
+        "Mrs H Clarke (Headteacher)",
+        "Mr P Adeyemi (Deputy Headteacher)",
+        "Ms L Wong (SENCo)",
+        "Online-safety lead (if different)",
+        "Trust data protection officer",
+        "Ms K Ibrahim",
+        "01234 567890",
+        "Next review: by the Board of Directors by 31st August 2026",
+    ];
+    let at: Vec<usize> = rows.iter().map(|r| position_of(&flat, r)).collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "rows out of order: {at:?}\n{flat}"
+    );
+    assert!(
+        !flat.contains("Policy reviewed")
+            && !flat.contains("Designated Safeguarding Lead (DSL) Mrs")
+    );
+    // Each line of a cell is its own line of the page (pdftotext -layout puts
+    // the label's lines beside them).
+    let ending = |value: &str| {
+        lines
+            .iter()
+            .position(|l| l.ends_with(value))
+            .unwrap_or_else(|| panic!("no line ends with `{value}`:\n{text}"))
+    };
+    let team = ending("Mrs H Clarke (Headteacher)");
+    assert_eq!(ending("Mr P Adeyemi (Deputy Headteacher)"), team + 1);
+    assert_eq!(ending("Ms L Wong (SENCo)"), team + 2);
+    assert_eq!(ending("01234 567890"), ending("Ms K Ibrahim") + 1);
+    // The blank cell: its label stands alone on its line.
+    assert!(
+        lines.contains(&"Online-safety lead (if different)"),
+        "{text}"
+    );
+    // The equality statement follows the table, its two paragraphs in order.
+    let equality = position_of(
+        &flat,
+        "Equality Impact Statement We have considered the impact",
+    );
+    assert!(at[8] < equality);
+    assert!(flat.contains(
+        "impact of this policy on equality. No group is disadvantaged by St Aidan’s approach."
+    ));
+    assert!(equality < position_of(&flat, "What is an AUP?"));
+    // "Why do we need an AUP?" follows the audience (the default).
+    assert!(
+        flat.contains(
+            "All staff (including support staff), governors and volunteers have particular"
+        )
+    );
+    // A block after clause 8 cuts the list; numbering carries on at 9.
+    let note = position_of(
+        &flat,
+        "Staff phones are covered by the Mobile Phone Policy.",
+    );
+    assert!(
+        position_of(
+            &flat,
+            "8. I will not contact or attempt to contact any pupil"
+        ) < note
+    );
+    assert!(note < position_of(&flat, "9. Details on social media behaviour"));
+    assert!(text.contains("17.") && !text.contains("18."), "{text}");
+
+    // The label column is set flush left: the long label's words sit a space
+    // apart, not stretched to the column's width as justified text is.
+    let words = words_with_edges(&pdf);
+    let first = words
+        .iter()
+        .position(|w| w.0 == "Designated" && words.iter().any(|v| v.0 == "team,"))
+        .unwrap();
+    let line_y = words[first].3;
+    // The label column runs from the 20 mm margin to 60 mm further right.
+    let label_column_right = (20.0 + 60.0) * 72.0 / 25.4;
+    let on_line: Vec<&(String, f64, f64, f64)> = words[first..]
+        .iter()
+        .take_while(|w| (w.3 - line_y).abs() < 1.0)
+        .filter(|w| w.2 < label_column_right)
+        .collect();
+    assert!(on_line.len() >= 3, "{on_line:?}");
+    for pair in on_line.windows(2) {
+        let gap = pair[1].1 - pair[0].2;
+        assert!(
+            gap < 4.5,
+            "a {gap:.1} pt gap between `{}` and `{}`: justified",
+            pair[0].0,
+            pair[1].0
+        );
+    }
+}
+
+#[test]
+fn school_text_that_would_not_print_is_an_error_at_its_key() {
+    let scratch = Scratch::empty();
+    let broken = CHURCH_SCHOOL
+        .replace("    after: contact-pupils", "    after: contact-pupil")
+        .replace("    after: key-people", "    after: ethos")
+        .replace("ethos: Let your light shine before others.\n", "")
+        .replace("  rows:", "  reviewed: July 2025\n  rows:");
+    scratch.write("schools/st-aidans.yaml", &broken);
+    let said = scratch.aup(&["check"]).stderr();
+    for expected in [
+        "`key_people.rows`: `rows` is the whole table: the named rows beside it would not print",
+        "`text_blocks[1].after`: no `ethos` is set, so the block after `ethos` would not print",
+        "`text_blocks[2].after`: there is nothing called `contact-pupil` to put the block after",
+        "did you mean `contact-pupils`?",
+    ] {
+        assert!(said.contains(expected), "`{expected}` not in:\n{said}");
+    }
+    // A new clause after a paragraph points to text blocks, not back at itself.
+    scratch.write(
+        "schools/st-aidans.yaml",
+        &format!("{CHURCH_SCHOOL}clauses:\n  add:\n    - id: mission\n      after: questions\n      text: Our mission.\n"),
+    );
+    let said = scratch.aup(&["check"]).stderr();
+    assert!(
+        said.contains("`questions` is a heading or paragraph"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "hint: for text outside the numbered clauses, use `text_blocks` with `after: questions`"
+        ),
+        "{said}"
+    );
+}

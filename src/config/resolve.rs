@@ -54,7 +54,13 @@ pub struct PolicyInput {
     /// "pupils, parents and fellow staff, governors and volunteers".
     pub commitments: String,
     pub ethos: Option<String>,
-    pub key_people: Vec<(String, String)>,
+    /// `None` when the ethos is printed without a heading.
+    pub ethos_heading: Option<String>,
+    /// "staff (including support staff), governors and volunteers".
+    pub obligations: String,
+    /// Each row's label and its lines (none for a blank cell).
+    pub key_people: Vec<(String, Vec<String>)>,
+    pub text_blocks: Vec<BlockText>,
     pub wording: Wording,
     pub edits: EditsText,
     pub approval: ApprovalText,
@@ -120,6 +126,16 @@ pub struct EditsText {
     pub remove: Vec<String>,
     pub replace: BTreeMap<String, String>,
     pub add: Vec<ExtraText>,
+}
+
+/// A school's own block, its text cut into paragraphs of lines.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockText {
+    pub id: String,
+    pub after: String,
+    pub heading: Option<String>,
+    pub paragraphs: Vec<Vec<String>>,
+    pub bullets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -283,7 +299,22 @@ impl LoadedSchool {
             usb_forbidden: c.usb_keys == UsbKeys::Forbidden,
             commitments,
             ethos: c.ethos.clone(),
+            ethos_heading: match &c.ethos_heading {
+                None => Some("Ethos Statement".to_owned()),
+                Some(h) if h.trim().is_empty() => None,
+                Some(h) => Some(h.clone()),
+            },
+            obligations: join_natural(&c.obligations_of.clone().unwrap_or_else(|| {
+                c.audience
+                    .iter()
+                    .map(|who| match who.trim().eq_ignore_ascii_case("staff") {
+                        true => "staff (including support staff)".to_owned(),
+                        false => who.clone(),
+                    })
+                    .collect()
+            })),
             key_people: key_people_rows(c),
+            text_blocks: Vec::new(),
             wording: c.wording.clone(),
             edits: EditsText {
                 remove: c.clauses.remove.clone(),
@@ -323,6 +354,34 @@ impl LoadedSchool {
                 id: extra.id.clone(),
                 after: extra.after.clone(),
                 text,
+                bullets,
+            });
+        }
+        self.check_text_blocks(&mut errors, catalogue);
+        for (i, block) in c.text_blocks.iter().enumerate() {
+            let mut expand = |key: String, text: &str| match expand_placeholders(text, &values) {
+                Ok(text) => text,
+                Err(message) => {
+                    errors.push(self.error_at(&key, message).with_placeholder_hint());
+                    String::new()
+                }
+            };
+            let heading = block
+                .heading
+                .as_ref()
+                .map(|h| expand(format!("text_blocks[{i}].heading"), h));
+            let text = expand(format!("text_blocks[{i}].text"), &block.text);
+            let bullets = block
+                .bullets
+                .iter()
+                .enumerate()
+                .map(|(j, b)| expand(format!("text_blocks[{i}].bullets[{j}]"), b))
+                .collect();
+            input.text_blocks.push(BlockText {
+                id: block.id.clone(),
+                after: block.after.clone(),
+                heading,
+                paragraphs: paragraphs(&text),
                 bullets,
             });
         }
@@ -511,6 +570,10 @@ impl LoadedSchool {
                         "`{}` is a heading or paragraph; new clauses go after a numbered clause or a bullet",
                         extra.after
                     );
+                    error.hint = Some(format!(
+                        "for text outside the numbered clauses, use `text_blocks` with `after: {}`",
+                        extra.after
+                    ));
                 }
                 errors.push(error);
             }
@@ -519,6 +582,156 @@ impl LoadedSchool {
                     &format!("clauses.add[{i}].bullets"),
                     "a clause placed among bullets cannot have bullets of its own",
                 ));
+            }
+        }
+    }
+
+    /// The school's own text blocks and key-people rows: each must print, where
+    /// it says, or be an error.
+    fn check_text_blocks(&self, errors: &mut Vec<ConfigError>, catalogue: &ClauseCatalogue) {
+        let c = &self.config;
+        if let Some(k) = &c.key_people {
+            let named = k.designated_safeguarding_lead.is_some()
+                || !k.deputy_dsls.is_empty()
+                || k.safeguarding_link_governor.is_some()
+                || k.network_manager.is_some()
+                || k.reviewed.is_some()
+                || k.next_review.is_some()
+                || !k.other.is_empty();
+            if named && !k.rows.is_empty() {
+                errors.push(
+                    self.error_at(
+                        "key_people.rows",
+                        "`rows` is the whole table: the named rows beside it would not print",
+                    )
+                    .with_hint(
+                        "move each named row into `rows`, with its label, in the order you want",
+                    ),
+                );
+            }
+            for (i, row) in k.rows.iter().enumerate() {
+                if row.value.as_ref().is_some_and(|v| !v.trim().is_empty()) && !row.lines.is_empty()
+                {
+                    errors.push(
+                        self.error_at(
+                            &format!("key_people.rows[{i}].lines"),
+                            "a row has `value` or `lines`, not both",
+                        )
+                        .with_hint("put every line in `lines`"),
+                    );
+                }
+            }
+        }
+        // Paragraphs inside the signature block (kept on one page) take no blocks.
+        let paragraphs = [
+            "ethos",
+            "key-people",
+            "what-is-an-aup",
+            "review-annually",
+            "why-an-aup",
+            "find-out-more",
+            "questions",
+        ];
+        let removed = |id: &str| c.clauses.remove.iter().any(|r| r == id);
+        // The school's own clauses at the top level of the list (not among bullets).
+        let mut top_level: Vec<&str> = Vec::new();
+        for extra in &c.clauses.add {
+            if catalogue.clauses.contains(&extra.after) || top_level.contains(&extra.after.as_str())
+            {
+                top_level.push(&extra.id);
+            }
+        }
+        let mut ids = BTreeSet::new();
+        for (i, block) in c.text_blocks.iter().enumerate() {
+            let well_formed = !block.id.is_empty()
+                && block
+                    .id
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+            if !well_formed {
+                errors.push(self.error_at(
+                    &format!("text_blocks[{i}].id"),
+                    format!(
+                        "`{}` is not an id: use lowercase letters, digits and dashes",
+                        block.id
+                    ),
+                ));
+            }
+            if catalogue.contains(&block.id)
+                || c.clauses.add.iter().any(|a| a.id == block.id)
+                || !ids.insert(block.id.as_str())
+            {
+                errors.push(self.error_at(
+                    &format!("text_blocks[{i}].id"),
+                    format!("the id `{}` is already taken", block.id),
+                ));
+            }
+            if block.text.trim().is_empty() && block.heading.is_none() && block.bullets.is_empty() {
+                errors.push(self.error_at(
+                    &format!("text_blocks[{i}]"),
+                    format!(
+                        "the block `{}` has no heading, text or bullets: it would print nothing",
+                        block.id
+                    ),
+                ));
+            }
+            let after = block.after.as_str();
+            let key = format!("text_blocks[{i}].after");
+            let problem = if after == "start" || after == "title" {
+                None
+            } else if paragraphs.contains(&after)
+                || catalogue.clauses.contains(&block.after)
+                || top_level.contains(&after)
+            {
+                let absent = match after {
+                    "ethos" => c.ethos.is_none().then_some("no `ethos` is set"),
+                    "key-people" => c
+                        .key_people
+                        .is_none()
+                        .then_some("there is no `key_people` table"),
+                    "what-is-an-aup" if !c.wording.what_is_an_aup => {
+                        Some("`wording.what_is_an_aup` is off")
+                    }
+                    _ => None,
+                };
+                match (removed(after), absent) {
+                    (true, _) => Some((
+                        format!("`{after}` is removed, so the block would not print"),
+                        None,
+                    )),
+                    (false, Some(why)) => Some((
+                        format!("{why}, so the block after `{after}` would not print"),
+                        None,
+                    )),
+                    (false, None) => None,
+                }
+            } else if catalogue.contains(&block.after)
+                || c.clauses.add.iter().any(|a| a.id == block.after)
+            {
+                Some((
+                    format!("`{after}` is a bullet or part of the signature block: a block cannot go there"),
+                    Some("place it after the clause the bullet belongs to, or after `questions` (the last paragraph before the clauses)".to_owned()),
+                ))
+            } else {
+                let candidates = ["start", "title"]
+                    .into_iter()
+                    .chain(paragraphs)
+                    .chain(catalogue.clauses.iter().map(String::as_str))
+                    .chain(top_level.iter().copied());
+                Some((
+                    format!("there is nothing called `{after}` to put the block after"),
+                    Some(match closest(after, candidates) {
+                        Some(best) => format!("did you mean `{best}`? `start`, `title`, a paragraph id or a clause id (`aup check --clauses`)"),
+                        None => "use `start`, `title`, a paragraph id or a clause id (`aup check --clauses` lists them)".to_owned(),
+                    }),
+                ))
+            };
+            if let Some((message, hint)) = problem {
+                let error = self.error_at(&key, message);
+                errors.push(match hint {
+                    Some(hint) => error.with_hint(hint),
+                    None => error,
+                });
             }
         }
     }
@@ -671,14 +884,44 @@ fn join_natural(items: &[String]) -> String {
     }
 }
 
-fn key_people_rows(c: &SchoolConfig) -> Vec<(String, String)> {
+/// A block's text as paragraphs (split at blank lines) of lines.
+fn paragraphs(text: &str) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim_end) {
+        match line.trim().is_empty() {
+            true if !current.is_empty() => out.push(std::mem::take(&mut current)),
+            true => {}
+            false => current.push(line.trim_start().to_owned()),
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn key_people_rows(c: &SchoolConfig) -> Vec<(String, Vec<String>)> {
     let Some(k) = &c.key_people else {
         return Vec::new();
     };
+    if !k.rows.is_empty() {
+        return k
+            .rows
+            .iter()
+            .map(|row| {
+                let lines = match (&row.value, row.lines.is_empty()) {
+                    (Some(value), _) if !value.trim().is_empty() => vec![value.clone()],
+                    _ => row.lines.clone(),
+                };
+                (row.label.clone(), lines)
+            })
+            .collect();
+    }
     let mut rows = Vec::new();
     let mut push = |role: &str, name: &Option<String>| {
         if let Some(name) = name {
-            rows.push((role.to_owned(), name.clone()));
+            rows.push((role.to_owned(), vec![name.clone()]));
         }
     };
     push(

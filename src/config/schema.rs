@@ -68,6 +68,18 @@ pub struct SchoolConfig {
     /// An ethos statement printed before the policy, under the heading "Ethos Statement".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ethos: Option<String>,
+    /// The heading over `ethos`, e.g. "Our Mission". Defaults to "Ethos Statement";
+    /// "" prints the ethos with no heading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ethos_heading: Option<String>,
+    /// Who "have particular legal / professional obligations" in "Why do we need an
+    /// AUP?". Defaults to `audience`, with staff written "staff (including support staff)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obligations_of: Option<Vec<String>>,
+    /// The school's own text outside the numbered clauses (a prayer, a mission or
+    /// equality statement), each placed after the title, a paragraph or a clause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub text_blocks: Vec<TextBlock>,
     /// A "key people" table printed at the top of the policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_people: Option<KeyPeople>,
@@ -261,6 +273,47 @@ pub struct KeyPeople {
     /// Further rows, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<KeyPerson>,
+    /// The whole table in the school's own order and words, instead of the named
+    /// rows above: each row a label and its value (or several lines, or blank).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<KeyPeopleRow>,
+}
+
+/// One row of the key-people table as the school words it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPeopleRow {
+    /// The left column, e.g. "Designated Safeguarding Lead (DSL) team".
+    pub label: String,
+    /// The right column on one line; leave out (or "") for a blank cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The right column on several lines (names with their roles, a phone number).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
+}
+
+/// A block of the school's own text outside the numbered clauses.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextBlock {
+    /// A name for this block (lowercase letters, digits and dashes).
+    pub id: String,
+    /// Where it goes: `start` (above the title), `title` (under the title block),
+    /// the id of a paragraph (`ethos`, `key-people`, `what-is-an-aup`,
+    /// `review-annually`, `why-an-aup`, `find-out-more`, `questions`), or of a
+    /// numbered clause, including the school's own.
+    pub after: String,
+    /// An optional heading, styled as the policy's headings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
+    /// The text: a blank line starts a new paragraph; other line breaks are kept.
+    /// Placeholders such as {school} and {pupils} work here too.
+    #[serde(default)]
+    pub text: String,
+    /// Optional bullets under the text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bullets: Vec<String>,
 }
 
 /// One extra row of the key-people table.
