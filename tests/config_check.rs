@@ -294,3 +294,33 @@ fn every_kind_of_config_error_carries_a_line_and_column() {
     let err = scratch.aup(&["check", "not-utf8"]).failure();
     assert!(err.contains("schools/not-utf8.yaml:3:12:"), "{err}");
 }
+
+#[test]
+fn settings_that_would_do_nothing_are_errors_at_their_keys() {
+    let err = check(&format!(
+        "{VALID}wording:\n  contact_only_approved_ways: false\nclauses:\n  remove: [contact-pupils, ethos]\n  \
+         replace:\n    key-people: Our people\n    extremism: At {{shcool}}, {{logg}} applies.\n"
+    ));
+    for expected in [
+        "test.yaml:5:3: `wording.contact_only_approved_ways`: `wording.contact_only_approved_ways` changes the clause `contact-pupils`, which is removed, so it does nothing",
+        "hint: delete `contact_only_approved_ways`, or keep the clause `contact-pupils`",
+        "test.yaml:7:28: `clauses.remove[1]`: no `ethos` is set, so there is no `ethos` to remove",
+        "test.yaml:9:5: `clauses.replace.key-people`: the key-people table is not text that can be replaced",
+        "hint: write the table's rows, in your words and order, under `key_people.rows`",
+        // Every unknown placeholder of one text, not only the first.
+        "unknown placeholders {shcool} (did you mean {school}?), {logg} (did you mean {log}?)",
+    ] {
+        assert!(err.contains(expected), "`{expected}` not in:\n{err}");
+    }
+}
+
+#[test]
+fn a_headteacher_approval_without_its_date_is_reported_at_the_approval() {
+    let err = check(&format!(
+        "{VALID}approval:\n  kind: headteacher\n  name: A Head\n  role: Headteacher\n"
+    ));
+    assert!(
+        err.contains("test.yaml:4:1: `approval`: missing field `date`"),
+        "{err}"
+    );
+}

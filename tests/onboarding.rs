@@ -142,13 +142,30 @@ fn init_writes_a_starter_that_passes_once_names_are_filled_in() {
     // Unfilled, it fails and says which names are missing.
     let err = scratch.aup(&["check", "st-marys"]).failure();
     assert!(
-        err.contains("schools/st-marys.yaml:11:7: `name`: this cannot be blank"),
+        err.contains("schools/st-marys.yaml:13:7: `name`: this cannot be blank"),
         "{err}"
     );
     assert!(
-        err.contains("schools/st-marys.yaml:17:9: `headteacher.name`: this cannot be blank"),
+        err.contains("schools/st-marys.yaml:25:9: `headteacher.name`: this cannot be blank"),
         "{err}"
     );
+    // Every setting is in it, set or commented out, so each can be found there.
+    let schema: serde_json::Value =
+        serde_json::from_str(&scratch.aup(&["schema"]).success().stdout()).unwrap();
+    let mut absent = Vec::new();
+    for (key, property) in schema["properties"].as_object().unwrap() {
+        if !starter.contains(&format!("{key}:")) {
+            absent.push(key.clone());
+        }
+        for nested in properties_of(&schema, property) {
+            for child in nested.as_object().unwrap().keys() {
+                if !starter.contains(&format!("{child}:")) {
+                    absent.push(format!("{key}.{child}"));
+                }
+            }
+        }
+    }
+    assert!(absent.is_empty(), "`aup init` leaves out {absent:?}");
     // A second init never overwrites it.
     let err = scratch.aup(&["init", "st-marys"]).failure();
     assert!(err.contains("already exists"), "{err}");
@@ -678,5 +695,116 @@ fn school_text_that_would_not_print_is_an_error_at_its_key() {
             "hint: for text outside the numbered clauses, use `text_blocks` with `after: questions`"
         ),
         "{said}"
+    );
+}
+
+/// The definition a property's schema points to (through `$ref`, or an
+/// `anyOf`/`oneOf` that allows null), if it is an object with properties.
+fn properties_of<'a>(
+    schema: &'a serde_json::Value,
+    property: &'a serde_json::Value,
+) -> Vec<&'a serde_json::Value> {
+    let resolve = |node: &'a serde_json::Value| -> Option<&'a serde_json::Value> {
+        let name = node["$ref"].as_str()?.strip_prefix("#/$defs/")?;
+        Some(&schema["$defs"][name])
+    };
+    let mut found = Vec::new();
+    let mut nodes = vec![property];
+    while let Some(node) = nodes.pop() {
+        if let Some(target) = resolve(node) {
+            nodes.push(target);
+        }
+        for key in ["anyOf", "oneOf", "allOf"] {
+            if let Some(options) = node[key].as_array() {
+                nodes.extend(options);
+            }
+        }
+        if node["properties"].is_object() {
+            found.push(&node["properties"]);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_readme_describes_every_key_of_the_schema_and_no_other() {
+    let scratch = Scratch::empty();
+    let schema: serde_json::Value =
+        serde_json::from_str(&scratch.aup(&["schema"]).success().stdout()).unwrap();
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    // The school-file table: each row's first cell names its keys in backticks.
+    let rows: Vec<(String, String)> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| key | meaning | default |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            (cells[0].trim_start_matches("| ").to_owned(), l.to_owned())
+        })
+        .collect();
+    assert!(
+        rows.len() > 20,
+        "the README's school-file table was not found"
+    );
+    let named_in_first_cells: Vec<String> = rows
+        .iter()
+        .flat_map(|(first, _)| first.split('`').skip(1).step_by(2).map(str::to_owned))
+        .collect();
+
+    let mut missing = Vec::new();
+    let top = schema["properties"].as_object().unwrap();
+    for (key, property) in top {
+        let row = rows.iter().find(|(first, _)| {
+            first.contains(&format!("`{key}`")) || first.contains(&format!("`{key}."))
+        });
+        let Some((_, row)) = row else {
+            missing.push(key.clone());
+            continue;
+        };
+        for nested in properties_of(&schema, property) {
+            for child in nested.as_object().unwrap().keys() {
+                let said = [
+                    format!("`{key}.{child}`"),
+                    format!("`.{child}`"),
+                    format!("`{child}`"),
+                ];
+                let described = said.iter().any(|s| row.contains(s.as_str()))
+                    || rows
+                        .iter()
+                        .any(|(first, _)| first.contains(&format!("`{key}.{child}`")));
+                if !described {
+                    missing.push(format!("{key}.{child}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the README's table does not describe: {missing:?}"
+    );
+
+    // And the table names no key the schema does not have.
+    let mut unknown = Vec::new();
+    for named in &named_in_first_cells {
+        let Some(first) = named.split('.').next().filter(|f| !f.is_empty()) else {
+            continue; // `.action`, continuing the key before it
+        };
+        let Some(property) = top.get(first) else {
+            unknown.push(named.clone());
+            continue;
+        };
+        if let Some((_, child)) = named.split_once('.') {
+            let known = properties_of(&schema, property)
+                .iter()
+                .any(|props| props.get(child).is_some());
+            if !known {
+                unknown.push(named.clone());
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "the README's table names keys the schema lacks: {unknown:?}"
     );
 }

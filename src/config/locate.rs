@@ -43,6 +43,11 @@ impl Locations {
         self.keys.get(path).copied().or_else(|| self.find(path))
     }
 
+    /// True when the file itself sets `path` (not a default).
+    pub fn has(&self, path: &str) -> bool {
+        self.values.contains_key(path) || self.keys.contains_key(path)
+    }
+
     /// The position of `path`, or of its nearest ancestor that has one.
     pub fn find(&self, path: &str) -> Option<Position> {
         let mut path = path;

@@ -109,6 +109,11 @@ impl LoadedSchool {
         self.error_placed(key, self.locations.find(key), message.into())
     }
 
+    /// True when the school file sets `key` itself, rather than leaving the default.
+    pub fn sets(&self, key: &str) -> bool {
+        self.locations.has(key)
+    }
+
     /// An error about the key itself (an unknown id used as a key).
     pub fn error_at_key(&self, key: &str, message: impl Into<String>) -> ConfigError {
         self.error_placed(key, self.locations.find_key(key), message.into())
@@ -250,6 +255,13 @@ fn serde_error(
     {
         message = rest.to_owned();
     }
+    // A missing field inside a tagged mapping (such as `approval`, told apart by
+    // its `kind`) comes back from serde_yaml with the document's first position;
+    // the mapping that lacks it is where the person must add it.
+    let position = match message.starts_with("missing field") && !key.is_empty() {
+        true => Locations::of(text).find(&key).or(position),
+        false => position,
+    };
     let hint = did_you_mean(&message);
     ConfigError {
         file: file.to_owned(),

@@ -536,6 +536,77 @@ impl LoadedSchool {
                 ));
             }
         }
+        // Edits of what does not print are errors, not silent no-ops.
+        let c = &self.config;
+        let not_printed = |id: &str| match id {
+            "key-people" if c.key_people.is_none() => Some("there is no `key_people` table"),
+            "ethos" if c.ethos.is_none() => Some("no `ethos` is set"),
+            "what-is-an-aup" if !c.wording.what_is_an_aup => {
+                Some("`wording.what_is_an_aup` is off")
+            }
+            _ => None,
+        };
+        for (i, id) in edits.remove.iter().enumerate() {
+            if let Some(why) = not_printed(id) {
+                errors.push(self.error_at(
+                    &format!("clauses.remove[{i}]"),
+                    format!("{why}, so there is no `{id}` to remove"),
+                ));
+            }
+        }
+        for id in edits.replace.keys() {
+            let key = format!("clauses.replace.{id}");
+            if id == "key-people" {
+                errors.push(
+                    self.error_at_key(
+                        &key,
+                        "the key-people table is not text that can be replaced",
+                    )
+                    .with_hint(
+                        "write the table's rows, in your words and order, under `key_people.rows`",
+                    ),
+                );
+            } else if let Some(why) = not_printed(id) {
+                errors.push(
+                    self.error_at_key(&key, format!("{why}, so there is no `{id}` to replace"))
+                        .with_hint(match id.as_str() {
+                            "ethos" => "write the text under `ethos` (and its heading under `ethos_heading`)",
+                            _ => "turn it on first, or remove this replacement",
+                        }),
+                );
+            }
+        }
+        // A wording switch set in the file changes one clause: if that clause is
+        // removed or replaced, the switch does nothing.
+        const SWITCHES: &[(&str, &str)] = &[
+            ("networks_in_scope", "what-is-an-aup"),
+            ("point_for_staff_and_governors", "read-policy"),
+            ("contact_only_approved_ways", "contact-pupils"),
+            ("if_unsure_ask_dsl", "social-media-details"),
+            ("extremism_judged_by_school", "extremism"),
+            ("online_reputation_guidance", "online-reputation"),
+            ("sections_read", "reporting-incidents"),
+        ];
+        for (switch, clause) in SWITCHES {
+            let key = format!("wording.{switch}");
+            let fate = match (
+                edits.remove.iter().any(|r| r == clause),
+                edits.replace.contains_key(*clause),
+            ) {
+                (true, _) => "removed",
+                (_, true) => "replaced",
+                _ => continue,
+            };
+            if self.sets(&key) {
+                errors.push(
+                    self.error_at_key(
+                        &key,
+                        format!("`{key}` changes the clause `{clause}`, which is {fate}, so it does nothing"),
+                    )
+                    .with_hint(format!("delete `{switch}`, or keep the clause `{clause}`")),
+                );
+            }
+        }
         let mut new_ids = BTreeSet::new();
         for (i, extra) in edits.add.iter().enumerate() {
             let well_formed = !extra.id.is_empty()
@@ -844,6 +915,7 @@ pub fn expand_placeholders(
     values: &BTreeMap<&'static str, String>,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
+    let mut unknown: Vec<String> = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find(['{', '}']) {
         out.push_str(&rest[..i]);
@@ -862,17 +934,22 @@ pub fn expand_placeholders(
         let name = &tail[1..end];
         match values.get(name) {
             Some(value) => out.push_str(value),
+            // Every unknown placeholder of the text is reported, not only the first.
             None => {
                 let suggestion = closest(name, values.keys().copied())
                     .map(|b| format!(" (did you mean {{{b}}}?)"))
                     .unwrap_or_default();
-                return Err(format!("unknown placeholder {{{name}}}{suggestion}"));
+                unknown.push(format!("{{{name}}}{suggestion}"));
             }
         }
         rest = &tail[end + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    match unknown.len() {
+        0 => Ok(out),
+        1 => Err(format!("unknown placeholder {}", unknown[0])),
+        _ => Err(format!("unknown placeholders {}", unknown.join(", "))),
+    }
 }
 
 /// "a", "a and b", "a, b and c": how the seeds list people.
@@ -972,6 +1049,11 @@ mod tests {
         );
         let e = expand_placeholders("{schol}", &v).unwrap_err();
         assert!(e.contains("did you mean {school}"), "{e}");
+        let e = expand_placeholders("{schol} and {logg} and {school}", &v).unwrap_err();
+        assert_eq!(
+            e,
+            "unknown placeholders {schol} (did you mean {school}?), {logg} (did you mean {log}?)"
+        );
         assert!(expand_placeholders("open {school", &v).is_err());
         assert!(expand_placeholders("close }", &v).is_err());
     }

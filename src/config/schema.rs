@@ -23,7 +23,7 @@ pub struct SchoolConfig {
     /// Defaults to `short_name` followed by ’s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub possessive: Option<String>,
-    /// Three-letter code that starts every form id of this school (e.g. PAK).
+    /// 2 to 4 capital letters that start every form id of this school (e.g. PAK).
     /// Defaults to the first three letters of the file name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form_prefix: Option<String>,
