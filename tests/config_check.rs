@@ -324,3 +324,23 @@ fn a_headteacher_approval_without_its_date_is_reported_at_the_approval() {
         "{err}"
     );
 }
+
+#[test]
+fn every_mistake_in_a_file_is_reported_not_only_the_first() {
+    let err = check(
+        "name: Test School\nnmae: x\nheadteacher:\n  name: A Head\n  titel: Principal\n\
+         usb_keys: never\nclauses:\n  add:\n    - id: x\n      afer: read-policy\n      text: z\n\
+         \x20   - id: w\n      after: read-policy\n      txt: q\n",
+    );
+    for expected in [
+        "test.yaml:2:1: `nmae`: unknown field `nmae`",
+        "test.yaml:5:3: `headteacher.titel`: unknown field `titel`",
+        "test.yaml:6:11: `usb_keys`: unknown variant `never`",
+        "test.yaml:10:7: `clauses.add[0].afer`: unknown field `afer`",
+        // The second item keeps its own number and line once the first is set aside.
+        "test.yaml:14:7: `clauses.add[1].txt`: unknown field `txt`",
+    ] {
+        assert!(err.contains(expected), "`{expected}` not in:\n{err}");
+    }
+    assert!(err.contains("0 of 1 school files are valid"));
+}

@@ -42,9 +42,9 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
     let style = style();
     let mut failed = 0;
     for file in &files {
-        let errors = match crate::config::load(file) {
+        let errors = match crate::config::load_all(file) {
             Ok(school) => school.resolve(&catalogue).err().unwrap_or_default(),
-            Err(error) => vec![error],
+            Err(errors) => errors,
         };
         if args.json {
             json_line(&json!({

@@ -74,7 +74,8 @@ pub enum Command {
     ///
     /// Checks each school's YAML (and its roster and trust roots) against the schema
     /// and the template's clauses, without generating anything, and reports every
-    /// problem with file, line and column and a hint where a fix is known.
+    /// problem (up to 20 per file) with file, line and column and a hint where a fix
+    /// is known. Settings that would change nothing are problems too.
     ///
     /// Output: `ok FILE` or each error on stderr and a closing count; with `--json`,
     /// one object per school file on stdout: file, valid (true or false) and errors

@@ -143,10 +143,20 @@ impl LoadedSchool {
 /// A school's YAML is a few pages of text, even with every clause rewritten.
 pub const MAX_SCHOOL_FILE_BYTES: u64 = 2 * 1024 * 1024;
 
+/// A file with more mistakes than this is reported this far: the rest can wait
+/// until these are mended.
+pub const MAX_ERRORS: usize = 20;
+
 /// Reads and parses `file`. A YAML error, a wrong type, a missing or unknown key
-/// each come back as one [`ConfigError`]; semantic checks come later in
-/// [`LoadedSchool::validate`].
+/// come back as a [`ConfigError`] (the first of them); semantic checks come later
+/// in [`LoadedSchool::validate`].
 pub fn load(file: &Path) -> Result<LoadedSchool, ConfigError> {
+    load_all(file).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// [`load`], with every mistake of the file's structure (wrong types, unknown keys
+/// and values) up to [`MAX_ERRORS`], for `aup check`.
+pub fn load_all(file: &Path) -> Result<LoadedSchool, Vec<ConfigError>> {
     let whole_file = |message: String, hint: Option<String>| ConfigError {
         file: file.to_owned(),
         position: None,
@@ -160,19 +170,19 @@ pub fn load(file: &Path) -> Result<LoadedSchool, ConfigError> {
         .and_then(|s| s.to_str())
         .unwrap_or_default();
     let slug = SchoolSlug::parse(stem).map_err(|m| {
-        whole_file(
+        vec![whole_file(
             m,
             Some("rename the file; the name becomes the folder name of its forms".into()),
-        )
+        )]
     })?;
     let bytes = read_small_file(file, MAX_SCHOOL_FILE_BYTES)
-        .map_err(|e| whole_file(format!("cannot read the file: {e}"), None))?;
+        .map_err(|e| vec![whole_file(format!("cannot read the file: {e}"), None)])?;
     let text = String::from_utf8(bytes).map_err(|e| {
         // The text before the bad byte is valid: it places the byte for editors.
         let valid = e.utf8_error().valid_up_to();
         let before = String::from_utf8_lossy(&e.as_bytes()[..valid]);
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        ConfigError {
+        vec![ConfigError {
             position: Some(Position {
                 line: before.matches('\n').count() + 1,
                 column: before[line_start..].chars().count() + 1,
@@ -181,9 +191,151 @@ pub fn load(file: &Path) -> Result<LoadedSchool, ConfigError> {
                 format!("the file is not UTF-8 text (bad byte at offset {valid})"),
                 Some("save it as UTF-8 from your editor".into()),
             )
-        }
+        }]
     })?;
-    parse(file, slug, text)
+    parse(file, slug, text.clone()).map_err(|first| {
+        let mut errors = vec![first.clone()];
+        errors.extend(further_errors(file, &text, &first));
+        errors
+    })
+}
+
+/// The structural mistakes after the first: the value at fault is taken out of
+/// the parsed YAML and the rest read again, until the file reads or
+/// [`MAX_ERRORS`] are found. A key that must be there and was taken out ends the
+/// search (its "missing" would be our doing, not the school's).
+fn further_errors(file: &Path, text: &str, first: &ConfigError) -> Vec<ConfigError> {
+    let Ok(mut value) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return Vec::new(); // a YAML syntax error: nothing after it can be read
+    };
+    let locations = Locations::of(text);
+    // Paths as the file has them; `value` loses items as we go, so a later
+    // item's index is mapped back through the items taken out before it.
+    let mut removed: Vec<String> = Vec::new();
+    let mut items_taken: Vec<(String, usize)> = Vec::new();
+    let mut errors: Vec<ConfigError> = Vec::new();
+    let mut at_fault = first.key.clone();
+    let mut in_value = first.key.clone();
+    while errors.len() + 1 < MAX_ERRORS {
+        if in_value.is_empty() || !remove_path(&mut value, &in_value) {
+            break;
+        }
+        if let Some((sequence, index)) = in_value
+            .strip_suffix(']')
+            .and_then(|p| p.rsplit_once('['))
+            .and_then(|(sequence, index)| Some((sequence.to_owned(), index.parse().ok()?)))
+        {
+            items_taken.push((sequence, index));
+        }
+        removed.push(at_fault.clone());
+        let error = match serde_path_to_error::deserialize::<_, SchoolConfig>(value.clone()) {
+            Ok(_) => break,
+            Err(error) => error,
+        };
+        let found = error.path().to_string();
+        let found = match found.as_str() {
+            "." | "?" => String::new(),
+            _ => found,
+        };
+        let key = as_in_file(&found, &items_taken);
+        let message = error.inner().to_string();
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            let path = match key.is_empty() {
+                true => field.to_owned(),
+                false => format!("{key}.{field}"),
+            };
+            if removed.contains(&path) {
+                break;
+            }
+        }
+        // An unknown key is shown at the key; a bad value at the value.
+        let position = match message.starts_with("unknown field") {
+            true => locations.find_key(&key),
+            false => locations.find(&key),
+        };
+        errors.push(ConfigError {
+            file: file.to_owned(),
+            position,
+            hint: did_you_mean(&message),
+            source_line: position.and_then(|at| line_of(text, at.line)),
+            key: key.clone(),
+            message,
+        });
+        at_fault = key;
+        in_value = found;
+    }
+    errors
+}
+
+/// `path` in the value with items taken out, as the file numbers its items.
+fn as_in_file(path: &str, items_taken: &[(String, usize)]) -> String {
+    let mut path = path.to_owned();
+    for (sequence, taken) in items_taken.iter().rev() {
+        let prefix = format!("{sequence}[");
+        let Some(rest) = path.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some((index, tail)) = rest.split_once(']') else {
+            continue;
+        };
+        if let Ok(index) = index.parse::<usize>()
+            && index >= *taken
+        {
+            path = format!("{prefix}{}]{tail}", index + 1);
+        }
+    }
+    path
+}
+
+/// Takes the value at `path` (`a.b[2].c`) out of `value`; false when there is none.
+fn remove_path(value: &mut serde_yaml::Value, path: &str) -> bool {
+    let mut segments: Vec<String> = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(open) = rest.find('[') {
+            segments.push(rest[..open].to_owned());
+            rest = &rest[open..];
+            while let Some(close) = rest.find(']') {
+                segments.push(rest[..=close].to_owned());
+                rest = &rest[close + 1..];
+            }
+        } else {
+            segments.push(rest.to_owned());
+        }
+    }
+    segments.retain(|s| !s.is_empty());
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for segment in parents {
+        node = match segment.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            Some(index) => match index.parse::<usize>().ok().and_then(|i| node.get_mut(i)) {
+                Some(next) => next,
+                None => return false,
+            },
+            None => match node.get_mut(segment.as_str()) {
+                Some(next) => next,
+                None => return false,
+            },
+        };
+    }
+    match last.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        Some(index) => match (index.parse::<usize>(), node.as_sequence_mut()) {
+            (Ok(i), Some(items)) if i < items.len() => {
+                items.remove(i);
+                true
+            }
+            _ => false,
+        },
+        None => node
+            .as_mapping_mut()
+            .and_then(|m| m.remove(last.as_str()))
+            .is_some(),
+    }
 }
 
 /// Parses YAML `text` as the config of school `slug`; `file` is only used to
