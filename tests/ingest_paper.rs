@@ -668,3 +668,67 @@ fn a_page_with_a_smudged_code_is_assigned_by_hand_and_the_form_completed() {
         .failure();
     assert!(!unknown.is_empty());
 }
+
+/// Another system's QR code (a document tracker's sticker), drawn at (x, y).
+fn stick_foreign_code(page: &mut GrayImage, x: u32, y: u32) {
+    let code = qrcode::QrCode::new(b"https://tracker.example.org/doc/48213").unwrap();
+    let width = code.width() as u32;
+    let module = 4;
+    for (i, colour) in code.to_colors().into_iter().enumerate() {
+        if colour == qrcode::Color::Dark {
+            let (mx, my) = (i as u32 % width, i as u32 / width);
+            for dx in 0..module {
+                for dy in 0..module {
+                    page.put_pixel(x + mx * module + dx, y + my * module + dy, Luma([0]));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_foreign_code_in_another_corner_does_not_hide_ours_at_any_quarter_turn() {
+    let scratch = Scratch::pakeman_with_roster(
+        "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\n\
+         A3,Chloe,Price,Governor\nA4,Dev,Shah,TA\n",
+    );
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    // Each person's form gets the sticker top-left on every page, and is fed
+    // turned by 0, 1, 2 or 3 quarter turns: in two of those the sticker's
+    // corner is searched before ours.
+    let mut forms = Vec::new();
+    for (turns, who) in ["amelia", "ben", "chloe", "dev"].into_iter().enumerate() {
+        let pdf = form_pdf(&scratch, who);
+        let pages: Vec<GrayImage> = paper(&scratch, &pdf, 150.0, SIGNED)
+            .into_iter()
+            .map(|mut page| {
+                stick_foreign_code(&mut page, 50, 50);
+                match turns {
+                    0 => page,
+                    1 => image::imageops::rotate90(&page),
+                    2 => image::imageops::rotate180(&page),
+                    _ => image::imageops::rotate270(&page),
+                }
+            })
+            .collect();
+        std::fs::write(
+            scratch.path(&format!("inbox/{who}.pdf")),
+            scan_pdf(&pages, 150.0),
+        )
+        .unwrap();
+        forms.push(form_id(&pdf));
+    }
+    let outcomes = scratch.ingest_json();
+    for form in &forms {
+        assert_eq!(
+            verdict_of(&outcomes, form)["verdict"],
+            "accepted",
+            "{form}: {outcomes:#?}"
+        );
+    }
+    assert!(
+        outcomes.iter().all(|o| o["verdict"] != "unidentified"),
+        "{outcomes:#?}"
+    );
+}

@@ -45,7 +45,11 @@ const CORNER: f64 = 0.24;
 /// reads a code that noise spoiled in the first.
 const CORNER_RETRIES: [f64; 3] = [0.19, 0.30, 0.40];
 
-/// Searches the four corners, then (if `whole_page`) the whole page.
+/// Searches the four corners, then (if `whole_page`) the whole page. A page may
+/// carry another system's code too (a document tracker's sticker): a code that is
+/// not ours never stops the search for ours. It is returned only when ours is
+/// nowhere and the search was the last one (`whole_page`), so the page is
+/// reported as not one of ours rather than read again sharper.
 pub fn find(page: &GrayImage, whole_page: bool) -> Option<Found> {
     let (w, h) = page.dimensions();
     let crop = |fraction: f64| {
@@ -57,19 +61,31 @@ pub fn find(page: &GrayImage, whole_page: bool) -> Option<Found> {
             (w - cw, h - ch, cw, ch),
         ]
     };
+    let mut foreign: Option<Found> = None;
+    let mut ours = |decoded: Decoded| match decoded {
+        Decoded::Code(found) if found.payload().is_ok() => Some(found),
+        Decoded::Code(found) => {
+            foreign.get_or_insert(found);
+            None
+        }
+        _ => None,
+    };
     let mut seen = Vec::new();
     for (i, (x, y, cw, ch)) in crop(CORNER).into_iter().enumerate() {
         match decode_region(page, x, y, cw, ch) {
-            Decoded::Code(found) => return Some(found),
             Decoded::Unreadable => seen.push(i),
-            Decoded::Nothing => {}
+            decoded => {
+                if let Some(found) = ours(decoded) {
+                    return Some(found);
+                }
+            }
         }
     }
     // A code was there but did not decode: the same corner, cropped otherwise.
     for fraction in CORNER_RETRIES {
         for &i in &seen {
             let (x, y, cw, ch) = crop(fraction)[i];
-            if let Decoded::Code(found) = decode_region(page, x, y, cw, ch) {
+            if let Some(found) = ours(decode_region(page, x, y, cw, ch)) {
                 return Some(found);
             }
         }
@@ -78,20 +94,20 @@ pub fn find(page: &GrayImage, whole_page: bool) -> Option<Found> {
         return None;
     }
     if seen.is_empty() {
-        // Nothing in any corner: a photo, or a page that is not where a scan puts
-        // it. Larger corners first, then the whole page.
+        // Nothing of ours in any corner: a photo, or a page that is not where a
+        // scan puts it. Larger corners first, then the whole page.
         for fraction in CORNER_RETRIES {
             for (x, y, cw, ch) in crop(fraction) {
-                if let Decoded::Code(found) = decode_region(page, x, y, cw, ch) {
+                if let Some(found) = ours(decode_region(page, x, y, cw, ch)) {
                     return Some(found);
                 }
             }
         }
     }
-    match decode_region(page, 0, 0, w, h) {
-        Decoded::Code(found) => Some(found),
-        _ => None,
+    if let Some(found) = ours(decode_region(page, 0, 0, w, h)) {
+        return Some(found);
     }
+    foreign
 }
 
 enum Decoded {
