@@ -475,23 +475,7 @@ fn a_signature_over_the_box_signs_whatever_its_field_is_called() {
     // pyHanko's new visible field: inside the box, and in a corner of page 1.
     let sign_in = |spec: String, out: &str| {
         let path = scratch.path(out);
-        run_tool(
-            "pyhanko",
-            &[
-                "sign".as_ref(),
-                "addsig".as_ref(),
-                "--field".as_ref(),
-                spec.as_ref(),
-                "pemder".as_ref(),
-                "--no-pass".as_ref(),
-                "--key".as_ref(),
-                key.as_os_str(),
-                "--cert".as_ref(),
-                cert.as_os_str(),
-                filled.as_os_str(),
-                path.as_os_str(),
-            ],
-        );
+        common::pyhanko_sign_in(&spec, &filled, &path, &key, &cert);
         path
     };
     // pyHanko takes whole points.
@@ -860,22 +844,12 @@ fn a_certificate_names_the_person_by_the_rosters_email_address() {
         &[key.as_os_str(), cert.as_os_str(), "Pakeman Office".as_ref()],
     );
     std::fs::create_dir_all(scratch.path("inbox")).unwrap();
-    run_tool(
-        "pyhanko",
-        &[
-            "sign".as_ref(),
-            "addsig".as_ref(),
-            "--field".as_ref(),
-            "office_countersignature".as_ref(),
-            "pemder".as_ref(),
-            "--no-pass".as_ref(),
-            "--key".as_ref(),
-            key.as_os_str(),
-            "--cert".as_ref(),
-            cert.as_os_str(),
-            scratch.path("by-email.pdf").as_os_str(),
-            scratch.path("inbox/amelia.pdf").as_os_str(),
-        ],
+    common::pyhanko_sign_in(
+        "office_countersignature",
+        &scratch.path("by-email.pdf"),
+        &scratch.path("inbox/amelia.pdf"),
+        &key,
+        &cert,
     );
     let filed = scratch.ingest_json();
     assert_eq!(filed[0]["verdict"], "accepted", "{filed:#?}");

@@ -335,20 +335,21 @@ impl LoadedSchool {
                 Err(message) => errors.push(self.error_at(&key, message).with_placeholder_hint()),
             }
         }
+        // The school's text with its placeholders filled in; a bad one is an
+        // error at its key, and the text stays empty.
+        let expand = |errors: &mut Vec<ConfigError>, key: String, text: &str| {
+            expand_placeholders(text, &values).unwrap_or_else(|message| {
+                errors.push(self.error_at(&key, message).with_placeholder_hint());
+                String::new()
+            })
+        };
         for (i, extra) in c.clauses.add.iter().enumerate() {
-            let mut expand = |key: String, text: &str| match expand_placeholders(text, &values) {
-                Ok(text) => text,
-                Err(message) => {
-                    errors.push(self.error_at(&key, message).with_placeholder_hint());
-                    String::new()
-                }
-            };
-            let text = expand(format!("clauses.add[{i}].text"), &extra.text);
+            let text = expand(&mut errors, format!("clauses.add[{i}].text"), &extra.text);
             let bullets = extra
                 .bullets
                 .iter()
                 .enumerate()
-                .map(|(j, b)| expand(format!("clauses.add[{i}].bullets[{j}]"), b))
+                .map(|(j, b)| expand(&mut errors, format!("clauses.add[{i}].bullets[{j}]"), b))
                 .collect();
             input.edits.add.push(ExtraText {
                 id: extra.id.clone(),
@@ -359,23 +360,16 @@ impl LoadedSchool {
         }
         self.check_text_blocks(&mut errors, catalogue);
         for (i, block) in c.text_blocks.iter().enumerate() {
-            let mut expand = |key: String, text: &str| match expand_placeholders(text, &values) {
-                Ok(text) => text,
-                Err(message) => {
-                    errors.push(self.error_at(&key, message).with_placeholder_hint());
-                    String::new()
-                }
-            };
             let heading = block
                 .heading
                 .as_ref()
-                .map(|h| expand(format!("text_blocks[{i}].heading"), h));
-            let text = expand(format!("text_blocks[{i}].text"), &block.text);
+                .map(|h| expand(&mut errors, format!("text_blocks[{i}].heading"), h));
+            let text = expand(&mut errors, format!("text_blocks[{i}].text"), &block.text);
             let bullets = block
                 .bullets
                 .iter()
                 .enumerate()
-                .map(|(j, b)| expand(format!("text_blocks[{i}].bullets[{j}]"), b))
+                .map(|(j, b)| expand(&mut errors, format!("text_blocks[{i}].bullets[{j}]"), b))
                 .collect();
             input.text_blocks.push(BlockText {
                 id: block.id.clone(),
@@ -609,12 +603,7 @@ impl LoadedSchool {
         }
         let mut new_ids = BTreeSet::new();
         for (i, extra) in edits.add.iter().enumerate() {
-            let well_formed = !extra.id.is_empty()
-                && extra
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !well_formed {
+            if !is_id(&extra.id) {
                 errors.push(self.error_at(
                     &format!("clauses.add[{i}].id"),
                     format!(
@@ -714,12 +703,7 @@ impl LoadedSchool {
         }
         let mut ids = BTreeSet::new();
         for (i, block) in c.text_blocks.iter().enumerate() {
-            let well_formed = !block.id.is_empty()
-                && block
-                    .id
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
-            if !well_formed {
+            if !is_id(&block.id) {
                 errors.push(self.error_at(
                     &format!("text_blocks[{i}].id"),
                     format!(
@@ -959,6 +943,14 @@ fn join_natural(items: &[String]) -> String {
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
+}
+
+/// The school's own ids (clauses, text blocks): lowercase letters, digits and dashes.
+fn is_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A block's text as paragraphs (split at blank lines) of lines.

@@ -38,18 +38,29 @@ impl PageContent {
     }
 }
 
-/// Every page of the return with what was issued for it. `None` when a page's
-/// issued content is not there (the policy-text check says so already).
-pub fn page_contents(doc: &Document, form: &RegisteredForm) -> Option<Vec<PageContent>> {
+/// Every page of the return with what was issued for it, as the policy-text
+/// check `located` it when it did, else found here. `None` when a page's issued
+/// content is not there (the policy-text check says so already).
+pub fn page_contents(
+    doc: &Document,
+    form: &RegisteredForm,
+    located: Option<Vec<IssuedOnPage>>,
+) -> Option<Vec<PageContent>> {
     let pages: Vec<lopdf::ObjectId> = doc.page_iter().collect();
     if pages.len() != form.page_hashes.len() {
         return None;
     }
+    let mut located = located
+        .filter(|l| l.len() == pages.len())
+        .map(Vec::into_iter);
     pages
         .into_iter()
         .enumerate()
         .map(|(index, id)| {
-            let issued = issued_on_page(doc, id, form, index).ok()??;
+            let issued = match located.as_mut() {
+                Some(known) => known.next()?,
+                None => issued_on_page(doc, id, form, index).ok()??,
+            };
             let annotated = doc
                 .get_dictionary(id)
                 .ok()

@@ -21,19 +21,20 @@ pub(super) const MAX_CONTENT_BYTES: usize = 16 << 20;
 /// is only form filling and annotations; or the reader rewrote the file and each
 /// page's issued content is still there as one run of its content streams, with
 /// anything added only on the pages that hold boxes (a flattened signature or
-/// typed values).
+/// typed values). For a rewritten file, what each page issued was found is
+/// handed back too, for the drawing check to use rather than find again.
 pub(super) fn policy_integrity(
     bytes: &[u8],
     doc: &Document,
     form: &RegisteredForm,
-) -> Result<String, String> {
+) -> Result<(String, Option<Vec<IssuedOnPage>>), String> {
     if let Some(issued) = &form.file_sha256 {
         for end in revision_ends(bytes) {
             if hex(&Sha256::digest(&bytes[..end])) != *issued {
                 continue;
             }
             if end == bytes.len() {
-                return Ok("the file is exactly the form as issued".into());
+                return Ok(("the file is exactly the form as issued".into(), None));
             }
             // Unreadable as a revision: judge the pages instead, below.
             if let Ok(as_issued) = Document::load_mem(&bytes[..end]) {
@@ -42,9 +43,12 @@ pub(super) fn policy_integrity(
                         "the form was changed after it was issued: {}",
                         changes.join("; ")
                     )),
-                    saved => Ok(format!(
-                        "the form as issued is kept byte for byte, then {}",
-                        saved.describe()
+                    saved => Ok((
+                        format!(
+                            "the form as issued is kept byte for byte, then {}",
+                            saved.describe()
+                        ),
+                        None,
                     )),
                 };
             }
@@ -61,6 +65,7 @@ pub(super) fn policy_integrity(
     let box_pages: HashSet<usize> = form.boxes.iter().map(|b| b.page).collect();
     let mut added = Vec::new();
     let mut rewritten = Vec::new();
+    let mut located = Vec::with_capacity(pages.len());
     for (n, &page) in pages.iter().enumerate() {
         let found = issued_on_page(doc, page, form, n)
             .map_err(|e| format!("page {}'s content cannot be read: {e}", n + 1))?;
@@ -84,6 +89,7 @@ pub(super) fn policy_integrity(
                 }
             }
         }
+        located.push(found);
     }
     let mut how =
         "every page's content as issued is present (the reader rewrote the file)".to_owned();
@@ -99,7 +105,7 @@ pub(super) fn policy_integrity(
             pages_said(&added, ("draws", "draw"))
         ));
     }
-    Ok(how)
+    Ok((how, Some(located)))
 }
 
 /// "page 3 draws" or "pages 1, 3 draw".

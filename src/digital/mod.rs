@@ -128,7 +128,10 @@ pub fn inspect(
     };
 
     // The policy as issued.
-    let integrity = policy_integrity(bytes, doc, form);
+    let (integrity, located) = match policy_integrity(bytes, doc, form) {
+        Ok((how, located)) => (Ok(how), located),
+        Err(problem) => (Err(problem), None),
+    };
     if let Err(problem) = &integrity {
         rejected.push(problem.clone());
     }
@@ -142,7 +145,7 @@ pub fn inspect(
     });
     // Nothing drawn or covered outside the boxes, whatever way it was saved.
     if integrity.is_ok() {
-        let outside = drawn_outside_boxes(doc, form, render, render_pdf);
+        let outside = drawn_outside_boxes(doc, form, located, render, render_pdf);
         checks.push(Check {
             check: "nothing drawn outside the boxes".into(),
             passed: outside.is_empty(),
@@ -424,10 +427,11 @@ pub fn inspect(
 fn drawn_outside_boxes(
     doc: &Document,
     form: &RegisteredForm,
+    located: Option<Vec<integrity::IssuedOnPage>>,
     render: &dyn Fn(usize) -> Result<GrayImage, String>,
     render_pdf: &RenderPdf,
 ) -> Vec<String> {
-    let Some(contents) = drawn::page_contents(doc, form) else {
+    let Some(contents) = drawn::page_contents(doc, form, located) else {
         return Vec::new();
     };
     // A page that draws only its issued content and has no annotations shows

@@ -262,8 +262,18 @@ impl Reader<'_> {
             pdf.release();
             return reading;
         }
+        FileReading {
+            pages: self.pages(source),
+            unreadable: None,
+            digital: None,
+        }
+    }
+
+    /// Every page of a scan, read in parallel: identified, blank or for the
+    /// quarantine.
+    fn pages(&self, source: PageSource) -> Vec<PageReading> {
         let count = source.count();
-        let pages = match source {
+        match source {
             PageSource::Raster(images) => images
                 .into_par_iter()
                 .map(|image| self.analyse(Ok(image), None))
@@ -301,11 +311,6 @@ impl Reader<'_> {
                 pdf.release();
                 pages
             }
-        };
-        FileReading {
-            pages,
-            unreadable: None,
-            digital: None,
         }
     }
 
@@ -318,8 +323,7 @@ impl Reader<'_> {
             return Err("it is not a PDF".into());
         };
         let Some(form_id) = pdf.form_id.clone() else {
-            drop(source);
-            return self.verify_as_scan(file);
+            return self.verify_as_scan(source);
         };
         self.inspect_digital((*bytes).as_ref(), &source, &form_id)
             .map_err(|e| e.message)
@@ -327,13 +331,10 @@ impl Reader<'_> {
 
     /// A PDF without our metadata (Ghostscript, "print to PDF"): its pages are
     /// identified by their QR codes and judged as ingest judges a scan.
-    fn verify_as_scan(&self, file: &Path) -> Result<crate::digital::Inspection, String> {
-        let reading = self.scan(file, FileKind::Pdf);
-        if let Some(unreadable) = reading.unreadable {
-            return Err(format!("{} ({})", unreadable.message, unreadable.reason));
-        }
+    fn verify_as_scan(&self, source: PageSource) -> Result<crate::digital::Inspection, String> {
+        let pages = self.pages(source);
         let mut forms: BTreeMap<&str, BTreeMap<u32, &IdentifiedPage>> = BTreeMap::new();
-        for page in &reading.pages {
+        for page in &pages {
             if let PageReading::Identified(found) = page {
                 forms
                     .entry(found.form_id.as_str())

@@ -227,28 +227,25 @@ pub fn index_rows(archive: &Path, table: &str) -> i64 {
 /// Signs the form's `signer_signature` field with pyHanko (an incremental update),
 /// as a member of staff with a certificate would.
 pub fn pyhanko_sign(input: &Path, output: &Path, key: &Path, cert: &Path) {
-    let run = Command::new("pyhanko")
-        .args([
-            "sign",
-            "addsig",
-            "--field",
-            "signer_signature",
-            "pemder",
-            "--no-pass",
-            "--key",
-        ])
-        .arg(key)
-        .arg("--cert")
-        .arg(cert)
-        .arg(input)
-        .arg(output)
-        .output()
-        .expect("pyhanko (pyhanko-cli): run scripts/test.sh, which installs it");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    pyhanko_sign_in("signer_signature", input, output, key, cert);
+}
+
+/// [`pyhanko_sign`] into `field`: an existing field's name, a new invisible
+/// field's name, or `PAGE/X1,Y1,X2,Y2/NAME` for a new visible one.
+pub fn pyhanko_sign_in(field: &str, input: &Path, output: &Path, key: &Path, cert: &Path) {
+    let options = [
+        "sign",
+        "addsig",
+        "--field",
+        field,
+        "pemder",
+        "--no-pass",
+        "--key",
+    ];
+    let mut args: Vec<&std::ffi::OsStr> = options.iter().map(std::ffi::OsStr::new).collect();
+    args.extend([key.as_os_str(), "--cert".as_ref(), cert.as_os_str()]);
+    args.extend([input.as_os_str(), output.as_os_str()]);
+    run_tool("pyhanko", &args);
 }
 
 /// pyHanko's verdict on integrity: its summary line says INTACT or not.
