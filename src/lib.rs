@@ -27,4 +27,5 @@ pub mod pdf;
 pub mod render;
 pub mod report;
 pub mod scan;
+pub mod serve;
 pub mod verdict;

@@ -13,6 +13,7 @@
 
 mod audit;
 mod lock;
+mod office;
 mod prune;
 mod register;
 mod returns;
@@ -24,6 +25,9 @@ use rusqlite::Connection;
 
 pub use audit::AUDIT_HEAD;
 pub use lock::{ArchiveLock, lock, lock_waiting, tidy_after_crash};
+pub use office::{
+    FiledReturn, FormMatch, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord, UserRecord,
+};
 pub use prune::Pruned;
 pub use register::{IssuedForm, PolicyRecord, Recipient, RegisteredForm};
 pub use returns::{
@@ -153,6 +157,39 @@ impl Archive {
                 conn = open().map_err(database)?;
             }
         }
+        Ok(Self {
+            conn,
+            root: root.to_owned(),
+        })
+    }
+
+    /// Opens an up-to-date index for writes that leave the audit chain alone
+    /// (recording an upload) without the writers' lock: it neither migrates nor
+    /// repairs the audit head, which only a lock holder may do.
+    pub fn open_unlocked(root: &Path) -> Result<Self, ArchiveError> {
+        let path = root.join(DATABASE);
+        let database = |source| ArchiveError::Database {
+            path: path.clone(),
+            source,
+        };
+        if !path.is_file() {
+            return Err(ArchiveError::Missing(root.to_owned()));
+        }
+        let conn = Connection::open(&path).map_err(database)?;
+        match schema::standing(&conn).map_err(database)? {
+            schema::Standing::Current => {}
+            schema::Standing::Newer(version) => {
+                return Err(ArchiveError::TooNew { path, version });
+            }
+            schema::Standing::Older(_) => {
+                drop(conn);
+                let _lock = lock_waiting(root)?;
+                drop(Self::open(root)?);
+                return Self::open_unlocked(root);
+            }
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(database)?;
         Ok(Self {
             conn,
             root: root.to_owned(),

@@ -13,6 +13,8 @@ use crate::verdict::Verdict;
 pub struct IngestRecord {
     /// The audit log's word for the run: `ingest` unless set (`assign`).
     pub action: &'static str,
+    /// Who asked for it (`aup serve`'s signed-in user), said in the audit entry.
+    pub by: Option<String>,
     pub received: Vec<ReceivedFile>,
     pub returns: Vec<ReturnRow>,
     pub quarantined: Vec<QuarantineRow>,
@@ -118,12 +120,15 @@ impl Archive {
                 params![q.received_sha256, q.page, q.reason, q.message, q.path, at],
             )?;
         }
-        let detail = format!(
+        let mut detail = format!(
             "received {} files: {} returns, {} quarantined",
             record.received.len(),
             record.returns.len(),
             record.quarantined.len()
         );
+        if let Some(by) = &record.by {
+            detail.push_str(&format!(" by {by}"));
+        }
         let action = match record.action {
             "" => "ingest",
             other => other,

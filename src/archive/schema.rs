@@ -128,17 +128,44 @@ ALTER TABLE form_pages ADD COLUMN drawing_first TEXT;
 ALTER TABLE form_pages ADD COLUMN drawing_sha256 TEXT;
 ";
 
+/// Step 4: what `aup serve` keeps: the office's accounts (Argon2id hashes), the
+/// files uploaded through its page (so their results survive a reload), and how
+/// each quarantined page was settled (assigned to a form, or set aside).
+const OFFICE: &str = "
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    schools       TEXT NOT NULL DEFAULT '[]',
+    created_at    TEXT NOT NULL
+);
+CREATE TABLE uploads (
+    id          INTEGER PRIMARY KEY,
+    sha256      TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    user        TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL
+);
+CREATE INDEX uploads_by_file ON uploads (sha256);
+CREATE INDEX quarantine_by_file ON quarantine (received_sha256);
+ALTER TABLE quarantine ADD COLUMN settled TEXT;
+ALTER TABLE quarantine ADD COLUMN settled_by TEXT;
+ALTER TABLE quarantine ADD COLUMN settled_at TEXT;
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up_with_hook(TABLES, catch_up_unnumbered),
         M::up(RECEIVED_PER_RETURN),
         M::up(PAGE_DRAWINGS),
+        M::up(OFFICE),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 3;
+pub const LATEST: usize = 4;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

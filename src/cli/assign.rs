@@ -34,6 +34,7 @@ pub fn run(args: AssignArgs) -> Result<Outcome, String> {
         first_page: args.page,
         archive: args.archive.clone(),
         schools: args.dir.schools.clone(),
+        by: None,
     })
     .map_err(|e| e.to_string())?;
     for outcome in outcomes {

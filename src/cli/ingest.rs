@@ -44,6 +44,8 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
         settle: Duration::from_secs(args.settle),
         schools: args.dir.schools.clone(),
         reader_timeout: args.reader_timeout.map(Duration::from_secs),
+        only: None,
+        by: None,
     };
     let style = style();
     let bar = output::progress(args.json);

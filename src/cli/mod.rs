@@ -22,8 +22,10 @@ mod init;
 mod output;
 mod prune;
 mod schema;
+mod serve;
 mod show;
 mod status;
+mod user;
 mod verify;
 
 use std::ffi::OsString;
@@ -228,6 +230,32 @@ pub enum Command {
     ///
     /// Exit status: see `aup audit verify --help`.
     Audit(audit::AuditArgs),
+    /// Serve the office's web pages and file whatever lands in the inbox, unattended.
+    ///
+    /// One process: pages for status (per school and year, CSV, a printable chase
+    /// list), each form's history with its archived return and evidence page, the
+    /// quarantine (assign a page to a form or set it aside), uploads ("drop scans
+    /// here"), checking a PDF without filing it, and issuing forms. Every page needs
+    /// a sign-in (`aup user add`). The inbox is watched (file-system notifications,
+    /// or `--poll` for network shares) and each file is filed once it has settled,
+    /// through the same ingest and the same archive lock as `aup ingest`, so the two
+    /// never file one file twice.
+    ///
+    /// Uploads are limited to 100 MB per file and are written only into
+    /// <INBOX>/web/. Serves plain HTTP on loopback; see the README for running it as
+    /// a service behind a TLS proxy.
+    ///
+    /// Output: the address served, on stdout; what is filed and any warning on
+    /// stderr (the service's log).
+    ///
+    /// Exit status: 0 when stopped by Ctrl-C or SIGTERM; 1 when it cannot start
+    /// (the address is taken or refused, the archive cannot be opened); 2 for a
+    /// usage error.
+    Serve(serve::ServeArgs),
+    /// Accounts for `aup serve`: add, list, remove.
+    ///
+    /// Exit status: 0 when done; 1 when it could not be done; 2 for a usage error.
+    User(user::UserArgs),
     /// Print the JSON Schema of a school's YAML file, for editors.
     ///
     /// Output: the schema (JSON) on stdout.
@@ -284,6 +312,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Show(args) => show::run(args),
         Command::Prune(args) => prune::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::User(args) => user::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),
     };

@@ -20,6 +20,8 @@ pub struct AssignPlan {
     pub first_page: u32,
     pub archive: PathBuf,
     pub schools: PathBuf,
+    /// Who assigned it, for the audit log (`aup serve`'s signed-in user).
+    pub by: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,9 +80,12 @@ pub fn run(plan: &AssignPlan) -> Result<Vec<Outcome>, AssignError> {
         settle: std::time::Duration::ZERO,
         schools: plan.schools.clone(),
         reader_timeout: None,
+        only: None,
+        by: plan.by.clone(),
     };
     let mut record = IngestRecord {
         action: "assign",
+        by: plan.by.clone(),
         ..IngestRecord::default()
     };
     record.received.push(ReceivedFile {

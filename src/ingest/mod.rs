@@ -50,6 +50,11 @@ pub struct IngestPlan {
     pub schools: PathBuf,
     /// How long a reader may take on one file; `None`: by the file's size.
     pub reader_timeout: Option<Duration>,
+    /// Take only these inbox files (`aup serve` passes the ones it saw settle);
+    /// `None`: every file that is ready.
+    pub only: Option<std::collections::BTreeSet<PathBuf>>,
+    /// Who asked for the run, for the audit log (`aup serve`'s signed-in user).
+    pub by: Option<String>,
 }
 
 /// One line of the run's output: a form, a quarantined file or page, or a file
@@ -164,11 +169,14 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
         .map(|f| (f.form_id.clone(), f))
         .collect();
     let mut summary = Summary::default();
-    let (ready, skipped) =
+    let (mut ready, skipped) =
         inbox::list(&plan.inbox, plan.settle).map_err(|source| IngestError::Inbox {
             path: plan.inbox.clone(),
             source,
         })?;
+    if let Some(only) = &plan.only {
+        ready.retain(|entry| only.contains(&entry.path));
+    }
     for skip in skipped {
         summary.skipped += 1;
         report(&Event::Skipped {
@@ -178,7 +186,10 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
     }
     let spool = RunSpool::new(&plan.archive)?;
 
-    let mut record = IngestRecord::default();
+    let mut record = IngestRecord {
+        by: plan.by.clone(),
+        ..IngestRecord::default()
+    };
     let mut results: Vec<(usize, FileResult)> = Vec::new();
     let mut done_with: Vec<(PathBuf, inbox::Identity)> = Vec::new();
     let mut warned: Vec<String> = Vec::new();

@@ -238,7 +238,7 @@ fn why_it_stopped(status: std::process::ExitStatus, stderr: &str, limits: Limits
 
 /// Sets the worker's limits between fork and exec, so they hold from its first
 /// instruction.
-fn apply_limits(command: &mut Command, limits: Limits) {
+pub(crate) fn apply_limits(command: &mut Command, limits: Limits) {
     use std::os::unix::process::CommandExt;
     let set = move |resource, value: u64| {
         let limit = libc::rlimit {

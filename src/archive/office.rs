@@ -1,0 +1,394 @@
+//! What `aup serve` keeps in the index beside the forms: the office's accounts,
+//! the files uploaded through its page, the quarantine as a to-do list (open
+//! until assigned or set aside), and actions recorded under the user who did them.
+//! Every change here appends to the audit log in its own transaction.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::audit::{append_audit, promote_audit_head, stage_audit_head};
+use super::{Archive, ArchiveError};
+
+/// A stored account: its role and password hash (Argon2id, PHC string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+    /// The schools (slugs) the account may see; empty: every school.
+    pub schools: Vec<String>,
+    pub created_at: String,
+}
+
+/// A file uploaded through the web page, with what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadRecord {
+    pub id: i64,
+    pub sha256: String,
+    pub name: String,
+    pub size: i64,
+    pub user: String,
+    pub uploaded_at: String,
+    /// When the archive first received these bytes (before the upload, for a
+    /// duplicate); `None` while the file waits in the inbox.
+    pub received_at: Option<String>,
+    pub forms: Vec<UploadForm>,
+    pub quarantined: Vec<UploadQuarantine>,
+}
+
+/// A form filed from an uploaded file.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadForm {
+    pub form_id: String,
+    pub person: Option<String>,
+    pub verdict: String,
+    pub missing: Vec<String>,
+}
+
+/// A page or file of an upload that went to quarantine.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadQuarantine {
+    pub id: i64,
+    pub page: Option<u32>,
+    pub message: String,
+}
+
+/// A quarantined file or page, for the office to settle.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantineEntry {
+    pub id: i64,
+    pub received_sha256: String,
+    /// The name the file came in with.
+    pub received_name: Option<String>,
+    pub page: Option<u32>,
+    pub reason: String,
+    pub message: String,
+    /// Relative to the archive.
+    pub path: String,
+    pub created_at: String,
+    /// How it was settled ("assigned to F", "set aside"); `None` while open.
+    pub settled: Option<String>,
+    pub settled_by: Option<String>,
+    pub settled_at: Option<String>,
+}
+
+/// A return as the overview lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FiledReturn {
+    pub form_id: String,
+    pub person: Option<String>,
+    pub school: String,
+    pub year: String,
+    pub verdict: String,
+    pub method: String,
+    pub ingested_at: String,
+}
+
+/// A form found by name, for assigning a quarantined page to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormMatch {
+    pub form_id: String,
+    pub school: String,
+    pub year: String,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub pages: i64,
+}
+
+impl Archive {
+    /// Appends one entry to the audit log on its own: an action of a signed-in
+    /// user that changes nothing else in the index (an upload, issuing forms).
+    pub fn record_action(&mut self, action: &str, detail: &str) -> Result<(), ArchiveError> {
+        let tx = self.conn.transaction()?;
+        let head = append_audit(&tx, action, detail)?;
+        stage_audit_head(&self.root, &head)?;
+        tx.commit()?;
+        promote_audit_head(&self.root)
+    }
+
+    /// Adds an account; `false` when the name is taken (nothing changes then).
+    pub fn add_user(
+        &mut self,
+        name: &str,
+        role: &str,
+        password_hash: &str,
+        schools: &[String],
+    ) -> Result<bool, ArchiveError> {
+        let tx = self.conn.transaction()?;
+        let listed = serde_json::to_string(schools).unwrap_or_else(|_| "[]".into());
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO users (name, role, password_hash, schools, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![name, role, password_hash, listed, now()],
+        )?;
+        if added == 0 {
+            return Ok(false);
+        }
+        let scope = match schools.is_empty() {
+            true => "every school".to_owned(),
+            false => schools.join(", "),
+        };
+        let head = append_audit(&tx, "user add", &format!("{name} as {role} for {scope}"))?;
+        stage_audit_head(&self.root, &head)?;
+        tx.commit()?;
+        promote_audit_head(&self.root)?;
+        Ok(true)
+    }
+
+    /// Removes an account; `false` when there is none of that name.
+    pub fn remove_user(&mut self, name: &str) -> Result<bool, ArchiveError> {
+        let tx = self.conn.transaction()?;
+        if tx.execute("DELETE FROM users WHERE name = ?1", params![name])? == 0 {
+            return Ok(false);
+        }
+        let head = append_audit(&tx, "user remove", name)?;
+        stage_audit_head(&self.root, &head)?;
+        tx.commit()?;
+        promote_audit_head(&self.root)?;
+        Ok(true)
+    }
+
+    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, role, password_hash, schools, created_at FROM users WHERE name = ?1",
+                params![name],
+                user_row,
+            )
+            .optional()?)
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRecord>, ArchiveError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT name, role, password_hash, schools, created_at FROM users ORDER BY name")?;
+        Ok(statement
+            .query_map([], user_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Records a file uploaded into the inbox by `user`, so its results can be
+    /// found by its hash after a reload. Touches no audit entry, so it needs no
+    /// archive lock: the upload's audit entry is appended by whoever holds it
+    /// ([`Archive::record_action`]).
+    pub fn record_upload(
+        &self,
+        sha256: &str,
+        name: &str,
+        size: u64,
+        user: &str,
+    ) -> Result<i64, ArchiveError> {
+        self.conn.execute(
+            "INSERT INTO uploads (sha256, name, size, user, uploaded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![sha256, name, size as i64, user, now()],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The newest uploads, newest first, each with what became of it.
+    pub fn recent_uploads(&self, limit: u32) -> Result<Vec<UploadRecord>, ArchiveError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT uploads.id, uploads.sha256, uploads.name, uploads.size, uploads.user,
+                    uploads.uploaded_at, received.received_at
+             FROM uploads LEFT JOIN received ON received.sha256 = uploads.sha256
+             ORDER BY uploads.id DESC LIMIT ?1",
+        )?;
+        let mut uploads: Vec<UploadRecord> = statement
+            .query_map(params![limit], |row| {
+                Ok(UploadRecord {
+                    id: row.get(0)?,
+                    sha256: row.get(1)?,
+                    name: row.get(2)?,
+                    size: row.get(3)?,
+                    user: row.get(4)?,
+                    uploaded_at: row.get(5)?,
+                    received_at: row.get(6)?,
+                    forms: Vec::new(),
+                    quarantined: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut forms = self.conn.prepare_cached(
+            "SELECT returns.form_id, forms.name, returns.verdict, returns.missing
+             FROM return_received
+             JOIN returns ON returns.id = return_received.return_id
+             LEFT JOIN forms ON forms.form_id = returns.form_id
+             WHERE return_received.sha256 = ?1 ORDER BY returns.id",
+        )?;
+        let mut quarantined = self.conn.prepare_cached(
+            "SELECT id, page, message FROM quarantine WHERE received_sha256 = ?1 ORDER BY id",
+        )?;
+        for upload in &mut uploads {
+            upload.forms = forms
+                .query_map(params![upload.sha256], |row| {
+                    let missing: String = row.get(3)?;
+                    Ok(UploadForm {
+                        form_id: row.get(0)?,
+                        person: row.get(1)?,
+                        verdict: row.get(2)?,
+                        missing: serde_json::from_str(&missing).unwrap_or_default(),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            upload.quarantined = quarantined
+                .query_map(params![upload.sha256], |row| {
+                    Ok(UploadQuarantine {
+                        id: row.get(0)?,
+                        page: row.get(1)?,
+                        message: row.get(2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(uploads)
+    }
+
+    /// Quarantined files and pages, newest first: the open ones, or all.
+    pub fn quarantine(&self, open_only: bool) -> Result<Vec<QuarantineEntry>, ArchiveError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "{QUARANTINE_SELECT} {} ORDER BY quarantine.id DESC",
+            match open_only {
+                true => "WHERE quarantine.settled IS NULL",
+                false => "",
+            }
+        ))?;
+        Ok(statement
+            .query_map([], quarantine_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{QUARANTINE_SELECT} WHERE quarantine.id = ?1"),
+                params![id],
+                quarantine_row,
+            )
+            .optional()?)
+    }
+
+    /// Marks a quarantined entry settled (`how`: "set aside", "assigned to F"):
+    /// it leaves the office's list but its file stays in the archive. `false`
+    /// when it was settled already or does not exist.
+    pub fn settle_quarantine(&mut self, id: i64, how: &str, by: &str) -> Result<bool, ArchiveError> {
+        let tx = self.conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE quarantine SET settled = ?2, settled_by = ?3, settled_at = ?4
+             WHERE id = ?1 AND settled IS NULL",
+            params![id, how, by, now()],
+        )?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        let path: String = tx.query_row(
+            "SELECT path FROM quarantine WHERE id = ?1",
+            params![id],
+            |row| row.get(0),
+        )?;
+        let head = append_audit(&tx, "quarantine", &format!("{path} {how} by {by}"))?;
+        stage_audit_head(&self.root, &head)?;
+        tx.commit()?;
+        promote_audit_head(&self.root)?;
+        Ok(true)
+    }
+
+    /// Issued forms whose person's name contains `text` (any case), current
+    /// years first: whom a quarantined page may belong to.
+    pub fn find_forms(&self, text: &str, limit: u32) -> Result<Vec<FormMatch>, ArchiveError> {
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut statement = self.conn.prepare_cached(
+            "SELECT form_id, school, year, name, role, pages FROM forms
+             WHERE name LIKE ?1 ESCAPE '\\' OR form_id LIKE ?1 ESCAPE '\\'
+             ORDER BY year DESC, name, serial LIMIT ?2",
+        )?;
+        Ok(statement
+            .query_map(params![pattern, limit], |row| {
+                Ok(FormMatch {
+                    form_id: row.get(0)?,
+                    school: row.get(1)?,
+                    year: row.get(2)?,
+                    name: row.get(3)?,
+                    role: row.get(4)?,
+                    pages: row.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The newest returns filed, newest first.
+    pub fn latest_filings(&self, limit: u32) -> Result<Vec<FiledReturn>, ArchiveError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT returns.form_id, forms.name, returns.school, returns.year, returns.verdict,
+                    returns.method, returns.ingested_at
+             FROM returns LEFT JOIN forms ON forms.form_id = returns.form_id
+             ORDER BY returns.id DESC LIMIT ?1",
+        )?;
+        Ok(statement
+            .query_map(params![limit], |row| {
+                Ok(FiledReturn {
+                    form_id: row.get(0)?,
+                    person: row.get(1)?,
+                    school: row.get(2)?,
+                    year: row.get(3)?,
+                    verdict: row.get(4)?,
+                    method: row.get(5)?,
+                    ingested_at: row.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The newest audit entries, newest first: (at, action, detail).
+    pub fn recent_audit(&self, limit: u32) -> Result<Vec<(String, String, String)>, ArchiveError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT at, action, detail FROM audit ORDER BY id DESC LIMIT ?1")?;
+        Ok(statement
+            .query_map(params![limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+const QUARANTINE_SELECT: &str = "
+SELECT quarantine.id, quarantine.received_sha256, received.name, quarantine.page,
+       quarantine.reason, quarantine.message, quarantine.path, quarantine.created_at,
+       quarantine.settled, quarantine.settled_by, quarantine.settled_at
+FROM quarantine LEFT JOIN received ON received.sha256 = quarantine.received_sha256";
+
+fn quarantine_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
+    Ok(QuarantineEntry {
+        id: row.get(0)?,
+        received_sha256: row.get(1)?,
+        received_name: row.get(2)?,
+        page: row.get(3)?,
+        reason: row.get(4)?,
+        message: row.get(5)?,
+        path: row.get(6)?,
+        created_at: row.get(7)?,
+        settled: row.get(8)?,
+        settled_by: row.get(9)?,
+        settled_at: row.get(10)?,
+    })
+}
+
+fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        name: row.get(0)?,
+        role: row.get(1)?,
+        password_hash: row.get(2)?,
+        schools: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
+        created_at: row.get(4)?,
+    })
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

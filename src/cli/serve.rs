@@ -1,0 +1,60 @@
+//! `aup serve`: the office's web pages and an inbox that files itself.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{Outcome, SchoolsDir};
+use crate::serve::{Folders, ServeOptions};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to serve on. Loopback (this machine only) unless
+    /// --insecure-lan is given; put a TLS reverse proxy in front to serve others.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The folder the copier scans into and uploads are saved to; subfolders
+    /// are read too.
+    #[arg(long, value_name = "DIR", default_value = "inbox")]
+    pub inbox: PathBuf,
+    /// The archive folder (with its index, aup.sqlite, which also holds the
+    /// accounts).
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
+    /// Where `aup generate` writes forms (for printing them again from the page).
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Look in the inbox every SECS seconds instead of waiting for the file
+    /// system's notifications: needed when the inbox is a network share that
+    /// another machine writes to (SMB, NFS), which sends no notifications here.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub poll: Option<u64>,
+    /// A file is taken only once its size and modification time have stayed
+    /// the same for SECS seconds: a copier may still be writing it.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub settle: u64,
+    /// Serve plain HTTP on an address other than loopback. Passwords and
+    /// names then cross the network unencrypted: only on a network you trust.
+    #[arg(long)]
+    pub insecure_lan: bool,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
+}
+
+pub fn run(args: ServeArgs) -> Result<Outcome, String> {
+    crate::serve::run(ServeOptions {
+        listen: args.listen,
+        folders: Folders {
+            inbox: args.inbox,
+            archive: args.archive,
+            schools: args.dir.schools,
+            out: args.out,
+        },
+        poll: args.poll.map(Duration::from_secs),
+        settle: Duration::from_secs(args.settle),
+        insecure_lan: args.insecure_lan,
+    })?;
+    Ok(Outcome::Success)
+}

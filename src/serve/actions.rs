@@ -1,0 +1,548 @@
+//! What the office changes from its pages: uploads into the inbox, assigning or
+//! setting aside quarantined pages, issuing forms; and checking a PDF without
+//! filing it. Changes go to the filing thread; uploads are written only into the
+//! inbox, and only under a name we make.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::multipart::Field;
+use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+
+use super::App;
+use super::auth::User;
+use super::downloads::safe_file_name;
+use super::filing::Job;
+use super::pages::{blocking, message, viewer};
+use super::{UPLOAD_LIMIT_BYTES, sessions};
+use crate::archive::Archive;
+use crate::config::AcademicYear;
+
+/// The inbox subfolder uploads are written to.
+pub const UPLOADS_FOLDER: &str = "web";
+/// An upload being written is hidden (ingest leaves hidden files alone) under
+/// this prefix until its last byte is on disk.
+const PARTIAL: &str = ".aup-upload-";
+
+#[derive(Debug)]
+enum UploadError {
+    TooLarge(String),
+    Broken(String),
+    Disk(String),
+}
+
+/// A file the browser sent, now in the inbox.
+#[derive(Debug, serde::Serialize)]
+struct Uploaded {
+    id: i64,
+    name: String,
+    size: u64,
+    sha256: String,
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+fn refuse(app: &App, user: &User, json: bool, status: StatusCode, text: &str) -> Response {
+    match json {
+        true => (status, Json(context! { error => text })).into_response(),
+        false => message(app, user, status, "The upload was refused", text),
+    }
+}
+
+pub async fn upload(
+    user: User,
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let json = wants_json(&headers);
+    if let Err(refused) = user.require(user.role.files_returns(), "upload scans") {
+        return refused;
+    }
+    let folder = app.folders.inbox.join(UPLOADS_FOLDER);
+    if let Err(error) = tokio::fs::create_dir_all(&folder).await {
+        let text = format!("The inbox folder {} cannot be written: {error}", folder.display());
+        return refuse(&app, &user, json, StatusCode::INTERNAL_SERVER_ERROR, &text);
+    }
+    let mut stored = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) => {
+                let text = format!("The upload did not arrive whole ({error}). Try again.");
+                return refuse(&app, &user, json, StatusCode::BAD_REQUEST, &text);
+            }
+        };
+        if field.name() != Some("file") || field.file_name().is_none_or(str::is_empty) {
+            continue;
+        }
+        match store(&folder, field).await {
+            Ok(file) => stored.push(file),
+            Err(UploadError::TooLarge(name)) => {
+                let text = format!(
+                    "{name} is larger than the upload limit of {} MB. Split the scan into smaller files, or save it into the inbox folder directly.",
+                    UPLOAD_LIMIT_BYTES / (1024 * 1024)
+                );
+                return refuse(&app, &user, json, StatusCode::PAYLOAD_TOO_LARGE, &text);
+            }
+            Err(UploadError::Broken(text)) => {
+                return refuse(&app, &user, json, StatusCode::BAD_REQUEST, &text);
+            }
+            Err(UploadError::Disk(text)) => {
+                return refuse(&app, &user, json, StatusCode::INTERNAL_SERVER_ERROR, &text);
+            }
+        }
+    }
+    if stored.is_empty() {
+        return refuse(&app, &user, json, StatusCode::BAD_REQUEST, "Choose a file to upload.");
+    }
+    let (app2, name) = (app.clone(), user.name.clone());
+    let recorded = tokio::task::spawn_blocking(move || -> Result<Vec<Uploaded>, String> {
+        let index = Archive::open_unlocked(&app2.folders.archive).map_err(|e| e.to_string())?;
+        let mut uploaded = Vec::new();
+        for (original, size, sha256) in stored {
+            let id = index
+                .record_upload(&sha256, &original, size, &name)
+                .map_err(|e| e.to_string())?;
+            app2.filing.send(Job::Record {
+                action: "upload".into(),
+                detail: format!("{original} ({size} bytes, sha256 {sha256}) by {name}"),
+            });
+            uploaded.push(Uploaded {
+                id,
+                name: original,
+                size,
+                sha256,
+            });
+        }
+        Ok(uploaded)
+    })
+    .await
+    .unwrap_or_else(|_| Err("recording the upload failed".into()));
+    // The bytes are in the inbox whatever the index said: they will be filed.
+    app.filing.send(Job::Wake);
+    match (recorded, json) {
+        (Ok(uploaded), true) => Json(context! { uploads => uploaded }).into_response(),
+        (Ok(_), false) => Redirect::to("/upload").into_response(),
+        (Err(error), _) => refuse(
+            &app,
+            &user,
+            json,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("The file is in the inbox and will be filed, but its upload could not be recorded: {error}"),
+        ),
+    }
+}
+
+/// Streams one uploaded file into the inbox: hidden while it is written,
+/// hashed and counted as it comes, synced, then renamed to its visible name.
+/// Returns (the name it came with, size, SHA-256).
+async fn store(folder: &Path, mut field: Field<'_>) -> Result<(String, u64, String), UploadError> {
+    let original = field.file_name().unwrap_or("upload").to_owned();
+    let partial = folder.join(format!("{PARTIAL}{}.part", sessions::token()));
+    let disk = |e: std::io::Error| UploadError::Disk(format!("The upload could not be written to the inbox: {e}"));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial)
+        .map_err(disk)?;
+    let (mut hasher, mut size) = (Sha256::new(), 0u64);
+    let result = loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                size += chunk.len() as u64;
+                if size > UPLOAD_LIMIT_BYTES {
+                    break Err(UploadError::TooLarge(original.clone()));
+                }
+                hasher.update(&chunk);
+                if let Err(error) = file.write_all(&chunk) {
+                    break Err(disk(error));
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(error) => {
+                break Err(UploadError::Broken(format!(
+                    "{original} did not arrive whole ({error}). Try again."
+                )));
+            }
+        }
+    };
+    let finished = result.and_then(|()| file.sync_all().map_err(disk));
+    drop(file);
+    if let Err(error) = finished {
+        let _ = std::fs::remove_file(&partial);
+        return Err(error);
+    }
+    let sha256 = crate::form::id::hex(&hasher.finalize());
+    let stamp = time::OffsetDateTime::now_utc();
+    let visible = folder.join(format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}-{}-{}",
+        stamp.year(),
+        stamp.month() as u8,
+        stamp.day(),
+        stamp.hour(),
+        stamp.minute(),
+        stamp.second(),
+        &sha256[..8],
+        safe_file_name(&original)
+    ));
+    let renamed = std::fs::rename(&partial, &visible)
+        .and_then(|()| std::fs::File::open(folder)?.sync_all());
+    if let Err(error) = renamed {
+        let _ = std::fs::remove_file(&partial);
+        return Err(disk(error));
+    }
+    Ok((original, size, sha256))
+}
+
+/// Removes uploads a stopped server left half-written (it is the only writer
+/// of these names, and at start it is writing none).
+pub fn tidy_partial_uploads(inbox: &Path) {
+    let Ok(entries) = std::fs::read_dir(inbox.join(UPLOADS_FOLDER)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(PARTIAL) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    form_id: String,
+    page: u32,
+}
+
+pub async fn assign(
+    user: User,
+    State(app): State<Arc<App>>,
+    UrlPath(entry): UrlPath<i64>,
+    axum::Form(form): axum::Form<AssignForm>,
+) -> Response {
+    if let Err(refused) = user.require(user.role.files_returns(), "assign quarantined pages") {
+        return refused;
+    }
+    let bad = |text: String| message(&app, &user, StatusCode::BAD_REQUEST, "Not assigned", &text);
+    let Ok(form_id) = form.form_id.trim().parse::<crate::form::FormId>() else {
+        return bad(format!("{} is not a form id.", form.form_id));
+    };
+    // The form must be one this user may see.
+    let (app2, school_allowed) = (app.clone(), user.clone());
+    let id = form_id.to_string();
+    let visible = tokio::task::spawn_blocking(move || {
+        Archive::open_read_only(&app2.folders.archive)
+            .ok()
+            .and_then(|index| index.issued(&id).ok().flatten())
+            .filter(|f| school_allowed.may_see(&f.school))
+            .map(|f| f.pages)
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(pages) = visible else {
+        return bad(format!("There is no form {form_id} that your account may see."));
+    };
+    if form.page == 0 || i64::from(form.page) > pages {
+        return bad(format!("Form {form_id} has pages 1 to {pages}, not {}.", form.page));
+    }
+    let (reply, answer) = oneshot::channel();
+    app.filing.send(Job::Assign {
+        entry,
+        form_id: form_id.to_string(),
+        first_page: form.page,
+        by: user.name.clone(),
+        reply,
+    });
+    match answer.await {
+        Ok(Ok(outcomes)) => {
+            let lines: Vec<String> = outcomes
+                .iter()
+                .map(|o| {
+                    let missing = match o.missing.is_empty() {
+                        true => String::new(),
+                        false => format!(" (missing: {})", o.missing.join(", ")),
+                    };
+                    format!(
+                        "{} {}: {}{missing}",
+                        o.form_id.as_deref().unwrap_or(&o.file),
+                        o.person.as_deref().unwrap_or("(blank form)"),
+                        o.verdict
+                    )
+                })
+                .collect();
+            app.render(
+                "message.html",
+                context! {
+                    user => viewer(&user),
+                    title => format!("Filed as page {} of {form_id}", form.page),
+                    lines => lines,
+                    links => [
+                        (format!("/form/{form_id}"), format!("Form {form_id}")),
+                        ("/quarantine".to_owned(), "Back to quarantine".to_owned()),
+                    ],
+                },
+            )
+        }
+        Ok(Err(text)) => message(&app, &user, StatusCode::UNPROCESSABLE_ENTITY, "Not assigned", &text),
+        Err(_) => message(&app, &user, StatusCode::INTERNAL_SERVER_ERROR, "Not assigned", "The filing thread stopped."),
+    }
+}
+
+pub async fn set_aside(
+    user: User,
+    State(app): State<Arc<App>>,
+    UrlPath(entry): UrlPath<i64>,
+) -> Response {
+    if let Err(refused) = user.require(user.role.files_returns(), "set quarantined pages aside") {
+        return refused;
+    }
+    let (reply, answer) = oneshot::channel();
+    app.filing.send(Job::SetAside {
+        entry,
+        by: user.name.clone(),
+        reply,
+    });
+    match answer.await {
+        Ok(Ok(true)) => Redirect::to("/quarantine").into_response(),
+        Ok(Ok(false)) => message(&app, &user, StatusCode::CONFLICT, "Not set aside", "That entry was settled already, or does not exist."),
+        Ok(Err(text)) => message(&app, &user, StatusCode::INTERNAL_SERVER_ERROR, "Not set aside", &text),
+        Err(_) => message(&app, &user, StatusCode::INTERNAL_SERVER_ERROR, "Not set aside", "The filing thread stopped."),
+    }
+}
+
+/// How long `aup verify` may take on an uploaded PDF.
+const CHECK_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Checks an uploaded PDF with `aup verify`, in a child process under the
+/// reader's limits (a hostile PDF must not take the server down), and shows
+/// its explanation. Nothing is filed; the temporary copy is removed.
+pub async fn check(user: User, State(app): State<Arc<App>>, mut multipart: Multipart) -> Response {
+    let mut received = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let original = field.file_name().unwrap_or("upload.pdf").to_owned();
+        // In the archive folder, under a name its crash tidying removes.
+        match store_temporary(&app.folders.archive, field).await {
+            Ok(path) => received = Some((original, path)),
+            Err(UploadError::TooLarge(_)) => {
+                return message(
+                    &app,
+                    &user,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Not checked",
+                    &format!("{original} is larger than the upload limit of {} MB.", UPLOAD_LIMIT_BYTES / (1024 * 1024)),
+                );
+            }
+            Err(UploadError::Broken(text) | UploadError::Disk(text)) => {
+                return message(&app, &user, StatusCode::BAD_REQUEST, "Not checked", &text);
+            }
+        }
+        break;
+    }
+    let Some((original, path)) = received else {
+        return message(&app, &user, StatusCode::BAD_REQUEST, "Not checked", "Choose a PDF to check.");
+    };
+    let folders = app.folders.clone();
+    let app2 = app.clone();
+    blocking(move || {
+        let result = run_verify(&folders.archive, &folders.schools, &path);
+        let _ = std::fs::remove_file(&path);
+        let (report, problem) = match result {
+            Ok(Verified::Report(report)) => (Some(report), None),
+            Ok(Verified::CouldNot(text)) | Err(text) => (None, Some(text)),
+        };
+        let report = report.filter(|r| r.is_object());
+        let allowed = report
+            .as_ref()
+            .and_then(|r| r.get("school"))
+            .and_then(|s| s.as_str())
+            .is_none_or(|school| user.may_see(school));
+        if !allowed {
+            return message(&app2, &user, StatusCode::FORBIDDEN, "Not shown", "That form belongs to a school your account may not see.");
+        }
+        app2.render(
+            "check.html",
+            context! {
+                user => viewer(&user),
+                limit_mb => UPLOAD_LIMIT_BYTES / (1024 * 1024),
+                file => original,
+                report => report,
+                problem => problem,
+            },
+        )
+    })
+    .await
+}
+
+enum Verified {
+    Report(serde_json::Value),
+    CouldNot(String),
+}
+
+fn run_verify(archive: &Path, schools: &Path, file: &Path) -> Result<Verified, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find aup itself: {e}"))?;
+    let mut command = std::process::Command::new(exe);
+    command
+        .arg("verify")
+        .arg("--json")
+        .arg("--archive")
+        .arg(archive)
+        .arg("--schools")
+        .arg(schools)
+        .arg(file)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    crate::ingest::worker::apply_limits(
+        &mut command,
+        crate::ingest::worker::Limits::for_file(size, Some(CHECK_DEADLINE)),
+    );
+    let child = command.spawn().map_err(|e| format!("cannot start aup verify: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished.recv_timeout(CHECK_DEADLINE).is_err() {
+            // SAFETY: kill only sends a signal to our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let output = child.wait_with_output();
+    let _ = done.send(());
+    let _ = watchdog.join();
+    let output = output.map_err(|e| format!("aup verify failed: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    match output.status.code() {
+        Some(0 | 1) => serde_json::from_slice(&output.stdout)
+            .map(Verified::Report)
+            .map_err(|e| format!("aup verify's answer could not be read: {e}")),
+        Some(3) => Ok(Verified::CouldNot(
+            stderr
+                .lines()
+                .map(|l| l.trim_start_matches("error: "))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )),
+        _ => Err(format!(
+            "the check stopped without an answer (over {} s, or the file broke its reader)",
+            CHECK_DEADLINE.as_secs()
+        )),
+    }
+}
+
+/// Streams an upload to a hidden temporary file in `folder`.
+async fn store_temporary(folder: &Path, mut field: Field<'_>) -> Result<PathBuf, UploadError> {
+    let original = field.file_name().unwrap_or("upload").to_owned();
+    let path = folder.join(format!(".check-{}.tmp", sessions::token()));
+    let disk = |e: std::io::Error| UploadError::Disk(format!("The file could not be written: {e}"));
+    let mut file = std::fs::File::create(&path).map_err(disk)?;
+    let mut size = 0u64;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                size += chunk.len() as u64;
+                let written = match size > UPLOAD_LIMIT_BYTES {
+                    true => Err(UploadError::TooLarge(original.clone())),
+                    false => file.write_all(&chunk).map_err(disk),
+                };
+                if let Err(error) = written {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(error);
+                }
+            }
+            Ok(None) => return Ok(path),
+            Err(error) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(UploadError::Broken(format!("{original} did not arrive whole ({error}).")));
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct IssueForm {
+    school: String,
+    year: String,
+}
+
+pub async fn issue(
+    user: User,
+    State(app): State<Arc<App>>,
+    axum::Form(form): axum::Form<IssueForm>,
+) -> Response {
+    if let Err(refused) = user.require(user.role.issues_forms(), "issue forms") {
+        return refused;
+    }
+    let bad = |text: String| message(&app, &user, StatusCode::BAD_REQUEST, "Not issued", &text);
+    let Ok(year) = form.year.parse::<AcademicYear>() else {
+        return bad(format!("{} is not an academic year like 2025-26.", form.year));
+    };
+    let known = crate::config::school_files(&app.folders.schools)
+        .unwrap_or_default()
+        .iter()
+        .any(|p| p.file_stem().and_then(|s| s.to_str()) == Some(form.school.as_str()));
+    if !known || !user.may_see(&form.school) {
+        return bad(format!("There is no school {} your account may issue forms for.", form.school));
+    }
+    let (reply, answer) = oneshot::channel();
+    app.filing.send(Job::Issue {
+        school: form.school.clone(),
+        year,
+        by: user.name.clone(),
+        reply,
+    });
+    match answer.await {
+        Ok(Ok(issued)) => {
+            let (app2, slug, year_text) = (app.clone(), form.school.clone(), year.to_string());
+            let forms: Vec<(String, Option<String>)> = tokio::task::spawn_blocking(move || {
+                Archive::open_read_only(&app2.folders.archive)
+                    .and_then(|index| index.forms_with_returns(&slug, &year_text))
+                    .map(|forms| {
+                        let current = issued_fingerprint(&app2, &slug, &year_text);
+                        forms
+                            .into_iter()
+                            .filter(|f| f.fingerprint == current)
+                            .map(|f| (f.form_id, f.name))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .await
+            .unwrap_or_default();
+            app.render(
+                "issue.html",
+                context! {
+                    user => viewer(&user),
+                    issued => issued,
+                    forms => forms,
+                },
+            )
+        }
+        Ok(Err(text)) => message(&app, &user, StatusCode::UNPROCESSABLE_ENTITY, "Not issued", &text),
+        Err(_) => message(&app, &user, StatusCode::INTERNAL_SERVER_ERROR, "Not issued", "The filing thread stopped."),
+    }
+}
+
+fn issued_fingerprint(app: &App, slug: &str, year: &str) -> String {
+    Archive::open_read_only(&app.folders.archive)
+        .ok()
+        .and_then(|index| index.current_fingerprint(slug, year).ok().flatten())
+        .unwrap_or_default()
+}

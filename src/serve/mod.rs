@@ -1,0 +1,282 @@
+//! `aup serve`: the office's web pages and an inbox that files itself, in one
+//! process. axum (on tokio) serves server-rendered pages (minijinja templates,
+//! auto-escaped, built into the binary, one small script for uploads); one
+//! thread ([`filing`]) makes every change to the archive, the same way the CLI
+//! does and under the same lock; [`watch`] notices what lands in the inbox.
+//!
+//! - `accounts`: roles and Argon2id password hashes
+//! - `sessions`: who is signed in, CSRF tokens, the brake on password guessing
+//! - `auth`: sign-in and sign-out, the signed-in user, the CSRF check
+//! - `pages`: what the office reads; `actions`: what it changes
+//! - `views`: the figures pages show; `downloads`: files, resolved from the index
+//! - `filing`, `watch`: the inbox
+
+pub mod accounts;
+mod actions;
+mod auth;
+mod downloads;
+pub mod filing;
+mod pages;
+pub mod sessions;
+pub mod views;
+pub mod watch;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+
+use crate::archive::{self, Archive};
+pub use filing::Folders;
+use filing::Filing;
+use sessions::Sessions;
+use watch::Watching;
+
+/// The largest file one upload may carry. A 30-page colour scan at 300 dpi is
+/// about 25 MB; a copier's whole batch goes to the inbox folder, not the page.
+pub const UPLOAD_LIMIT_BYTES: u64 = 100 * 1024 * 1024;
+
+/// What `aup serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub folders: Folders,
+    /// Poll the inbox every so often instead of waiting for notifications.
+    pub poll: Option<Duration>,
+    pub settle: Duration,
+    /// Serve plain HTTP on an address other than loopback.
+    pub insecure_lan: bool,
+}
+
+/// Everything a request handler needs.
+pub struct App {
+    pub folders: Folders,
+    templates: minijinja::Environment<'static>,
+    pub sessions: Sessions,
+    pub filing: Filing,
+    pub school_files: views::SchoolFiles,
+    /// Cookies get `Secure` when the pages are served over TLS.
+    pub tls: bool,
+}
+
+const TEMPLATES: [(&str, &str); 12] = [
+    ("base.html", include_str!("templates/base.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("overview.html", include_str!("templates/overview.html")),
+    ("school_year.html", include_str!("templates/school_year.html")),
+    ("chase.html", include_str!("templates/chase.html")),
+    ("form.html", include_str!("templates/form.html")),
+    ("upload.html", include_str!("templates/upload.html")),
+    ("quarantine.html", include_str!("templates/quarantine.html")),
+    ("quarantine_entry.html", include_str!("templates/quarantine_entry.html")),
+    ("check.html", include_str!("templates/check.html")),
+    ("issue.html", include_str!("templates/issue.html")),
+    ("message.html", include_str!("templates/message.html")),
+];
+
+/// The page script: progressive upload, live results. No framework, no build.
+const SCRIPT: &str = include_str!("assets/app.js");
+
+/// The templates, parsed once. Names ending `.html` are HTML-escaped.
+pub fn templates() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("built-in template {name}: {e}"));
+    }
+    env
+}
+
+impl App {
+    pub fn new(folders: Folders, filing: Filing, tls: bool) -> Self {
+        Self {
+            folders,
+            templates: templates(),
+            sessions: Sessions::default(),
+            filing,
+            school_files: views::SchoolFiles::default(),
+            tls,
+        }
+    }
+
+    /// A page from a template; a template error is our bug, said plainly.
+    pub fn render(&self, name: &str, context: impl Serialize) -> Response {
+        match self
+            .templates
+            .get_template(name)
+            .and_then(|t| t.render(context))
+        {
+            Ok(html) => Html(html).into_response(),
+            Err(error) => {
+                eprintln!("aup serve: page {name}: {error:#}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "This page could not be made; the server's log says why.").into_response()
+            }
+        }
+    }
+
+    /// Renders a template to a string (for benchmarks and tests).
+    pub fn render_text(&self, name: &str, context: impl Serialize) -> Result<String, String> {
+        self.templates
+            .get_template(name)
+            .and_then(|t| t.render(context))
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// Every page and action.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/school/{slug}/{year}", get(pages::school_year))
+        .route("/school/{slug}/{year}/status.csv", get(pages::school_year_csv))
+        .route("/school/{slug}/{year}/chase", get(pages::chase_list))
+        .route("/form/{id}", get(pages::form))
+        .route("/form/{id}/return/{n}", get(pages::form_return))
+        .route("/form/{id}/evidence", get(pages::form_evidence))
+        .route("/form/{id}/issued", get(pages::form_issued))
+        .route("/upload", get(pages::upload_page).post(actions::upload))
+        .route("/upload/results", get(pages::upload_results))
+        .route("/quarantine", get(pages::quarantine))
+        .route("/quarantine/{id}", get(pages::quarantine_entry))
+        .route("/quarantine/{id}/image", get(pages::quarantine_image))
+        .route("/quarantine/{id}/thumb", get(pages::quarantine_thumb))
+        .route("/quarantine/{id}/assign", post(actions::assign))
+        .route("/quarantine/{id}/set-aside", post(actions::set_aside))
+        .route("/check", get(pages::check_page).post(actions::check))
+        .route("/issue", get(pages::issue_page).post(actions::issue))
+        .route("/issue/{slug}/{year}/print-all", get(pages::print_all))
+        .route("/assets/app.js", get(script))
+        .layer(middleware::from_fn_with_state(app.clone(), auth::csrf_guard))
+        // Uploads are limited per file in `actions::upload`; this bounds a
+        // request as a whole (one file plus its form fields).
+        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES as usize + 1024 * 1024))
+        .layer(middleware::map_response(security_headers))
+        .with_state(app)
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}
+
+/// Headers on every response: no framing, no sniffing, no referrer leaving the
+/// site, scripts only from this server.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Runs the server until it is stopped (Ctrl-C or SIGTERM).
+pub fn run(options: ServeOptions) -> Result<(), String> {
+    if !options.listen.ip().is_loopback() && !options.insecure_lan {
+        return Err(format!(
+            "refusing to serve plain HTTP on {}: passwords and pupils' and staff's names would cross the network unencrypted\n  = hint: serve on 127.0.0.1 behind a TLS reverse proxy, or pass --insecure-lan on a network you trust",
+            options.listen
+        ));
+    }
+    let folders = options.folders.clone();
+    std::fs::create_dir_all(&folders.inbox)
+        .map_err(|e| format!("cannot make the inbox {}: {e}", folders.inbox.display()))?;
+    actions::tidy_partial_uploads(&folders.inbox);
+    // Brought up to date (and made, for a new school) before anyone reads it.
+    {
+        let _lock = archive::lock_waiting(&folders.archive).map_err(|e| e.to_string())?;
+        let index = Archive::open(&folders.archive).map_err(|e| e.to_string())?;
+        if index.users().map_err(|e| e.to_string())?.is_empty() {
+            eprintln!(
+                "aup serve: warning: there are no accounts yet, so nobody can sign in\n  = hint: aup user add NAME --role head --archive {}",
+                folders.archive.display()
+            );
+        }
+    }
+    if options.insecure_lan && !options.listen.ip().is_loopback() {
+        eprintln!(
+            "aup serve: warning: serving plain HTTP on {} (--insecure-lan): anyone on this network can read what crosses it",
+            options.listen
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the server's runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let wanted = match options.poll {
+            Some(every) => Watching::Polling(every),
+            None => Watching::Notifications,
+        };
+        let (filing, wake) = Filing::start(folders.clone(), options.settle, String::new());
+        let (watching, _watcher) = watch::start(&folders.inbox, wanted, wake);
+        filing
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .watching = watching.describe();
+        let app = Arc::new(App::new(folders.clone(), filing, false));
+        eprintln!(
+            "aup serve: inbox {} ({}), archive {}",
+            folders.inbox.display(),
+            watching.describe(),
+            folders.archive.display()
+        );
+        // The address on stdout, alone, for scripts (and tests) that asked for port 0.
+        println!("http://{address}/");
+        axum::serve(
+            listener,
+            router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped())
+        .await
+        .map_err(|e| format!("the server stopped: {e}"))
+    })
+}
+
+async fn stopped() {
+    let interrupt = tokio::signal::ctrl_c();
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    eprintln!("aup serve: stopping");
+}

@@ -1,0 +1,643 @@
+//! The pages the office reads. Each reads the index afresh (read-only), so what
+//! a page shows after a reload is what the archive holds, never what a browser
+//! remembered.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::App;
+use super::auth::User;
+use super::downloads::{inside, send};
+use super::views;
+use crate::archive::{Archive, RegisteredForm};
+use crate::config::AcademicYear;
+use crate::report;
+
+/// What every page's header needs to know of the user.
+#[derive(Serialize)]
+pub struct Viewer<'a> {
+    name: &'a str,
+    role: &'a str,
+    csrf: &'a str,
+    files_returns: bool,
+    issues_forms: bool,
+}
+
+pub fn viewer(user: &User) -> Viewer<'_> {
+    Viewer {
+        name: &user.name,
+        role: user.role.as_str(),
+        csrf: &user.csrf,
+        files_returns: user.role.files_returns(),
+        issues_forms: user.role.issues_forms(),
+    }
+}
+
+/// A page saying what went wrong, with the usual header.
+pub fn message(app: &App, user: &User, status: StatusCode, title: &str, text: &str) -> Response {
+    let mut response = app.render(
+        "message.html",
+        context! { user => viewer(user), title => title, text => text },
+    );
+    *response.status_mut() = status;
+    response
+}
+
+fn not_found(app: &App, user: &User, what: &str) -> Response {
+    message(app, user, StatusCode::NOT_FOUND, "Not found", what)
+}
+
+/// Runs index reads off the async threads.
+pub async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|_| (StatusCode::INTERNAL_SERVER_ERROR, "This page failed; the server's log says why.").into_response())
+}
+
+/// The index, read-only; a page saying so when there is none yet.
+fn open_index(app: &App, user: &User) -> Result<Archive, Response> {
+    Archive::open_read_only(&app.folders.archive).map_err(|error| {
+        message(
+            app,
+            user,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The archive cannot be read",
+            &error.to_string(),
+        )
+    })
+}
+
+macro_rules! or_page {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(response) => return response,
+        }
+    };
+}
+
+fn index_error(app: &App, user: &User, error: impl std::fmt::Display) -> Response {
+    message(
+        app,
+        user,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The archive could not be read",
+        &error.to_string(),
+    )
+}
+
+pub async fn overview(user: User, State(app): State<Arc<App>>) -> Response {
+    blocking(move || {
+        let index = or_page!(open_index(&app, &user));
+        let years = match views::overview(&index, &app.school_files, &app.folders.schools) {
+            Ok(years) => years,
+            Err(error) => return index_error(&app, &user, error),
+        };
+        let years: Vec<_> = years.into_iter().filter(|y| user.may_see(&y.school)).collect();
+        let filings: Vec<_> = index
+            .latest_filings(40)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| user.may_see(&f.school))
+            .take(12)
+            .collect();
+        let open_quarantine = index.quarantine(true).map(|q| q.len()).unwrap_or(0);
+        app.render(
+            "overview.html",
+            context! {
+                user => viewer(&user),
+                years => years,
+                filings => filings,
+                open_quarantine => open_quarantine,
+                inbox => app.filing.inbox_state(),
+            },
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+pub struct RosterFilter {
+    state: Option<String>,
+    q: Option<String>,
+}
+
+/// The school year's rows, checked: the user may see the school, and it has
+/// forms in that year.
+fn school_rows(
+    app: &App,
+    user: &User,
+    slug: &str,
+    year: &str,
+) -> Result<(String, Vec<report::StatusRow>), Response> {
+    let refused = || {
+        not_found(
+            app,
+            user,
+            &format!("There is no school year {slug} {year} that your account may see."),
+        )
+    };
+    if !user.may_see(slug) || year.parse::<AcademicYear>().is_err() {
+        return Err(refused());
+    }
+    let index = open_index(app, user)?;
+    let known = index
+        .school_years()
+        .map_err(|e| index_error(app, user, e))?
+        .iter()
+        .any(|(s, y)| s == slug && y == year);
+    if !known {
+        return Err(refused());
+    }
+    views::school_year_rows(&index, &app.school_files, &app.folders.schools, slug, year)
+        .map_err(|e| index_error(app, user, e))
+}
+
+pub async fn school_year(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path((slug, year)): Path<(String, String)>,
+    Query(filter): Query<RosterFilter>,
+) -> Response {
+    blocking(move || {
+        let (school_name, rows) = or_page!(school_rows(&app, &user, &slug, &year));
+        let summary = views::summary(slug.clone(), school_name, year.clone(), &rows);
+        let wanted_state = filter.state.clone().filter(|s| {
+            report::State::ALL.iter().any(|state| state.as_str() == s)
+        });
+        let needle = filter.q.as_deref().unwrap_or("").trim().to_lowercase();
+        let shown: Vec<_> = rows
+            .iter()
+            .filter(|r| wanted_state.as_deref().is_none_or(|s| r.state.as_str() == s))
+            .filter(|r| needle.is_empty() || r.name.to_lowercase().contains(&needle))
+            .collect();
+        app.render(
+            "school_year.html",
+            context! {
+                user => viewer(&user),
+                summary => summary,
+                rows => shown,
+                state => wanted_state,
+                q => filter.q.unwrap_or_default(),
+                states => report::State::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            },
+        )
+    })
+    .await
+}
+
+pub async fn school_year_csv(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path((slug, year)): Path<(String, String)>,
+) -> Response {
+    blocking(move || {
+        let (_, rows) = or_page!(school_rows(&app, &user, &slug, &year));
+        let disposition = format!("attachment; filename=\"{slug}-{year}-status.csv\"");
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            report::csv(&rows),
+        )
+            .into_response()
+    })
+    .await
+}
+
+pub async fn chase_list(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path((slug, year)): Path<(String, String)>,
+) -> Response {
+    blocking(move || {
+        let (school_name, rows) = or_page!(school_rows(&app, &user, &slug, &year));
+        let chase: Vec<_> = rows
+            .iter()
+            .filter(|r| r.state != report::State::Signed)
+            .collect();
+        app.render(
+            "chase.html",
+            context! {
+                user => viewer(&user),
+                school => slug,
+                school_name => school_name,
+                year => year,
+                rows => chase,
+                today => time::OffsetDateTime::now_utc().date().to_string(),
+            },
+        )
+    })
+    .await
+}
+
+/// The form, if it exists and the user may see its school.
+fn visible_form(app: &App, user: &User, index: &Archive, id: &str) -> Result<RegisteredForm, Response> {
+    let missing = || not_found(app, user, &format!("There is no form {id} that your account may see."));
+    let id: crate::form::FormId = id.parse().map_err(|_| missing())?;
+    match index.issued(id.as_str()) {
+        Ok(Some(form)) if user.may_see(&form.school) => Ok(form),
+        Ok(_) => Err(missing()),
+        Err(error) => Err(index_error(app, user, error)),
+    }
+}
+
+pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    blocking(move || {
+        let index = or_page!(open_index(&app, &user));
+        let form = or_page!(visible_form(&app, &user, &index, &id));
+        let current = index
+            .current_fingerprint(&form.school, &form.year)
+            .ok()
+            .flatten();
+        let history = index.history(&form.form_id).unwrap_or_default();
+        let returns: Vec<_> = history
+            .iter()
+            .enumerate()
+            .map(|(n, (summary, files, archived))| {
+                context! {
+                    n => n + 1,
+                    ingested_at => summary.ingested_at,
+                    verdict => summary.verdict.as_str(),
+                    missing => summary.missing,
+                    method => summary.method,
+                    files => files,
+                    archived => archived,
+                }
+            })
+            .collect();
+        let evidence = inside(
+            &app.folders.archive,
+            &format!("{}/{}/{}.evidence.pdf", form.school, form.year, form.form_id),
+        )
+        .is_some();
+        app.render(
+            "form.html",
+            context! {
+                user => viewer(&user),
+                form_id => form.form_id,
+                school => form.school,
+                year => form.year,
+                person => form.name,
+                role => form.role,
+                pages => form.pages,
+                issued_on => form.issued_on,
+                policy => form.fingerprint.get(..12).unwrap_or(&form.fingerprint),
+                current => current.as_deref() == Some(form.fingerprint.as_str()),
+                returns => returns,
+                evidence => evidence,
+            },
+        )
+    })
+    .await
+}
+
+/// A file the archive holds for a form, resolved from the index.
+async fn form_file(
+    user: User,
+    app: Arc<App>,
+    id: String,
+    pick: impl FnOnce(&App, &Archive, &RegisteredForm) -> Option<(std::path::PathBuf, String)> + Send + 'static,
+) -> Response {
+    let (app2, user2) = (app.clone(), user.clone());
+    let found = tokio::task::spawn_blocking(move || {
+        let index = open_index(&app2, &user2)?;
+        let form = visible_form(&app2, &user2, &index, &id)?;
+        pick(&app2, &index, &form).ok_or_else(|| {
+            not_found(&app2, &user2, &format!("The archive holds no such file for form {id}."))
+        })
+    })
+    .await;
+    match found {
+        Ok(Ok((path, name))) => send(&path, &name, true).await,
+        Ok(Err(response)) => response,
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "failed").into_response(),
+    }
+}
+
+pub async fn form_return(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path((id, n)): Path<(String, usize)>,
+) -> Response {
+    form_file(user, app, id, move |app, index, form| {
+        let history = index.history(&form.form_id).ok()?;
+        let (_, _, archived) = history.get(n.checked_sub(1)?)?;
+        let path = inside(&app.folders.archive, archived)?;
+        let extension = path.extension()?.to_str()?.to_owned();
+        Some((path, format!("{}-return-{n}.{extension}", form.form_id)))
+    })
+    .await
+}
+
+pub async fn form_evidence(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Response {
+    form_file(user, app, id, |app, _, form| {
+        let relative = format!("{}/{}/{}.evidence.pdf", form.school, form.year, form.form_id);
+        Some((
+            inside(&app.folders.archive, &relative)?,
+            format!("{}.evidence.pdf", form.form_id),
+        ))
+    })
+    .await
+}
+
+/// The form as issued, to print again: the file `aup generate` wrote, only if
+/// its bytes are still those the register recorded.
+pub async fn form_issued(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(refused) = user.require(user.role.files_returns(), "print forms") {
+        return refused;
+    }
+    form_file(user, app, id, |app, _, form| {
+        let folder = app.folders.out.join(&form.school).join(&form.year).join("forms");
+        let prefix = format!("{}-", form.form_id);
+        let path = std::fs::read_dir(&folder)
+            .ok()?
+            .flatten()
+            .find(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))?
+            .path();
+        let relative = path.strip_prefix(&app.folders.out).ok()?.to_str()?.to_owned();
+        let path = inside(&app.folders.out, &relative)?;
+        let bytes = std::fs::read(&path).ok()?;
+        let same = form
+            .file_sha256
+            .as_deref()
+            .is_none_or(|sha| {
+                use sha2::Digest;
+                sha == crate::form::id::hex(&sha2::Sha256::digest(&bytes))
+            });
+        let name = path.file_name()?.to_str()?.to_owned();
+        same.then_some((path, name))
+    })
+    .await
+}
+
+pub async fn upload_page(user: User, State(app): State<Arc<App>>) -> Response {
+    if let Err(refused) = user.require(user.role.files_returns(), "upload scans") {
+        return refused;
+    }
+    blocking(move || {
+        let index = or_page!(open_index(&app, &user));
+        let uploads = or_page!(uploads_for(&app, &user, &index));
+        app.render(
+            "upload.html",
+            context! {
+                user => viewer(&user),
+                uploads => uploads,
+                limit_mb => super::UPLOAD_LIMIT_BYTES / (1024 * 1024),
+                inbox => app.filing.inbox_state(),
+                inbox_folder => app.folders.inbox.display().to_string(),
+            },
+        )
+    })
+    .await
+}
+
+/// An upload as the page shows it.
+#[derive(Serialize)]
+pub struct UploadView {
+    id: i64,
+    name: String,
+    size_kb: i64,
+    user: String,
+    uploaded_at: String,
+    /// waiting, filed, or duplicate (these bytes came before).
+    state: &'static str,
+    received_at: Option<String>,
+    forms: Vec<crate::archive::UploadForm>,
+    quarantined: Vec<crate::archive::UploadQuarantine>,
+}
+
+fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView>, Response> {
+    let uploads = index.recent_uploads(50).map_err(|e| index_error(app, user, e))?;
+    Ok(uploads
+        .into_iter()
+        // An account for some schools sees its own uploads only: another
+        // school's forms could be in the others.
+        .filter(|u| user.schools.is_empty() || u.user == user.name)
+        .map(|u| {
+            let state = match &u.received_at {
+                None => "waiting",
+                Some(at) if *at < u.uploaded_at => "duplicate",
+                Some(_) => "filed",
+            };
+            UploadView {
+                id: u.id,
+                name: u.name,
+                size_kb: (u.size + 1023) / 1024,
+                user: u.user,
+                uploaded_at: u.uploaded_at,
+                state,
+                received_at: u.received_at,
+                forms: u.forms,
+                quarantined: u.quarantined,
+            }
+        })
+        .collect())
+}
+
+/// The uploads and their results, for the upload page's script to show without
+/// a reload.
+pub async fn upload_results(user: User, State(app): State<Arc<App>>) -> Response {
+    blocking(move || {
+        let index = or_page!(open_index(&app, &user));
+        let uploads = or_page!(uploads_for(&app, &user, &index));
+        Json(context! { uploads => uploads, inbox => app.filing.inbox_state() }).into_response()
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct QuarantineView {
+    id: i64,
+    received_name: Option<String>,
+    page: Option<u32>,
+    reason: String,
+    message: String,
+    created_at: String,
+    thumbnail: bool,
+    settled: Option<String>,
+    settled_by: Option<String>,
+}
+
+fn thumbnail_of(path: &str) -> Option<String> {
+    path.strip_suffix(".png").map(|stem| format!("{stem}.thumb.png"))
+}
+
+#[derive(Deserialize, Default)]
+pub struct QuarantineFilter {
+    all: Option<String>,
+}
+
+pub async fn quarantine(
+    user: User,
+    State(app): State<Arc<App>>,
+    Query(filter): Query<QuarantineFilter>,
+) -> Response {
+    blocking(move || {
+        let index = or_page!(open_index(&app, &user));
+        let all = filter.all.is_some();
+        let entries = match index.quarantine(!all) {
+            Ok(entries) => entries,
+            Err(error) => return index_error(&app, &user, error),
+        };
+        let entries: Vec<QuarantineView> = entries
+            .into_iter()
+            .map(|q| QuarantineView {
+                thumbnail: thumbnail_of(&q.path)
+                    .and_then(|t| inside(&app.folders.archive, &t))
+                    .is_some(),
+                id: q.id,
+                received_name: q.received_name,
+                page: q.page,
+                reason: q.reason,
+                message: q.message,
+                created_at: q.created_at,
+                settled: q.settled,
+                settled_by: q.settled_by,
+            })
+            .collect();
+        app.render(
+            "quarantine.html",
+            context! { user => viewer(&user), entries => entries, all => all },
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+pub struct PersonSearch {
+    q: Option<String>,
+}
+
+pub async fn quarantine_entry(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    Query(search): Query<PersonSearch>,
+) -> Response {
+    blocking(move || {
+        let index = or_page!(open_index(&app, &user));
+        let entry = match index.quarantine_entry(id) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return not_found(&app, &user, &format!("There is no quarantined entry {id}.")),
+            Err(error) => return index_error(&app, &user, error),
+        };
+        let q = search.q.unwrap_or_default();
+        let matches: Vec<_> = match q.trim().chars().count() >= 2 {
+            true => index
+                .find_forms(q.trim(), 40)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| user.may_see(&f.school))
+                .collect(),
+            false => Vec::new(),
+        };
+        let image = entry.path.ends_with(".png");
+        app.render(
+            "quarantine_entry.html",
+            context! {
+                user => viewer(&user),
+                entry => entry,
+                image => image,
+                q => q,
+                searched => q.trim().chars().count() >= 2,
+                matches => matches,
+            },
+        )
+    })
+    .await
+}
+
+async fn quarantine_file(user: User, app: Arc<App>, id: i64, thumbnail: bool) -> Response {
+    let (app2, user2) = (app.clone(), user.clone());
+    let found = tokio::task::spawn_blocking(move || {
+        let index = open_index(&app2, &user2).ok()?;
+        let entry = index.quarantine_entry(id).ok()??;
+        let relative = match thumbnail {
+            true => thumbnail_of(&entry.path)?,
+            false => entry.path,
+        };
+        inside(&app2.folders.archive, &relative)
+    })
+    .await
+    .ok()
+    .flatten();
+    match found {
+        Some(path) => {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            send(&path, &name, true).await
+        }
+        None => not_found(&app, &user, "That quarantined file is not in the archive."),
+    }
+}
+
+pub async fn quarantine_image(user: User, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Response {
+    quarantine_file(user, app, id, false).await
+}
+
+pub async fn quarantine_thumb(user: User, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Response {
+    quarantine_file(user, app, id, true).await
+}
+
+pub async fn check_page(user: User, State(app): State<Arc<App>>) -> Response {
+    app.render(
+        "check.html",
+        context! { user => viewer(&user), limit_mb => super::UPLOAD_LIMIT_BYTES / (1024 * 1024) },
+    )
+}
+
+/// The schools in the schools folder the user may see, and the years to offer.
+pub async fn issue_page(user: User, State(app): State<Arc<App>>) -> Response {
+    if let Err(refused) = user.require(user.role.issues_forms(), "issue forms") {
+        return refused;
+    }
+    let schools: Vec<String> = crate::config::school_files(&app.folders.schools)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.file_stem()?.to_str().map(str::to_owned))
+        .filter(|slug| user.may_see(slug))
+        .collect();
+    let this_year = AcademicYear::containing(time::OffsetDateTime::now_utc().date());
+    let next_year = AcademicYear {
+        start: this_year.start + 1,
+    };
+    let years = [this_year.to_string(), next_year.to_string()];
+    app.render(
+        "issue.html",
+        context! { user => viewer(&user), schools => schools, years => years, issued => None::<()> },
+    )
+}
+
+pub async fn print_all(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path((slug, year)): Path<(String, String)>,
+) -> Response {
+    if let Err(refused) = user.require(user.role.files_returns(), "print forms") {
+        return refused;
+    }
+    if !user.may_see(&slug) || year.parse::<AcademicYear>().is_err() {
+        return not_found(&app, &user, "There is no such print file.");
+    }
+    match inside(&app.folders.out, &format!("{slug}/{year}/print-all.pdf")) {
+        Some(path) => send(&path, &format!("{slug}-{year}-print-all.pdf"), true).await,
+        None => not_found(&app, &user, "There is no print file for that school year yet: issue its forms first."),
+    }
+}
