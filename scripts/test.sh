@@ -17,6 +17,8 @@ command -v img2pdf >/dev/null || need_apt+=(img2pdf)
 command -v ocrmypdf >/dev/null || need_apt+=(ocrmypdf)
 # The status report's HTML is rendered headless to prove it loads without errors.
 command -v chromium >/dev/null || need_apt+=(chromium)
+# aup serve's pages are driven in that Chromium by its WebDriver (Selenium).
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 # Returns are made by the readers staff use: MuPDF's mutool.
 command -v mutool >/dev/null || need_apt+=(mupdf-tools)
 # Signatures are made the way Okular and LibreOffice make them: NSS's tools.
@@ -39,6 +41,7 @@ need_pip=()
 python3 -c "import pypdf" 2>/dev/null || need_pip+=(pypdf)
 python3 -c "import pyhanko" 2>/dev/null || need_pip+=(pyhanko)
 command -v pyhanko >/dev/null || need_pip+=(pyhanko-cli)
+python3 -c "import selenium" 2>/dev/null || need_pip+=(selenium)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "installing ${need_pip[*]}" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"

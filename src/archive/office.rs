@@ -159,9 +159,9 @@ impl Archive {
     }
 
     pub fn users(&self) -> Result<Vec<UserRecord>, ArchiveError> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT name, role, password_hash, schools, created_at FROM users ORDER BY name")?;
+        let mut statement = self.conn.prepare(
+            "SELECT name, role, password_hash, schools, created_at FROM users ORDER BY name",
+        )?;
         Ok(statement
             .query_map([], user_row)?
             .collect::<Result<_, _>>()?)
@@ -271,7 +271,12 @@ impl Archive {
     /// Marks a quarantined entry settled (`how`: "set aside", "assigned to F"):
     /// it leaves the office's list but its file stays in the archive. `false`
     /// when it was settled already or does not exist.
-    pub fn settle_quarantine(&mut self, id: i64, how: &str, by: &str) -> Result<bool, ArchiveError> {
+    pub fn settle_quarantine(
+        &mut self,
+        id: i64,
+        how: &str,
+        by: &str,
+    ) -> Result<bool, ArchiveError> {
         let tx = self.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE quarantine SET settled = ?2, settled_by = ?3, settled_at = ?4
@@ -350,7 +355,9 @@ impl Archive {
             .conn
             .prepare_cached("SELECT at, action, detail FROM audit ORDER BY id DESC LIMIT ?1")?;
         Ok(statement
-            .query_map(params![limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .query_map(params![limit], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
             .collect::<Result<_, _>>()?)
     }
 }

@@ -97,7 +97,13 @@ pub fn run(args: UserArgs) -> Result<Outcome, String> {
                     true => "every school".to_owned(),
                     false => user.schools.join(","),
                 };
-                outln!("{}\t{}\t{}\t{}", user.name, user.role, schools, user.created_at);
+                outln!(
+                    "{}\t{}\t{}\t{}",
+                    user.name,
+                    user.role,
+                    schools,
+                    user.created_at
+                );
             }
             Ok(Outcome::Success)
         }

@@ -2,8 +2,8 @@
 //! hashes (the `argon2` crate, RustCrypto's: the PHC string carries its own salt
 //! and parameters, so stronger settings later still verify older hashes).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::Serialize;
 
 /// What an account may do. Each role can do everything the ones after it can.

@@ -74,7 +74,10 @@ pub async fn upload(
     }
     let folder = app.folders.inbox.join(UPLOADS_FOLDER);
     if let Err(error) = tokio::fs::create_dir_all(&folder).await {
-        let text = format!("The inbox folder {} cannot be written: {error}", folder.display());
+        let text = format!(
+            "The inbox folder {} cannot be written: {error}",
+            folder.display()
+        );
         return refuse(&app, &user, json, StatusCode::INTERNAL_SERVER_ERROR, &text);
     }
     let mut stored = Vec::new();
@@ -108,7 +111,13 @@ pub async fn upload(
         }
     }
     if stored.is_empty() {
-        return refuse(&app, &user, json, StatusCode::BAD_REQUEST, "Choose a file to upload.");
+        return refuse(
+            &app,
+            &user,
+            json,
+            StatusCode::BAD_REQUEST,
+            "Choose a file to upload.",
+        );
     }
     let (app2, name) = (app.clone(), user.name.clone());
     let recorded = tokio::task::spawn_blocking(move || -> Result<Vec<Uploaded>, String> {
@@ -143,7 +152,9 @@ pub async fn upload(
             &user,
             json,
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("The file is in the inbox and will be filed, but its upload could not be recorded: {error}"),
+            &format!(
+                "The file is in the inbox and will be filed, but its upload could not be recorded: {error}"
+            ),
         ),
     }
 }
@@ -154,7 +165,9 @@ pub async fn upload(
 async fn store(folder: &Path, mut field: Field<'_>) -> Result<(String, u64, String), UploadError> {
     let original = field.file_name().unwrap_or("upload").to_owned();
     let partial = folder.join(format!("{PARTIAL}{}.part", sessions::token()));
-    let disk = |e: std::io::Error| UploadError::Disk(format!("The upload could not be written to the inbox: {e}"));
+    let disk = |e: std::io::Error| {
+        UploadError::Disk(format!("The upload could not be written to the inbox: {e}"))
+    };
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -200,8 +213,8 @@ async fn store(folder: &Path, mut field: Field<'_>) -> Result<(String, u64, Stri
         &sha256[..8],
         safe_file_name(&original)
     ));
-    let renamed = std::fs::rename(&partial, &visible)
-        .and_then(|()| std::fs::File::open(folder)?.sync_all());
+    let renamed =
+        std::fs::rename(&partial, &visible).and_then(|()| std::fs::File::open(folder)?.sync_all());
     if let Err(error) = renamed {
         let _ = std::fs::remove_file(&partial);
         return Err(disk(error));
@@ -255,10 +268,15 @@ pub async fn assign(
     .ok()
     .flatten();
     let Some(pages) = visible else {
-        return bad(format!("There is no form {form_id} that your account may see."));
+        return bad(format!(
+            "There is no form {form_id} that your account may see."
+        ));
     };
     if form.page == 0 || i64::from(form.page) > pages {
-        return bad(format!("Form {form_id} has pages 1 to {pages}, not {}.", form.page));
+        return bad(format!(
+            "Form {form_id} has pages 1 to {pages}, not {}.",
+            form.page
+        ));
     }
     let (reply, answer) = oneshot::channel();
     app.filing.send(Job::Assign {
@@ -298,8 +316,20 @@ pub async fn assign(
                 },
             )
         }
-        Ok(Err(text)) => message(&app, &user, StatusCode::UNPROCESSABLE_ENTITY, "Not assigned", &text),
-        Err(_) => message(&app, &user, StatusCode::INTERNAL_SERVER_ERROR, "Not assigned", "The filing thread stopped."),
+        Ok(Err(text)) => message(
+            &app,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not assigned",
+            &text,
+        ),
+        Err(_) => message(
+            &app,
+            &user,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Not assigned",
+            "The filing thread stopped.",
+        ),
     }
 }
 
@@ -319,9 +349,27 @@ pub async fn set_aside(
     });
     match answer.await {
         Ok(Ok(true)) => Redirect::to("/quarantine").into_response(),
-        Ok(Ok(false)) => message(&app, &user, StatusCode::CONFLICT, "Not set aside", "That entry was settled already, or does not exist."),
-        Ok(Err(text)) => message(&app, &user, StatusCode::INTERNAL_SERVER_ERROR, "Not set aside", &text),
-        Err(_) => message(&app, &user, StatusCode::INTERNAL_SERVER_ERROR, "Not set aside", "The filing thread stopped."),
+        Ok(Ok(false)) => message(
+            &app,
+            &user,
+            StatusCode::CONFLICT,
+            "Not set aside",
+            "That entry was settled already, or does not exist.",
+        ),
+        Ok(Err(text)) => message(
+            &app,
+            &user,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Not set aside",
+            &text,
+        ),
+        Err(_) => message(
+            &app,
+            &user,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Not set aside",
+            "The filing thread stopped.",
+        ),
     }
 }
 
@@ -347,7 +395,10 @@ pub async fn check(user: User, State(app): State<Arc<App>>, mut multipart: Multi
                     &user,
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "Not checked",
-                    &format!("{original} is larger than the upload limit of {} MB.", UPLOAD_LIMIT_BYTES / (1024 * 1024)),
+                    &format!(
+                        "{original} is larger than the upload limit of {} MB.",
+                        UPLOAD_LIMIT_BYTES / (1024 * 1024)
+                    ),
                 );
             }
             Err(UploadError::Broken(text) | UploadError::Disk(text)) => {
@@ -357,7 +408,13 @@ pub async fn check(user: User, State(app): State<Arc<App>>, mut multipart: Multi
         break;
     }
     let Some((original, path)) = received else {
-        return message(&app, &user, StatusCode::BAD_REQUEST, "Not checked", "Choose a PDF to check.");
+        return message(
+            &app,
+            &user,
+            StatusCode::BAD_REQUEST,
+            "Not checked",
+            "Choose a PDF to check.",
+        );
     };
     let folders = app.folders.clone();
     let app2 = app.clone();
@@ -375,7 +432,13 @@ pub async fn check(user: User, State(app): State<Arc<App>>, mut multipart: Multi
             .and_then(|s| s.as_str())
             .is_none_or(|school| user.may_see(school));
         if !allowed {
-            return message(&app2, &user, StatusCode::FORBIDDEN, "Not shown", "That form belongs to a school your account may not see.");
+            return message(
+                &app2,
+                &user,
+                StatusCode::FORBIDDEN,
+                "Not shown",
+                "That form belongs to a school your account may not see.",
+            );
         }
         app2.render(
             "check.html",
@@ -415,7 +478,9 @@ fn run_verify(archive: &Path, schools: &Path, file: &Path) -> Result<Verified, S
         &mut command,
         crate::ingest::worker::Limits::for_file(size, Some(CHECK_DEADLINE)),
     );
-    let child = command.spawn().map_err(|e| format!("cannot start aup verify: {e}"))?;
+    let child = command
+        .spawn()
+        .map_err(|e| format!("cannot start aup verify: {e}"))?;
     let pid = child.id() as libc::pid_t;
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
@@ -470,7 +535,9 @@ async fn store_temporary(folder: &Path, mut field: Field<'_>) -> Result<PathBuf,
             Ok(None) => return Ok(path),
             Err(error) => {
                 let _ = std::fs::remove_file(&path);
-                return Err(UploadError::Broken(format!("{original} did not arrive whole ({error}).")));
+                return Err(UploadError::Broken(format!(
+                    "{original} did not arrive whole ({error})."
+                )));
             }
         }
     }
@@ -492,14 +559,20 @@ pub async fn issue(
     }
     let bad = |text: String| message(&app, &user, StatusCode::BAD_REQUEST, "Not issued", &text);
     let Ok(year) = form.year.parse::<AcademicYear>() else {
-        return bad(format!("{} is not an academic year like 2025-26.", form.year));
+        return bad(format!(
+            "{} is not an academic year like 2025-26.",
+            form.year
+        ));
     };
     let known = crate::config::school_files(&app.folders.schools)
         .unwrap_or_default()
         .iter()
         .any(|p| p.file_stem().and_then(|s| s.to_str()) == Some(form.school.as_str()));
     if !known || !user.may_see(&form.school) {
-        return bad(format!("There is no school {} your account may issue forms for.", form.school));
+        return bad(format!(
+            "There is no school {} your account may issue forms for.",
+            form.school
+        ));
     }
     let (reply, answer) = oneshot::channel();
     app.filing.send(Job::Issue {
@@ -535,8 +608,20 @@ pub async fn issue(
                 },
             )
         }
-        Ok(Err(text)) => message(&app, &user, StatusCode::UNPROCESSABLE_ENTITY, "Not issued", &text),
-        Err(_) => message(&app, &user, StatusCode::INTERNAL_SERVER_ERROR, "Not issued", "The filing thread stopped."),
+        Ok(Err(text)) => message(
+            &app,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not issued",
+            &text,
+        ),
+        Err(_) => message(
+            &app,
+            &user,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Not issued",
+            "The filing thread stopped.",
+        ),
     }
 }
 

@@ -76,7 +76,8 @@ impl FromRequestParts<Arc<App>> for User {
                     .path_and_query()
                     .map(|p| p.as_str())
                     .unwrap_or("/");
-                let next: String = serde_urlencoded::to_string([("next", wanted)]).unwrap_or_default();
+                let next: String =
+                    serde_urlencoded::to_string([("next", wanted)]).unwrap_or_default();
                 Err(Redirect::to(&format!("/login?{next}")).into_response())
             }
         }
@@ -299,7 +300,8 @@ pub async fn csrf_guard(State(app): State<Arc<App>>, request: Request, next: Nex
         });
     match token {
         Some(token) if same_token(&token, &expected) => {
-            next.run(Request::from_parts(parts, Body::from(bytes))).await
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         }
         _ => refused("This request did not carry the page's security token."),
     }
@@ -311,7 +313,10 @@ mod tests {
 
     #[test]
     fn only_local_paths_follow_a_sign_in() {
-        assert_eq!(local_path(Some("/school/pakeman/2025-26")), "/school/pakeman/2025-26");
+        assert_eq!(
+            local_path(Some("/school/pakeman/2025-26")),
+            "/school/pakeman/2025-26"
+        );
         assert_eq!(local_path(Some("//evil.example/")), "/");
         assert_eq!(local_path(Some("https://evil.example/")), "/");
         assert_eq!(local_path(Some("/\\evil.example")), "/");

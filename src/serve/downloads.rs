@@ -45,13 +45,22 @@ fn content_type(path: &Path) -> &'static str {
 pub async fn send(path: &Path, download_name: &str, inline: bool) -> Response {
     let file = match tokio::fs::File::open(path).await {
         Ok(file) => file,
-        Err(_) => return (StatusCode::NOT_FOUND, "That file is no longer in the archive.").into_response(),
+        Err(_) => {
+            return (
+                StatusCode::NOT_FOUND,
+                "That file is no longer in the archive.",
+            )
+                .into_response();
+        }
     };
     let length = file.metadata().await.map(|m| m.len()).ok();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let mut response = Response::new(body);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(path)),
+    );
     if let Some(length) = length {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
@@ -63,7 +72,10 @@ pub async fn send(path: &Path, download_name: &str, inline: bool) -> Response {
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     response
 }
 
@@ -73,10 +85,12 @@ pub fn safe_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let mut safe: String = base
         .chars()
-        .map(|c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-            true => c,
-            false => '_',
-        })
+        .map(
+            |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                true => c,
+                false => '_',
+            },
+        )
         .take(120)
         .collect();
     while safe.starts_with('.') {
@@ -103,9 +117,15 @@ mod tests {
         assert!(inside(root.path(), "pak/../../outside.pdf").is_none());
         assert!(inside(root.path(), "/etc/passwd").is_none());
         assert!(inside(root.path(), "").is_none());
-        assert!(inside(root.path(), "pak").is_none(), "a folder is not a file");
+        assert!(
+            inside(root.path(), "pak").is_none(),
+            "a folder is not a file"
+        );
         std::os::unix::fs::symlink("/etc/passwd", root.path().join("link")).unwrap();
-        assert!(inside(root.path(), "link").is_none(), "a link out is refused");
+        assert!(
+            inside(root.path(), "link").is_none(),
+            "a link out is refused"
+        );
     }
 
     #[test]

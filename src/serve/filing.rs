@@ -266,9 +266,8 @@ impl FilingThread {
                 let _ = reply.send(self.assign(entry, form_id, first_page, &by));
             }
             Job::SetAside { entry, by, reply } => {
-                let _ = reply.send(self.with_lock(|index| {
-                    index.settle_quarantine(entry, "set aside", &by)
-                }));
+                let _ = reply
+                    .send(self.with_lock(|index| index.settle_quarantine(entry, "set aside", &by)));
             }
             Job::Issue {
                 school,
@@ -335,7 +334,11 @@ impl FilingThread {
             }
         };
         self.with_lock(|index| {
-            index.settle_quarantine(entry, &format!("assigned to {form_id} page {first_page}"), by)
+            index.settle_quarantine(
+                entry,
+                &format!("assigned to {form_id} page {first_page}"),
+                by,
+            )
         })?;
         Ok(outcomes)
     }

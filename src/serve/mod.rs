@@ -34,8 +34,8 @@ use axum::routing::{get, post};
 use serde::Serialize;
 
 use crate::archive::{self, Archive};
-pub use filing::Folders;
 use filing::Filing;
+pub use filing::Folders;
 use sessions::Sessions;
 use watch::Watching;
 
@@ -70,12 +70,18 @@ const TEMPLATES: [(&str, &str); 12] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("overview.html", include_str!("templates/overview.html")),
-    ("school_year.html", include_str!("templates/school_year.html")),
+    (
+        "school_year.html",
+        include_str!("templates/school_year.html"),
+    ),
     ("chase.html", include_str!("templates/chase.html")),
     ("form.html", include_str!("templates/form.html")),
     ("upload.html", include_str!("templates/upload.html")),
     ("quarantine.html", include_str!("templates/quarantine.html")),
-    ("quarantine_entry.html", include_str!("templates/quarantine_entry.html")),
+    (
+        "quarantine_entry.html",
+        include_str!("templates/quarantine_entry.html"),
+    ),
     ("check.html", include_str!("templates/check.html")),
     ("issue.html", include_str!("templates/issue.html")),
     ("message.html", include_str!("templates/message.html")),
@@ -116,7 +122,11 @@ impl App {
             Ok(html) => Html(html).into_response(),
             Err(error) => {
                 eprintln!("aup serve: page {name}: {error:#}");
-                (StatusCode::INTERNAL_SERVER_ERROR, "This page could not be made; the server's log says why.").into_response()
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "This page could not be made; the server's log says why.",
+                )
+                    .into_response()
             }
         }
     }
@@ -137,7 +147,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/school/{slug}/{year}", get(pages::school_year))
-        .route("/school/{slug}/{year}/status.csv", get(pages::school_year_csv))
+        .route(
+            "/school/{slug}/{year}/status.csv",
+            get(pages::school_year_csv),
+        )
         .route("/school/{slug}/{year}/chase", get(pages::chase_list))
         .route("/form/{id}", get(pages::form))
         .route("/form/{id}/return/{n}", get(pages::form_return))
@@ -155,10 +168,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/issue", get(pages::issue_page).post(actions::issue))
         .route("/issue/{slug}/{year}/print-all", get(pages::print_all))
         .route("/assets/app.js", get(script))
-        .layer(middleware::from_fn_with_state(app.clone(), auth::csrf_guard))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            auth::csrf_guard,
+        ))
         // Uploads are limited per file in `actions::upload`; this bounds a
         // request as a whole (one file plus its form fields).
-        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES as usize + 1024 * 1024))
+        .layer(DefaultBodyLimit::max(
+            UPLOAD_LIMIT_BYTES as usize + 1024 * 1024,
+        ))
         .layer(middleware::map_response(security_headers))
         .with_state(app)
 }
@@ -178,11 +197,21 @@ async fn script() -> Response {
 /// site, scripts only from this server.
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    for (name, value) in [
-        (
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    // A PDF must stay viewable in the browser's own viewer, which a page's
+    // policy would block; it runs no script of ours anyway.
+    if html {
+        headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),

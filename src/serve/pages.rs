@@ -54,9 +54,13 @@ fn not_found(app: &App, user: &User, what: &str) -> Response {
 
 /// Runs index reads off the async threads.
 pub async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|_| (StatusCode::INTERNAL_SERVER_ERROR, "This page failed; the server's log says why.").into_response())
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|_| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "This page failed; the server's log says why.",
+        )
+            .into_response()
+    })
 }
 
 /// The index, read-only; a page saying so when there is none yet.
@@ -98,7 +102,10 @@ pub async fn overview(user: User, State(app): State<Arc<App>>) -> Response {
             Ok(years) => years,
             Err(error) => return index_error(&app, &user, error),
         };
-        let years: Vec<_> = years.into_iter().filter(|y| user.may_see(&y.school)).collect();
+        let years: Vec<_> = years
+            .into_iter()
+            .filter(|y| user.may_see(&y.school))
+            .collect();
         let filings: Vec<_> = index
             .latest_filings(40)
             .unwrap_or_default()
@@ -167,13 +174,18 @@ pub async fn school_year(
     blocking(move || {
         let (school_name, rows) = or_page!(school_rows(&app, &user, &slug, &year));
         let summary = views::summary(slug.clone(), school_name, year.clone(), &rows);
-        let wanted_state = filter.state.clone().filter(|s| {
-            report::State::ALL.iter().any(|state| state.as_str() == s)
-        });
+        let wanted_state = filter
+            .state
+            .clone()
+            .filter(|s| report::State::ALL.iter().any(|state| state.as_str() == s));
         let needle = filter.q.as_deref().unwrap_or("").trim().to_lowercase();
         let shown: Vec<_> = rows
             .iter()
-            .filter(|r| wanted_state.as_deref().is_none_or(|s| r.state.as_str() == s))
+            .filter(|r| {
+                wanted_state
+                    .as_deref()
+                    .is_none_or(|s| r.state.as_str() == s)
+            })
             .filter(|r| needle.is_empty() || r.name.to_lowercase().contains(&needle))
             .collect();
         app.render(
@@ -238,8 +250,19 @@ pub async fn chase_list(
 }
 
 /// The form, if it exists and the user may see its school.
-fn visible_form(app: &App, user: &User, index: &Archive, id: &str) -> Result<RegisteredForm, Response> {
-    let missing = || not_found(app, user, &format!("There is no form {id} that your account may see."));
+fn visible_form(
+    app: &App,
+    user: &User,
+    index: &Archive,
+    id: &str,
+) -> Result<RegisteredForm, Response> {
+    let missing = || {
+        not_found(
+            app,
+            user,
+            &format!("There is no form {id} that your account may see."),
+        )
+    };
     let id: crate::form::FormId = id.parse().map_err(|_| missing())?;
     match index.issued(id.as_str()) {
         Ok(Some(form)) if user.may_see(&form.school) => Ok(form),
@@ -274,7 +297,10 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
             .collect();
         let evidence = inside(
             &app.folders.archive,
-            &format!("{}/{}/{}.evidence.pdf", form.school, form.year, form.form_id),
+            &format!(
+                "{}/{}/{}.evidence.pdf",
+                form.school, form.year, form.form_id
+            ),
         )
         .is_some();
         app.render(
@@ -303,14 +329,20 @@ async fn form_file(
     user: User,
     app: Arc<App>,
     id: String,
-    pick: impl FnOnce(&App, &Archive, &RegisteredForm) -> Option<(std::path::PathBuf, String)> + Send + 'static,
+    pick: impl FnOnce(&App, &Archive, &RegisteredForm) -> Option<(std::path::PathBuf, String)>
+    + Send
+    + 'static,
 ) -> Response {
     let (app2, user2) = (app.clone(), user.clone());
     let found = tokio::task::spawn_blocking(move || {
         let index = open_index(&app2, &user2)?;
         let form = visible_form(&app2, &user2, &index, &id)?;
         pick(&app2, &index, &form).ok_or_else(|| {
-            not_found(&app2, &user2, &format!("The archive holds no such file for form {id}."))
+            not_found(
+                &app2,
+                &user2,
+                &format!("The archive holds no such file for form {id}."),
+            )
         })
     })
     .await;
@@ -342,7 +374,10 @@ pub async fn form_evidence(
     Path(id): Path<String>,
 ) -> Response {
     form_file(user, app, id, |app, _, form| {
-        let relative = format!("{}/{}/{}.evidence.pdf", form.school, form.year, form.form_id);
+        let relative = format!(
+            "{}/{}/{}.evidence.pdf",
+            form.school, form.year, form.form_id
+        );
         Some((
             inside(&app.folders.archive, &relative)?,
             format!("{}.evidence.pdf", form.form_id),
@@ -362,23 +397,29 @@ pub async fn form_issued(
         return refused;
     }
     form_file(user, app, id, |app, _, form| {
-        let folder = app.folders.out.join(&form.school).join(&form.year).join("forms");
+        let folder = app
+            .folders
+            .out
+            .join(&form.school)
+            .join(&form.year)
+            .join("forms");
         let prefix = format!("{}-", form.form_id);
         let path = std::fs::read_dir(&folder)
             .ok()?
             .flatten()
             .find(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))?
             .path();
-        let relative = path.strip_prefix(&app.folders.out).ok()?.to_str()?.to_owned();
+        let relative = path
+            .strip_prefix(&app.folders.out)
+            .ok()?
+            .to_str()?
+            .to_owned();
         let path = inside(&app.folders.out, &relative)?;
         let bytes = std::fs::read(&path).ok()?;
-        let same = form
-            .file_sha256
-            .as_deref()
-            .is_none_or(|sha| {
-                use sha2::Digest;
-                sha == crate::form::id::hex(&sha2::Sha256::digest(&bytes))
-            });
+        let same = form.file_sha256.as_deref().is_none_or(|sha| {
+            use sha2::Digest;
+            sha == crate::form::id::hex(&sha2::Sha256::digest(&bytes))
+        });
         let name = path.file_name()?.to_str()?.to_owned();
         same.then_some((path, name))
     })
@@ -422,7 +463,9 @@ pub struct UploadView {
 }
 
 fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView>, Response> {
-    let uploads = index.recent_uploads(50).map_err(|e| index_error(app, user, e))?;
+    let uploads = index
+        .recent_uploads(50)
+        .map_err(|e| index_error(app, user, e))?;
     Ok(uploads
         .into_iter()
         // An account for some schools sees its own uploads only: another
@@ -474,7 +517,8 @@ struct QuarantineView {
 }
 
 fn thumbnail_of(path: &str) -> Option<String> {
-    path.strip_suffix(".png").map(|stem| format!("{stem}.thumb.png"))
+    path.strip_suffix(".png")
+        .map(|stem| format!("{stem}.thumb.png"))
 }
 
 #[derive(Deserialize, Default)]
@@ -533,7 +577,9 @@ pub async fn quarantine_entry(
         let index = or_page!(open_index(&app, &user));
         let entry = match index.quarantine_entry(id) {
             Ok(Some(entry)) => entry,
-            Ok(None) => return not_found(&app, &user, &format!("There is no quarantined entry {id}.")),
+            Ok(None) => {
+                return not_found(&app, &user, &format!("There is no quarantined entry {id}."));
+            }
             Err(error) => return index_error(&app, &user, error),
         };
         let q = search.q.unwrap_or_default();
@@ -588,11 +634,19 @@ async fn quarantine_file(user: User, app: Arc<App>, id: i64, thumbnail: bool) ->
     }
 }
 
-pub async fn quarantine_image(user: User, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Response {
+pub async fn quarantine_image(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+) -> Response {
     quarantine_file(user, app, id, false).await
 }
 
-pub async fn quarantine_thumb(user: User, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Response {
+pub async fn quarantine_thumb(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+) -> Response {
     quarantine_file(user, app, id, true).await
 }
 
@@ -638,6 +692,10 @@ pub async fn print_all(
     }
     match inside(&app.folders.out, &format!("{slug}/{year}/print-all.pdf")) {
         Some(path) => send(&path, &format!("{slug}-{year}-print-all.pdf"), true).await,
-        None => not_found(&app, &user, "There is no print file for that school year yet: issue its forms first."),
+        None => not_found(
+            &app,
+            &user,
+            "There is no print file for that school year yet: issue its forms first.",
+        ),
     }
 }

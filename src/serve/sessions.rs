@@ -111,7 +111,8 @@ impl Sessions {
             let times = failures.get(key)?;
             (times.len() >= allowed).then(|| WINDOW - now.duration_since(times[0]))
         };
-        wait(&name_key(name), FAILURES_PER_NAME).or_else(|| wait(&address_key(address), FAILURES_PER_ADDRESS))
+        wait(&name_key(name), FAILURES_PER_NAME)
+            .or_else(|| wait(&address_key(address), FAILURES_PER_ADDRESS))
     }
 
     pub fn failed(&self, name: &str, address: IpAddr) {

@@ -105,7 +105,9 @@ pub fn overview(
     files: &SchoolFiles,
     schools: &Path,
 ) -> Result<Vec<YearSummary>, String> {
-    let years = index.school_years().map_err(|e: ArchiveError| e.to_string())?;
+    let years = index
+        .school_years()
+        .map_err(|e: ArchiveError| e.to_string())?;
     let mut out = Vec::with_capacity(years.len());
     // Newest year first, schools in order within it.
     let mut years = years;
@@ -117,7 +119,12 @@ pub fn overview(
     Ok(out)
 }
 
-pub fn summary(school: String, school_name: String, year: String, rows: &[StatusRow]) -> YearSummary {
+pub fn summary(
+    school: String,
+    school_name: String,
+    year: String,
+    rows: &[StatusRow],
+) -> YearSummary {
     let signed = rows.iter().filter(|r| r.state == State::Signed).count();
     YearSummary {
         school,
@@ -126,7 +133,12 @@ pub fn summary(school: String, school_name: String, year: String, rows: &[Status
         total: rows.len(),
         counts: State::ALL
             .into_iter()
-            .map(|state| (state.as_str(), rows.iter().filter(|r| r.state == state).count()))
+            .map(|state| {
+                (
+                    state.as_str(),
+                    rows.iter().filter(|r| r.state == state).count(),
+                )
+            })
             .collect(),
         percent_signed: (signed * 100).checked_div(rows.len()).unwrap_or(0),
     }

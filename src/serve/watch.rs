@@ -182,7 +182,11 @@ mod tests {
         let mut tracker = SettleTracker::default();
         let start = Instant::now();
         tracker.look_at(inbox.path(), Duration::from_secs(1), start);
-        let look = tracker.look_at(inbox.path(), Duration::from_secs(1), start + Duration::from_secs(2));
+        let look = tracker.look_at(
+            inbox.path(),
+            Duration::from_secs(1),
+            start + Duration::from_secs(2),
+        );
         assert_eq!(look.settled.into_iter().collect::<Vec<_>>(), [nested]);
         assert_eq!(look.settling, 0);
     }

@@ -1,0 +1,837 @@
+//! `aup serve` as the office uses it: the real binary on a loopback port, a real
+//! HTTP client, and headless Chromium (tests/py/office_in_chromium.py) for the
+//! pages; files copied into the inbox the ways copiers and people copy them.
+
+mod common;
+mod scan;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Scratch, repo, sqlite};
+use image::Luma;
+use scan::{SIGNED, scan_pdf};
+
+const ROSTER: &str = "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\n";
+
+/// Pakeman with three staff, forms issued for 2025-26, and three accounts.
+fn office() -> Scratch {
+    let scratch = Scratch::pakeman_with_roster(ROSTER);
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    for (name, role) in [("head", "head"), ("office", "office"), ("viewer", "viewer")] {
+        add_user(&scratch, name, role, &[]);
+    }
+    scratch
+}
+
+fn add_user(scratch: &Scratch, name: &str, role: &str, schools: &[&str]) {
+    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
+    for school in schools {
+        args.extend(["--school", school]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aup"))
+        .args(&args)
+        .current_dir(scratch.dir.path())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{name} password 1").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A running `aup serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(scratch: &Scratch, extra: &[&str]) -> Self {
+        let log = std::fs::File::create(scratch.path("serve.log")).unwrap();
+        let settle: &[&str] = match extra.contains(&"--settle") {
+            true => &[],
+            false => &["--settle", "1"],
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aup"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(settle)
+            .args(extra)
+            .current_dir(scratch.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let url = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("aup serve printed its address");
+        assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+        Self {
+            child,
+            url: url.trim().trim_end_matches('/').to_owned(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that follows no redirects and keeps one session's cookie.
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut response = response.expect("the server answered");
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(200 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap_or_default();
+    Answer {
+        status: response.status().as_u16(),
+        headers,
+        body,
+    }
+}
+
+impl Client {
+    fn anonymous(server: &Server) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        Self {
+            agent,
+            base: server.url.clone(),
+            cookie: String::new(),
+            csrf: String::new(),
+        }
+    }
+
+    fn signed_in(server: &Server, name: &str) -> Self {
+        let mut client = Self::anonymous(server);
+        let answer = client.sign_in(name, &format!("{name} password 1"));
+        assert_eq!(answer.status, 303, "{}", answer.text());
+        client
+    }
+
+    /// Signs in as a browser would: the form's token from its own cookie.
+    fn sign_in(&mut self, name: &str, password: &str) -> Answer {
+        let form = self.get("/login");
+        let login_cookie = cookie_value(&form, "aup_login").expect("a login cookie");
+        let token = hidden_csrf(&form.text());
+        let body = format!(
+            "csrf={token}&name={name}&password={}",
+            password.replace(' ', "+")
+        );
+        let answer = answer(
+            self.agent
+                .post(&format!("{}/login", self.base))
+                .header("Cookie", &format!("aup_login={login_cookie}"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(body.as_bytes()),
+        );
+        if let Some(session) = cookie_value(&answer, "aup_session").filter(|s| !s.is_empty()) {
+            self.cookie = format!("aup_session={session}");
+            self.csrf = hidden_csrf(&self.get("/").text());
+        }
+        answer
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        let mut request = self.agent.get(&format!("{}{path}", self.base));
+        if !self.cookie.is_empty() {
+            request = request.header("Cookie", &self.cookie);
+        }
+        answer(request.call())
+    }
+
+    fn post_form(&self, path: &str, body: &str) -> Answer {
+        let mut request = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        if !self.cookie.is_empty() {
+            request = request.header("Cookie", &self.cookie);
+        }
+        answer(request.send(body.as_bytes()))
+    }
+
+    /// A multipart upload with one file, the token in the header as the page's
+    /// script sends it.
+    fn upload(&self, path: &str, name: &str, bytes: &[u8]) -> Answer {
+        let boundary = "aupTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        answer(
+            self.agent
+                .post(&format!("{}{path}", self.base))
+                .header("Cookie", &self.cookie)
+                .header("X-CSRF-Token", &self.csrf)
+                .header("Accept", "application/json")
+                .header(
+                    "Content-Type",
+                    &format!("multipart/form-data; boundary={boundary}"),
+                )
+                .send(&body[..]),
+        )
+    }
+}
+
+fn cookie_value(answer: &Answer, name: &str) -> Option<String> {
+    answer.all("set-cookie").iter().find_map(|c| {
+        let first = c.split(';').next()?;
+        let (key, value) = first.split_once('=')?;
+        (key == name).then(|| value.to_owned())
+    })
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + 64].to_owned()
+}
+
+/// The form ids of the issued 2025-26 forms whose file name contains `who`.
+fn form(scratch: &Scratch, who: &str) -> (PathBuf, String) {
+    let pdf = scratch.form_pdf("pakeman", who);
+    let id = scan::form_id(&pdf);
+    (pdf, id)
+}
+
+fn signed_scan(scratch: &Scratch, who: &str) -> Vec<u8> {
+    let (pdf, _) = form(scratch, who);
+    scan_pdf(
+        &scan::paper(&scratch.path("archive"), &pdf, 150.0, SIGNED),
+        150.0,
+    )
+}
+
+/// A signed scan whose last page's code is under a coffee stain: that page is
+/// quarantined and the form incomplete until someone assigns it.
+fn scan_with_smudged_last_page(scratch: &Scratch, who: &str) -> Vec<u8> {
+    let (pdf, _) = form(scratch, who);
+    let mut pages = scan::paper(&scratch.path("archive"), &pdf, 150.0, SIGNED);
+    let last = pages.last_mut().unwrap();
+    let (w, _) = last.dimensions();
+    for y in 0..300 {
+        for x in w - 330..w {
+            last.put_pixel(x, y, Luma([255]));
+        }
+    }
+    scan_pdf(&pages, 150.0)
+}
+
+fn count(scratch: &Scratch, query: &str) -> i64 {
+    sqlite(&scratch.path("archive"), query)
+        .trim()
+        .parse()
+        .unwrap_or(-1)
+}
+
+/// Waits until `query` counts `wanted`, or fails saying what the log says.
+fn wait_until(scratch: &Scratch, query: &str, wanted: i64, within: Duration) {
+    let start = Instant::now();
+    loop {
+        let now = count(scratch, query);
+        if now == wanted {
+            return;
+        }
+        if start.elapsed() > within {
+            let log = std::fs::read_to_string(scratch.path("serve.log")).unwrap_or_default();
+            panic!("`{query}` is {now}, not {wanted}, after {within:?}; the server said:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn inbox_files(scratch: &Scratch) -> Vec<PathBuf> {
+    walkdir(&scratch.path("inbox"))
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match path.is_dir() {
+            true => out.extend(walkdir(&path)),
+            false => out.push(path),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_office_files_scans_in_a_real_browser() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    // Ben's return comes off the copier with a stained page 3: quarantined.
+    let (_, ben) = form(&scratch, "ben");
+    std::fs::write(
+        scratch.path("inbox/copier-0001.pdf"),
+        scan_with_smudged_last_page(&scratch, "ben"),
+    )
+    .unwrap();
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM quarantine WHERE settled IS NULL",
+        1,
+        Duration::from_secs(90),
+    );
+    let amelia_scan = scratch.path("amelia-signed.pdf");
+    std::fs::write(&amelia_scan, signed_scan(&scratch, "amelia")).unwrap();
+
+    let shots = repo().join("target/test-artefacts/serve");
+    std::fs::create_dir_all(&shots).unwrap();
+    let csv = scratch.path("browser.csv");
+    let output = Command::new("python3")
+        .arg(repo().join("tests/py/office_in_chromium.py"))
+        .arg(&server.url)
+        .arg(&amelia_scan)
+        .arg("Okafor")
+        .arg("3")
+        .arg(&csv)
+        .arg(&shots)
+        .output()
+        .expect("python3 with selenium: run scripts/test.sh, which installs it");
+    assert!(
+        output.status.success(),
+        "the browser scenario failed:\n{}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(scratch.path("serve.log")).unwrap_or_default()
+    );
+
+    // What the browser did is what the archive says.
+    let status = scratch
+        .aup(&["status", "--year", "2025-26", "--format", "csv"])
+        .success()
+        .stdout();
+    // Byte for byte, with the BOM Excel needs.
+    let downloaded = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        downloaded, status,
+        "the page's CSV is `aup status --format csv`"
+    );
+    assert!(status.contains("Amelia Hart,Teacher,signed"), "{status}");
+    assert!(status.contains("Ben Okafor,TA,signed"), "{status}");
+    let shown = scratch.aup(&["show", &ben]).success().stdout();
+    assert!(
+        shown.contains("incomplete") && shown.contains("accepted"),
+        "{shown}"
+    );
+    let audit = sqlite(
+        &scratch.path("archive"),
+        "SELECT action || ': ' || detail FROM audit",
+    );
+    assert!(
+        audit.contains("upload: ") && audit.contains("by office"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("assign: ") && audit.contains("quarantine: "),
+        "{audit}"
+    );
+    scratch.aup(&["audit", "verify"]).success();
+    for shot in ["overview", "school-year", "quarantine"] {
+        let png = shots.join(format!("{shot}.png"));
+        let image = image::open(&png).unwrap().to_luma8();
+        let dark = image.pixels().filter(|p| p.0[0] < 128).count();
+        assert!(dark > 2_000, "{shot}.png is blank");
+    }
+}
+
+#[test]
+fn every_page_needs_a_session() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let anonymous = Client::anonymous(&server);
+    let (_, amelia) = form(&scratch, "amelia");
+    for path in [
+        "/".to_owned(),
+        "/school/pakeman/2025-26".to_owned(),
+        "/school/pakeman/2025-26/status.csv".to_owned(),
+        "/school/pakeman/2025-26/chase".to_owned(),
+        format!("/form/{amelia}"),
+        format!("/form/{amelia}/evidence"),
+        format!("/form/{amelia}/return/1"),
+        format!("/form/{amelia}/issued"),
+        "/upload".to_owned(),
+        "/upload/results".to_owned(),
+        "/quarantine".to_owned(),
+        "/quarantine/1".to_owned(),
+        "/quarantine/1/image".to_owned(),
+        "/quarantine/1/thumb".to_owned(),
+        "/check".to_owned(),
+        "/issue".to_owned(),
+        "/issue/pakeman/2025-26/print-all".to_owned(),
+    ] {
+        let answer = anonymous.get(&path);
+        assert_eq!(answer.status, 303, "{path}");
+        let to = answer.header("location").unwrap();
+        assert!(to.starts_with("/login?next="), "{path} -> {to}");
+    }
+    // Actions without a session are refused before anything happens.
+    for path in [
+        "/upload",
+        "/quarantine/1/assign",
+        "/quarantine/1/set-aside",
+        "/issue",
+        "/check",
+    ] {
+        let answer = anonymous.post_form(path, "csrf=0");
+        assert_eq!(answer.status, 403, "{path}");
+    }
+}
+
+#[test]
+fn sign_in_cookies_tokens_and_roles() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let mut client = Client::anonymous(&server);
+    let answer = client.sign_in("office", "office password 1");
+    assert_eq!(answer.status, 303);
+    let session = answer
+        .all("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("aup_session="))
+        .unwrap()
+        .to_owned();
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Strict"), "{session}");
+    assert!(session.contains("Max-Age="), "{session}");
+
+    // A state-changing request without the page's token, or with another, is refused.
+    let quarantined_before = count(&scratch, "SELECT count(*) FROM audit");
+    let missing = client.post_form("/quarantine/1/set-aside", "");
+    assert_eq!(missing.status, 403, "{}", missing.text());
+    assert!(
+        missing.text().contains("security token"),
+        "{}",
+        missing.text()
+    );
+    let wrong = client.post_form(
+        "/quarantine/1/set-aside",
+        &format!("csrf={}", "0".repeat(64)),
+    );
+    assert_eq!(wrong.status, 403);
+    assert_eq!(
+        count(&scratch, "SELECT count(*) FROM audit"),
+        quarantined_before
+    );
+    // The sign-in form needs its own token too.
+    let forged =
+        Client::anonymous(&server).post_form("/login", "name=office&password=office+password+1");
+    assert_eq!(forged.status, 403);
+
+    // The office cannot issue forms; the viewer cannot upload or assign.
+    assert_eq!(client.get("/issue").status, 403);
+    let viewer = Client::signed_in(&server, "viewer");
+    assert_eq!(viewer.get("/upload").status, 403);
+    let upload = viewer.upload("/upload", "scan.pdf", b"%PDF-1.7\n");
+    assert_eq!(upload.status, 403);
+    let assign = viewer.post_form(
+        "/quarantine/1/assign",
+        &format!("csrf={}&form_id=PAK-2526-0001-L&page=1", viewer.csrf),
+    );
+    assert_eq!(assign.status, 403);
+    assert!(inbox_files(&scratch).is_empty());
+
+    // Signing out ends the session.
+    let out = client.post_form("/logout", &format!("csrf={}", client.csrf));
+    assert_eq!(out.status, 303);
+    assert_eq!(client.get("/").status, 303);
+
+    // Guessing is braked: after five failures even the right password waits.
+    let mut guesser = Client::anonymous(&server);
+    for _ in 0..5 {
+        assert_eq!(guesser.sign_in("head", "wrong password").status, 401);
+    }
+    let braked = guesser.sign_in("head", "head password 1");
+    assert_eq!(braked.status, 429);
+    assert!(
+        braked.text().contains("Too many failed sign-ins"),
+        "{}",
+        braked.text()
+    );
+    // Another account is not locked by them.
+    assert_eq!(
+        Client::anonymous(&server)
+            .sign_in("office", "office password 1")
+            .status,
+        303
+    );
+}
+
+#[test]
+fn downloads_come_from_the_index_never_from_the_url() {
+    let scratch = Scratch::with_shipped_schools();
+    scratch.write("schools/pakeman.staff.csv", ROSTER);
+    scratch.write(
+        "schools/kensington.staff.csv",
+        "Staff Code,Forename,Surname,Job Title\nK1,Quinn,Adams,Teacher\n",
+    );
+    std::fs::remove_file(scratch.path("schools/st-margarets.yaml")).unwrap();
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    add_user(&scratch, "office", "office", &[]);
+    add_user(&scratch, "kensington", "office", &["kensington"]);
+    let server = Server::start(&scratch, &[]);
+    let office = Client::signed_in(&server, "office");
+    let (_, amelia) = form(&scratch, "amelia");
+
+    // The whole-archive account can print Amelia's form again.
+    let issued = office.get(&format!("/form/{amelia}/issued"));
+    assert_eq!(issued.status, 200);
+    assert_eq!(issued.header("content-type"), Some("application/pdf"));
+    assert!(issued.body.starts_with(b"%PDF-"));
+    for path in [
+        "/form/..%2F..%2F..%2Fetc%2Fpasswd/evidence".to_owned(),
+        "/form/%2Fetc%2Fpasswd/return/1".to_owned(),
+        format!("/form/{amelia}/return/0"),
+        format!("/form/{amelia}/return/..%2F..%2Faup.sqlite"),
+        "/school/..%2F..%2Fetc/2025-26".to_owned(),
+        "/school/pakeman/..%2F..%2F/status.csv".to_owned(),
+        "/issue/..%2F..%2Fetc/2025-26/print-all".to_owned(),
+        "/quarantine/99/image".to_owned(),
+    ] {
+        let answer = office.get(&path);
+        assert!(
+            answer.status == 404 || answer.status == 400 || answer.status == 403,
+            "{path}: {}",
+            answer.status
+        );
+        assert!(!answer.text().contains("root:"), "{path}");
+        assert!(!answer.body.starts_with(b"SQLite"), "{path}");
+    }
+
+    // An account for Kensington sees no Pakeman form, page or file.
+    let kensington = Client::signed_in(&server, "kensington");
+    for path in [
+        format!("/form/{amelia}"),
+        format!("/form/{amelia}/issued"),
+        "/school/pakeman/2025-26".to_owned(),
+        "/school/pakeman/2025-26/status.csv".to_owned(),
+    ] {
+        assert_eq!(kensington.get(&path).status, 404, "{path}");
+    }
+    let overview = kensington.get("/").text();
+    assert!(overview.contains("Kensington"), "{overview}");
+    assert!(!overview.contains("Pakeman"), "{overview}");
+    assert_eq!(kensington.get("/school/kensington/2025-26").status, 200);
+}
+
+#[test]
+fn a_roster_name_with_markup_is_shown_as_text() {
+    let scratch = Scratch::pakeman_with_roster(
+        "Staff Code,Forename,Surname,Job Title\nX1,<script>alert(1)</script>,\"O'Neil & <b>Sons</b>\",Teacher\n",
+    );
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    add_user(&scratch, "office", "office", &[]);
+    let server = Server::start(&scratch, &[]);
+    let office = Client::signed_in(&server, "office");
+    let page = office.get("/school/pakeman/2025-26");
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(!html.contains("<script>alert(1)</script>"), "{html}");
+    assert!(!html.contains("<b>Sons</b>"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "{html}"
+    );
+    let search = office.get("/school/pakeman/2025-26?q=%3Cscript%3E%22%3E");
+    assert!(
+        !search.text().contains("<script>\">"),
+        "the search box echoes escaped"
+    );
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("script-src 'self'"),
+        "inline scripts are refused by the browser too"
+    );
+}
+
+#[test]
+fn an_upload_over_the_limit_is_refused_and_leaves_nothing() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let office = Client::signed_in(&server, "office");
+    let too_big = vec![b'%'; 100 * 1024 * 1024 + 10];
+    let answer = office.upload("/upload", "whole-term.pdf", &too_big);
+    assert_eq!(answer.status, 413, "{}", answer.text());
+    assert!(
+        answer
+            .text()
+            .contains("whole-term.pdf is larger than the upload limit of 100 MB"),
+        "{}",
+        answer.text()
+    );
+    assert!(
+        inbox_files(&scratch).is_empty(),
+        "{:?}",
+        inbox_files(&scratch)
+    );
+    assert_eq!(count(&scratch, "SELECT count(*) FROM uploads"), 0);
+}
+
+#[test]
+fn an_upload_is_filed_and_its_result_is_found_by_the_page() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let office = Client::signed_in(&server, "office");
+    let bytes = signed_scan(&scratch, "chloe");
+    let answer = office.upload("/upload", "../../Chloe's form.pdf", &bytes);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    // Written only into the inbox's web/ folder, under a name we made.
+    let written = inbox_files(&scratch);
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(
+        written[0].starts_with(scratch.path("inbox/web")),
+        "{written:?}"
+    );
+    assert!(
+        written[0].to_string_lossy().ends_with("Chloe_s_form.pdf"),
+        "{written:?}"
+    );
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM returns WHERE verdict = 'accepted'",
+        1,
+        Duration::from_secs(60),
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&office.get("/upload/results").body).unwrap();
+    let upload = &results["uploads"][0];
+    assert_eq!(upload["name"], "../../Chloe's form.pdf");
+    assert_eq!(upload["state"], "filed");
+    assert_eq!(upload["forms"][0]["verdict"], "accepted");
+    assert_eq!(upload["forms"][0]["person"], "Chloe Price");
+    // The same bytes again: said to be a duplicate, filed once.
+    assert_eq!(office.upload("/upload", "again.pdf", &bytes).status, 200);
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM uploads",
+        2,
+        Duration::from_secs(5),
+    );
+    let start = Instant::now();
+    while !inbox_files(&scratch).is_empty() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let results: serde_json::Value =
+        serde_json::from_slice(&office.get("/upload/results").body).unwrap();
+    assert_eq!(results["uploads"][0]["state"], "duplicate", "{results:#}");
+    assert_eq!(count(&scratch, "SELECT count(*) FROM returns"), 1);
+}
+
+#[test]
+fn a_scan_copied_slowly_is_filed_once_after_it_settles() {
+    let scratch = office();
+    let _server = Server::start(&scratch, &["--settle", "2"]);
+    let bytes = signed_scan(&scratch, "amelia");
+    // Written in eight chunks over four seconds, as a copier over SMB writes.
+    let path = scratch.path("inbox/slow.pdf");
+    let mut file = std::fs::File::create(&path).unwrap();
+    for chunk in bytes.chunks(bytes.len().div_ceil(8)) {
+        file.write_all(chunk).unwrap();
+        file.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            count(&scratch, "SELECT count(*) FROM received"),
+            0,
+            "taken while still growing"
+        );
+    }
+    drop(file);
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM returns WHERE verdict = 'accepted'",
+        1,
+        Duration::from_secs(60),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(count(&scratch, "SELECT count(*) FROM received"), 1);
+    assert_eq!(count(&scratch, "SELECT count(*) FROM returns"), 1);
+    assert_eq!(
+        count(&scratch, "SELECT count(*) FROM quarantine"),
+        0,
+        "no half file quarantined"
+    );
+    assert!(inbox_files(&scratch).is_empty());
+}
+
+#[test]
+fn files_in_subfolders_are_filed() {
+    let scratch = office();
+    let _server = Server::start(&scratch, &[]);
+    let folder = scratch.path("inbox/copier/2025-09");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("scan 0001.pdf"), signed_scan(&scratch, "ben")).unwrap();
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM returns WHERE verdict = 'accepted'",
+        1,
+        Duration::from_secs(60),
+    );
+    let name = sqlite(&scratch.path("archive"), "SELECT name FROM received");
+    assert_eq!(name.trim(), "copier/2025-09/scan 0001.pdf");
+}
+
+#[test]
+fn polling_files_a_scan_without_notifications() {
+    let scratch = office();
+    let _server = Server::start(&scratch, &["--poll", "1"]);
+    let log = std::fs::read_to_string(scratch.path("serve.log")).unwrap();
+    assert!(log.contains("polling every 1 s"), "{log}");
+    std::fs::write(
+        scratch.path("inbox/scan.pdf"),
+        signed_scan(&scratch, "amelia"),
+    )
+    .unwrap();
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM returns WHERE verdict = 'accepted'",
+        1,
+        Duration::from_secs(60),
+    );
+}
+
+#[test]
+fn two_hundred_files_dropped_at_once_with_a_cli_ingest_beside_are_each_filed_once() {
+    let scratch = office();
+    let _server = Server::start(&scratch, &[]);
+    // Three signed forms and 197 pages that are no form of ours (each different).
+    let mut files: Vec<(String, Vec<u8>)> = ["amelia", "ben", "chloe"]
+        .iter()
+        .map(|who| (format!("{who}.pdf"), signed_scan(&scratch, who)))
+        .collect();
+    for n in 0..197u32 {
+        // A printed note, no code: a bar whose length tells the pages apart.
+        let mut page = image::GrayImage::from_pixel(240, 320, Luma([250]));
+        for y in 100..140 {
+            for x in 10..(15 + n) {
+                page.put_pixel(x.min(239), y, Luma([20]));
+            }
+        }
+        let mut png = Vec::new();
+        page.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        files.push((format!("note-{n:03}.png"), png));
+    }
+    // Dropped at once: written hidden, then renamed in, as a copier's batch lands.
+    for (name, bytes) in &files {
+        let hidden = scratch.path(&format!("inbox/.{name}"));
+        std::fs::write(&hidden, bytes).unwrap();
+    }
+    for (name, _) in &files {
+        std::fs::rename(
+            scratch.path(&format!("inbox/.{name}")),
+            scratch.path(&format!("inbox/{name}")),
+        )
+        .unwrap();
+    }
+    // Somebody runs the CLI at the same time: the archive's lock keeps them apart.
+    let cli = scratch.aup(&["ingest", "--settle", "0"]);
+    let start = Instant::now();
+    while !inbox_files(&scratch).is_empty() && start.elapsed() < Duration::from_secs(240) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        inbox_files(&scratch).is_empty(),
+        "{} files left; CLI said {}; server said {}",
+        inbox_files(&scratch).len(),
+        cli.stderr(),
+        std::fs::read_to_string(scratch.path("serve.log")).unwrap_or_default()
+    );
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM received",
+        200,
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        count(&scratch, "SELECT count(DISTINCT sha256) FROM received"),
+        200
+    );
+    assert_eq!(count(&scratch, "SELECT count(*) FROM returns"), 3);
+    assert_eq!(
+        count(
+            &scratch,
+            "SELECT count(*) FROM returns WHERE verdict = 'accepted'"
+        ),
+        3
+    );
+    assert_eq!(
+        count(&scratch, "SELECT count(*) FROM quarantine"),
+        197,
+        "each foreign page quarantined once"
+    );
+    assert_eq!(
+        count(
+            &scratch,
+            "SELECT count(DISTINCT received_sha256) FROM quarantine"
+        ),
+        197
+    );
+}
