@@ -326,6 +326,17 @@ impl Archive {
             .collect::<Result<_, _>>()?)
     }
 
+    /// A number that changes whenever what status reports could change: every
+    /// such change (generate, ingest, assign, prune) appends to the audit log in
+    /// its own transaction. Pages cache their figures against it.
+    pub fn generation(&self) -> Result<i64, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) FROM audit", [], |row| {
+                row.get(0)
+            })?)
+    }
+
     /// The newest returns filed, newest first.
     pub fn latest_filings(&self, limit: u32) -> Result<Vec<FiledReturn>, ArchiveError> {
         let mut statement = self.conn.prepare_cached(

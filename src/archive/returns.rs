@@ -162,7 +162,7 @@ impl Archive {
         school: &str,
         year: &str,
     ) -> Result<Vec<IssuedWithReturns>, ArchiveError> {
-        let mut forms = self.conn.prepare(
+        let mut forms = self.conn.prepare_cached(
             "SELECT form_id, person_key, name, role, fingerprint FROM forms
              WHERE school = ?1 AND year = ?2 ORDER BY serial",
         )?;
@@ -174,12 +174,16 @@ impl Archive {
         let mut by_form: std::collections::HashMap<String, Vec<ReturnSummary>> =
             std::collections::HashMap::new();
         let rows = returns.query_map(params![school, year], |row| {
-            let missing: String = row.get(2)?;
+            // Most returns miss nothing: no JSON to parse for those.
+            let missing = row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
             Ok((
                 row.get::<_, String>(0)?,
                 ReturnSummary {
                     verdict: row.get(1)?,
-                    missing: serde_json::from_str(&missing).unwrap_or_default(),
+                    missing: match missing {
+                        "[]" => Vec::new(),
+                        text => serde_json::from_str(text).unwrap_or_default(),
+                    },
                     method: row.get(3)?,
                     ingested_at: row.get(4)?,
                 },

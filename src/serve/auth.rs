@@ -135,10 +135,11 @@ fn login_form(
         context! { csrf => token, next => local_path(next), problem => problem },
     );
     *response.status_mut() = status;
-    if existing.is_none() {
-        if let Ok(value) = cookie_header(app, LOGIN_COOKIE, &token, 3600).parse() {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+    if let (None, Ok(value)) = (
+        &existing,
+        cookie_header(app, LOGIN_COOKIE, &token, 3600).parse(),
+    ) {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }

@@ -61,7 +61,7 @@ pub struct App {
     templates: minijinja::Environment<'static>,
     pub sessions: Sessions,
     pub filing: Filing,
-    pub school_files: views::SchoolFiles,
+    pub views: views::ViewCache,
     /// Cookies get `Secure` when the pages are served over TLS.
     pub tls: bool,
 }
@@ -107,7 +107,7 @@ impl App {
             templates: templates(),
             sessions: Sessions::default(),
             filing,
-            school_files: views::SchoolFiles::default(),
+            views: views::ViewCache::default(),
             tls,
         }
     }

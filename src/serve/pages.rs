@@ -98,14 +98,15 @@ fn index_error(app: &App, user: &User, error: impl std::fmt::Display) -> Respons
 pub async fn overview(user: User, State(app): State<Arc<App>>) -> Response {
     blocking(move || {
         let index = or_page!(open_index(&app, &user));
-        let years = match views::overview(&index, &app.school_files, &app.folders.schools) {
+        let years = app
+            .views
+            .overview(&app.folders.archive, &app.folders.schools, |school| {
+                user.may_see(school)
+            });
+        let years = match years {
             Ok(years) => years,
             Err(error) => return index_error(&app, &user, error),
         };
-        let years: Vec<_> = years
-            .into_iter()
-            .filter(|y| user.may_see(&y.school))
-            .collect();
         let filings: Vec<_> = index
             .latest_filings(40)
             .unwrap_or_default()
@@ -141,7 +142,7 @@ fn school_rows(
     user: &User,
     slug: &str,
     year: &str,
-) -> Result<(String, Vec<report::StatusRow>), Response> {
+) -> Result<views::SchoolYear, Response> {
     let refused = || {
         not_found(
             app,
@@ -161,7 +162,8 @@ fn school_rows(
     if !known {
         return Err(refused());
     }
-    views::school_year_rows(&index, &app.school_files, &app.folders.schools, slug, year)
+    app.views
+        .school_year(&index, &app.folders.schools, slug, year)
         .map_err(|e| index_error(app, user, e))
 }
 
@@ -172,8 +174,9 @@ pub async fn school_year(
     Query(filter): Query<RosterFilter>,
 ) -> Response {
     blocking(move || {
-        let (school_name, rows) = or_page!(school_rows(&app, &user, &slug, &year));
-        let summary = views::summary(slug.clone(), school_name, year.clone(), &rows);
+        let found = or_page!(school_rows(&app, &user, &slug, &year));
+        let rows = &found.rows;
+        let summary = views::summary(slug.clone(), found.name.clone(), year.clone(), rows);
         let wanted_state = filter
             .state
             .clone()
@@ -209,7 +212,7 @@ pub async fn school_year_csv(
     Path((slug, year)): Path<(String, String)>,
 ) -> Response {
     blocking(move || {
-        let (_, rows) = or_page!(school_rows(&app, &user, &slug, &year));
+        let rows = or_page!(school_rows(&app, &user, &slug, &year)).rows;
         let disposition = format!("attachment; filename=\"{slug}-{year}-status.csv\"");
         (
             [
@@ -229,8 +232,10 @@ pub async fn chase_list(
     Path((slug, year)): Path<(String, String)>,
 ) -> Response {
     blocking(move || {
-        let (school_name, rows) = or_page!(school_rows(&app, &user, &slug, &year));
-        let chase: Vec<_> = rows
+        let found = or_page!(school_rows(&app, &user, &slug, &year));
+        let school_name = found.name.clone();
+        let chase: Vec<_> = found
+            .rows
             .iter()
             .filter(|r| r.state != report::State::Signed)
             .collect();
