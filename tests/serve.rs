@@ -32,20 +32,9 @@ fn add_user(scratch: &Scratch, name: &str, role: &str, schools: &[&str]) {
     for school in schools {
         args.extend(["--school", school]);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aup"))
-        .args(&args)
-        .current_dir(scratch.dir.path())
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{name} password 1").unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    scratch
+        .aup_stdin(&args, &format!("{name} password 1\n"))
+        .success();
 }
 
 /// A running `aup serve`, stopped when dropped.
@@ -61,8 +50,13 @@ impl Server {
             true => &[],
             false => &["--settle", "1"],
         };
+        let listen: &[&str] = match extra.contains(&"--listen") {
+            true => &[],
+            false => &["--listen", "127.0.0.1:0"],
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_aup"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("serve")
+            .args(listen)
             .args(settle)
             .args(extra)
             .current_dir(scratch.dir.path())
@@ -834,4 +828,93 @@ fn two_hundred_files_dropped_at_once_with_a_cli_ingest_beside_are_each_filed_onc
         ),
         197
     );
+}
+
+#[test]
+fn the_shipped_service_unit_starts_the_server_it_describes() {
+    let scratch = office();
+    let unit = std::fs::read_to_string(repo().join("deploy/aup-serve.service")).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    let mut words = exec.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/local/bin/aup"));
+    let root = scratch.dir.path().to_string_lossy().into_owned();
+    let args: Vec<String> = words
+        .map(|w| match w {
+            "127.0.0.1:8080" => "127.0.0.1:0".to_owned(),
+            other => other.replace("/srv/aup", &root),
+        })
+        .collect();
+    assert!(args.contains(&"--listen".to_owned()) && args.contains(&"127.0.0.1:0".to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start(&scratch, &args[1..]);
+    let office = Client::signed_in(&server, "office");
+    assert_eq!(office.get("/").status, 200);
+    assert!(unit.contains("ReadWritePaths=/srv/aup") && unit.contains("NoNewPrivileges=yes"));
+}
+
+#[test]
+fn another_address_needs_insecure_lan_and_accounts_need_good_passwords() {
+    let scratch = office();
+    let refused = scratch.aup(&["serve", "--listen", "0.0.0.0:0"]).failure();
+    assert!(
+        refused.contains("refusing to serve plain HTTP on 0.0.0.0:0"),
+        "{refused}"
+    );
+    assert!(refused.contains("--insecure-lan"), "{refused}");
+
+    let short = scratch.aup_stdin(
+        &[
+            "user",
+            "add",
+            "clerk",
+            "--role",
+            "office",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_eq!(short.code(), Some(1));
+    assert!(
+        short.stderr().contains("at least 10 characters"),
+        "{}",
+        short.stderr()
+    );
+    let taken = scratch.aup_stdin(
+        &[
+            "user",
+            "add",
+            "office",
+            "--role",
+            "office",
+            "--password-stdin",
+        ],
+        "a long enough one\n",
+    );
+    assert_eq!(taken.code(), Some(1));
+    assert!(
+        taken
+            .stderr()
+            .contains("there is an account called office already")
+    );
+    let odd = scratch.aup_stdin(
+        &["user", "add", "<b>", "--role", "office", "--password-stdin"],
+        "a long enough one\n",
+    );
+    assert!(
+        odd.stderr().contains("not a usable account name"),
+        "{}",
+        odd.stderr()
+    );
+    let listed = scratch.aup(&["user", "list"]).success().stdout();
+    assert!(listed.contains("office\toffice\tevery school"), "{listed}");
+    assert!(!listed.contains("argon2"), "hashes are not listed");
+    let stored = sqlite(
+        &scratch.path("archive"),
+        "SELECT password_hash FROM users WHERE name = 'office'",
+    );
+    assert!(stored.trim().starts_with("$argon2id$v=19$"), "{stored}");
+    assert!(!stored.contains("office password 1"));
 }

@@ -84,6 +84,29 @@ impl Scratch {
             .expect("run aup");
         Run { output }
     }
+
+    /// Runs aup with `input` on its standard input.
+    pub fn aup_stdin(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aup"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run aup");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        Run {
+            output: child.wait_with_output().expect("run aup"),
+        }
+    }
 }
 
 pub struct Run {
