@@ -19,6 +19,9 @@ command -v ocrmypdf >/dev/null || need_apt+=(ocrmypdf)
 command -v chromium >/dev/null || need_apt+=(chromium)
 # aup serve's pages are driven in that Chromium by its WebDriver (Selenium).
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+# ...and over TLS with a certificate openssl makes, fetched by curl.
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v curl >/dev/null || need_apt+=(curl)
 # Returns are made by the readers staff use: MuPDF's mutool.
 command -v mutool >/dev/null || need_apt+=(mupdf-tools)
 # Signatures are made the way Okular and LibreOffice make them: NSS's tools.

@@ -11,8 +11,8 @@ use crate::serve::{Folders, ServeOptions};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address and port to serve on. Loopback (this machine only) unless
-    /// --insecure-lan is given; put a TLS reverse proxy in front to serve others.
+    /// The address and port to serve on. Another address than loopback (this
+    /// machine only) needs --tls-cert and --tls-key, or --insecure-lan.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// The folder the copier scans into and uploads are saved to; subfolders
@@ -35,6 +35,13 @@ pub struct ServeArgs {
     /// the same for SECS seconds: a copier may still be writing it.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub settle: u64,
+    /// Serve HTTPS with this certificate chain (PEM): then any address may be
+    /// listened on. Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Serve plain HTTP on an address other than loopback. Passwords and
     /// names then cross the network unencrypted: only on a network you trust.
     #[arg(long)]
@@ -55,6 +62,7 @@ pub fn run(args: ServeArgs) -> Result<Outcome, String> {
         poll: args.poll.map(Duration::from_secs),
         settle: Duration::from_secs(args.settle),
         insecure_lan: args.insecure_lan,
+        tls: args.tls_cert.zip(args.tls_key),
     })?;
     Ok(Outcome::Success)
 }

@@ -18,10 +18,12 @@ mod downloads;
 pub mod filing;
 mod pages;
 pub mod sessions;
+mod tls;
 pub mod views;
 pub mod watch;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +55,8 @@ pub struct ServeOptions {
     pub settle: Duration,
     /// Serve plain HTTP on an address other than loopback.
     pub insecure_lan: bool,
+    /// The certificate chain and private key (PEM) to serve HTTPS with.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Everything a request handler needs.
@@ -226,12 +230,17 @@ async fn security_headers(mut response: Response) -> Response {
 
 /// Runs the server until it is stopped (Ctrl-C or SIGTERM).
 pub fn run(options: ServeOptions) -> Result<(), String> {
-    if !options.listen.ip().is_loopback() && !options.insecure_lan {
+    if !options.listen.ip().is_loopback() && !options.insecure_lan && options.tls.is_none() {
         return Err(format!(
-            "refusing to serve plain HTTP on {}: passwords and pupils' and staff's names would cross the network unencrypted\n  = hint: serve on 127.0.0.1 behind a TLS reverse proxy, or pass --insecure-lan on a network you trust",
+            "refusing to serve plain HTTP on {}: passwords and staff's names would cross the network unencrypted\n  = hint: give the school's certificate with --tls-cert and --tls-key, serve on 127.0.0.1 behind a TLS reverse proxy, or pass --insecure-lan on a network you trust",
             options.listen
         ));
     }
+    // Read before anything starts: a wrong path is said at once.
+    let acceptor = match &options.tls {
+        Some((cert, key)) => Some(tls::acceptor(cert, key)?),
+        None => None,
+    };
     let folders = options.folders.clone();
     std::fs::create_dir_all(&folders.inbox)
         .map_err(|e| format!("cannot make the inbox {}: {e}", folders.inbox.display()))?;
@@ -247,7 +256,7 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
             );
         }
     }
-    if options.insecure_lan && !options.listen.ip().is_loopback() {
+    if options.insecure_lan && acceptor.is_none() && !options.listen.ip().is_loopback() {
         eprintln!(
             "aup serve: warning: serving plain HTTP on {} (--insecure-lan): anyone on this network can read what crosses it",
             options.listen
@@ -274,7 +283,7 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .watching = watching.describe();
-        let app = Arc::new(App::new(folders.clone(), filing, false));
+        let app = Arc::new(App::new(folders.clone(), filing, acceptor.is_some()));
         eprintln!(
             "aup serve: inbox {} ({}), archive {}",
             folders.inbox.display(),
@@ -282,14 +291,21 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
             folders.archive.display()
         );
         // The address on stdout, alone, for scripts (and tests) that asked for port 0.
-        println!("http://{address}/");
-        axum::serve(
-            listener,
-            router(app).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stopped())
-        .await
-        .map_err(|e| format!("the server stopped: {e}"))
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        println!("{scheme}://{address}/");
+        match acceptor {
+            Some(acceptor) => {
+                tls::serve(listener, acceptor, router(app), stopped()).await;
+                Ok(())
+            }
+            None => axum::serve(
+                listener,
+                router(app).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped())
+            .await
+            .map_err(|e| format!("the server stopped: {e}")),
+        }
     })
 }
 
