@@ -1023,3 +1023,170 @@ fn over_tls_any_address_may_be_served_and_the_cookie_is_secure() {
         "{refused}"
     );
 }
+
+/// A multipart body with one file field, as a browser's plain form sends it.
+fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "aupFormBoundary0123456789";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl Client {
+    /// Posts a file as the page's plain form does: the token in the action URL.
+    fn post_file_form(&self, path: &str, name: &str, bytes: &[u8]) -> Answer {
+        let (content_type, body) = multipart(name, bytes);
+        answer(
+            self.agent
+                .post(&format!("{}{path}?csrf={}", self.base, self.csrf))
+                .header("Cookie", &self.cookie)
+                .header("Content-Type", &content_type)
+                .send(&body[..]),
+        )
+    }
+}
+
+#[test]
+fn a_page_set_aside_leaves_the_list_but_stays_in_the_archive() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let office = Client::signed_in(&server, "office");
+    // A photo of the staff-room noticeboard, uploaded by mistake.
+    let mut page = image::GrayImage::from_pixel(600, 800, Luma([245]));
+    for y in 200..260 {
+        for x in 50..550 {
+            page.put_pixel(x, y, Luma([30]));
+        }
+    }
+    let mut png = Vec::new();
+    page.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let uploaded = office.post_file_form("/upload", "noticeboard.png", &png);
+    assert_eq!(uploaded.status, 303, "{}", uploaded.text());
+    assert_eq!(uploaded.header("location"), Some("/upload"));
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM quarantine",
+        1,
+        Duration::from_secs(60),
+    );
+    let id = count(&scratch, "SELECT id FROM quarantine");
+    let listed = office.get("/quarantine").text();
+    assert!(listed.contains("noticeboard.png"), "{listed}");
+    let entry = office.get(&format!("/quarantine/{id}"));
+    assert!(entry.text().contains("Set aside"), "{}", entry.text());
+    let image = office.get(&format!("/quarantine/{id}/image"));
+    assert_eq!(image.status, 200);
+    assert_eq!(image.header("content-type"), Some("image/png"));
+
+    let set_aside = office.post_form(
+        &format!("/quarantine/{id}/set-aside"),
+        &format!("csrf={}", office.csrf),
+    );
+    assert_eq!(set_aside.status, 303, "{}", set_aside.text());
+    assert!(!office.get("/quarantine").text().contains("noticeboard.png"));
+    let all = office.get("/quarantine?all=1").text();
+    assert!(all.contains("set aside by office"), "{all}");
+    let path = sqlite(&scratch.path("archive"), "SELECT path FROM quarantine");
+    assert!(
+        scratch.path("archive").join(path.trim()).is_file(),
+        "never deleted"
+    );
+    // Settled once: a second click changes nothing.
+    let again = office.post_form(
+        &format!("/quarantine/{id}/set-aside"),
+        &format!("csrf={}", office.csrf),
+    );
+    assert_eq!(again.status, 409);
+    let audit = sqlite(
+        &scratch.path("archive"),
+        "SELECT detail FROM audit WHERE action = 'quarantine'",
+    );
+    assert_eq!(audit.trim().lines().count(), 1, "{audit}");
+    assert!(audit.contains("set aside by office"), "{audit}");
+    scratch.aup(&["audit", "verify"]).success();
+}
+
+#[test]
+fn a_pdf_is_checked_without_being_filed() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let viewer = Client::signed_in(&server, "viewer");
+    let (pdf, id) = form(&scratch, "amelia");
+    // The form as issued, unsigned: checked as aup verify checks it.
+    let checked = viewer.post_file_form("/check", "amelia.pdf", &std::fs::read(&pdf).unwrap());
+    assert_eq!(checked.status, 200, "{}", checked.text());
+    let html = checked.text();
+    assert!(
+        html.contains("amelia.pdf: <span class=\"state incomplete\">incomplete</span>"),
+        "{html}"
+    );
+    assert!(html.contains(&id) && html.contains("Amelia Hart"), "{html}");
+    // Not a PDF: said plainly.
+    let junk = viewer.post_file_form("/check", "notes.txt", b"shopping list");
+    assert!(
+        junk.text()
+            .contains("notes.txt</strong> could not be checked"),
+        "{}",
+        junk.text()
+    );
+    assert_eq!(
+        count(&scratch, "SELECT count(*) FROM received"),
+        0,
+        "nothing filed"
+    );
+    let leftovers: Vec<_> = walkdir(&scratch.path("archive"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".check-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn the_head_issues_forms_from_the_page() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let head = Client::signed_in(&server, "head");
+    let page = head.get("/issue").text();
+    assert!(page.contains("<option>pakeman</option>"), "{page}");
+    let issued = head.post_form(
+        "/issue",
+        &format!("csrf={}&school=pakeman&year=2026-27", head.csrf),
+    );
+    assert_eq!(issued.status, 200, "{}", issued.text());
+    let html = issued.text();
+    assert!(html.contains("3 forms for pakeman 2026-27"), "{html}");
+    let print_all = head.get("/issue/pakeman/2026-27/print-all");
+    assert_eq!(print_all.status, 200);
+    assert_eq!(print_all.header("content-type"), Some("application/pdf"));
+    let pages = common::run_tool(
+        "pdfinfo",
+        &[scratch
+            .path("out/pakeman/2026-27/print-all.pdf")
+            .as_os_str()],
+    );
+    assert!(pages.contains("Pages:"), "{pages}");
+    let listed = head.get("/").text();
+    assert!(
+        listed.contains("2026-27"),
+        "the new year is on the overview"
+    );
+    let audit = sqlite(
+        &scratch.path("archive"),
+        "SELECT detail FROM audit WHERE action = 'issue'",
+    );
+    assert!(
+        audit.contains("pakeman 2026-27: 3 forms") && audit.contains("by head"),
+        "{audit}"
+    );
+    // A school that is not in the folder is refused.
+    let unknown = head.post_form(
+        "/issue",
+        &format!("csrf={}&school=..%2Fetc&year=2026-27", head.csrf),
+    );
+    assert_eq!(unknown.status, 400);
+}

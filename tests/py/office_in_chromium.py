@@ -129,6 +129,15 @@ try:
     driver.get(school_link)
     wait_for(driver, "the roster", lambda d: d.find_elements(By.CSS_SELECTOR, "#roster tbody tr"))
     driver.save_screenshot(f"{shots}/school-year.png")
+    # On a phone: nothing wider than the screen, the table scrolls in its box.
+    driver.set_window_size(390, 844)
+    driver.refresh()
+    wait_for(driver, "the roster on a phone", lambda d: d.find_elements(By.CSS_SELECTOR, "#roster tbody tr"))
+    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
+    if overflow > 0:
+        fail(driver, f"the school-year page is {overflow} px wider than a phone's screen")
+    driver.save_screenshot(f"{shots}/school-year-phone.png")
+    driver.set_window_size(1200, 1400)
 
     # The quarantined page: found by name, assigned, and the form accepted.
     driver.get(url + "/quarantine")
