@@ -101,12 +101,9 @@ pub struct Filing {
 
 impl Filing {
     /// Starts the filing thread.
-    pub fn start(folders: Folders, settle: Duration, watching: String) -> (Self, Sender<Job>) {
+    pub fn start(folders: Folders, settle: Duration) -> (Self, Sender<Job>) {
         let (jobs, queue) = std::sync::mpsc::channel();
-        let state = Arc::new(Mutex::new(InboxState {
-            watching,
-            ..InboxState::default()
-        }));
+        let state = Arc::new(Mutex::new(InboxState::default()));
         let thread_state = state.clone();
         std::thread::Builder::new()
             .name("aup-filing".into())

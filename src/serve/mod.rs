@@ -276,8 +276,10 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
             Some(every) => Watching::Polling(every),
             None => Watching::Notifications,
         };
-        let (filing, wake) = Filing::start(folders.clone(), options.settle, String::new());
-        let (watching, _watcher) = watch::start(&folders.inbox, wanted, wake);
+        let (filing, wake) = Filing::start(folders.clone(), options.settle);
+        let (watching, _watcher) = watch::start(&folders.inbox, wanted, move || {
+            wake.send(filing::Job::Wake).is_ok()
+        });
         filing
             .state
             .lock()

@@ -8,10 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant, SystemTime};
-
-use super::filing::Job;
 
 /// How often the inbox is swept even when notifications work: a missed event
 /// (an overflowed queue, a folder replaced under the watch) costs at most this.
@@ -33,13 +30,13 @@ impl Watching {
     }
 }
 
-/// Starts watching `inbox`: every change sends a [`Job::Wake`]. Returns how it is
-/// watched (polling when notifications could not be set up) and the watcher,
-/// which must be kept alive.
+/// Starts watching `inbox`: every change calls `wake`, which answers false once
+/// nobody listens any more. Returns how it is watched (polling when
+/// notifications could not be set up) and the watcher, which must be kept alive.
 pub fn start(
     inbox: &Path,
     wanted: Watching,
-    wake: Sender<Job>,
+    wake: impl Fn() -> bool + Clone + Send + 'static,
 ) -> (Watching, Option<notify::RecommendedWatcher>) {
     let (watching, watcher) = match wanted {
         Watching::Polling(_) => (wanted, None),
@@ -63,7 +60,7 @@ pub fn start(
         .spawn(move || {
             loop {
                 std::thread::sleep(every);
-                if wake.send(Job::Wake).is_err() {
+                if !wake() {
                     return;
                 }
             }
@@ -72,13 +69,16 @@ pub fn start(
     (watching, watcher)
 }
 
-fn notifications(inbox: &Path, wake: Sender<Job>) -> notify::Result<notify::RecommendedWatcher> {
+fn notifications(
+    inbox: &Path,
+    wake: impl Fn() -> bool + Send + 'static,
+) -> notify::Result<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Reads and errors wake it too: a sweep costs little, a missed file a lot.
         let quiet = matches!(&event, Ok(e) if e.kind.is_access());
         if !quiet {
-            let _ = wake.send(Job::Wake);
+            wake();
         }
     })?;
     watcher.watch(inbox, RecursiveMode::Recursive)?;
