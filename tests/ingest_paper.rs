@@ -13,7 +13,7 @@ use std::process::Command;
 use aup::archive::Archive;
 use common::Scratch;
 use image::{GrayImage, Luma};
-use scan::{Ink, SIGNED, blank_page, form_id, noise, scan_pdf, skew};
+use scan::{Ink, SIGNED, blank_page, dust, form_id, noise, scan_pdf, skew};
 
 /// The form's pages as printed and filled in by hand.
 fn paper(scratch: &Scratch, pdf: &Path, dpi: f32, ink: Ink) -> Vec<GrayImage> {
@@ -731,4 +731,53 @@ fn a_foreign_code_in_another_corner_does_not_hide_ours_at_any_quarter_turn() {
         outcomes.iter().all(|o| o["verdict"] != "unidentified"),
         "{outcomes:#?}"
     );
+}
+
+/// Issue 15: at 1% dust an unsigned page read as signed and dated (a dark-pixel
+/// fraction over 0.8%). Specks are not strokes: unsigned forms stay incomplete,
+/// signed ones are still accepted, at 150 and 300 dpi.
+#[test]
+fn dust_on_an_unsigned_form_is_not_a_signature() {
+    let scratch = school();
+    let unsigned = Ink {
+        signature: false,
+        date: false,
+    };
+    let mut expected = Vec::new();
+    for (n, (who, ink, dpi)) in [
+        ("amelia", unsigned, 150.0),
+        ("ben", unsigned, 300.0),
+        ("chloe", SIGNED, 150.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pdf = form_pdf(&scratch, who);
+        let mut pages = paper(&scratch, &pdf, dpi, ink);
+        for (i, page) in pages.iter_mut().enumerate() {
+            noise(page, (n * 10 + i) as u32 + 3);
+            dust(page, 0.01, (n * 10 + i) as u32 + 11);
+        }
+        std::fs::write(
+            scratch.path(&format!("inbox/{who}.pdf")),
+            scan_pdf(&pages, dpi),
+        )
+        .unwrap();
+        expected.push((form_id(&pdf), ink.signature));
+    }
+    let outcomes = scratch.ingest_json();
+    for (id, signed) in expected {
+        let outcome = verdict_of(&outcomes, &id);
+        match signed {
+            true => assert_eq!(outcome["verdict"], "accepted", "{outcome}"),
+            false => {
+                assert_eq!(outcome["verdict"], "incomplete", "{outcome}");
+                let missing = outcome["missing"].to_string();
+                assert!(
+                    missing.contains("signature") && missing.contains("date"),
+                    "{outcome}"
+                );
+            }
+        }
+    }
 }

@@ -476,6 +476,13 @@ impl Reader<'_> {
                 message,
                 image: self.spool.put_page(image),
             };
+        // A blank duplex back is decided before any search: otherwise it fails
+        // every corner, is rendered again at 300 dpi and searched whole, the
+        // slowest page of a pile. Every page of a form prints text, well over
+        // this much ink.
+        if ink::page_ink(&image) < BLANK_PAGE_INK {
+            return PageReading::Blank;
+        }
         // The page is searched at first resolution, then (PDFs) re-rendered sharper,
         // or (rasters) searched whole; the image that held the code is kept.
         let found = match qr::find(&image, false) {
@@ -497,14 +504,11 @@ impl Reader<'_> {
         let (code, image) = match found {
             Ok(found) => found,
             Err(image) => {
-                return match ink::page_ink(&image) < BLANK_PAGE_INK {
-                    true => PageReading::Blank,
-                    false => quarantine(
-                        Reason::NoQr,
-                        "no readable QR code on this page".into(),
-                        &image,
-                    ),
-                };
+                return quarantine(
+                    Reason::NoQr,
+                    "no readable QR code on this page".into(),
+                    &image,
+                );
             }
         };
         let payload = match code.payload() {

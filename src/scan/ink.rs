@@ -6,6 +6,10 @@
 //! values are known from the register), so the border is what must not count: the
 //! box is read a little inside its edges, and any row or column of samples that is
 //! mostly dark (a rule line that the map placed a pixel or two off) is dropped.
+//!
+//! Ink is counted in strokes, not pixels: dark samples are joined into connected
+//! pieces, and a piece smaller than any pen stroke (dust, toner specks, a copier's
+//! grain) does not count, however many of them there are.
 
 use image::GrayImage;
 
@@ -23,6 +27,11 @@ const DARK: u8 = 140;
 /// signature covers 2-8% of its box, a date 1.5-4% of its line; scanner noise and
 /// dust stay under 0.3%.
 pub const WRITTEN: f64 = 0.008;
+
+/// A piece of ink counts when it reaches this far (in mm, across or down): the
+/// smallest mark a pen leaves in a date or signature (a "1", a dot of an "i" drawn
+/// as a dash) is 1.5 mm or more; dust and toner specks are under 0.5 mm.
+pub const MIN_STROKE_MM: f64 = 1.5;
 
 /// The ink measured in one box.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,14 +96,18 @@ pub fn measure(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f
     let col_line: Vec<bool> = (0..cols)
         .map(|c| (0..rows).filter(|r| dark[r * cols + c]).count() * 10 > rows * 6)
         .collect();
-    let mut samples = 0;
-    let mut ink = 0;
-    for r in (0..rows).filter(|r| !row_line[*r]) {
-        for c in (0..cols).filter(|c| !col_line[*c]) {
-            samples += 1;
-            ink += dark[r * cols + c] as usize;
+    let samples =
+        (0..rows).filter(|r| !row_line[*r]).count() * (0..cols).filter(|c| !col_line[*c]).count();
+    for r in 0..rows {
+        for c in 0..cols {
+            if row_line[r] || col_line[c] {
+                dark[r * cols + c] = false;
+            }
         }
     }
+    // Samples are one image pixel apart: `step` points.
+    let min_reach = (MIN_STROKE_MM / (step * 25.4 / 72.0)).ceil().max(2.0) as usize;
+    let ink = stroke_samples(&dark, cols, rows, min_reach);
     Ink {
         fraction: match samples {
             0 => 0.0,
@@ -102,6 +115,51 @@ pub fn measure(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f
         },
         samples,
     }
+}
+
+/// How many of the `dark` samples lie in pieces (8-connected) that reach at
+/// least `min_reach` samples across or down: the strokes, without the specks.
+fn stroke_samples(dark: &[bool], cols: usize, rows: usize, min_reach: usize) -> usize {
+    let mut seen = vec![false; dark.len()];
+    let mut stack = Vec::new();
+    let mut strokes = 0;
+    for start in 0..dark.len() {
+        if !dark[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (mut size, mut x0, mut x1, mut y0, mut y1) = (0, cols, 0, rows, 0);
+        while let Some(at) = stack.pop() {
+            let (r, c) = (at / cols, at % cols);
+            size += 1;
+            (x0, x1, y0, y1) = (x0.min(c), x1.max(c), y0.min(r), y1.max(r));
+            for (dr, dc) in [
+                (-1, -1),
+                (-1, 0),
+                (-1, 1),
+                (0, -1),
+                (0, 1),
+                (1, -1),
+                (1, 0),
+                (1, 1),
+            ] {
+                let (nr, nc) = (r as isize + dr, c as isize + dc);
+                if nr < 0 || nc < 0 || nr >= rows as isize || nc >= cols as isize {
+                    continue;
+                }
+                let next = nr as usize * cols + nc as usize;
+                if dark[next] && !seen[next] {
+                    seen[next] = true;
+                    stack.push(next);
+                }
+            }
+        }
+        if (x1 - x0 + 1).max(y1 - y0 + 1) >= min_reach {
+            strokes += size;
+        }
+    }
+    strokes
 }
 
 /// The fraction of a page that is ink, ignoring a margin where scanners leave

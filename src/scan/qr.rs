@@ -90,6 +90,19 @@ pub fn find(page: &GrayImage, whole_page: bool) -> Option<Found> {
             }
         }
     }
+    // Dust and toner specks on the glass break the finder patterns' runs: the
+    // corners again, each speck smoothed away (a 3×3 median keeps modules,
+    // which are three pixels or more).
+    for (x, y, cw, ch) in crop(CORNER) {
+        let despeckled = median3(page, x, y, cw, ch);
+        if let Some(mut found) = ours(decode_region(&despeckled, 0, 0, cw, ch)) {
+            for corner in &mut found.corners {
+                corner.x += x as f64;
+                corner.y += y as f64;
+            }
+            return Some(found);
+        }
+    }
     if !whole_page {
         return None;
     }
@@ -108,6 +121,24 @@ pub fn find(page: &GrayImage, whole_page: bool) -> Option<Found> {
         return Some(found);
     }
     foreign
+}
+
+/// The region `(x0, y0, w, h)` of `page` through a 3×3 median filter.
+fn median3(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> GrayImage {
+    GrayImage::from_fn(w, h, |x, y| {
+        let mut window = [0u8; 9];
+        let mut n = 0;
+        for dy in [-1i64, 0, 1] {
+            for dx in [-1i64, 0, 1] {
+                let sx = (x0 as i64 + x as i64 + dx).clamp(x0 as i64, (x0 + w - 1) as i64);
+                let sy = (y0 as i64 + y as i64 + dy).clamp(y0 as i64, (y0 + h - 1) as i64);
+                window[n] = page.get_pixel(sx as u32, sy as u32).0[0];
+                n += 1;
+            }
+        }
+        window.select_nth_unstable(4);
+        image::Luma([window[4]])
+    })
 }
 
 enum Decoded {

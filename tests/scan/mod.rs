@@ -101,6 +101,33 @@ pub fn noise(page: &mut GrayImage, seed: u32) {
     }
 }
 
+/// Dust and toner specks, as a copier's glass adds them: about `fraction` of the
+/// page's pixels dark, in specks of one to four pixels, at random (seeded).
+pub fn dust(page: &mut GrayImage, fraction: f64, seed: u32) {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let (w, h) = page.dimensions();
+    // A speck covers 2.5 pixels on average.
+    let specks = (w as f64 * h as f64 * fraction / 2.5) as u64;
+    for _ in 0..specks {
+        let (x, y) = (next() % w, next() % h);
+        let shape = next() % 4;
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)]
+            .into_iter()
+            .take(shape as usize + 1)
+        {
+            if x + dx < w && y + dy < h {
+                page.put_pixel(x + dx, y + dy, Luma([35 + (next() % 60) as u8]));
+            }
+        }
+    }
+}
+
 pub fn blank_page(dpi: f32) -> GrayImage {
     let (w, h) = ((8.27 * dpi) as u32, (11.69 * dpi) as u32);
     let mut page = GrayImage::from_pixel(w, h, Luma([255]));
