@@ -384,7 +384,7 @@ fn the_office_files_scans_in_a_real_browser() {
         "{audit}"
     );
     assert!(
-        audit.contains("assign: ") && audit.contains("quarantine: "),
+        audit.contains("assign: ") && audit.contains("quarantine entry 1 assigned to"),
         "{audit}"
     );
     scratch.aup(&["audit", "verify"]).success();
@@ -1141,7 +1141,7 @@ fn a_pdf_is_checked_without_being_filed() {
     );
     let leftovers: Vec<_> = walkdir(&scratch.path("archive"))
         .into_iter()
-        .filter(|p| p.to_string_lossy().contains(".check-"))
+        .filter(|p| p.to_string_lossy().contains(".checking"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
@@ -1189,4 +1189,72 @@ fn the_head_issues_forms_from_the_page() {
         &format!("csrf={}&school=..%2Fetc&year=2026-27", head.csrf),
     );
     assert_eq!(unknown.status, 400);
+}
+
+#[test]
+fn an_account_for_one_school_sees_only_its_own_quarantine() {
+    let scratch = office();
+    add_user(&scratch, "kensington", "office", &["kensington"]);
+    let server = Server::start(&scratch, &[]);
+    std::fs::write(
+        scratch.path("inbox/copier-0001.pdf"),
+        scan_with_smudged_last_page(&scratch, "ben"),
+    )
+    .unwrap();
+    wait_until(
+        &scratch,
+        "SELECT count(*) FROM quarantine",
+        1,
+        Duration::from_secs(60),
+    );
+    let id = count(&scratch, "SELECT id FROM quarantine");
+    let office = Client::signed_in(&server, "office");
+    assert!(office.get("/quarantine").text().contains("copier-0001.pdf"));
+    let other = Client::signed_in(&server, "kensington");
+    assert!(!other.get("/quarantine").text().contains("copier-0001.pdf"));
+    assert!(!other.get("/").text().contains("quarantined page"));
+    for path in [
+        format!("/quarantine/{id}"),
+        format!("/quarantine/{id}/image"),
+        format!("/quarantine/{id}/thumb"),
+    ] {
+        assert_eq!(other.get(&path).status, 404, "{path}");
+    }
+    let set_aside = other.post_form(
+        &format!("/quarantine/{id}/set-aside"),
+        &format!("csrf={}", other.csrf),
+    );
+    assert_eq!(set_aside.status, 404);
+    assert_eq!(
+        count(
+            &scratch,
+            "SELECT count(*) FROM quarantine WHERE settled IS NULL"
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_removed_account_is_signed_out_and_big_forms_are_not_read() {
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let viewer = Client::signed_in(&server, "viewer");
+    assert_eq!(viewer.get("/").status, 200);
+    scratch.aup(&["user", "remove", "viewer"]).success();
+    assert_eq!(viewer.get("/").status, 303, "removed, so signed out");
+    // A sign-in (or any form) is small: a huge body is refused unread.
+    let client = Client::anonymous(&server);
+    let form = client.get("/login");
+    let login_cookie = cookie_value(&form, "aup_login").unwrap();
+    let huge = format!("name=office&password={}", "x".repeat(200 * 1024));
+    let answer = answer(
+        client
+            .agent
+            .post(&format!("{}/login", client.base))
+            .header("Cookie", &format!("aup_login={login_cookie}"))
+            .header("X-CSRF-Token", &login_cookie)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(huge.as_bytes()),
+    );
+    assert_eq!(answer.status, 413, "{}", answer.text());
 }

@@ -167,7 +167,8 @@ impl Archive {
             .collect::<Result<_, _>>()?)
     }
 
-    /// Records a file uploaded into the inbox by `user`, so its results can be
+    /// Records a file uploaded into the inbox by `user` (visible there from `at`,
+    /// RFC 3339), so its results can be
     /// found by its hash after a reload. Touches no audit entry, so it needs no
     /// archive lock: the upload's audit entry is appended by whoever holds it
     /// ([`Archive::record_action`]).
@@ -177,12 +178,21 @@ impl Archive {
         name: &str,
         size: u64,
         user: &str,
+        at: &str,
     ) -> Result<i64, ArchiveError> {
         self.conn.execute(
             "INSERT INTO uploads (sha256, name, size, user, uploaded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![sha256, name, size as i64, user, now()],
+            params![sha256, name, size as i64, user, at],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Whether `user` uploaded a file with these bytes.
+    pub fn uploaded_by(&self, user: &str, sha256: &str) -> Result<bool, ArchiveError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM uploads WHERE user = ?1 AND sha256 = ?2")?
+            .exists(params![user, sha256])?)
     }
 
     /// The newest uploads, newest first, each with what became of it.

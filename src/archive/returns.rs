@@ -15,6 +15,9 @@ pub struct IngestRecord {
     pub action: &'static str,
     /// Who asked for it (`aup serve`'s signed-in user), said in the audit entry.
     pub by: Option<String>,
+    /// A quarantined entry this run settles (`aup serve`'s assign): its id and
+    /// how, marked in the same transaction as the return it became.
+    pub settles: Option<(i64, String)>,
     pub received: Vec<ReceivedFile>,
     pub returns: Vec<ReturnRow>,
     pub quarantined: Vec<QuarantineRow>,
@@ -120,12 +123,22 @@ impl Archive {
                 params![q.received_sha256, q.page, q.reason, q.message, q.path, at],
             )?;
         }
+        if let Some((id, how)) = &record.settles {
+            tx.execute(
+                "UPDATE quarantine SET settled = ?2, settled_by = ?3, settled_at = ?4
+                 WHERE id = ?1 AND settled IS NULL",
+                params![id, how, record.by.as_deref().unwrap_or("aup"), at],
+            )?;
+        }
         let mut detail = format!(
             "received {} files: {} returns, {} quarantined",
             record.received.len(),
             record.returns.len(),
             record.quarantined.len()
         );
+        if let Some((id, how)) = &record.settles {
+            detail.push_str(&format!("; quarantine entry {id} {how}"));
+        }
         if let Some(by) = &record.by {
             detail.push_str(&format!(" by {by}"));
         }

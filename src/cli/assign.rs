@@ -35,6 +35,7 @@ pub fn run(args: AssignArgs) -> Result<Outcome, String> {
         archive: args.archive.clone(),
         schools: args.dir.schools.clone(),
         by: None,
+        settles: None,
     })
     .map_err(|e| e.to_string())?;
     for outcome in outcomes {

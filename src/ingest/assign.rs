@@ -22,6 +22,9 @@ pub struct AssignPlan {
     pub schools: PathBuf,
     /// Who assigned it, for the audit log (`aup serve`'s signed-in user).
     pub by: Option<String>,
+    /// The quarantined entry this files (`aup serve`): settled in the same
+    /// transaction, so a page is never both filed and still waiting.
+    pub settles: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +89,12 @@ pub fn run(plan: &AssignPlan) -> Result<Vec<Outcome>, AssignError> {
     let mut record = IngestRecord {
         action: "assign",
         by: plan.by.clone(),
+        settles: plan.settles.map(|id| {
+            (
+                id,
+                format!("assigned to {} page {}", plan.form_id, plan.first_page),
+            )
+        }),
         ..IngestRecord::default()
     };
     record.received.push(ReceivedFile {

@@ -3,7 +3,6 @@
 //! filing it. Changes go to the filing thread; uploads are written only into the
 //! inbox, and only under a name we make.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,9 +122,15 @@ pub async fn upload(
     let recorded = tokio::task::spawn_blocking(move || -> Result<Vec<Uploaded>, String> {
         let index = Archive::open_unlocked(&app2.folders.archive).map_err(|e| e.to_string())?;
         let mut uploaded = Vec::new();
-        for (original, size, sha256) in stored {
+        for Stored {
+            original,
+            size,
+            sha256,
+            at,
+        } in stored
+        {
             let id = index
-                .record_upload(&sha256, &original, size, &name)
+                .record_upload(&sha256, &original, size, &name, &at)
                 .map_err(|e| e.to_string())?;
             app2.filing.send(Job::Record {
                 action: "upload".into(),
@@ -159,48 +164,77 @@ pub async fn upload(
     }
 }
 
-/// Streams one uploaded file into the inbox: hidden while it is written,
-/// hashed and counted as it comes, synced, then renamed to its visible name.
-/// Returns (the name it came with, size, SHA-256).
-async fn store(folder: &Path, mut field: Field<'_>) -> Result<(String, u64, String), UploadError> {
-    let original = field.file_name().unwrap_or("upload").to_owned();
-    let partial = folder.join(format!("{PARTIAL}{}.part", sessions::token()));
-    let disk = |e: std::io::Error| {
-        UploadError::Disk(format!("The upload could not be written to the inbox: {e}"))
-    };
-    let mut file = std::fs::OpenOptions::new()
+/// A file being written, removed when dropped unless kept: a request cancelled
+/// mid-upload (the browser closed, the network dropped) leaves nothing behind.
+struct Partial {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Streams one file field into a new file at `path` (tokio's file: the writes
+/// run off the async threads), counting and hashing as it comes, synced to disk.
+/// Returns the file's guard, size and SHA-256.
+async fn receive(
+    field: &mut Field<'_>,
+    path: PathBuf,
+    original: &str,
+) -> Result<(Partial, u64, String), UploadError> {
+    use tokio::io::AsyncWriteExt;
+    let disk =
+        |e: std::io::Error| UploadError::Disk(format!("The upload could not be written: {e}"));
+    let mut file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&partial)
+        .open(&path)
+        .await
         .map_err(disk)?;
+    let partial = Partial { path, keep: false };
     let (mut hasher, mut size) = (Sha256::new(), 0u64);
-    let result = loop {
+    loop {
         match field.chunk().await {
             Ok(Some(chunk)) => {
                 size += chunk.len() as u64;
                 if size > UPLOAD_LIMIT_BYTES {
-                    break Err(UploadError::TooLarge(original.clone()));
+                    return Err(UploadError::TooLarge(original.to_owned()));
                 }
                 hasher.update(&chunk);
-                if let Err(error) = file.write_all(&chunk) {
-                    break Err(disk(error));
-                }
+                file.write_all(&chunk).await.map_err(disk)?;
             }
-            Ok(None) => break Ok(()),
+            Ok(None) => break,
             Err(error) => {
-                break Err(UploadError::Broken(format!(
+                return Err(UploadError::Broken(format!(
                     "{original} did not arrive whole ({error}). Try again."
                 )));
             }
         }
-    };
-    let finished = result.and_then(|()| file.sync_all().map_err(disk));
-    drop(file);
-    if let Err(error) = finished {
-        let _ = std::fs::remove_file(&partial);
-        return Err(error);
     }
-    let sha256 = crate::form::id::hex(&hasher.finalize());
+    file.sync_all().await.map_err(disk)?;
+    Ok((partial, size, crate::form::id::hex(&hasher.finalize())))
+}
+
+/// A file now in the inbox: the name it came with, its size, SHA-256, and when
+/// it became visible there.
+struct Stored {
+    original: String,
+    size: u64,
+    sha256: String,
+    at: String,
+}
+
+/// Streams one uploaded file into the inbox: hidden while it is written, then
+/// renamed to its visible name once its last byte is on disk.
+async fn store(folder: &Path, mut field: Field<'_>) -> Result<Stored, UploadError> {
+    let original = field.file_name().unwrap_or("upload").to_owned();
+    let hidden = folder.join(format!("{PARTIAL}{}.part", sessions::token()));
+    let (mut partial, size, sha256) = receive(&mut field, hidden, &original).await?;
     let stamp = time::OffsetDateTime::now_utc();
     let visible = folder.join(format!(
         "{:04}{:02}{:02}-{:02}{:02}{:02}-{}-{}",
@@ -213,13 +247,26 @@ async fn store(folder: &Path, mut field: Field<'_>) -> Result<(String, u64, Stri
         &sha256[..8],
         safe_file_name(&original)
     ));
-    let renamed =
-        std::fs::rename(&partial, &visible).and_then(|()| std::fs::File::open(folder)?.sync_all());
+    let (from, folder) = (partial.path.clone(), folder.to_owned());
+    let renamed = tokio::task::spawn_blocking(move || {
+        std::fs::rename(&from, &visible).and_then(|()| std::fs::File::open(&folder)?.sync_all())
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
     if let Err(error) = renamed {
-        let _ = std::fs::remove_file(&partial);
-        return Err(disk(error));
+        return Err(UploadError::Disk(format!(
+            "The upload could not be moved into the inbox: {error}"
+        )));
     }
-    Ok((original, size, sha256))
+    partial.keep = true;
+    Ok(Stored {
+        original,
+        size,
+        sha256,
+        at: stamp
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    })
 }
 
 /// Removes uploads a stopped server left half-written (it is the only writer
@@ -254,13 +301,19 @@ pub async fn assign(
     let Ok(form_id) = form.form_id.trim().parse::<crate::form::FormId>() else {
         return bad(format!("{} is not a form id.", form.form_id));
     };
-    // The form must be one this user may see.
+    // The entry and the form must both be ones this user may see.
     let (app2, school_allowed) = (app.clone(), user.clone());
     let id = form_id.to_string();
     let visible = tokio::task::spawn_blocking(move || {
-        Archive::open_read_only(&app2.folders.archive)
+        let index = Archive::open_read_only(&app2.folders.archive).ok()?;
+        let quarantined = index.quarantine_entry(entry).ok()??;
+        if !school_allowed.may_see_quarantined(&index, &quarantined) {
+            return None;
+        }
+        index
+            .issued(&id)
             .ok()
-            .and_then(|index| index.issued(&id).ok().flatten())
+            .flatten()
             .filter(|f| school_allowed.may_see(&f.school))
             .map(|f| f.pages)
     })
@@ -269,7 +322,7 @@ pub async fn assign(
     .flatten();
     let Some(pages) = visible else {
         return bad(format!(
-            "There is no form {form_id} that your account may see."
+            "There is no form {form_id}, or quarantined entry {entry}, that your account may see."
         ));
     };
     if form.page == 0 || i64::from(form.page) > pages {
@@ -341,6 +394,24 @@ pub async fn set_aside(
     if let Err(refused) = user.require(user.role.files_returns(), "set quarantined pages aside") {
         return refused;
     }
+    let (app2, allowed) = (app.clone(), user.clone());
+    let visible = tokio::task::spawn_blocking(move || {
+        let index = Archive::open_read_only(&app2.folders.archive).ok()?;
+        let quarantined = index.quarantine_entry(entry).ok()??;
+        Some(allowed.may_see_quarantined(&index, &quarantined))
+    })
+    .await
+    .ok()
+    .flatten();
+    if visible != Some(true) {
+        return message(
+            &app,
+            &user,
+            StatusCode::NOT_FOUND,
+            "Not set aside",
+            &format!("There is no quarantined entry {entry} that your account may see."),
+        );
+    }
     let (reply, answer) = oneshot::channel();
     app.filing.send(Job::SetAside {
         entry,
@@ -380,15 +451,25 @@ const CHECK_DEADLINE: Duration = Duration::from_secs(120);
 /// reader's limits (a hostile PDF must not take the server down), and shows
 /// its explanation. Nothing is filed; the temporary copy is removed.
 pub async fn check(user: User, State(app): State<Arc<App>>, mut multipart: Multipart) -> Response {
+    // One check at a time: each may hold 100 MB and a reader's 3 GiB for two
+    // minutes, and the inbox must keep filing meanwhile.
+    let Ok(_permit) = app.checking_pdfs.clone().try_acquire_owned() else {
+        return message(
+            &app,
+            &user,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not checked",
+            "Another PDF is being checked. Try again in a minute.",
+        );
+    };
     let mut received = None;
     while let Ok(Some(field)) = multipart.next_field().await {
         if field.name() != Some("file") {
             continue;
         }
         let original = field.file_name().unwrap_or("upload.pdf").to_owned();
-        // In the archive folder, under a name its crash tidying removes.
-        match store_temporary(&app.folders.archive, field).await {
-            Ok(path) => received = Some((original, path)),
+        match store_temporary(&app.folders.archive.join(CHECKING_FOLDER), field).await {
+            Ok(partial) => received = Some((original, partial)),
             Err(UploadError::TooLarge(_)) => {
                 return message(
                     &app,
@@ -401,13 +482,22 @@ pub async fn check(user: User, State(app): State<Arc<App>>, mut multipart: Multi
                     ),
                 );
             }
-            Err(UploadError::Broken(text) | UploadError::Disk(text)) => {
+            Err(UploadError::Broken(text)) => {
                 return message(&app, &user, StatusCode::BAD_REQUEST, "Not checked", &text);
+            }
+            Err(UploadError::Disk(text)) => {
+                return message(
+                    &app,
+                    &user,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Not checked",
+                    &text,
+                );
             }
         }
         break;
     }
-    let Some((original, path)) = received else {
+    let Some((original, partial)) = received else {
         return message(
             &app,
             &user,
@@ -419,8 +509,8 @@ pub async fn check(user: User, State(app): State<Arc<App>>, mut multipart: Multi
     let folders = app.folders.clone();
     let app2 = app.clone();
     blocking(move || {
-        let result = run_verify(&folders.archive, &folders.schools, &path);
-        let _ = std::fs::remove_file(&path);
+        let result = run_verify(&folders.archive, &folders.schools, &partial.path);
+        drop(partial);
         let (report, problem) = match result {
             Ok(Verified::Report(report)) => (Some(report), None),
             Ok(Verified::CouldNot(text)) | Err(text) => (None, Some(text)),
@@ -478,21 +568,46 @@ fn run_verify(archive: &Path, schools: &Path, file: &Path) -> Result<Verified, S
         &mut command,
         crate::ingest::worker::Limits::for_file(size, Some(CHECK_DEADLINE)),
     );
-    let child = command
+    let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start aup verify: {e}"))?;
-    let pid = child.id() as libc::pid_t;
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if finished.recv_timeout(CHECK_DEADLINE).is_err() {
-            // SAFETY: kill only sends a signal to our own child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+    // Its output is read while it runs (a full pipe would stall it), and it is
+    // stopped at the deadline: killed only before it was waited for, so never a
+    // process that has gone and whose id was given to another.
+    fn read_all(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(pipe) = pipe {
+                let _ = std::io::Read::read_to_end(
+                    &mut std::io::Read::take(pipe, 16 << 20),
+                    &mut bytes,
+                );
+            }
+            bytes
+        })
+    }
+    let stdout = read_all(child.stdout.take());
+    let stderr = read_all(child.stderr.take());
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() > CHECK_DEADLINE => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(error) => return Err(format!("aup verify failed: {error}")),
         }
-    });
-    let output = child.wait_with_output();
-    let _ = done.send(());
-    let _ = watchdog.join();
-    let output = output.map_err(|e| format!("aup verify failed: {e}"))?;
+    };
+    let output = std::process::Output {
+        status: status.unwrap_or_else(|| std::os::unix::process::ExitStatusExt::from_raw(9)),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
     let stderr = String::from_utf8_lossy(&output.stderr);
     match output.status.code() {
         Some(0 | 1) => serde_json::from_slice(&output.stdout)
@@ -505,6 +620,7 @@ fn run_verify(archive: &Path, schools: &Path, file: &Path) -> Result<Verified, S
                 .collect::<Vec<_>>()
                 .join(" "),
         )),
+        Some(2) => Err(format!("aup verify refused its arguments: {stderr}")),
         _ => Err(format!(
             "the check stopped without an answer (over {} s, or the file broke its reader)",
             CHECK_DEADLINE.as_secs()
@@ -512,35 +628,24 @@ fn run_verify(archive: &Path, schools: &Path, file: &Path) -> Result<Verified, S
     }
 }
 
-/// Streams an upload to a hidden temporary file in `folder`.
-async fn store_temporary(folder: &Path, mut field: Field<'_>) -> Result<PathBuf, UploadError> {
+/// Where "Check a PDF" keeps an uploaded file while `aup verify` reads it: a
+/// folder of the archive's own that ingest's tidying leaves alone, emptied when
+/// the server starts.
+pub const CHECKING_FOLDER: &str = ".checking";
+
+/// Streams an upload to a file of its own in `folder`; removed when the guard goes.
+async fn store_temporary(folder: &Path, mut field: Field<'_>) -> Result<Partial, UploadError> {
     let original = field.file_name().unwrap_or("upload").to_owned();
-    let path = folder.join(format!(".check-{}.tmp", sessions::token()));
-    let disk = |e: std::io::Error| UploadError::Disk(format!("The file could not be written: {e}"));
-    let mut file = std::fs::File::create(&path).map_err(disk)?;
-    let mut size = 0u64;
-    loop {
-        match field.chunk().await {
-            Ok(Some(chunk)) => {
-                size += chunk.len() as u64;
-                let written = match size > UPLOAD_LIMIT_BYTES {
-                    true => Err(UploadError::TooLarge(original.clone())),
-                    false => file.write_all(&chunk).map_err(disk),
-                };
-                if let Err(error) = written {
-                    let _ = std::fs::remove_file(&path);
-                    return Err(error);
-                }
-            }
-            Ok(None) => return Ok(path),
-            Err(error) => {
-                let _ = std::fs::remove_file(&path);
-                return Err(UploadError::Broken(format!(
-                    "{original} did not arrive whole ({error})."
-                )));
-            }
-        }
-    }
+    tokio::fs::create_dir_all(folder)
+        .await
+        .map_err(|e| UploadError::Disk(format!("The file could not be written: {e}")))?;
+    let path = folder.join(format!("{}.pdf", sessions::token()));
+    Ok(receive(&mut field, path, &original).await?.0)
+}
+
+/// Empties the checking folder a stopped server may have left files in.
+pub fn tidy_checking(archive: &Path) {
+    let _ = std::fs::remove_dir_all(archive.join(CHECKING_FOLDER));
 }
 
 #[derive(Deserialize)]

@@ -33,6 +33,20 @@ impl User {
         self.schools.is_empty() || self.schools.iter().any(|s| s == school)
     }
 
+    /// Whether the user may see a quarantined entry. A quarantined page has no
+    /// school (that is why it is there), so an account for some schools sees
+    /// only what it uploaded itself; an account for every school sees all.
+    pub fn may_see_quarantined(
+        &self,
+        index: &Archive,
+        entry: &crate::archive::QuarantineEntry,
+    ) -> bool {
+        self.schools.is_empty()
+            || index
+                .uploaded_by(&self.name, &entry.received_sha256)
+                .unwrap_or(false)
+    }
+
     /// Refuses, with a page saying why, unless the role allows `what`.
     pub fn require(&self, allowed: bool, what: &str) -> Result<(), Response> {
         match allowed {
@@ -62,7 +76,31 @@ impl FromRequestParts<Arc<App>> for User {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
-        let session = session_id(&parts.headers).and_then(|id| app.sessions.find(id));
+        let id = session_id(&parts.headers).map(str::to_owned);
+        let session = id.as_deref().and_then(|id| app.sessions.find(id));
+        // An account removed (or given another role or schools) since sign-in
+        // loses its session at its next request.
+        let session = match session {
+            Some(session) => {
+                let (archive, name) = (app.folders.archive.clone(), session.user.clone());
+                let account = tokio::task::spawn_blocking(move || {
+                    Archive::open_read_only(&archive)
+                        .ok()
+                        .and_then(|index| index.user(&name).ok().flatten())
+                })
+                .await
+                .ok()
+                .flatten();
+                let same = account.is_some_and(|a| {
+                    Role::parse(&a.role) == Some(session.role) && a.schools == session.schools
+                });
+                if !same {
+                    app.sessions.end_all_of(&session.user);
+                }
+                same.then_some(session)
+            }
+            None => None,
+        };
         match session {
             Some(session) => Ok(User {
                 name: session.user,
@@ -84,12 +122,21 @@ impl FromRequestParts<Arc<App>> for User {
     }
 }
 
-/// Only a path on this site may follow a sign-in: never another host.
+/// Only a path on this site may follow a sign-in: never another host. Browsers
+/// drop tabs and line breaks from a `Location` and read `\\` as `/`, so only
+/// the plain characters of our own URLs are let through.
 fn local_path(next: Option<&str>) -> String {
+    let plain = |path: &str| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_.~?=&%-".contains(&b))
+            && !path.to_ascii_lowercase().contains("%5c")
+            && !path.to_ascii_lowercase().starts_with("/%2f")
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
+        Some(path) if plain(path) => path.to_owned(),
         _ => "/".into(),
     }
 }
@@ -158,7 +205,13 @@ pub async fn login(
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
     let name = form.name.trim().to_owned();
-    if let Some(wait) = app.sessions.refused_for(&name, peer.ip()) {
+    // Counted before the password is checked: parallel guesses cannot all slip
+    // in under the limit. A right password clears it again.
+    let refused = app.sessions.refused_for(&name, peer.ip());
+    if refused.is_none() {
+        app.sessions.failed(&name, peer.ip());
+    }
+    if let Some(wait) = refused {
         let minutes = wait.as_secs().div_ceil(60);
         return login_form(
             &app,
@@ -171,9 +224,19 @@ pub async fn login(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
+    // Argon2 takes 19 MiB and tens of milliseconds of CPU per attempt: two at a
+    // time, off the async threads, so a flood of sign-ins cannot exhaust memory.
+    let Ok(_permit) = app.checking_passwords.clone().try_acquire_owned() else {
+        return login_form(
+            &app,
+            &headers,
+            form.next.as_deref(),
+            Some("The server is busy checking other sign-ins. Try again in a moment.".into()),
+            StatusCode::SERVICE_UNAVAILABLE,
+        );
+    };
     let archive = app.folders.archive.clone();
     let (lookup_name, password) = (name.clone(), form.password);
-    // Argon2 takes tens of milliseconds of CPU: off the async threads.
     let account = tokio::task::spawn_blocking(move || {
         let account = Archive::open_read_only(&archive)
             .ok()
@@ -189,7 +252,6 @@ pub async fn login(
     .ok()
     .flatten();
     let Some(account) = account.and_then(|a| Some((Role::parse(&a.role)?, a))) else {
-        app.sessions.failed(&name, peer.ip());
         return login_form(
             &app,
             &headers,
@@ -199,7 +261,7 @@ pub async fn login(
         );
     };
     let (role, account) = account;
-    app.sessions.succeeded(&name);
+    app.sessions.succeeded(&name, peer.ip());
     let id = app.sessions.start(&account.name, role, account.schools);
     let mut response = Redirect::to(&local_path(form.next.as_deref())).into_response();
     let max_age = sessions::LIFETIME.as_secs();
@@ -245,6 +307,12 @@ pub async fn csrf_guard(State(app): State<Arc<App>>, request: Request, next: Nex
             .into_response()
     };
     let headers = request.headers();
+    // Signing out of a session that has already ended changes nothing: let it
+    // through to clear the cookie.
+    let live = session_id(headers).and_then(|id| app.sessions.find(id));
+    if request.uri().path() == "/logout" && live.is_none() {
+        return next.run(request).await;
+    }
     let expected = match request.uri().path() {
         "/login" => headers
             .get_all(header::COOKIE)
@@ -252,9 +320,7 @@ pub async fn csrf_guard(State(app): State<Arc<App>>, request: Request, next: Nex
             .filter_map(|value| value.to_str().ok())
             .find_map(|value| cookie(value, LOGIN_COOKIE))
             .map(str::to_owned),
-        _ => session_id(headers)
-            .and_then(|id| app.sessions.find(id))
-            .map(|session| session.csrf),
+        _ => live.map(|session| session.csrf),
     };
     let Some(expected) = expected.filter(|token| !token.is_empty()) else {
         return refused("Your session has ended.");
@@ -321,6 +387,11 @@ mod tests {
         assert_eq!(local_path(Some("//evil.example/")), "/");
         assert_eq!(local_path(Some("https://evil.example/")), "/");
         assert_eq!(local_path(Some("/\\evil.example")), "/");
+        assert_eq!(local_path(Some("/\t/evil.example")), "/");
+        assert_eq!(local_path(Some("/%5Cevil.example")), "/");
+        assert_eq!(local_path(Some("/%2F%2Fevil.example")), "/");
+        assert_eq!(local_path(Some("/x\r\nSet-Cookie: a=b")), "/");
+        assert_eq!(local_path(Some("/upload?x=1")), "/upload?x=1");
         assert_eq!(local_path(None), "/");
     }
 }

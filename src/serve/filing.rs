@@ -83,6 +83,9 @@ pub struct InboxState {
     pub watching: String,
     /// Files seen in the inbox that have not settled yet.
     pub settling: usize,
+    /// Files a batch could not take and left in the inbox (the log says why);
+    /// tried again when they change.
+    pub left: Vec<String>,
     /// Whether a batch is being filed now.
     pub filing: bool,
     /// The end of the last batch (RFC 3339), and what it did.
@@ -182,7 +185,10 @@ impl FilingThread {
     /// Files what has settled; comes back when the rest has.
     fn look_in_inbox(&mut self) {
         let look = self.tracker.look(&self.folders.inbox, self.settle);
-        self.set_state(|s| s.settling = look.settling);
+        self.set_state(|s| {
+            s.settling = look.settling;
+            s.left = look.left.clone();
+        });
         if let Some(next) = look.next_check {
             self.later(next);
         }
@@ -210,6 +216,7 @@ impl FilingThread {
     }
 
     fn file(&mut self, settled: BTreeSet<PathBuf>) -> Result<(), IngestError> {
+        let given = settled.clone();
         let plan = IngestPlan {
             inbox: self.folders.inbox.clone(),
             archive: self.folders.archive.clone(),
@@ -229,6 +236,9 @@ impl FilingThread {
         });
         self.set_state(|s| s.filing = false);
         let summary = summary?;
+        // What the batch could not take stays put: not offered again (and the
+        // archive not locked for it every few seconds) until it changes.
+        self.tracker.hold_left(&given);
         let counts: Vec<String> = summary
             .by_verdict
             .iter()
@@ -320,24 +330,17 @@ impl FilingThread {
             archive: self.folders.archive.clone(),
             schools: self.folders.schools.clone(),
             by: Some(by.to_owned()),
+            settles: Some(entry),
         };
         let deadline = Instant::now() + Duration::from_secs(600);
-        let outcomes = loop {
+        loop {
             match crate::ingest::assign::run(&plan) {
                 Err(AssignError::Archive(ArchiveError::Locked(_))) if Instant::now() < deadline => {
                     std::thread::sleep(LOCKED_RETRY)
                 }
-                other => break other.map_err(|e| e.to_string())?,
+                other => return other.map_err(|e| e.to_string()),
             }
-        };
-        self.with_lock(|index| {
-            index.settle_quarantine(
-                entry,
-                &format!("assigned to {form_id} page {first_page}"),
-                by,
-            )
-        })?;
-        Ok(outcomes)
+        }
     }
 
     fn issue(&self, school: &str, year: AcademicYear, by: &str) -> Result<Issued, String> {

@@ -44,6 +44,11 @@ use watch::Watching;
 /// The largest file one upload may carry. A 30-page colour scan at 300 dpi is
 /// about 25 MB; a copier's whole batch goes to the inbox folder, not the page.
 pub const UPLOAD_LIMIT_BYTES: u64 = 100 * 1024 * 1024;
+/// An upload request: its files (each within [`UPLOAD_LIMIT_BYTES`]) together,
+/// plus the form's own fields.
+const UPLOAD_REQUEST_BYTES: usize = UPLOAD_LIMIT_BYTES as usize + 1024 * 1024;
+/// Any other request's body: a sign-in, an assignment, a choice of school.
+const FORM_LIMIT_BYTES: usize = 64 * 1024;
 
 /// What `aup serve` was asked to do.
 #[derive(Debug, Clone)]
@@ -68,6 +73,10 @@ pub struct App {
     pub views: views::ViewCache,
     /// Cookies get `Secure` when the pages are served over TLS.
     pub tls: bool,
+    /// Password checks (Argon2, 19 MiB each) allowed at once.
+    pub checking_passwords: Arc<tokio::sync::Semaphore>,
+    /// `aup verify` children allowed at once for "Check a PDF".
+    pub checking_pdfs: Arc<tokio::sync::Semaphore>,
 }
 
 const TEMPLATES: [(&str, &str); 12] = [
@@ -113,6 +122,8 @@ impl App {
             filing,
             views: views::ViewCache::default(),
             tls,
+            checking_passwords: Arc::new(tokio::sync::Semaphore::new(2)),
+            checking_pdfs: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -160,7 +171,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/form/{id}/return/{n}", get(pages::form_return))
         .route("/form/{id}/evidence", get(pages::form_evidence))
         .route("/form/{id}/issued", get(pages::form_issued))
-        .route("/upload", get(pages::upload_page).post(actions::upload))
+        .route(
+            "/upload",
+            get(pages::upload_page)
+                .post(actions::upload)
+                .layer(DefaultBodyLimit::max(UPLOAD_REQUEST_BYTES)),
+        )
         .route("/upload/results", get(pages::upload_results))
         .route("/quarantine", get(pages::quarantine))
         .route("/quarantine/{id}", get(pages::quarantine_entry))
@@ -168,7 +184,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/quarantine/{id}/thumb", get(pages::quarantine_thumb))
         .route("/quarantine/{id}/assign", post(actions::assign))
         .route("/quarantine/{id}/set-aside", post(actions::set_aside))
-        .route("/check", get(pages::check_page).post(actions::check))
+        .route(
+            "/check",
+            get(pages::check_page)
+                .post(actions::check)
+                .layer(DefaultBodyLimit::max(UPLOAD_REQUEST_BYTES)),
+        )
         .route("/issue", get(pages::issue_page).post(actions::issue))
         .route("/issue/{slug}/{year}/print-all", get(pages::print_all))
         .route("/assets/app.js", get(script))
@@ -177,11 +198,8 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             auth::csrf_guard,
         ))
-        // Uploads are limited per file in `actions::upload`; this bounds a
-        // request as a whole (one file plus its form fields).
-        .layer(DefaultBodyLimit::max(
-            UPLOAD_LIMIT_BYTES as usize + 1024 * 1024,
-        ))
+        // Every other request is a small form: nothing larger is read.
+        .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))
         .layer(middleware::map_response(security_headers))
         .with_state(app)
 }
@@ -245,6 +263,7 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
     std::fs::create_dir_all(&folders.inbox)
         .map_err(|e| format!("cannot make the inbox {}: {e}", folders.inbox.display()))?;
     actions::tidy_partial_uploads(&folders.inbox);
+    actions::tidy_checking(&folders.archive);
     // Brought up to date (and made, for a new school) before anyone reads it.
     {
         let _lock = archive::lock_waiting(&folders.archive).map_err(|e| e.to_string())?;

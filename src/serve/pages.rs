@@ -114,7 +114,12 @@ pub async fn overview(user: User, State(app): State<Arc<App>>) -> Response {
             .filter(|f| user.may_see(&f.school))
             .take(12)
             .collect();
-        let open_quarantine = index.quarantine(true).map(|q| q.len()).unwrap_or(0);
+        let open_quarantine = index
+            .quarantine(true)
+            .unwrap_or_default()
+            .iter()
+            .filter(|entry| user.may_see_quarantined(&index, entry))
+            .count();
         app.render(
             "overview.html",
             context! {
@@ -545,6 +550,7 @@ pub async fn quarantine(
         };
         let entries: Vec<QuarantineView> = entries
             .into_iter()
+            .filter(|entry| user.may_see_quarantined(&index, entry))
             .map(|q| QuarantineView {
                 thumbnail: thumbnail_of(&q.path)
                     .and_then(|t| inside(&app.folders.archive, &t))
@@ -581,8 +587,8 @@ pub async fn quarantine_entry(
     blocking(move || {
         let index = or_page!(open_index(&app, &user));
         let entry = match index.quarantine_entry(id) {
-            Ok(Some(entry)) => entry,
-            Ok(None) => {
+            Ok(Some(entry)) if user.may_see_quarantined(&index, &entry) => entry,
+            Ok(_) => {
                 return not_found(&app, &user, &format!("There is no quarantined entry {id}."));
             }
             Err(error) => return index_error(&app, &user, error),
@@ -618,6 +624,9 @@ async fn quarantine_file(user: User, app: Arc<App>, id: i64, thumbnail: bool) ->
     let found = tokio::task::spawn_blocking(move || {
         let index = open_index(&app2, &user2).ok()?;
         let entry = index.quarantine_entry(id).ok()??;
+        if !user2.may_see_quarantined(&index, &entry) {
+            return None;
+        }
         let relative = match thumbnail {
             true => thumbnail_of(&entry.path)?,
             false => entry.path,

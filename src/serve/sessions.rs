@@ -112,22 +112,27 @@ impl Sessions {
             (times.len() >= allowed).then(|| WINDOW - now.duration_since(times[0]))
         };
         wait(&name_key(name), FAILURES_PER_NAME)
-            .or_else(|| wait(&address_key(address), FAILURES_PER_ADDRESS))
+            .or_else(|| address_key(address).and_then(|key| wait(&key, FAILURES_PER_ADDRESS)))
     }
 
     pub fn failed(&self, name: &str, address: IpAddr) {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for key in [name_key(name), address_key(address)] {
+        for key in [Some(name_key(name)), address_key(address)]
+            .into_iter()
+            .flatten()
+        {
             failures.entry(key).or_default().push(now);
         }
     }
 
-    pub fn succeeded(&self, name: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&name_key(name));
+    /// A right password: the attempt counted before checking it is taken back.
+    pub fn succeeded(&self, name: &str, address: IpAddr) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&name_key(name));
+        if let Some(times) = address_key(address).and_then(|key| failures.get_mut(&key)) {
+            times.pop();
+        }
     }
 }
 
@@ -139,8 +144,10 @@ fn name_key(name: &str) -> String {
     format!("name:{}", name.to_lowercase())
 }
 
-fn address_key(address: IpAddr) -> String {
-    format!("address:{address}")
+/// Loopback is every client's address behind a reverse proxy on this machine:
+/// counting it would let twenty wrong guesses lock everybody out.
+fn address_key(address: IpAddr) -> Option<String> {
+    (!address.is_loopback()).then(|| format!("address:{address}"))
 }
 
 /// A cookie's value from a `Cookie:` header.
@@ -167,7 +174,7 @@ mod tests {
     #[test]
     fn five_failures_lock_a_name_but_not_another() {
         let sessions = Sessions::default();
-        let here: IpAddr = "127.0.0.1".parse().unwrap();
+        let here: IpAddr = "192.168.1.20".parse().unwrap();
         for _ in 0..FAILURES_PER_NAME {
             assert!(sessions.refused_for("office", here).is_none());
             sessions.failed("Office", here);
@@ -195,5 +202,23 @@ mod tests {
         assert!(same_token("abc", "abc"));
         assert!(!same_token("abc", "abd"));
         assert!(!same_token("abc", "ab"));
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+
+    #[test]
+    fn twenty_failures_from_one_address_stop_it_but_loopback_is_not_counted() {
+        let sessions = Sessions::default();
+        let lan: IpAddr = "192.168.1.20".parse().unwrap();
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        for n in 0..FAILURES_PER_ADDRESS {
+            sessions.failed(&format!("name{n}"), lan);
+            sessions.failed(&format!("name{n}"), proxy);
+        }
+        assert!(sessions.refused_for("someone", lan).is_some());
+        assert!(sessions.refused_for("someone", proxy).is_none());
     }
 }

@@ -92,6 +92,9 @@ pub struct Look {
     pub settled: BTreeSet<PathBuf>,
     /// Files still changing, or not yet watched for long enough.
     pub settling: usize,
+    /// Files a batch was given and left where they were (unreadable, say): not
+    /// offered again until they change. Names below the inbox.
+    pub left: Vec<String>,
     /// When the next of those will have settled.
     pub next_check: Option<Duration>,
 }
@@ -101,6 +104,8 @@ pub struct Look {
 #[derive(Debug, Default)]
 pub struct SettleTracker {
     seen: HashMap<PathBuf, (u64, Option<SystemTime>, Instant)>,
+    /// Files a batch left in the inbox, as they were then.
+    held: HashMap<PathBuf, (u64, Option<SystemTime>)>,
 }
 
 impl SettleTracker {
@@ -111,6 +116,7 @@ impl SettleTracker {
     fn look_at(&mut self, inbox: &Path, settle: Duration, now: Instant) -> Look {
         let mut look = Look::default();
         let mut present = HashMap::new();
+        let mut present_held = HashMap::new();
         for entry in walkdir::WalkDir::new(inbox)
             .follow_links(false)
             .into_iter()
@@ -124,6 +130,12 @@ impl SettleTracker {
             }
             let Ok(meta) = entry.metadata() else { continue };
             let now_is = (meta.len(), meta.modified().ok());
+            if self.held.get(entry.path()) == Some(&now_is) {
+                let name = entry.path().strip_prefix(inbox).unwrap_or(entry.path());
+                look.left.push(name.to_string_lossy().into_owned());
+                present_held.insert(entry.path().to_owned(), now_is);
+                continue;
+            }
             let since = match self.seen.get(entry.path()) {
                 Some((size, modified, since)) if (*size, *modified) == now_is => *since,
                 _ => now,
@@ -142,7 +154,29 @@ impl SettleTracker {
             present.insert(entry.into_path(), (now_is.0, now_is.1, since));
         }
         self.seen = present;
+        self.held = present_held;
         look
+    }
+
+    /// After a batch: those of `given` still in the inbox exactly as they were
+    /// offered are held back until they change (ingest left them, and said why
+    /// in its log). One that changed while it was read is not held: it settles
+    /// and is offered again.
+    pub fn hold_left(&mut self, given: &BTreeSet<PathBuf>) {
+        for path in given {
+            let Ok(meta) = std::fs::symlink_metadata(path) else {
+                continue;
+            };
+            let now_is = (meta.len(), meta.modified().ok());
+            let unchanged = self
+                .seen
+                .get(path)
+                .is_some_and(|(size, modified, _)| (*size, *modified) == now_is);
+            if unchanged {
+                self.held.insert(path.clone(), now_is);
+                self.seen.remove(path);
+            }
+        }
     }
 }
 
@@ -189,5 +223,42 @@ mod tests {
         );
         assert_eq!(look.settled.into_iter().collect::<Vec<_>>(), [nested]);
         assert_eq!(look.settling, 0);
+    }
+}
+
+#[cfg(test)]
+mod held_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_a_batch_left_is_not_offered_again_until_it_changes() {
+        let inbox = tempfile::tempdir().unwrap();
+        let file = inbox.path().join("locked.pdf");
+        std::fs::write(&file, b"%PDF-1.7").unwrap();
+        let mut tracker = SettleTracker::default();
+        let start = Instant::now();
+        tracker.look_at(inbox.path(), Duration::from_secs(1), start);
+        let look = tracker.look_at(
+            inbox.path(),
+            Duration::from_secs(1),
+            start + Duration::from_secs(2),
+        );
+        assert_eq!(look.settled.len(), 1);
+        tracker.hold_left(&look.settled);
+        let again = tracker.look_at(
+            inbox.path(),
+            Duration::from_secs(1),
+            start + Duration::from_secs(9),
+        );
+        assert!(again.settled.is_empty());
+        assert_eq!(again.left, ["locked.pdf"]);
+        // Replaced by a good copy: offered again once it settles.
+        std::fs::write(&file, b"%PDF-1.7 and more").unwrap();
+        let changed = tracker.look_at(
+            inbox.path(),
+            Duration::from_secs(1),
+            start + Duration::from_secs(10),
+        );
+        assert!(changed.left.is_empty() && changed.settling == 1);
     }
 }

@@ -10,7 +10,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -48,9 +48,19 @@ def fail(driver, what):
 
 def wait_for(driver, what, condition, seconds=90):
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.25).until(lambda d: condition(d))
+        return WebDriverWait(
+            driver, seconds, poll_frequency=0.25, ignored_exceptions=(WebDriverException,)
+        ).until(lambda d: condition(d))
     except TimeoutException:
         fail(driver, f"waited {seconds} s for {what}")
+
+
+def heading(driver):
+    """The page's h1, or "" while a new page is loading."""
+    try:
+        return " ".join(h.text for h in driver.find_elements(By.TAG_NAME, "h1"))
+    except WebDriverException:
+        return ""
 
 
 def sign_in(driver, name, password):
@@ -159,7 +169,7 @@ try:
     page_box.clear()
     page_box.send_keys(assign_page)
     driver.find_element(By.CSS_SELECTOR, "#assign button[type=submit]").click()
-    wait_for(driver, "the assignment's result", lambda d: "Filed as page" in d.find_element(By.TAG_NAME, "h1").text)
+    wait_for(driver, "the assignment's result", lambda d: "Filed as page" in heading(d))
     result = driver.find_element(By.TAG_NAME, "main").text
     if ": accepted" not in result:
         fail(driver, "the form did not become accepted")

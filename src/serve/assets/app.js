@@ -116,8 +116,14 @@
     request.open("GET", "/upload/results");
     request.setRequestHeader("Accept", "application/json");
     request.onload = function () {
-      if (request.status !== 200) { return; }
-      var answer = JSON.parse(request.responseText);
+      var answer = null;
+      try { answer = JSON.parse(request.responseText); } catch (e) { answer = null; }
+      if (request.status !== 200 || !answer || !answer.uploads) {
+        // Signed out (the answer is the sign-in page), or the server is away.
+        var state = document.getElementById("inbox-state");
+        if (state) { state.textContent = "Results are not updating: reload the page (you may need to sign in again)."; }
+        return;
+      }
       var sending = list.querySelectorAll("[data-sending]");
       list.textContent = "";
       Array.prototype.forEach.call(sending, function (node) { list.appendChild(node); });
@@ -128,13 +134,15 @@
           (answer.inbox.settling ? "; " + answer.inbox.settling + " waiting to settle" : "") + ".";
       }
       var waiting = answer.uploads.some(function (upload) { return upload.state === "waiting"; });
-      schedule(waiting || sending.length > 0);
+      if (waiting || sending.length > 0) { schedule(); }
     };
     request.send();
   }
-  function schedule(soon) {
+  // Asked only while something waits to be filed: an idle page does not keep
+  // its session alive.
+  function schedule() {
     if (timer) { clearTimeout(timer); }
-    timer = setTimeout(refresh, soon ? 1500 : 15000);
+    timer = setTimeout(refresh, 1500);
   }
-  schedule(list.querySelector('[data-state="waiting"]') !== null);
+  if (list.querySelector('[data-state="waiting"]') !== null) { schedule(); }
 })();
