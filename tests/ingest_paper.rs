@@ -768,8 +768,28 @@ fn dust_on_an_unsigned_form_is_not_a_signature() {
     let outcomes = scratch.ingest_json();
     for (id, signed) in expected {
         let outcome = verdict_of(&outcomes, &id);
+        // Each box's measure and threshold are reported, for a person to check.
+        let signature = outcome["boxes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no boxes: {outcome}"))
+            .iter()
+            .find(|b| b["field"] == "signer_signature")
+            .unwrap()
+            .clone();
+        assert_eq!(signature["threshold_percent"], 0.8, "{signature}");
+        assert_eq!(signature["written"], signed, "{signature}");
+        let percent = signature["ink_percent"].as_f64().unwrap();
         match signed {
-            true => assert_eq!(outcome["verdict"], "accepted", "{outcome}"),
+            true => {
+                assert_eq!(outcome["verdict"], "accepted", "{outcome}");
+                assert!(percent >= 0.8, "{signature}");
+                let evidence = scratch.path(&format!("archive/pakeman/2025-26/{id}.evidence.pdf"));
+                let text = common::pdftotext(&evidence);
+                assert!(
+                    text.contains("of the box in pen strokes; counts from 0.80%"),
+                    "{text}"
+                );
+            }
             false => {
                 assert_eq!(outcome["verdict"], "incomplete", "{outcome}");
                 let missing = outcome["missing"].to_string();
@@ -777,6 +797,7 @@ fn dust_on_an_unsigned_form_is_not_a_signature() {
                     missing.contains("signature") && missing.contains("date"),
                     "{outcome}"
                 );
+                assert!(percent < 0.8, "{signature}");
             }
         }
     }

@@ -21,7 +21,9 @@ pub struct IngestArgs {
     pub archive: PathBuf,
     /// One JSON object per line on stdout for each form and each quarantined file
     /// or page: file, form_id, school, person, verdict, missing, reason, archived
-    /// (and page, for a page). Entries left in the inbox are listed on stderr.
+    /// (and page, for a page; and boxes, for a paper form: each box's field, page,
+    /// ink_percent, threshold_percent and written). Entries left in the inbox are
+    /// listed on stderr.
     #[arg(long)]
     pub json: bool,
     /// Give each file's reader at most SECS seconds (default: 30 s plus 1 s per

@@ -198,6 +198,15 @@ fn judge_form(
     }
     let (archived, archived_sha256) = file_form(plan, files, form, pages, verdict)?;
     if verdict == Verdict::Accepted {
+        let measured = super::paper::boxes(&found);
+        let ink_of = |field: &str, what: &str| {
+            let said = measured
+                .iter()
+                .find(|b| b.field == field)
+                .map(|b| format!(" ({})", b.said()))
+                .unwrap_or_default();
+            (format!("{what} box has ink{said}"), true)
+        };
         let checks = vec![
             (
                 format!(
@@ -207,15 +216,12 @@ fn judge_form(
                 true,
             ),
             ("policy version is the current one".to_owned(), true),
-            ("signature box has ink".to_owned(), true),
-            (
-                match form.name {
-                    Some(_) => "name printed on the form".to_owned(),
-                    None => "name box has ink".to_owned(),
-                },
-                true,
-            ),
-            ("date box has ink".to_owned(), true),
+            ink_of("signer_signature", "signature"),
+            match form.name {
+                Some(_) => ("name printed on the form".to_owned(), true),
+                None => ink_of("signer_name", "name"),
+            },
+            ink_of("signer_date", "date"),
         ];
         let originals = file_names
             .iter()
@@ -283,6 +289,7 @@ fn judge_form(
         missing,
         archived: Some(archived),
         page: None,
+        boxes: super::paper::boxes(&found),
     };
     Ok((row, outcome))
 }
@@ -364,5 +371,6 @@ fn judge_digital(
         reason: inspection.reason.clone(),
         archived: Some(archived),
         page: None,
+        boxes: Vec::new(),
     })
 }

@@ -35,6 +35,7 @@ use check_answer::check_answer;
 pub use file::{ImagePage, image_pages_pdf};
 use judge::judge;
 use pages::Unreadable;
+pub use paper::BoxInk;
 use protocol::{PageReading, Reading, Request, Task};
 use quarantine::quarantine_outcome;
 pub(crate) use spool::RunSpool;
@@ -73,6 +74,10 @@ pub struct Outcome {
     pub archived: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
+    /// A paper form's boxes: the ink measured in each and the threshold, so a
+    /// doubtful verdict can be checked by a person.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub boxes: Vec<paper::BoxInk>,
 }
 
 /// What a run reports as it goes: progress (for a terminal's progress line), one
@@ -317,6 +322,7 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
                     reason: Some("these exact bytes were ingested before".into()),
                     archived: Some(stored),
                     page: None,
+                    boxes: Vec::new(),
                 }));
                 done_with.push((entry.path, received.identity));
                 continue;

@@ -5,9 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use super::protocol::IdentifiedPage;
 use crate::archive::RegisteredForm;
 use crate::digital::{Check, Inspection};
+use crate::scan::ink;
 use crate::verdict::Verdict;
 
 /// The verdict on a form from the pages of it that were found, and what is
@@ -39,10 +42,51 @@ pub(crate) fn verdict(
     (verdict, missing)
 }
 
-fn written(pages: &BTreeMap<u32, &IdentifiedPage>, field: &str) -> bool {
+/// A box's ink as measured, and the threshold it was judged against: so a
+/// doubtful case can be checked by a person (`--json`, the evidence page).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoxInk {
+    pub field: String,
+    pub page: u32,
+    /// Percent of the box in pen strokes.
+    pub ink_percent: f64,
+    /// Percent from which a box counts as written in.
+    pub threshold_percent: f64,
+    pub written: bool,
+}
+
+impl BoxInk {
+    /// "2.41% of the box in pen strokes; counts from 0.80%".
+    pub fn said(&self) -> String {
+        format!(
+            "{:.2}% of the box in pen strokes; counts from {:.2}%",
+            self.ink_percent, self.threshold_percent
+        )
+    }
+}
+
+/// The ink of every box on the pages found, in page and field order.
+pub(crate) fn boxes(pages: &BTreeMap<u32, &IdentifiedPage>) -> Vec<BoxInk> {
     pages
-        .values()
-        .any(|p| p.written.get(field).copied().unwrap_or(false))
+        .iter()
+        .flat_map(|(&page, found)| {
+            found.ink.iter().map(move |(field, &fraction)| BoxInk {
+                field: field.clone(),
+                page,
+                ink_percent: (fraction * 10_000.0).round() / 100.0,
+                threshold_percent: ink::WRITTEN * 100.0,
+                written: fraction >= ink::WRITTEN,
+            })
+        })
+        .collect()
+}
+
+fn measured(pages: &BTreeMap<u32, &IdentifiedPage>, field: &str) -> Option<BoxInk> {
+    boxes(pages).into_iter().find(|b| b.field == field)
+}
+
+fn written(pages: &BTreeMap<u32, &IdentifiedPage>, field: &str) -> bool {
+    measured(pages, field).is_some_and(|b| b.written)
 }
 
 fn on_present_page(
@@ -67,14 +111,15 @@ pub(crate) fn inspection(
     let (verdict, missing) = verdict(form, pages, current);
     let found: Vec<String> = pages.keys().map(u32::to_string).collect();
     let box_check = |field: &str, what: &str| {
-        let ink = written(pages, field);
+        let found = measured(pages, field);
+        let ink = found.as_ref().is_some_and(|b| b.written);
         Check {
             check: what.to_owned(),
             passed: ink,
-            detail: match (on_present_page(form, pages, field), ink) {
-                (false, _) => "its page is missing".to_owned(),
-                (true, true) => format!("the {what} box has ink"),
-                (true, false) => format!("the {what} box is empty"),
+            detail: match (on_present_page(form, pages, field), found) {
+                (false, _) | (true, None) => "its page is missing".to_owned(),
+                (true, Some(b)) if b.written => format!("the {what} box has ink: {}", b.said()),
+                (true, Some(b)) => format!("the {what} box is empty: {}", b.said()),
             },
         }
     };

@@ -93,8 +93,9 @@ pub struct IdentifiedPage {
     pub page: u32,
     /// How the page will be filed.
     pub filed: FiledImage,
-    /// Ink by field name, for the boxes on this page.
-    pub written: BTreeMap<String, bool>,
+    /// Ink by field name, for the boxes on this page: the fraction of the box
+    /// in pen strokes (see `scan::ink`).
+    pub ink: BTreeMap<String, f64>,
 }
 
 /// A page that could not be placed, as PNG files in the spool: the page and a

@@ -125,5 +125,6 @@ pub(super) fn quarantine_outcome(
         reason: Some(format!("{reason}: {message}")),
         archived,
         page,
+        boxes: Vec::new(),
     }
 }

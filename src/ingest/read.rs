@@ -432,14 +432,14 @@ impl Reader<'_> {
             .copied()
             .ok_or_else(|| format!("form {} has no page {number}", form.form_id))?;
         let map = PageToImage::scaled(image.width() as f64 / width);
-        let written: BTreeMap<String, bool> = form
+        let ink: BTreeMap<String, f64> = form
             .boxes
             .iter()
             .filter(|b| b.page == number as usize)
             .map(|b| {
                 (
                     b.name.clone(),
-                    ink::measure(image, &map, &b.rect, height).written(),
+                    ink::measure(image, &map, &b.rect, height).fraction,
                 )
             })
             .collect();
@@ -448,7 +448,7 @@ impl Reader<'_> {
             form_id: form.form_id.clone(),
             page: number,
             filed,
-            written,
+            ink,
         })))
     }
 
@@ -564,14 +564,14 @@ impl Reader<'_> {
             );
         };
         let map = PageToImage::from_code(code.corners, qr_symbol_square(width, height));
-        let written = form
+        let ink = form
             .boxes
             .iter()
             .filter(|b| b.page == payload.page as usize)
             .map(|b| {
                 (
                     b.name.clone(),
-                    ink::measure(&image, &map, &b.rect, height).written(),
+                    ink::measure(&image, &map, &b.rect, height).fraction,
                 )
             })
             .collect();
@@ -587,7 +587,7 @@ impl Reader<'_> {
                 form_id,
                 page: payload.page,
                 filed,
-                written,
+                ink,
             })),
             Err(e) => PageReading::Quarantine {
                 reason: Reason::Unreadable,
