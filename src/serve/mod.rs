@@ -14,6 +14,7 @@
 pub mod accounts;
 mod actions;
 mod auth;
+mod clock;
 mod downloads;
 pub mod filing;
 mod pages;
@@ -106,6 +107,7 @@ const SCRIPT: &str = include_str!("assets/app.js");
 /// The templates, parsed once. Names ending `.html` are HTML-escaped.
 pub fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
+    env.add_filter("uk_time", |text: String| clock::uk_local(&text));
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("built-in template {name}: {e}"));

@@ -465,6 +465,8 @@ pub struct UploadView {
     size_kb: i64,
     user: String,
     uploaded_at: String,
+    /// When, in UK time, for people.
+    uploaded_local: String,
     /// waiting, filed, or duplicate (these bytes came before).
     state: &'static str,
     received_at: Option<String>,
@@ -492,6 +494,7 @@ fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView
                 name: u.name,
                 size_kb: (u.size + 1023) / 1024,
                 user: u.user,
+                uploaded_local: super::clock::uk_local(&u.uploaded_at),
                 uploaded_at: u.uploaded_at,
                 state,
                 received_at: u.received_at,

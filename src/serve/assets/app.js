@@ -83,7 +83,7 @@
     item.setAttribute("data-state", upload.state);
     item.appendChild(el("strong", "", upload.name));
     item.appendChild(el("span", "muted", " " + upload.size_kb + " KB, " +
-      upload.uploaded_at.slice(0, 16).replace("T", " ") + " by " + upload.user + " "));
+      upload.uploaded_local + " by " + upload.user + " "));
     item.appendChild(el("span", "state " + upload.state, upload.state));
     var results = el("ul");
     upload.forms.forEach(function (form) {
