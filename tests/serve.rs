@@ -1258,3 +1258,54 @@ fn a_removed_account_is_signed_out_and_big_forms_are_not_read() {
     );
     assert_eq!(answer.status, 413, "{}", answer.text());
 }
+
+#[test]
+fn behind_a_proxy_cookies_are_secure_and_clients_are_told_apart() {
+    let scratch = office();
+    let server = Server::start(&scratch, &["--behind-proxy"]);
+    // As Caddy forwards a sign-in: the client's address last in X-Forwarded-For.
+    let sign_in = |from: &str, password: &str| {
+        let client = Client::anonymous(&server);
+        let form = client.get("/login");
+        let login_cookie = cookie_value(&form, "aup_login").unwrap();
+        let token = hidden_csrf(&form.text());
+        answer(
+            client
+                .agent
+                .post(&format!("{}/login", client.base))
+                .header("Cookie", &format!("aup_login={login_cookie}"))
+                .header("X-Forwarded-For", &format!("10.9.9.9, {from}"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(format!("csrf={token}&name=head&password={password}").as_bytes()),
+        )
+    };
+    let signed_in = sign_in("203.0.113.7", "head+password+1");
+    assert_eq!(signed_in.status, 303);
+    let cookie = cookie_value(&signed_in, "aup_session").unwrap();
+    let header = signed_in
+        .all("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("aup_session=") && c.contains(&cookie))
+        .unwrap();
+    assert!(header.contains("; Secure"), "{header}");
+    // Twenty wrong guesses from one client (at five names' worth) stop that
+    // client, not the next one behind the same proxy.
+    for n in 0..20 {
+        let client = Client::anonymous(&server);
+        let form = client.get("/login");
+        let login_cookie = cookie_value(&form, "aup_login").unwrap();
+        let token = hidden_csrf(&form.text());
+        let wrong = answer(
+            client
+                .agent
+                .post(&format!("{}/login", client.base))
+                .header("Cookie", &format!("aup_login={login_cookie}"))
+                .header("X-Forwarded-For", "198.51.100.4")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(format!("csrf={token}&name=guess{n}&password=wrong").as_bytes()),
+        );
+        assert_eq!(wrong.status, 401);
+    }
+    assert_eq!(sign_in("198.51.100.4", "head+password+1").status, 429);
+    assert_eq!(sign_in("203.0.113.8", "head+password+1").status, 303);
+}

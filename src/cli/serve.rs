@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A TLS reverse proxy on this machine (Caddy, nginx) forwards to aup: the
+    /// session cookie is marked Secure, and failed sign-ins are counted per
+    /// client by the address the proxy adds to X-Forwarded-For.
+    #[arg(long)]
+    pub behind_proxy: bool,
     /// Serve plain HTTP on an address other than loopback. Passwords and
     /// names then cross the network unencrypted: only on a network you trust.
     #[arg(long)]
@@ -63,6 +68,7 @@ pub fn run(args: ServeArgs) -> Result<Outcome, String> {
         settle: Duration::from_secs(args.settle),
         insecure_lan: args.insecure_lan,
         tls: args.tls_cert.zip(args.tls_key),
+        behind_proxy: args.behind_proxy,
     })?;
     Ok(Outcome::Success)
 }

@@ -144,8 +144,29 @@ fn local_path(next: Option<&str>) -> String {
 fn cookie_header(app: &App, name: &str, value: &str, max_age: u64) -> String {
     format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        if app.tls { "; Secure" } else { "" }
+        if app.tls || app.behind_proxy {
+            "; Secure"
+        } else {
+            ""
+        }
     )
+}
+
+/// The client's address: the peer's, or behind our own reverse proxy (a
+/// loopback peer, with `--behind-proxy`) the address the proxy added last to
+/// `X-Forwarded-For`. Earlier entries are the client's own claims and ignored.
+fn client_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    if !(app.behind_proxy && peer.ip().is_loopback()) {
+        return peer.ip();
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .last()
+        .unwrap_or(peer.ip())
 }
 
 #[derive(serde::Deserialize)]
@@ -207,9 +228,10 @@ pub async fn login(
     let name = form.name.trim().to_owned();
     // Counted before the password is checked: parallel guesses cannot all slip
     // in under the limit. A right password clears it again.
-    let refused = app.sessions.refused_for(&name, peer.ip());
+    let address = client_address(&app, peer, &headers);
+    let refused = app.sessions.refused_for(&name, address);
     if refused.is_none() {
-        app.sessions.failed(&name, peer.ip());
+        app.sessions.failed(&name, address);
     }
     if let Some(wait) = refused {
         let minutes = wait.as_secs().div_ceil(60);
@@ -261,7 +283,7 @@ pub async fn login(
         );
     };
     let (role, account) = account;
-    app.sessions.succeeded(&name, peer.ip());
+    app.sessions.succeeded(&name, address);
     let id = app.sessions.start(&account.name, role, account.schools);
     let mut response = Redirect::to(&local_path(form.next.as_deref())).into_response();
     let max_age = sessions::LIFETIME.as_secs();

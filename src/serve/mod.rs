@@ -63,6 +63,8 @@ pub struct ServeOptions {
     pub insecure_lan: bool,
     /// The certificate chain and private key (PEM) to serve HTTPS with.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// A TLS reverse proxy on this machine forwards to us.
+    pub behind_proxy: bool,
 }
 
 /// Everything a request handler needs.
@@ -74,6 +76,9 @@ pub struct App {
     pub views: views::ViewCache,
     /// Cookies get `Secure` when the pages are served over TLS.
     pub tls: bool,
+    /// A TLS reverse proxy on this machine forwards to us: cookies get
+    /// `Secure`, and a client's address is the one the proxy says.
+    pub behind_proxy: bool,
     /// Password checks (Argon2, 19 MiB each) allowed at once.
     pub checking_passwords: Arc<tokio::sync::Semaphore>,
     /// `aup verify` children allowed at once for "Check a PDF".
@@ -116,7 +121,7 @@ pub fn templates() -> minijinja::Environment<'static> {
 }
 
 impl App {
-    pub fn new(folders: Folders, filing: Filing, tls: bool) -> Self {
+    pub fn new(folders: Folders, filing: Filing, tls: bool, behind_proxy: bool) -> Self {
         Self {
             folders,
             templates: templates(),
@@ -124,6 +129,7 @@ impl App {
             filing,
             views: views::ViewCache::default(),
             tls,
+            behind_proxy,
             checking_passwords: Arc::new(tokio::sync::Semaphore::new(2)),
             checking_pdfs: Arc::new(tokio::sync::Semaphore::new(1)),
         }
@@ -306,7 +312,12 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .watching = watching.describe();
-        let app = Arc::new(App::new(folders.clone(), filing, acceptor.is_some()));
+        let app = Arc::new(App::new(
+            folders.clone(),
+            filing,
+            acceptor.is_some(),
+            options.behind_proxy,
+        ));
         eprintln!(
             "aup serve: inbox {} ({}), archive {}",
             folders.inbox.display(),
