@@ -164,8 +164,8 @@ fn client_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> std::net:
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
-        .last()
+        .next_back()
+        .and_then(|last| last.trim().parse().ok())
         .unwrap_or(peer.ip())
 }
 
