@@ -47,9 +47,9 @@ use watch::Watching;
 pub const UPLOAD_LIMIT_BYTES: u64 = 100 * 1024 * 1024;
 /// An upload request: its files (each within [`UPLOAD_LIMIT_BYTES`]) together,
 /// plus the form's own fields.
-const UPLOAD_REQUEST_BYTES: usize = UPLOAD_LIMIT_BYTES as usize + 1024 * 1024;
+pub(crate) const UPLOAD_REQUEST_BYTES: usize = UPLOAD_LIMIT_BYTES as usize + 1024 * 1024;
 /// Any other request's body: a sign-in, an assignment, a choice of school.
-const FORM_LIMIT_BYTES: usize = 64 * 1024;
+pub(crate) const FORM_LIMIT_BYTES: usize = 64 * 1024;
 
 /// What `aup serve` was asked to do.
 #[derive(Debug, Clone)]
