@@ -125,6 +125,25 @@ impl Archive {
     /// show`, `aup audit`): nothing in the archive changes, except that an archive
     /// of an older aup is first brought up to date, once.
     pub fn open_read_only(root: &Path) -> Result<Self, ArchiveError> {
+        Self::open_existing(
+            root,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    }
+
+    /// Opens an up-to-date index for writes that leave the audit chain alone
+    /// (recording an upload) without the writers' lock: it neither migrates nor
+    /// repairs the audit head, which only a lock holder may do.
+    pub fn open_unlocked(root: &Path) -> Result<Self, ArchiveError> {
+        Self::open_existing(
+            root,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    }
+
+    /// An existing index opened with `flags`, without the writers' lock. One made
+    /// by an older aup is brought up to date once, under the lock, first.
+    fn open_existing(root: &Path, flags: rusqlite::OpenFlags) -> Result<Self, ArchiveError> {
         let path = root.join(DATABASE);
         let database = |source| ArchiveError::Database {
             path: path.clone(),
@@ -134,11 +153,7 @@ impl Archive {
             return Err(ArchiveError::Missing(root.to_owned()));
         }
         let open = || {
-            let conn = Connection::open_with_flags(
-                &path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
+            let conn = Connection::open_with_flags(&path, flags)?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             Ok(conn)
         };
@@ -150,46 +165,13 @@ impl Archive {
             }
             schema::Standing::Older(_) => {
                 // Made by an older aup: brought up to date once, under the
-                // writers' lock, so reading it after an upgrade just works.
+                // writers' lock, so using it after an upgrade just works.
                 drop(conn);
                 let _lock = lock_waiting(root)?;
                 drop(Self::open(root)?);
                 conn = open().map_err(database)?;
             }
         }
-        Ok(Self {
-            conn,
-            root: root.to_owned(),
-        })
-    }
-
-    /// Opens an up-to-date index for writes that leave the audit chain alone
-    /// (recording an upload) without the writers' lock: it neither migrates nor
-    /// repairs the audit head, which only a lock holder may do.
-    pub fn open_unlocked(root: &Path) -> Result<Self, ArchiveError> {
-        let path = root.join(DATABASE);
-        let database = |source| ArchiveError::Database {
-            path: path.clone(),
-            source,
-        };
-        if !path.is_file() {
-            return Err(ArchiveError::Missing(root.to_owned()));
-        }
-        let conn = Connection::open(&path).map_err(database)?;
-        match schema::standing(&conn).map_err(database)? {
-            schema::Standing::Current => {}
-            schema::Standing::Newer(version) => {
-                return Err(ArchiveError::TooNew { path, version });
-            }
-            schema::Standing::Older(_) => {
-                drop(conn);
-                let _lock = lock_waiting(root)?;
-                drop(Self::open(root)?);
-                return Self::open_unlocked(root);
-            }
-        }
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(database)?;
         Ok(Self {
             conn,
             root: root.to_owned(),
