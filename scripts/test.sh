@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+# zxing-cpp, the QR decoder ingest falls back on, is compiled from C++ source.
+command -v cmake >/dev/null || need_apt+=(cmake)
+command -v c++ >/dev/null || need_apt+=(g++)
 command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 command -v qpdf >/dev/null || need_apt+=(qpdf)
 command -v zbarimg >/dev/null || need_apt+=(zbar-tools)

@@ -206,11 +206,19 @@ fn a_shuffled_batch_with_an_upside_down_form_skew_blank_backs_and_a_stray_page()
                 })
                 .unwrap_or_else(|| panic!("{who} page {page}: no code"));
             assert_eq!(code.quarter_turns(), 0, "{who} page {page}");
+            // Each mark in its own corner of the upright page.
             let [tl, ..] = code.corners;
-            assert!(
-                tl.x > image.width() as f64 * 0.8 && tl.y < image.height() as f64 * 0.1,
-                "{who}: {tl:?}"
-            );
+            let (w, h) = (image.width() as f64, image.height() as f64);
+            match code.mark().unwrap().1 {
+                aup::form::Mark::TopRight => assert!(
+                    tl.x > w * 0.8 && tl.y < h * 0.1,
+                    "{who}: top-right mark at {tl:?}"
+                ),
+                aup::form::Mark::BottomLeft => assert!(
+                    tl.x < w * 0.05 && tl.y > h * 0.9,
+                    "{who}: bottom-left mark at {tl:?}"
+                ),
+            }
         }
     }
     let stray: Vec<_> = outcomes
@@ -600,11 +608,17 @@ fn a_page_with_a_smudged_code_is_assigned_by_hand_and_the_form_completed() {
     let pdf = form_pdf(&scratch, "amelia");
     let id = form_id(&pdf);
     let mut pages = paper(&scratch, &pdf, 150.0, SIGNED);
-    // Coffee on the top right corner of the signature page: no code to read.
+    // Coffee on both of the signature page's marks, top right and bottom left:
+    // no code to read.
     let last = pages.last_mut().unwrap();
-    let (w, _) = last.dimensions();
+    let (w, h) = last.dimensions();
     for y in 0..300 {
         for x in w - 330..w {
+            last.put_pixel(x, y, Luma([255]));
+        }
+    }
+    for y in h - 200..h {
+        for x in 0..120 {
             last.put_pixel(x, y, Luma([255]));
         }
     }

@@ -164,8 +164,10 @@ pub fn crc16(bytes: &[u8]) -> u16 {
     crc
 }
 
-/// What a page's QR code says: `AUP1:<form id>:<page>/<pages>:<fingerprint>:<crc>`.
-/// Only QR alphanumeric characters are used, so it fits a version 2 code at error
+/// What a page's QR codes say: `AUP1:<form id>:<page>/<pages>:<fingerprint>:<crc>`
+/// in the top-right mark, the same with `AUPB` in the bottom-left one and `AUPL`
+/// in the top-left one. Only QR
+/// alphanumeric characters are used, so it fits a version 2 code at error
 /// correction M. It carries no personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PagePayload {
@@ -176,22 +178,60 @@ pub struct PagePayload {
     pub fingerprint: String,
 }
 
+/// Which of a page's identity marks a code is. Forms issued before the margin
+/// marks were printed carry only the top-right one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mark {
+    TopRight,
+    BottomLeft,
+    TopLeft,
+}
+
+impl Mark {
+    pub const ALL: [Mark; 3] = [Mark::TopRight, Mark::BottomLeft, Mark::TopLeft];
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Mark::TopRight => "AUP1",
+            Mark::BottomLeft => "AUPB",
+            Mark::TopLeft => "AUPL",
+        }
+    }
+}
+
 impl PagePayload {
+    /// The top-right mark's text.
     pub fn encode(&self) -> String {
+        self.encode_for(Mark::TopRight)
+    }
+
+    pub fn encode_for(&self, mark: Mark) -> String {
         let body = format!(
-            "AUP1:{}:{}/{}:{}",
-            self.form, self.page, self.pages, self.fingerprint
+            "{}:{}:{}/{}:{}",
+            mark.prefix(),
+            self.form,
+            self.page,
+            self.pages,
+            self.fingerprint
         );
         format!("{body}:{:04X}", crc16(body.as_bytes()))
     }
 
     /// Parses a decoded QR text; a foreign code or a damaged one is an error.
     pub fn decode(text: &str) -> Result<Self, PayloadError> {
+        Self::decode_mark(text).map(|(payload, _)| payload)
+    }
+
+    /// Parses a decoded QR text, and says which mark it came from.
+    pub fn decode_mark(text: &str) -> Result<(Self, Mark), PayloadError> {
         let (body, crc) = text.rsplit_once(':').ok_or(PayloadError::Foreign)?;
         let mut parts = body.split(':');
-        if parts.next() != Some("AUP1") {
-            return Err(PayloadError::Foreign);
-        }
+        let mark = match parts.next() {
+            Some("AUP1") => Mark::TopRight,
+            Some("AUPB") => Mark::BottomLeft,
+            Some("AUPL") => Mark::TopLeft,
+            _ => return Err(PayloadError::Foreign),
+        };
         if u16::from_str_radix(crc, 16).ok() != Some(crc16(body.as_bytes())) {
             return Err(PayloadError::BadCheck);
         }
@@ -207,12 +247,15 @@ impl PagePayload {
         if page == 0 || page > pages || fingerprint.len() != 6 {
             return Err(PayloadError::BadCheck);
         }
-        Ok(Self {
-            form,
-            page,
-            pages,
-            fingerprint: fingerprint.to_owned(),
-        })
+        Ok((
+            Self {
+                form,
+                page,
+                pages,
+                fingerprint: fingerprint.to_owned(),
+            },
+            mark,
+        ))
     }
 }
 
@@ -319,6 +362,27 @@ mod tests {
         );
         assert_eq!(
             PagePayload::decode("AUP1:junk:0000"),
+            Err(PayloadError::BadCheck)
+        );
+    }
+
+    #[test]
+    fn the_second_mark_says_the_same_and_names_itself() {
+        let payload = PagePayload {
+            form: FormId::new("PAK", year(), 7).unwrap(),
+            page: 12,
+            pages: 12,
+            fingerprint: "A1B2C3".into(),
+        };
+        for mark in Mark::ALL {
+            let text = payload.encode_for(mark);
+            assert!(text.len() <= 38, "fits version 2-M: {text}");
+            assert_eq!(PagePayload::decode_mark(&text), Ok((payload.clone(), mark)));
+        }
+        let second = payload.encode_for(Mark::BottomLeft);
+        assert!(second.starts_with("AUPB:"), "{second}");
+        assert_eq!(
+            PagePayload::decode(&second.replacen("AUPB", "AUP1", 1)),
             Err(PayloadError::BadCheck)
         );
     }

@@ -7,7 +7,7 @@ pub mod font;
 pub mod id;
 pub mod stamp;
 
-pub use id::{Fingerprint, FormId, PagePayload, PayloadError};
+pub use id::{Fingerprint, FormId, Mark, PagePayload, PayloadError};
 pub use stamp::{FormBase, Stamped};
 
 use crate::render::FieldBox;

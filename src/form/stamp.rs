@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::drawing::{DrawingHasher, DrawingPrint};
 use super::font::{FONT, FONT_NAME};
-use super::id::{FormId, PagePayload, hex};
+use super::id::{FormId, Mark, PagePayload, hex};
 use super::{FieldSpec, FormMeta, Rect};
 
 const MM: f64 = 72.0 / 25.4;
@@ -24,20 +24,43 @@ pub const QR_MODULE_MM: f64 = 0.6;
 pub const QR_QUIET_MODULES: usize = 4;
 pub const QR_EDGE_MM: f64 = 11.0;
 
-/// Where the QR symbol (without its quiet zone) sits on a page of `width` ×
+/// The margin marks, bottom-left and top-left: with the first they span the
+/// page, so a page is identified if any of them reads, and the map from page to
+/// image is fixed across the whole page, perspective included (two marks on one
+/// diagonal leave the other diagonal's perspective to each code's own 15 mm).
+/// They live in the left margin, which the templates keep empty (their text
+/// starts 20 mm in): 0.5 mm modules make them 12.5 mm wide, from 6 mm to 18.5 mm,
+/// leaving 3 modules of paper before the text. The bottom one's lower edge and
+/// the top one's upper edge are 11 mm from the paper's edge, like the first's.
+pub const MARGIN_MODULE_MM: f64 = 0.5;
+pub const MARGIN_LEFT_MM: f64 = 6.0;
+
+/// Where a mark's QR symbol (without its quiet zone) sits on a page of `width` ×
 /// `height` points: its left edge and top edge measured from the page's top-left
-/// corner, and its side, all in points. Ingest maps scans through this square.
-pub fn qr_symbol_square(width: f64, _height: f64) -> (f64, f64, f64) {
-    let module = QR_MODULE_MM * MM;
-    let quiet = QR_QUIET_MODULES as f64 * module;
-    let side = QR_MODULES as f64 * module;
-    let zone = side + 2.0 * quiet;
-    let left = width - QR_EDGE_MM * MM - zone + quiet;
-    let top = QR_EDGE_MM * MM + quiet;
-    (left, top, side)
+/// corner, and its side, all in points. Ingest maps scans through these squares.
+pub fn mark_square(mark: Mark, width: f64, height: f64) -> (f64, f64, f64) {
+    match mark {
+        Mark::TopRight => {
+            let module = QR_MODULE_MM * MM;
+            let quiet = QR_QUIET_MODULES as f64 * module;
+            let side = QR_MODULES as f64 * module;
+            let zone = side + 2.0 * quiet;
+            let left = width - QR_EDGE_MM * MM - zone + quiet;
+            let top = QR_EDGE_MM * MM + quiet;
+            (left, top, side)
+        }
+        Mark::BottomLeft | Mark::TopLeft => {
+            let side = QR_MODULES as f64 * MARGIN_MODULE_MM * MM;
+            let top = match mark {
+                Mark::TopLeft => QR_EDGE_MM * MM,
+                _ => height - QR_EDGE_MM * MM - side,
+            };
+            (MARGIN_LEFT_MM * MM, top, side)
+        }
+    }
 }
 
-/// Modules of a version 2 QR code.
+/// Modules of a version 2 QR code (every mark).
 pub const QR_MODULES: usize = 25;
 
 /// A compiled policy ready to be personalised.
@@ -301,45 +324,28 @@ impl FormBase {
             page,
             pages,
             fingerprint: meta.fingerprint_short.clone(),
-        }
-        .encode();
-        let code = QrCode::with_version(payload.as_bytes(), Version::Normal(2), EcLevel::M)
-            .map_err(|e| StampError::Qr(e.to_string()))?;
-        let modules = code.width();
-        debug_assert_eq!(modules, QR_MODULES);
-        let (symbol_left, symbol_top, side) = qr_symbol_square(width, height);
-        let module = side / modules as f64;
+        };
+        let mut out = String::with_capacity(12 * 1024);
+        out.push_str("q\n");
+        let (symbol_left, symbol_top, side) = mark_square(Mark::TopRight, width, height);
+        let module = side / QR_MODULES as f64;
         let quiet = QR_QUIET_MODULES as f64 * module;
-        let zone = side + 2.0 * quiet;
-        // Quiet-zone box, top-right, in PDF coordinates (origin bottom-left).
+        // The first mark's whole quiet zone is painted white; the margin marks'
+        // only one module round, so they never cover the text column beside them.
+        draw_code(
+            &mut out,
+            &payload.encode(),
+            (symbol_left, symbol_top, side),
+            quiet,
+            height,
+        )?;
+        for mark in [Mark::BottomLeft, Mark::TopLeft] {
+            let square = mark_square(mark, width, height);
+            let module = square.2 / QR_MODULES as f64;
+            draw_code(&mut out, &payload.encode_for(mark), square, module, height)?;
+        }
         let zone_left = symbol_left - quiet;
         let zone_top = height - (symbol_top - quiet);
-        let zone_bottom = zone_top - zone;
-        let mut out = String::with_capacity(8 * 1024);
-        out.push_str("q\n1 g\n");
-        out.push_str(&format!(
-            "{zone_left:.2} {zone_bottom:.2} {zone:.2} {zone:.2} re f\n0 g\n"
-        ));
-        // One rectangle per run of dark modules in a row keeps the stream small.
-        let colors = code.to_colors();
-        for row in 0..modules {
-            let y = zone_top - quiet - (row + 1) as f64 * module;
-            let mut col = 0;
-            while col < modules {
-                if colors[row * modules + col] == qrcode::Color::Dark {
-                    let start = col;
-                    while col < modules && colors[row * modules + col] == qrcode::Color::Dark {
-                        col += 1;
-                    }
-                    let x = zone_left + quiet + start as f64 * module;
-                    let w = (col - start) as f64 * module;
-                    out.push_str(&format!("{x:.3} {y:.3} {w:.3} {module:.3} re\n"));
-                } else {
-                    col += 1;
-                }
-            }
-        }
-        out.push_str("f\n");
         // The id a person types when a code won't scan, right-aligned beside the code.
         let right = zone_left - 1.5 * MM;
         let id = meta.form_id.as_str();
@@ -693,4 +699,50 @@ fn xmp_packet(meta: &FormMeta, title: &str, person: &str) -> String {
         fingerprint = meta.fingerprint,
         person = xml_escape(person),
     )
+}
+
+/// Draws a QR code with `text` over the square `(left, top, side)` (points, from the
+/// page's top-left corner) of a page `height` points tall, on a white ground
+/// reaching `margin` points beyond the symbol.
+fn draw_code(
+    out: &mut String,
+    text: &str,
+    (left, top, side): (f64, f64, f64),
+    margin: f64,
+    height: f64,
+) -> Result<(), StampError> {
+    let code = QrCode::with_version(text.as_bytes(), Version::Normal(2), EcLevel::M)
+        .map_err(|e| StampError::Qr(e.to_string()))?;
+    let modules = code.width();
+    debug_assert_eq!(modules, QR_MODULES);
+    let module = side / modules as f64;
+    // In PDF coordinates (origin bottom-left).
+    let symbol_top = height - top;
+    let ground = side + 2.0 * margin;
+    out.push_str(&format!(
+        "1 g\n{:.2} {:.2} {ground:.2} {ground:.2} re f\n0 g\n",
+        left - margin,
+        symbol_top - side - margin
+    ));
+    // One rectangle per run of dark modules in a row keeps the stream small.
+    let colors = code.to_colors();
+    for row in 0..modules {
+        let y = symbol_top - (row + 1) as f64 * module;
+        let mut col = 0;
+        while col < modules {
+            if colors[row * modules + col] == qrcode::Color::Dark {
+                let start = col;
+                while col < modules && colors[row * modules + col] == qrcode::Color::Dark {
+                    col += 1;
+                }
+                let x = left + start as f64 * module;
+                let w = (col - start) as f64 * module;
+                out.push_str(&format!("{x:.3} {y:.3} {w:.3} {module:.3} re\n"));
+            } else {
+                col += 1;
+            }
+        }
+    }
+    out.push_str("f\n");
+    Ok(())
 }

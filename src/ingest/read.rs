@@ -19,9 +19,8 @@ use super::protocol::{
 };
 use super::upright::{encode_jpeg, png, source_matrix, thumbnail, upright_page};
 use crate::archive::{Archive, ArchiveError, RegisteredForm};
-use crate::form::stamp::qr_symbol_square;
 use crate::scan::page_map::PageToImage;
-use crate::scan::{ink, qr};
+use crate::scan::{ink, locate, qr};
 use crate::verdict::Reason;
 
 /// The resolution pages are first read at: enough for 0.6 mm modules (3.5 px)
@@ -563,7 +562,7 @@ impl Reader<'_> {
                 &image,
             );
         };
-        let map = PageToImage::from_code(code.corners, qr_symbol_square(width, height));
+        let map = locate::page_map(&image, &code, &payload, width, height);
         let ink = form
             .boxes
             .iter()
@@ -575,8 +574,12 @@ impl Reader<'_> {
                 )
             })
             .collect();
-        let source = rerender.and_then(|(source, index)| source.source_image(index));
-        let filed = match source.and_then(|s| self.as_it_came(s, &map, &image, height)) {
+        // A scanner's image can be filed under a matrix only when the map is
+        // affine; a photo seen in perspective is flattened into a new image.
+        let source = rerender
+            .filter(|_| !map.is_projective())
+            .and_then(|(source, index)| source.source_image(index));
+        let filed = match source.and_then(|s| self.as_it_came(s, &map, &image, width, height)) {
             // The scanner's own image, filed as it came under a matrix that turns
             // and straightens it: no decode, no re-encode, full original quality.
             Some(filed) => Ok(filed),
@@ -604,6 +607,7 @@ impl Reader<'_> {
         source: pages::SourceImage,
         map: &PageToImage,
         image: &GrayImage,
+        form_width: f64,
         form_height: f64,
     ) -> Option<FiledImage> {
         let data = match &source.data {
@@ -616,7 +620,7 @@ impl Reader<'_> {
             }
         };
         Some(FiledImage {
-            matrix: source_matrix(&source, map, image.height() as f64, form_height),
+            matrix: source_matrix(&source, map, image.height() as f64, form_width, form_height),
             dict: protocol::dict_from_lopdf(&source.dict)?,
             data,
         })

@@ -17,13 +17,14 @@ pub(super) fn source_matrix(
     source: &pages::SourceImage,
     map: &PageToImage,
     render_height: f64,
+    form_width: f64,
     form_height: f64,
 ) -> [f64; 6] {
     let scale = render_height / source.page_height;
     let to_pixels = [scale, 0.0, 0.0, -scale, 0.0, scale * source.page_height];
     let y_up = [1.0, 0.0, 0.0, -1.0, 0.0, form_height];
     let m = page_map::then(source.placement, to_pixels);
-    let m = page_map::then(m, page_map::invert(map.matrix()));
+    let m = page_map::then(m, page_map::invert(map.matrix(form_width, form_height)));
     page_map::then(m, y_up)
 }
 
@@ -55,19 +56,21 @@ pub(super) fn upright_page(
     let (iw, ih) = (image.width() as i64, image.height() as i64);
     let source = image.as_raw();
     let mut out = vec![255u8; w as usize * h as usize];
-    // The map is affine: step along each output row by a constant image offset
-    // (this loop runs for millions of pixels a page).
-    let origin = map.map(0.0, 0.0);
-    let step_x = map.map(1.0 / scale, 0.0);
-    let step_y = map.map(0.0, 1.0 / scale);
-    let (dx, dy) = (step_x.x - origin.x, step_x.y - origin.y);
-    let (ex, ey) = (step_y.x - origin.x, step_y.y - origin.y);
+    // Each output row is a line on the page, so its image is a line too: step
+    // along it in homogeneous coordinates (one division a pixel; this loop runs
+    // for millions of pixels a page), which straightens perspective as well.
+    let m = map.homogeneous();
+    let step = 1.0 / scale;
     for (row, line) in out.chunks_exact_mut(w.max(1) as usize).enumerate() {
-        let (mut x, mut y) = (
-            origin.x + row as f64 * ex + 0.5,
-            origin.y + row as f64 * ey + 0.5,
+        let y_page = row as f64 * step;
+        let (mut u, mut v, mut q) = (
+            m[1] * y_page + m[2],
+            m[4] * y_page + m[5],
+            m[7] * y_page + m[8],
         );
+        let (du, dv, dq) = (m[0] * step, m[3] * step, m[6] * step);
         for pixel in line {
+            let (x, y) = (u / q + 0.5, v / q + 0.5);
             // Truncation is floor here: negative coordinates are rejected first.
             if x >= 0.0 && y >= 0.0 {
                 let (px, py) = (x as i64, y as i64);
@@ -75,8 +78,9 @@ pub(super) fn upright_page(
                     *pixel = source[(py * iw + px) as usize];
                 }
             }
-            x += dx;
-            y += dy;
+            u += du;
+            v += dv;
+            q += dq;
         }
     }
     GrayImage::from_raw(w, h, out).unwrap_or_else(|| GrayImage::new(w, h))

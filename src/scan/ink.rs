@@ -61,7 +61,10 @@ pub fn measure(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f
         };
     }
     // One sample per image pixel, whatever the scan's resolution.
-    let step = 1.0 / map.scale().max(0.1);
+    let step = 1.0
+        / map
+            .scale_at((left + right) / 2.0, (top + bottom) / 2.0)
+            .max(0.1);
     let cols = ((right - left) / step).ceil() as usize;
     let rows = ((bottom - top) / step).ceil() as usize;
     if cols == 0 || rows == 0 || cols * rows > 4_000_000 {
@@ -188,8 +191,7 @@ mod tests {
     use crate::scan::page_map::Px;
 
     fn identity_map(scale: f64) -> PageToImage {
-        // Code square at (0, 0) with side 100 pt (as rqrr reports it: 26 modules
-        // of a 25-module symbol), seen at `scale` px/pt.
+        // A square at (0, 0) with side 100 pt, seen at `scale` px/pt.
         let s = 100.0 * scale;
         let corners = [
             Px { x: 0.0, y: 0.0 },
@@ -197,7 +199,16 @@ mod tests {
             Px { x: s, y: s },
             Px { x: 0.0, y: s },
         ];
-        PageToImage::from_code(corners, (0.0, 0.0, 100.0 * 25.0 / 26.0))
+        let page = [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)];
+        let seen: Vec<_> = corners
+            .iter()
+            .zip(page)
+            .map(|(&image, (x, y))| crate::scan::page_map::Seen {
+                page: Px { x, y },
+                image,
+            })
+            .collect();
+        PageToImage::fit(&seen).unwrap()
     }
 
     #[test]

@@ -1,7 +1,14 @@
-//! Where a form's page lies in an image: the affine map from page points to image
-//! pixels that a QR code's corners fix (scale, rotation, skew and offset of a
-//! scan), and the matrix arithmetic that composes such maps. Paper returns and
-//! digital returns both measure boxes through it.
+//! Where a form's page lies in an image: the map from page points to image pixels
+//! that the identity marks' corners fix, and the matrix arithmetic that composes
+//! such maps. Paper returns and digital returns both measure boxes through it.
+//!
+//! A flatbed or feeder scan only scales, turns, skews and offsets the page: an
+//! affine map. A phone photo also sees the page in perspective, which only a
+//! homography (a projective map) straightens. With the marks of a current form
+//! spread over the page, the affine map is fitted first and kept when it
+//! explains every corner to within a fraction of a millimetre; otherwise the
+//! homography is. With a single mark (the others lost, or a form issued before
+//! the margin marks were printed) the page can only be extrapolated affinely.
 
 /// A point in image pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -10,45 +17,45 @@ pub struct Px {
     pub y: f64,
 }
 
-/// An affine map from page coordinates (points, from the top-left corner, y down)
-/// to image pixels, fixed by where the code's corners are on the page and in the
-/// image. It carries the scan's scale, rotation, skew and offset.
+/// A map from page coordinates (points, from the top-left corner, y down) to
+/// image pixels: image = H · (x, y, 1), divided through by its last element.
 #[derive(Debug, Clone, Copy)]
 pub struct PageToImage {
-    origin: Px,
-    /// Image displacement per point along the page's x and y axes.
-    along_x: Px,
-    along_y: Px,
+    /// Row-major 3 × 3; the last row is (0, 0, 1) for an affine map.
+    h: [f64; 9],
 }
 
+/// One correspondence: where a point of the page is seen in the image.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen {
+    pub page: Px,
+    pub image: Px,
+}
+
+/// The affine fit is kept when no corner is further than this from where it
+/// puts it, in millimetres on the page: decoders place a corner to within about
+/// a tenth of a module (0.06 mm); a phone photo's perspective moves the corners of
+/// a code 25 cm away by several millimetres.
+const AFFINE_TOLERANCE_MM: f64 = 0.35;
+
 impl PageToImage {
-    /// `corners` are where a decoded code's corners are in the image (top-left,
-    /// top-right, bottom-right, bottom-left, as [`super::qr::Found`] has them);
-    /// `symbol` is the code's square on the page: left, top and side in points.
-    pub fn from_code(corners: [Px; 4], symbol: (f64, f64, f64)) -> Self {
-        let (left, top, side) = symbol;
-        // rqrr reports the corners of module coordinates 0 and size + 1 (its
-        // `detect_grids` maps (0, 0) and (n + 1, n + 1)), so the reported square is
-        // one module wider than the symbol, from the same top-left corner.
-        let modules = crate::form::stamp::QR_MODULES as f64;
-        let side = side * (modules + 1.0) / modules;
-        let [tl, tr, _, bl] = corners;
-        let along_x = Px {
-            x: (tr.x - tl.x) / side,
-            y: (tr.y - tl.y) / side,
-        };
-        let along_y = Px {
-            x: (bl.x - tl.x) / side,
-            y: (bl.y - tl.y) / side,
-        };
-        let origin = Px {
-            x: tl.x - left * along_x.x - top * along_y.x,
-            y: tl.y - left * along_x.y - top * along_y.y,
-        };
-        Self {
-            origin,
-            along_x,
-            along_y,
+    /// The map that best explains `seen` (least squares): affine when the points
+    /// lie within one mark or the affine fit explains them all, projective when
+    /// they span the page and perspective is plain. `None` when they fix no map
+    /// (fewer than three points, or all in a line).
+    pub fn fit(seen: &[Seen]) -> Option<Self> {
+        let affine = fit_affine(seen)?;
+        if seen.len() < 8 {
+            return Some(affine);
+        }
+        let tolerance = AFFINE_TOLERANCE_MM * 72.0 / 25.4 * affine.scale();
+        let worst = affine.worst_error(seen);
+        if worst <= tolerance {
+            return Some(affine);
+        }
+        match fit_homography(seen) {
+            Some(projective) if projective.worst_error(seen) < worst => Some(projective),
+            _ => Some(affine),
         }
     }
 
@@ -56,41 +63,216 @@ impl PageToImage {
     /// digitally rather than scanned).
     pub fn scaled(pixels_per_point: f64) -> Self {
         Self {
-            origin: Px { x: 0.0, y: 0.0 },
-            along_x: Px {
-                x: pixels_per_point,
-                y: 0.0,
-            },
-            along_y: Px {
-                x: 0.0,
-                y: pixels_per_point,
-            },
+            h: [
+                pixels_per_point,
+                0.0,
+                0.0,
+                0.0,
+                pixels_per_point,
+                0.0,
+                0.0,
+                0.0,
+                1.0,
+            ],
         }
     }
 
     pub fn map(&self, x: f64, y: f64) -> Px {
+        let h = &self.h;
+        let w = h[6] * x + h[7] * y + h[8];
         Px {
-            x: self.origin.x + x * self.along_x.x + y * self.along_y.x,
-            y: self.origin.y + x * self.along_x.y + y * self.along_y.y,
+            x: (h[0] * x + h[1] * y + h[2]) / w,
+            y: (h[3] * x + h[4] * y + h[5]) / w,
         }
     }
 
-    /// The map as a PDF matrix `[a b c d e f]` (x' = a x + c y + e, y' = b x + d y + f).
-    pub fn matrix(&self) -> [f64; 6] {
+    /// The 3 × 3 matrix, row-major: image = H · (x, y, 1).
+    pub fn homogeneous(&self) -> [f64; 9] {
+        self.h
+    }
+
+    /// Whether the map is projective (perspective corrected), not affine.
+    pub fn is_projective(&self) -> bool {
+        self.h[6] != 0.0 || self.h[7] != 0.0
+    }
+
+    /// The affine map through the images of the page's corners (0, 0), (w, 0) and
+    /// (0, h), as a PDF matrix `[a b c d e f]` (x' = a x + c y + e, y' = b x + d y + f):
+    /// the map itself when it is affine.
+    pub fn matrix(&self, width: f64, height: f64) -> [f64; 6] {
+        let o = self.map(0.0, 0.0);
+        let x = self.map(width, 0.0);
+        let y = self.map(0.0, height);
         [
-            self.along_x.x,
-            self.along_x.y,
-            self.along_y.x,
-            self.along_y.y,
-            self.origin.x,
-            self.origin.y,
+            (x.x - o.x) / width,
+            (x.y - o.y) / width,
+            (y.x - o.x) / height,
+            (y.y - o.y) / height,
+            o.x,
+            o.y,
         ]
     }
 
-    /// Pixels per point along the page's x axis.
-    pub fn scale(&self) -> f64 {
-        self.along_x.x.hypot(self.along_x.y)
+    /// Pixels per point along the page's x axis near the page point (x, y).
+    pub fn scale_at(&self, x: f64, y: f64) -> f64 {
+        let a = self.map(x, y);
+        let b = self.map(x + 1.0, y);
+        (b.x - a.x).hypot(b.y - a.y)
     }
+
+    /// Pixels per point along the page's x axis at the page's top-left corner
+    /// (everywhere, for an affine map).
+    pub fn scale(&self) -> f64 {
+        self.scale_at(0.0, 0.0)
+    }
+
+    /// How far, in pixels, the map puts the worst of `seen` from where it was seen.
+    pub fn worst_error(&self, seen: &[Seen]) -> f64 {
+        seen.iter()
+            .map(|s| {
+                let p = self.map(s.page.x, s.page.y);
+                (p.x - s.image.x).hypot(p.y - s.image.y)
+            })
+            .fold(0.0, f64::max)
+    }
+}
+
+/// Coordinates moved to their centroid and scaled to unit spread, so that the
+/// normal equations of a fit are well conditioned: `(centre, scale)`.
+fn normaliser(points: impl Iterator<Item = Px> + Clone) -> (Px, f64) {
+    let n = points.clone().count().max(1) as f64;
+    let (sx, sy) = points
+        .clone()
+        .fold((0.0, 0.0), |(x, y), p| (x + p.x, y + p.y));
+    let centre = Px {
+        x: sx / n,
+        y: sy / n,
+    };
+    let spread = points
+        .map(|p| (p.x - centre.x).hypot(p.y - centre.y))
+        .sum::<f64>()
+        / n;
+    (centre, if spread > 0.0 { 1.0 / spread } else { 1.0 })
+}
+
+/// `h` fitted in normalised coordinates, brought back to page points and pixels.
+fn denormalise(h: [f64; 9], page: (Px, f64), image: (Px, f64)) -> [f64; 9] {
+    let (pc, ps) = page;
+    let (ic, is) = image;
+    // H = T_image⁻¹ · Hn · T_page, with T(p) = s (p - c).
+    let t_page = [ps, 0.0, -ps * pc.x, 0.0, ps, -ps * pc.y, 0.0, 0.0, 1.0];
+    let t_image_inv = [1.0 / is, 0.0, ic.x, 0.0, 1.0 / is, ic.y, 0.0, 0.0, 1.0];
+    let m = mul3(&t_image_inv, &mul3(&h, &t_page));
+    let w = m[8];
+    m.map(|v| v / w)
+}
+
+fn mul3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
+    let mut out = [0.0; 9];
+    for r in 0..3 {
+        for c in 0..3 {
+            out[r * 3 + c] = (0..3).map(|k| a[r * 3 + k] * b[k * 3 + c]).sum();
+        }
+    }
+    out
+}
+
+fn normalised(seen: &[Seen]) -> (Vec<(Px, Px)>, (Px, f64), (Px, f64)) {
+    let page = normaliser(seen.iter().map(|s| s.page));
+    let image = normaliser(seen.iter().map(|s| s.image));
+    let apply = |p: Px, (c, s): (Px, f64)| Px {
+        x: (p.x - c.x) * s,
+        y: (p.y - c.y) * s,
+    };
+    let pairs = seen
+        .iter()
+        .map(|s| (apply(s.page, page), apply(s.image, image)))
+        .collect();
+    (pairs, page, image)
+}
+
+fn fit_affine(seen: &[Seen]) -> Option<PageToImage> {
+    if seen.len() < 3 {
+        return None;
+    }
+    let (pairs, page, image) = normalised(seen);
+    // x' and y' are each a x + b y + c: two 3 × 3 least-squares problems.
+    let mut ata = [[0.0; 3]; 3];
+    let (mut atu, mut atv) = ([0.0; 3], [0.0; 3]);
+    for (p, i) in &pairs {
+        let row = [p.x, p.y, 1.0];
+        for r in 0..3 {
+            for c in 0..3 {
+                ata[r][c] += row[r] * row[c];
+            }
+            atu[r] += row[r] * i.x;
+            atv[r] += row[r] * i.y;
+        }
+    }
+    let u = solve(ata.iter().map(|r| r.to_vec()).collect(), atu.to_vec())?;
+    let v = solve(ata.iter().map(|r| r.to_vec()).collect(), atv.to_vec())?;
+    let h = [u[0], u[1], u[2], v[0], v[1], v[2], 0.0, 0.0, 1.0];
+    let mut h = denormalise(h, page, image);
+    // Exactly affine, whatever rounding left in the last row.
+    h[6] = 0.0;
+    h[7] = 0.0;
+    h[8] = 1.0;
+    Some(PageToImage { h })
+}
+
+fn fit_homography(seen: &[Seen]) -> Option<PageToImage> {
+    if seen.len() < 4 {
+        return None;
+    }
+    let (pairs, page, image) = normalised(seen);
+    // The direct linear transform with h₃₃ = 1, in the least-squares sense.
+    let mut ata = vec![vec![0.0; 8]; 8];
+    let mut atb = vec![0.0; 8];
+    for (p, i) in &pairs {
+        let rows = [
+            ([p.x, p.y, 1.0, 0.0, 0.0, 0.0, -i.x * p.x, -i.x * p.y], i.x),
+            ([0.0, 0.0, 0.0, p.x, p.y, 1.0, -i.y * p.x, -i.y * p.y], i.y),
+        ];
+        for (row, b) in rows {
+            for r in 0..8 {
+                for c in 0..8 {
+                    ata[r][c] += row[r] * row[c];
+                }
+                atb[r] += row[r] * b;
+            }
+        }
+    }
+    let x = solve(ata, atb)?;
+    let h = [x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], 1.0];
+    let h = denormalise(h, page, image);
+    h.iter().all(|v| v.is_finite()).then_some(PageToImage { h })
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting; `None` when
+/// `a` is singular.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..n {
+            let factor = a[row][col] / a[col][col];
+            for k in col..n {
+                a[row][k] -= factor * a[col][k];
+            }
+            b[row] -= factor * b[col];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let rest: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - rest) / a[row][row];
+    }
+    Some(x)
 }
 
 /// `first` followed by `second`, as PDF matrices.
@@ -125,22 +307,80 @@ pub fn invert(m: [f64; 6]) -> [f64; 6] {
 mod tests {
     use super::*;
 
+    fn square(left: f64, top: f64, side: f64, map: impl Fn(f64, f64) -> Px) -> Vec<Seen> {
+        [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+            .into_iter()
+            .map(|(u, v)| {
+                let page = Px {
+                    x: left + u * side,
+                    y: top + v * side,
+                };
+                Seen {
+                    page,
+                    image: map(page.x, page.y),
+                }
+            })
+            .collect()
+    }
+
     #[test]
-    fn page_to_image_maps_the_code_square_onto_its_corners() {
+    fn one_square_fixes_an_affine_map() {
         // A page scanned at 2 px a point, turned a quarter clockwise.
-        let corners = [
-            Px { x: 100.0, y: 500.0 },
-            Px { x: 100.0, y: 580.0 },
-            Px { x: 20.0, y: 580.0 },
-            Px { x: 20.0, y: 500.0 },
-        ];
-        // rqrr's square is 26 modules of a 25-module symbol.
-        let side = 40.0 * 25.0 / 26.0;
-        let map = PageToImage::from_code(corners, (500.0, 50.0, side));
-        let p = map.map(500.0, 50.0);
-        assert!((p.x - 100.0).abs() < 1e-9 && (p.y - 500.0).abs() < 1e-9);
-        let p = map.map(540.0, 90.0);
-        assert!((p.x - 20.0).abs() < 1e-9 && (p.y - 580.0).abs() < 1e-9);
+        let turned = |x: f64, y: f64| Px {
+            x: 1200.0 - 2.0 * y,
+            y: 2.0 * x,
+        };
+        let map = PageToImage::fit(&square(500.0, 50.0, 42.5, turned)).unwrap();
+        assert!(!map.is_projective());
+        for (x, y) in [(0.0, 0.0), (595.0, 842.0), (100.0, 700.0)] {
+            let (p, want) = (map.map(x, y), turned(x, y));
+            assert!((p.x - want.x).abs() < 1e-6 && (p.y - want.y).abs() < 1e-6);
+        }
         assert!((map.scale() - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn two_squares_far_apart_fix_a_perspective() {
+        // A photo: the page's top edge further from the camera than its bottom.
+        let photo = |x: f64, y: f64| {
+            let w = 1.0 + 0.0006 * (842.0 - y) + 0.0001 * x;
+            Px {
+                x: (300.0 + 3.1 * x + 0.2 * y) / w,
+                y: (150.0 - 0.1 * x + 3.0 * y) / w,
+            }
+        };
+        let mut seen = square(511.0, 45.0, 42.5, photo);
+        seen.extend(square(17.0, 789.0, 35.4, photo));
+        let map = PageToImage::fit(&seen).unwrap();
+        assert!(map.is_projective());
+        for (x, y) in [(0.0, 0.0), (595.0, 842.0), (100.0, 700.0), (595.0, 0.0)] {
+            let (p, want) = (map.map(x, y), photo(x, y));
+            assert!((p.x - want.x).hypot(p.y - want.y) < 1e-6, "{p:?} {want:?}");
+        }
+    }
+
+    #[test]
+    fn a_flat_scan_keeps_the_affine_map_despite_noisy_corners() {
+        let scan = |x: f64, y: f64| Px {
+            x: 20.0 + 4.16 * x - 0.05 * y,
+            y: 10.0 + 0.05 * x + 4.16 * y,
+        };
+        // Corners placed a third of a pixel off, as a decoder places them.
+        let jitter = [0.3, -0.3, 0.2, -0.1, 0.33, 0.0, -0.25, 0.15];
+        let mut seen = square(511.0, 45.0, 42.5, scan);
+        seen.extend(square(17.0, 789.0, 35.4, scan));
+        for (s, j) in seen.iter_mut().zip(jitter) {
+            s.image.x += j;
+            s.image.y -= j;
+        }
+        let map = PageToImage::fit(&seen).unwrap();
+        assert!(!map.is_projective());
+        // Within half a millimetre (5.9 px at 4.16 px a point) even at the page's
+        // far corners, which lie off the marks' diagonal and so are fixed only by
+        // each code's own 15 mm: the worst place, not where boxes are.
+        for (x, y) in [(0.0, 0.0), (595.0, 842.0), (300.0, 600.0), (595.0, 0.0)] {
+            let (p, want) = (map.map(x, y), scan(x, y));
+            assert!((p.x - want.x).hypot(p.y - want.y) < 5.9, "{p:?} {want:?}");
+        }
     }
 }

@@ -1,23 +1,32 @@
-//! Finding a page's QR code wherever its corner landed. A form's code sits in the
-//! top-right corner of the upright page, so on a scan turned by a multiple of 90°
-//! it is in one of the four corners: those are searched first, at the resolution
-//! the page came at, and only a page that fails everywhere is searched whole.
+//! Finding a page's identity marks wherever its corners landed. A form carries
+//! three QR codes, top-right, bottom-left and top-left (forms issued before the
+//! margin marks carry the first only), so on a scan turned by a multiple of 90° a
+//! code is in one of the four corners: those are searched first, at the
+//! resolution the page came at, and only a page that fails everywhere is searched
+//! whole. Once one mark is read, the others are looked for where it says they are.
 //!
-//! Decoder: rqrr (pure Rust). It reads codes in any orientation and with a few
-//! degrees of skew, and on a corner crop it takes a few milliseconds, so the speed
-//! that zxing-cpp has on whole pages matters less than a C++ build we avoid.
+//! Two decoders, the fast one first. rqrr (pure Rust) reads clean codes in any
+//! orientation in a few milliseconds a corner. zxing-cpp (the C++ library, built
+//! from source by its crate) reads what rqrr cannot: codes at 2-3 pixels a
+//! module, through a fold, a coffee ring or a blot; it runs only where rqrr found
+//! nothing of ours. Both run inside the reader worker, never in the ingest process.
 
 use image::GrayImage;
 
-use super::page_map::Px;
-use crate::form::{PagePayload, PayloadError};
+use super::page_map::{Px, Seen};
+use crate::form::stamp::QR_MODULES;
+use crate::form::{Mark, PagePayload, PayloadError};
 
 /// A decoded code: what it says and where its corners are in the page image
-/// (top-left, top-right, bottom-right, bottom-left of the symbol itself).
+/// (top-left, top-right, bottom-right, bottom-left, as the symbol is upright).
 #[derive(Debug, Clone)]
 pub struct Found {
     pub text: String,
     pub corners: [Px; 4],
+    /// How many modules the corners are apart: the decoders differ. zxing-cpp
+    /// reports the symbol's outer corners (25 modules of a version 2 code); rqrr
+    /// the corners of module coordinates 0 and size + 1 (26).
+    pub span_modules: f64,
 }
 
 impl Found {
@@ -26,12 +35,39 @@ impl Found {
         PagePayload::decode(&self.text)
     }
 
+    /// Our payload and which mark it is.
+    pub fn mark(&self) -> Result<(PagePayload, Mark), PayloadError> {
+        PagePayload::decode_mark(&self.text)
+    }
+
     /// How far the page is turned, in quarter turns clockwise (0 = upright), from
     /// the direction of the code's top edge.
     pub fn quarter_turns(&self) -> u8 {
         let [tl, tr, ..] = self.corners;
         let angle = (tr.y - tl.y).atan2(tr.x - tl.x).to_degrees();
         (((angle + 45.0).rem_euclid(360.0)) / 90.0) as u8 % 4
+    }
+
+    /// Where the corners are on the page and in the image, given the symbol's
+    /// square on the page (left, top, side in points) and its module count.
+    pub fn seen(&self, (left, top, side): (f64, f64, f64), modules: usize) -> [Seen; 4] {
+        let reach = side * self.span_modules / modules as f64;
+        let page = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)].map(|(u, v)| Px {
+            x: left + u * reach,
+            y: top + v * reach,
+        });
+        std::array::from_fn(|i| Seen {
+            page: page[i],
+            image: self.corners[i],
+        })
+    }
+
+    fn moved_by(mut self, x: u32, y: u32) -> Self {
+        for corner in &mut self.corners {
+            corner.x += x as f64;
+            corner.y += y as f64;
+        }
+        self
     }
 }
 
@@ -95,11 +131,14 @@ pub fn find(page: &GrayImage, whole_page: bool) -> Option<Found> {
     // which are three pixels or more).
     for (x, y, cw, ch) in crop(CORNER) {
         let despeckled = median3(page, x, y, cw, ch);
-        if let Some(mut found) = ours(decode_region(&despeckled, 0, 0, cw, ch)) {
-            for corner in &mut found.corners {
-                corner.x += x as f64;
-                corner.y += y as f64;
-            }
+        if let Some(found) = ours(decode_region(&despeckled, 0, 0, cw, ch)) {
+            return Some(found.moved_by(x, y));
+        }
+    }
+    // What rqrr could not read, zxing-cpp may: the corners once more, a little
+    // larger, with the stronger decoder.
+    for (x, y, cw, ch) in crop(CORNER_RETRIES[1]) {
+        if let Some(found) = ours(decode_zxing(page, x, y, cw, ch)) {
             return Some(found);
         }
     }
@@ -120,7 +159,50 @@ pub fn find(page: &GrayImage, whole_page: bool) -> Option<Found> {
     if let Some(found) = ours(decode_region(page, 0, 0, w, h)) {
         return Some(found);
     }
+    if let Some(found) = ours(decode_zxing(page, 0, 0, w, h)) {
+        return Some(found);
+    }
     foreign
+}
+
+/// Looks for the mark `wanted` of the page that `payload` names, within the
+/// region `(x, y, w, h)` of `page` (clamped to the page): each decoder in turn.
+pub fn find_mark(
+    page: &GrayImage,
+    region: (i64, i64, i64, i64),
+    payload: &PagePayload,
+    wanted: Mark,
+) -> Option<Found> {
+    let (pw, ph) = (page.width() as i64, page.height() as i64);
+    let (x0, y0) = (region.0.clamp(0, pw), region.1.clamp(0, ph));
+    let (x1, y1) = (
+        (region.0 + region.2).clamp(0, pw),
+        (region.1 + region.3).clamp(0, ph),
+    );
+    if x1 - x0 < 16 || y1 - y0 < 16 {
+        return None;
+    }
+    let (x, y, w, h) = (x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32);
+    let is_wanted =
+        |found: &Found| matches!(found.mark(), Ok((p, m)) if m == wanted && p == *payload);
+    let attempts: [&dyn Fn() -> Vec<Found>; 3] = [
+        &|| codes(decode_all(page, x, y, w, h)),
+        &|| {
+            let despeckled = median3(page, x, y, w, h);
+            codes(decode_all(&despeckled, 0, 0, w, h))
+                .into_iter()
+                .map(|f| f.moved_by(x, y))
+                .collect()
+        },
+        &|| decode_zxing_all(page, x, y, w, h),
+    ];
+    attempts
+        .iter()
+        .find_map(|attempt| attempt().into_iter().find(is_wanted))
+}
+
+fn codes(decoded: Vec<Result<Found, ()>>) -> Vec<Found> {
+    decoded.into_iter().flatten().collect()
 }
 
 /// The region `(x0, y0, w, h)` of `page` through a 3×3 median filter.
@@ -148,23 +230,44 @@ enum Decoded {
     Nothing,
 }
 
-fn decode_region(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Decoded {
+/// Every code rqrr sees in the region: decoded, or `Err` for one whose finder
+/// patterns were found but whose data did not decode.
+fn decode_all(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Vec<Result<Found, ()>> {
     let mut prepared =
         rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
             page.get_pixel(x0 + x as u32, y0 + y as u32).0[0]
         });
+    prepared
+        .detect_grids()
+        .into_iter()
+        .map(|grid| {
+            let (_, text) = grid.decode().map_err(|_| ())?;
+            let corners = grid.bounds.map(|p| Px {
+                x: x0 as f64 + p.x as f64,
+                y: y0 as f64 + p.y as f64,
+            });
+            Ok(Found {
+                text,
+                corners,
+                span_modules: QR_MODULES as f64 + 1.0,
+            })
+        })
+        .collect()
+}
+
+fn decode_region(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Decoded {
+    classify(decode_all(page, x0, y0, w, h))
+}
+
+/// Ours first; else the first foreign code; else whether a code was seen.
+fn classify(decoded: Vec<Result<Found, ()>>) -> Decoded {
     let mut first_foreign = None;
     let mut unreadable = false;
-    for grid in prepared.detect_grids() {
-        let Ok((_, text)) = grid.decode() else {
+    for found in decoded {
+        let Ok(found) = found else {
             unreadable = true;
             continue;
         };
-        let corners = grid.bounds.map(|p| Px {
-            x: x0 as f64 + p.x as f64,
-            y: y0 as f64 + p.y as f64,
-        });
-        let found = Found { text, corners };
         // Prefer our code when a page carries others (a poster's QR, say).
         match found.payload() {
             Ok(_) => return Decoded::Code(found),
@@ -178,6 +281,57 @@ fn decode_region(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Decoded 
     }
 }
 
+fn decode_zxing(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Decoded {
+    classify(
+        decode_zxing_all(page, x0, y0, w, h)
+            .into_iter()
+            .map(Ok)
+            .collect(),
+    )
+}
+
+/// Every QR code zxing-cpp reads in the region, with its options for hard
+/// cases: every orientation, harder binarisation, downscaled retries.
+fn decode_zxing_all(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Vec<Found> {
+    let (pw, ph) = page.dimensions();
+    let Ok(view) =
+        zxingcpp::ImageView::from_slice(page.as_raw(), pw, ph, zxingcpp::ImageFormat::Lum)
+    else {
+        return Vec::new();
+    };
+    let view = view.cropped(x0 as i32, y0 as i32, w as i32, h as i32);
+    let reader = zxingcpp::read()
+        .formats([zxingcpp::BarcodeFormat::QRCode])
+        .try_harder(true)
+        .try_rotate(true)
+        .try_invert(false)
+        .try_downscale(true);
+    let Ok(codes) = reader.from(&view) else {
+        return Vec::new();
+    };
+    codes
+        .into_iter()
+        .filter(|code| code.is_valid())
+        .map(|code| {
+            let p = code.position();
+            let corner = |q: zxingcpp::PointI| Px {
+                x: x0 as f64 + q.x as f64,
+                y: y0 as f64 + q.y as f64,
+            };
+            Found {
+                text: code.text(),
+                corners: [
+                    corner(p.top_left),
+                    corner(p.top_right),
+                    corner(p.bottom_right),
+                    corner(p.bottom_left),
+                ],
+                span_modules: QR_MODULES as f64,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +340,7 @@ mod tests {
     fn quarter_turns_follow_the_top_edge() {
         let found = |tl: (f64, f64), tr: (f64, f64)| Found {
             text: String::new(),
+            span_modules: 26.0,
             corners: [
                 Px { x: tl.0, y: tl.1 },
                 Px { x: tr.0, y: tr.1 },

@@ -11,6 +11,8 @@ use aup::archive::Archive;
 use aup::ingest::pages::{FileBytes, FileKind, PageSource};
 use image::{GrayImage, Luma};
 
+pub mod damage;
+
 pub fn form_id(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy()[..15].to_owned()
 }
@@ -29,6 +31,17 @@ pub const SIGNED: Ink = Ink {
 
 /// The form's pages as printed and filled in by hand, at `dpi`.
 pub fn paper(archive_dir: &Path, pdf: &Path, dpi: f32, ink: Ink) -> Vec<GrayImage> {
+    paper_with_pen(archive_dir, pdf, dpi, ink, 3)
+}
+
+/// As [`paper`], written with a pen `pen` pixels wide at `dpi`.
+pub fn paper_with_pen(
+    archive_dir: &Path,
+    pdf: &Path,
+    dpi: f32,
+    ink: Ink,
+    pen: u32,
+) -> Vec<GrayImage> {
     let archive = Archive::open(archive_dir).unwrap();
     let form = archive.issued(&form_id(pdf)).unwrap().unwrap();
     let source = PageSource::open(
@@ -60,8 +73,8 @@ pub fn paper(archive_dir: &Path, pdf: &Path, dpi: f32, ink: Ink) -> Vec<GrayImag
                 let mut x = x0;
                 while x < x1 {
                     let y = mid + (x / 13.0).sin() * amplitude;
-                    for dx in 0..3 {
-                        for dy in 0..3 {
+                    for dx in 0..pen {
+                        for dy in 0..pen {
                             page.put_pixel(x as u32 + dx, y as u32 + dy, Luma([25]));
                         }
                     }

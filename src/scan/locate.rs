@@ -1,0 +1,63 @@
+//! Where an identified page lies in its image: the map from the form's page to
+//! the pixels, fixed by the mark that identified the page and, where they read
+//! too, the others, each looked for where the first says it must be.
+
+use image::GrayImage;
+
+use super::page_map::{PageToImage, Seen};
+use super::qr;
+use crate::form::stamp::{QR_MODULES, mark_square};
+use crate::form::{Mark, PagePayload};
+
+/// The map from the form's page to `image`, from the mark that identified it
+/// and the others that read: marks at three corners fix scale, turn and
+/// perspective across the page; one alone fixes an affine map extrapolated from
+/// its corners.
+pub fn page_map(
+    image: &GrayImage,
+    code: &qr::Found,
+    payload: &PagePayload,
+    width: f64,
+    height: f64,
+) -> PageToImage {
+    let mark = code.mark().map(|(_, mark)| mark).unwrap_or(Mark::TopRight);
+    let mut seen: Vec<Seen> = code
+        .seen(mark_square(mark, width, height), QR_MODULES)
+        .to_vec();
+    let Some(mut map) = PageToImage::fit(&seen) else {
+        return PageToImage::scaled(image.width() as f64 / width);
+    };
+    // The nearest mark first, then the map refitted on what was found, so that
+    // the furthest is looked for through a map fixed at two places.
+    let at = |m: Mark| {
+        let (left, top, side) = mark_square(m, width, height);
+        (left + side / 2.0, top + side / 2.0)
+    };
+    let (fx, fy) = at(mark);
+    let mut others: Vec<Mark> = Mark::ALL.into_iter().filter(|&m| m != mark).collect();
+    others.sort_by(|&a, &b| {
+        let distance = |m| {
+            let (x, y) = at(m);
+            (x - fx).hypot(y - fy)
+        };
+        distance(a).total_cmp(&distance(b))
+    });
+    for other in others {
+        let square = mark_square(other, width, height);
+        let centre = map.map(square.0 + square.2 / 2.0, square.1 + square.2 / 2.0);
+        // Extrapolated across the page from one small code, another mark can be
+        // 15 mm from where the first puts it on a photo: search that far round it.
+        let reach = (square.2 / 2.0 + 25.0 * 72.0 / 25.4) * map.scale_at(square.0, square.1);
+        let region = (
+            (centre.x - reach) as i64,
+            (centre.y - reach) as i64,
+            (2.0 * reach) as i64,
+            (2.0 * reach) as i64,
+        );
+        if let Some(found) = qr::find_mark(image, region, payload, other) {
+            seen.extend(found.seen(square, QR_MODULES));
+            map = PageToImage::fit(&seen).unwrap_or(map);
+        }
+    }
+    map
+}
