@@ -139,7 +139,7 @@ impl PageToImage {
 
 /// Coordinates moved to their centroid and scaled to unit spread, so that the
 /// normal equations of a fit are well conditioned: `(centre, scale)`.
-fn normaliser(points: impl Iterator<Item = Px> + Clone) -> (Px, f64) {
+fn normaliser(points: impl Iterator<Item = Px> + Clone) -> Normaliser {
     let n = points.clone().count().max(1) as f64;
     let (sx, sy) = points
         .clone()
@@ -156,7 +156,7 @@ fn normaliser(points: impl Iterator<Item = Px> + Clone) -> (Px, f64) {
 }
 
 /// `h` fitted in normalised coordinates, brought back to page points and pixels.
-fn denormalise(h: [f64; 9], page: (Px, f64), image: (Px, f64)) -> [f64; 9] {
+fn denormalise(h: [f64; 9], page: Normaliser, image: Normaliser) -> [f64; 9] {
     let (pc, ps) = page;
     let (ic, is) = image;
     // H = T_image⁻¹ · Hn · T_page, with T(p) = s (p - c).
@@ -177,10 +177,14 @@ fn mul3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
     out
 }
 
-fn normalised(seen: &[Seen]) -> (Vec<(Px, Px)>, (Px, f64), (Px, f64)) {
+/// A normalisation: `(centre, scale)`.
+type Normaliser = (Px, f64);
+
+/// The pairs in normalised coordinates, and the page's and the image's normalisers.
+fn normalised(seen: &[Seen]) -> (Vec<(Px, Px)>, Normaliser, Normaliser) {
     let page = normaliser(seen.iter().map(|s| s.page));
     let image = normaliser(seen.iter().map(|s| s.image));
-    let apply = |p: Px, (c, s): (Px, f64)| Px {
+    let apply = |p: Px, (c, s): Normaliser| Px {
         x: (p.x - c.x) * s,
         y: (p.y - c.y) * s,
     };
@@ -259,12 +263,14 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..n {
-            let factor = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= factor * a[col][k];
+        let (upper, lower) = a.split_at_mut(col + 1);
+        let pivot_row = &upper[col];
+        for (offset, row) in lower.iter_mut().enumerate() {
+            let factor = row[col] / pivot_row[col];
+            for (value, above) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *value -= factor * above;
             }
-            b[row] -= factor * b[col];
+            b[col + 1 + offset] -= factor * b[col];
         }
     }
     let mut x = vec![0.0; n];
