@@ -262,15 +262,21 @@ fn signed_scan(scratch: &Scratch, who: &str) -> Vec<u8> {
     )
 }
 
-/// A signed scan whose last page's code is under a coffee stain: that page is
-/// quarantined and the form incomplete until someone assigns it.
+/// A signed scan whose last page's codes are under a coffee stain (top right and
+/// down the left margin): that page is quarantined and the form incomplete until
+/// someone assigns it.
 fn scan_with_smudged_last_page(scratch: &Scratch, who: &str) -> Vec<u8> {
     let (pdf, _) = form(scratch, who);
     let mut pages = scan::paper(&scratch.path("archive"), &pdf, 150.0, SIGNED);
     let last = pages.last_mut().unwrap();
-    let (w, _) = last.dimensions();
+    let (w, h) = last.dimensions();
     for y in 0..300 {
         for x in w - 330..w {
+            last.put_pixel(x, y, Luma([255]));
+        }
+    }
+    for y in 0..h {
+        for x in 0..115 {
             last.put_pixel(x, y, Luma([255]));
         }
     }
