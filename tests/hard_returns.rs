@@ -362,3 +362,28 @@ fn boxes_are_found_within_1_mm_on_300_dpi_scans_and_2_mm_on_phone_photos() {
     assert!(worst_scan <= 1.0, "300-dpi scans: {worst_scan:.2} mm");
     assert!(worst_photo <= 2.0, "phone photos: {worst_photo:.2} mm");
 }
+
+#[test]
+fn a_form_issued_with_the_top_right_mark_alone_is_still_read() {
+    // Forms printed before the margin marks existed: the left margin is empty.
+    case(
+        "top-right-mark-alone",
+        |scratch, n, pdf| {
+            paper(scratch, pdf, 150.0, n)
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut page)| {
+                    let (margin, h) = (mm(19.0, 150.0) as u32, page.height());
+                    for y in 0..h {
+                        for x in 0..margin {
+                            page.put_pixel(x, y, image::Luma([255]));
+                        }
+                    }
+                    noise(&mut page, (n * 3 + i) as u32);
+                    page
+                })
+                .collect()
+        },
+        write_pdf(150.0),
+    );
+}
