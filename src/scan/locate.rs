@@ -9,6 +9,11 @@ use super::qr;
 use crate::form::stamp::{QR_MODULES, mark_square};
 use crate::form::{Mark, PagePayload};
 
+/// How far, in millimetres on the page, the fitted map may put a mark's corner
+/// from where it was read before that mark is distrusted: decoders place corners
+/// to a tenth of a millimetre, perspective is fitted exactly.
+const DISAGREEMENT_MM: f64 = 1.0;
+
 /// The map from the form's page to `image`, from the mark that identified it
 /// and the others that read: marks at three corners fix scale, turn and
 /// perspective across the page; one alone fixes an affine map extrapolated from
@@ -55,8 +60,17 @@ pub fn page_map(
             (2.0 * reach) as i64,
         );
         if let Some(found) = qr::find_mark(image, region, payload, other) {
-            seen.extend(found.seen(square, QR_MODULES));
-            map = PageToImage::fit(&seen).unwrap_or(map);
+            let mut with = seen.clone();
+            with.extend(found.seen(square, QR_MODULES));
+            // A mark whose corners no map agrees with (a code read across a
+            // fold, its corners displaced) would bend the map: it is left out.
+            let tolerance = DISAGREEMENT_MM * 72.0 / 25.4 * map.scale();
+            if let Some(refitted) = PageToImage::fit(&with)
+                && refitted.worst_error(&with) <= tolerance
+            {
+                seen = with;
+                map = refitted;
+            }
         }
     }
     map
