@@ -336,6 +336,48 @@ fn decode_zxing_all(page: &GrayImage, x0: u32, y0: u32, w: u32, h: u32) -> Vec<F
 mod tests {
     use super::*;
 
+    /// A version 2 code at `module` pixels a module, its symbol's top-left corner
+    /// at (`at`, `at`), on white.
+    fn drawn_code(text: &str, module: u32, at: u32) -> GrayImage {
+        let code = qrcode::QrCode::with_version(
+            text.as_bytes(),
+            qrcode::Version::Normal(2),
+            qrcode::EcLevel::M,
+        )
+        .unwrap();
+        let colors = code.to_colors();
+        let n = code.width() as u32;
+        GrayImage::from_fn(2 * at + n * module, 2 * at + n * module, |x, y| {
+            let inside = x >= at && y >= at && x < at + n * module && y < at + n * module;
+            let dark = inside
+                && colors[(((y - at) / module) * n + (x - at) / module) as usize]
+                    == qrcode::Color::Dark;
+            image::Luma([if dark { 0 } else { 255 }])
+        })
+    }
+
+    #[test]
+    fn both_decoders_corners_map_onto_the_symbol_square() {
+        let (module, at) = (8, 40);
+        let image = drawn_code("AUPL:PAK-2526-0007-X:2/3:A1B2C3:0000", module, at);
+        let (w, h) = image.dimensions();
+        let rqrr = codes(decode_all(&image, 0, 0, w, h));
+        let zxing = decode_zxing_all(&image, 0, 0, w, h);
+        for found in rqrr.iter().chain(&zxing) {
+            // The symbol's square is 25 modules from (at, at), whatever the
+            // decoder's own convention for its corners.
+            let side = 25.0 * module as f64;
+            for seen in found.seen((at as f64, at as f64, side), QR_MODULES) {
+                assert!(
+                    (seen.page.x - seen.image.x).hypot(seen.page.y - seen.image.y) <= 1.5,
+                    "span {}: {seen:?}",
+                    found.span_modules
+                );
+            }
+        }
+        assert_eq!((rqrr.len(), zxing.len()), (1, 1));
+    }
+
     #[test]
     fn quarter_turns_follow_the_top_edge() {
         let found = |tl: (f64, f64), tr: (f64, f64)| Found {
