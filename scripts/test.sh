@@ -36,11 +36,7 @@ command -v node >/dev/null && command -v npm >/dev/null || need_apt+=(nodejs npm
 # Progress bars are checked on a pseudo-terminal made by util-linux's `script`.
 command -v script >/dev/null || need_apt+=(bsdutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "installing ${need_apt[*]}" >&2
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  scripts/apt-install.sh "${need_apt[@]}"
 fi
 
 need_pip=()

@@ -15,12 +15,10 @@ use sha2::{Digest, Sha256};
 
 /// A school with a three-person roster, generated, with an empty inbox.
 fn school() -> Scratch {
-    let scratch = Scratch::pakeman_with_roster(
+    Scratch::pakeman_issued(
         "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\n",
-    );
-    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
-    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
-    scratch
+        &[],
+    )
 }
 
 /// A signed 150-dpi scan of `who`'s form.

@@ -35,14 +35,10 @@ const G4: [&str; 8] = [
 
 /// A school with a three-person roster, generated.
 fn school() -> Scratch {
-    let scratch = Scratch::pakeman_with_roster(
+    Scratch::pakeman_issued(
         "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\n",
-    );
-    scratch
-        .aup(&["generate", "--date", "2025-09-01", "--blank", "1"])
-        .success();
-    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
-    scratch
+        &["--blank", "1"],
+    )
 }
 
 fn form_pdf(scratch: &Scratch, who: &str) -> PathBuf {

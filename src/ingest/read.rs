@@ -431,17 +431,7 @@ impl Reader<'_> {
             .copied()
             .ok_or_else(|| format!("form {} has no page {number}", form.form_id))?;
         let map = PageToImage::scaled(image.width() as f64 / width);
-        let ink: BTreeMap<String, f64> = form
-            .boxes
-            .iter()
-            .filter(|b| b.page == number as usize)
-            .map(|b| {
-                (
-                    b.name.clone(),
-                    ink::measure(image, &map, &b.rect, height).fraction,
-                )
-            })
-            .collect();
+        let ink = box_ink(form, number, image, &map, height);
         let filed = self.reencoded(image, &map, width, height)?;
         Ok(PageReading::Identified(Box::new(IdentifiedPage {
             form_id: form.form_id.clone(),
@@ -563,17 +553,7 @@ impl Reader<'_> {
             );
         };
         let map = locate::page_map(&image, &code, &payload, width, height);
-        let ink = form
-            .boxes
-            .iter()
-            .filter(|b| b.page == payload.page as usize)
-            .map(|b| {
-                (
-                    b.name.clone(),
-                    ink::measure(&image, &map, &b.rect, height).fraction,
-                )
-            })
-            .collect();
+        let ink = box_ink(&form, payload.page, &image, &map, height);
         // A scanner's image can be filed under a matrix only when the map is
         // affine; a photo seen in perspective is flattened into a new image.
         let source = rerender
@@ -651,4 +631,24 @@ impl Reader<'_> {
             matrix: [width, 0.0, 0.0, height, 0.0, 0.0],
         })
     }
+}
+
+/// The ink in each of the form's boxes on page `number`, seen in `image` through `map`.
+fn box_ink(
+    form: &RegisteredForm,
+    number: u32,
+    image: &GrayImage,
+    map: &PageToImage,
+    height: f64,
+) -> BTreeMap<String, f64> {
+    form.boxes
+        .iter()
+        .filter(|b| b.page == number as usize)
+        .map(|b| {
+            (
+                b.name.clone(),
+                ink::measure(image, map, &b.rect, height).fraction,
+            )
+        })
+        .collect()
 }

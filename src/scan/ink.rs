@@ -188,28 +188,6 @@ pub fn page_ink(image: &GrayImage) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::page_map::Px;
-
-    fn identity_map(scale: f64) -> PageToImage {
-        // A square at (0, 0) with side 100 pt, seen at `scale` px/pt.
-        let s = 100.0 * scale;
-        let corners = [
-            Px { x: 0.0, y: 0.0 },
-            Px { x: s, y: 0.0 },
-            Px { x: s, y: s },
-            Px { x: 0.0, y: s },
-        ];
-        let page = [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)];
-        let seen: Vec<_> = corners
-            .iter()
-            .zip(page)
-            .map(|(&image, (x, y))| crate::scan::page_map::Seen {
-                page: Px { x, y },
-                image,
-            })
-            .collect();
-        PageToImage::fit(&seen).unwrap()
-    }
 
     #[test]
     fn borders_do_not_count_but_writing_does() {
@@ -236,7 +214,7 @@ mod tests {
                 image.put_pixel(498 + t, y, image::Luma([20]));
             }
         }
-        let map = identity_map(2.0);
+        let map = PageToImage::scaled(2.0);
         let empty = measure(&image, &map, &rect, page_height);
         assert!(!empty.written(), "{empty:?}");
         assert!(empty.fraction < 0.001);

@@ -6,7 +6,7 @@ use image::GrayImage;
 
 use super::page_map::{PageToImage, Seen};
 use super::qr;
-use crate::form::stamp::{QR_MODULES, mark_square};
+use crate::form::stamp::mark_square;
 use crate::form::{Mark, PagePayload};
 
 /// How far, in millimetres on the page, the fitted map may put a mark's corner
@@ -26,9 +26,7 @@ pub fn page_map(
     height: f64,
 ) -> PageToImage {
     let mark = code.mark().map(|(_, mark)| mark).unwrap_or(Mark::TopRight);
-    let mut seen: Vec<Seen> = code
-        .seen(mark_square(mark, width, height), QR_MODULES)
-        .to_vec();
+    let mut seen: Vec<Seen> = code.seen(mark_square(mark, width, height)).to_vec();
     let Some(mut map) = PageToImage::fit(&seen) else {
         return PageToImage::scaled(image.width() as f64 / width);
     };
@@ -61,7 +59,7 @@ pub fn page_map(
         );
         if let Some(found) = qr::find_mark(image, region, payload, other) {
             let mut with = seen.clone();
-            with.extend(found.seen(square, QR_MODULES));
+            with.extend(found.seen(square));
             // A mark whose corners no map agrees with (a code read across a
             // fold, its corners displaced) would bend the map: it is left out.
             let tolerance = DISAGREEMENT_MM * 72.0 / 25.4 * map.scale();

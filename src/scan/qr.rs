@@ -49,9 +49,9 @@ impl Found {
     }
 
     /// Where the corners are on the page and in the image, given the symbol's
-    /// square on the page (left, top, side in points) and its module count.
-    pub fn seen(&self, (left, top, side): (f64, f64, f64), modules: usize) -> [Seen; 4] {
-        let reach = side * self.span_modules / modules as f64;
+    /// square on the page (left, top, side in points).
+    pub fn seen(&self, (left, top, side): (f64, f64, f64)) -> [Seen; 4] {
+        let reach = side * self.span_modules / QR_MODULES as f64;
         let page = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)].map(|(u, v)| Px {
             x: left + u * reach,
             y: top + v * reach,
@@ -367,7 +367,7 @@ mod tests {
             // The symbol's square is 25 modules from (at, at), whatever the
             // decoder's own convention for its corners.
             let side = 25.0 * module as f64;
-            for seen in found.seen((at as f64, at as f64, side), QR_MODULES) {
+            for seen in found.seen((at as f64, at as f64, side)) {
                 assert!(
                     (seen.page.x - seen.image.x).hypot(seen.page.y - seen.image.y) <= 1.5,
                     "span {}: {seen:?}",

@@ -37,6 +37,17 @@ impl Scratch {
         scratch
     }
 
+    /// Pakeman with `roster`, its 2025-26 forms issued on 2025-09-01 (with
+    /// `options` for `aup generate` besides), and an empty inbox.
+    pub fn pakeman_issued(roster: &str, options: &[&str]) -> Self {
+        let scratch = Self::pakeman_with_roster(roster);
+        let mut args = vec!["generate", "--date", "2025-09-01"];
+        args.extend(options);
+        scratch.aup(&args).success();
+        std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+        scratch
+    }
+
     /// The shipped Pakeman school alone, with `roster` as its staff CSV.
     pub fn pakeman_with_roster(roster: &str) -> Self {
         let scratch = Self::with_shipped_schools();
