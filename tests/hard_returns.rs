@@ -18,7 +18,7 @@ use aup::archive::Archive;
 use common::Scratch;
 use image::GrayImage;
 use scan::damage::{self, Homography, mm};
-use scan::{Ink, SIGNED, form_id, noise, scan_pdf};
+use scan::{Ink, SIGNED, form_id, noise};
 
 const UNSIGNED: Ink = Ink {
     signature: false,
@@ -34,14 +34,10 @@ const PEOPLE: [(&str, Ink); 4] = [
 ];
 
 fn school() -> Scratch {
-    let scratch = Scratch::pakeman_with_roster(
+    Scratch::pakeman_issued(
         "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\nA4,Dev,Shah,Caretaker\n",
-    );
-    scratch
-        .aup(&["generate", "--date", "2025-09-01", "--blank", "1"])
-        .success();
-    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
-    scratch
+        &["--blank", "1"],
+    )
 }
 
 /// Where a case's page images are kept for other decoders.
@@ -103,13 +99,25 @@ fn case(
     }
 }
 
+/// The pages as a scanner's PDF of grey JPEGs at `dpi`, wrapped by img2pdf (which
+/// keeps each JPEG as it is, as scanners' PDFs do).
 fn write_pdf(dpi: f32) -> impl Fn(&Scratch, &str, &[GrayImage]) {
     move |scratch, who, pages| {
-        std::fs::write(
-            scratch.path(&format!("inbox/{who}.pdf")),
-            scan_pdf(pages, dpi),
-        )
-        .unwrap()
+        let mut jpegs = Vec::new();
+        for (i, page) in pages.iter().enumerate() {
+            let path = scratch.path(&format!("{who}{i}.jpg"));
+            std::fs::write(&path, scan::jpeg(page)).unwrap();
+            jpegs.push(path);
+        }
+        let status = Command::new("img2pdf")
+            .arg("--imgsize")
+            .arg(format!("{dpi}dpix{dpi}dpi"))
+            .args(&jpegs)
+            .arg("-o")
+            .arg(scratch.path(&format!("inbox/{who}.pdf")))
+            .status()
+            .expect("img2pdf: run scripts/test.sh, which installs it");
+        assert!(status.success());
     }
 }
 
