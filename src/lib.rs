@@ -17,6 +17,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod digital;
 pub mod durable;

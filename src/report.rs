@@ -257,7 +257,20 @@ pub fn table(rows: &[StatusRow], colour: bool) -> String {
     out
 }
 
-/// CSV that opens cleanly in Excel: UTF-8 with a byte-order mark, CRLF lines.
+/// A cell as a spreadsheet may be given it: text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return would be read as a formula (a roster name
+/// `=HYPERLINK(...)` runs when the file is opened), so it gets a leading `'`,
+/// which Excel, LibreOffice and Google Sheets show as text (OWASP's advice for
+/// CSV injection). JSON keeps the value as it is.
+pub fn spreadsheet_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => std::borrow::Cow::Owned(format!("'{text}")),
+        false => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// CSV that opens cleanly in Excel: UTF-8 with a byte-order mark, CRLF lines,
+/// and no cell a spreadsheet would run as a formula ([`spreadsheet_cell`]).
 pub fn csv(rows: &[StatusRow]) -> String {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -275,7 +288,7 @@ pub fn csv(rows: &[StatusRow]) -> String {
         "on_roster",
     ]);
     for r in rows {
-        let _ = writer.write_record([
+        let cells = [
             r.school.as_str(),
             r.year.as_str(),
             r.name.as_str(),
@@ -286,7 +299,8 @@ pub fn csv(rows: &[StatusRow]) -> String {
             r.method.as_deref().unwrap_or(""),
             &r.missing.join("; "),
             if r.on_roster { "yes" } else { "no" },
-        ]);
+        ];
+        let _ = writer.write_record(cells.map(spreadsheet_cell).iter().map(|c| c.as_bytes()));
     }
     let bytes = writer.into_inner().unwrap_or_default();
     format!("\u{feff}{}", String::from_utf8_lossy(&bytes))
@@ -488,5 +502,15 @@ mod tests {
         assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src="));
         assert!(table(&rows, false).contains("0 signed, 0 incomplete, 0 outdated, 1 outstanding"));
         assert!(table(&rows, true).contains("\x1b[31m"));
+    }
+
+    #[test]
+    fn formula_like_cells_are_neutralised_and_others_kept() {
+        for risky in ["=HYPERLINK(\"http://x\",\"Click\")", "+44 20", "-1+1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_cell(risky), format!("'{risky}"));
+        }
+        for plain in ["Amelia Hart", "O'Brien", "", "Head = DSL", "teacher-in-charge"] {
+            assert_eq!(spreadsheet_cell(plain), plain);
+        }
     }
 }

@@ -99,7 +99,7 @@ fn a_mupdf_full_save_is_judged_page_by_page() {
         policy["detail"]
             .as_str()
             .unwrap()
-            .contains("the reader rewrote the file"),
+            .contains("the PDF program saved the file in its own way"),
         "{policy:#}"
     );
     assert_eq!(report["verdict"], "incomplete", "{report:#}");

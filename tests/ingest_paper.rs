@@ -105,7 +105,9 @@ fn a_300_dpi_grey_jpeg_scan_of_a_signed_form_is_accepted_and_filed() {
     for line in [
         format!("Form: {id}"),
         "Person: Amelia Hart (Teacher)".to_owned(),
-        "Issued: 2025-09-01".to_owned(),
+        "Issued: 1 September 2025".to_owned(),
+        "School / year: Pakeman Primary School, 2025-26".to_owned(),
+        "Policy: of 1 September 2025 (version".to_owned(),
         "Signed: on paper, scanned".to_owned(),
         "pass signature box has ink".to_owned(),
         "pass date box has ink".to_owned(),

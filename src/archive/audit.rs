@@ -2,8 +2,16 @@
 //! by hash to the one before, inside the action's own transaction, and the newest
 //! entry is also kept in a file beside the database, so editing, reordering or
 //! deleting entries (even the last ones) shows.
+//!
+//! Writers are many (a CLI ingest, the server's filing thread, every upload
+//! request at once), so an audited change is an [`AuditedTx`]: it holds the
+//! audit lock (a short file lock, so the head file is staged, committed and
+//! promoted by one writer at a time) and a `BEGIN IMMEDIATE` transaction (the
+//! database's write lock from the start: a deferred transaction that read first
+//! fails with "database is locked" at once when another writer committed).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rusqlite::{OptionalExtension, params};
 
@@ -33,6 +41,96 @@ pub(super) fn promote_audit_head(root: &Path) -> Result<(), ArchiveError> {
     let promoted =
         std::fs::rename(&staged, &head).and_then(|()| std::fs::File::open(root)?.sync_all());
     promoted.map_err(|source| ArchiveError::Folder { path: head, source })
+}
+
+/// The lock file every writer of the audit chain holds for one change.
+const AUDIT_LOCK: &str = "audit.lock";
+/// How long a writer waits for the audit lock and the database's write lock
+/// before the change is refused: each holder keeps them for milliseconds.
+const WRITE_WAIT: Duration = Duration::from_secs(60);
+
+/// The audit lock, held while it lives.
+pub(super) struct AuditLock {
+    _file: std::fs::File,
+}
+
+/// Takes the audit lock, waiting (with back-off) for another writer's change.
+pub(super) fn audit_lock(root: &Path) -> Result<AuditLock, ArchiveError> {
+    let path = root.join(AUDIT_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| ArchiveError::Folder {
+            path: path.clone(),
+            source,
+        })?;
+    let deadline = Instant::now() + WRITE_WAIT;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(AuditLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(ArchiveError::Busy(path)),
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(ArchiveError::Folder { path, source });
+            }
+        }
+    }
+}
+
+/// A change that the audit log records: its transaction, begun with the
+/// database's write lock, and the audit lock; [`AuditedTx::commit`] appends the
+/// entry in the same transaction. Dropped without a commit, nothing happened.
+pub(crate) struct AuditedTx<'a> {
+    // Declared before the lock: the transaction rolls back before the lock goes.
+    tx: rusqlite::Transaction<'a>,
+    root: PathBuf,
+    _lock: AuditLock,
+}
+
+impl<'a> std::ops::Deref for AuditedTx<'a> {
+    type Target = rusqlite::Transaction<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl AuditedTx<'_> {
+    /// Appends the entry for this change and commits both at once.
+    pub(crate) fn commit(self, action: &str, detail: &str) -> Result<(), ArchiveError> {
+        let head = append_audit(&self.tx, action, detail)?;
+        stage_audit_head(&self.root, &head)?;
+        self.tx.commit()?;
+        promote_audit_head(&self.root)
+    }
+}
+
+/// `BEGIN IMMEDIATE`, tried again with back-off while another writer holds the
+/// database (SQLite's own busy timeout waits inside each try).
+pub(super) fn begin_immediate(
+    conn: &rusqlite::Connection,
+) -> Result<rusqlite::Transaction<'_>, ArchiveError> {
+    let deadline = Instant::now() + WRITE_WAIT;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        match rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+        {
+            Ok(tx) => return Ok(tx),
+            Err(error)
+                if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
 }
 
 const GENESIS: &str = "aup-audit-genesis";
@@ -82,12 +180,27 @@ pub(super) fn append_audit(
 }
 
 impl Archive {
+    /// Begins a change the audit log will record (see [`AuditedTx`]).
+    pub(crate) fn begin_audited(&self) -> Result<AuditedTx<'_>, ArchiveError> {
+        let lock = audit_lock(&self.root)?;
+        Ok(AuditedTx {
+            tx: begin_immediate(&self.conn)?,
+            root: self.root.clone(),
+            _lock: lock,
+        })
+    }
+
     /// After a crash between an index commit and the promotion of the audit head
     /// (see [`stage_audit_head`]): a staged head that names the chain's newest
     /// entry is promoted; one that names nothing committed is dropped. Runs on every
     /// writable open (writers hold the archive's lock).
     pub(super) fn repair_audit_head(&self) -> Result<(), ArchiveError> {
         let staged = self.root.join(AUDIT_HEAD_STAGED);
+        if !staged.exists() {
+            return Ok(());
+        }
+        // A writer between its staging and its promotion is not a crash.
+        let _lock = audit_lock(&self.root)?;
         let Ok(text) = std::fs::read_to_string(&staged) else {
             return Ok(());
         };
@@ -111,6 +224,10 @@ impl Archive {
 
     /// Re-computes the audit chain: `Ok(n)` for `n` intact entries, or what is wrong.
     pub fn verify_audit(&self) -> Result<Result<usize, String>, ArchiveError> {
+        // The log and its head file read as one: no writer between them. A
+        // read-only archive folder has no writers to wait for.
+        let _lock = audit_lock(&self.root).ok();
+        let _snapshot = self.conn.unchecked_transaction()?;
         let mut statement = self
             .conn
             .prepare("SELECT id, at, action, detail, prev_hash, hash FROM audit ORDER BY id")?;

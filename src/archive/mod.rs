@@ -26,7 +26,7 @@ use rusqlite::Connection;
 pub use audit::AUDIT_HEAD;
 pub use lock::{ArchiveLock, lock, lock_waiting, tidy_after_crash};
 pub use office::{
-    FiledReturn, FormMatch, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord, UserRecord,
+    FiledReturn, FormMatch, NewUpload, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord, UserRecord,
 };
 pub use prune::Pruned;
 pub use register::{IssuedForm, PolicyRecord, Recipient, RegisteredForm};
@@ -51,6 +51,8 @@ pub enum ArchiveError {
     },
     #[error("the archive index: {0}")]
     Query(#[from] rusqlite::Error),
+    #[error("the archive is busy: another aup has held {} for over a minute; try again", .0.display())]
+    Busy(PathBuf),
     #[error("no more form ids for {0}: the serial range is used up")]
     SerialsExhausted(String),
     #[error("another aup ingest is using this archive (lock {} is held); try again when it has finished", .0.display())]
@@ -131,9 +133,10 @@ impl Archive {
         )
     }
 
-    /// Opens an up-to-date index for writes that leave the audit chain alone
-    /// (recording an upload) without the writers' lock: it neither migrates nor
-    /// repairs the audit head, which only a lock holder may do.
+    /// Opens an up-to-date index without the writers' lock, for short audited
+    /// changes that run beside a long ingest (recording an upload): it neither
+    /// migrates nor repairs the audit head after a crash, which only a lock
+    /// holder may do.
     pub fn open_unlocked(root: &Path) -> Result<Self, ArchiveError> {
         Self::open_existing(
             root,

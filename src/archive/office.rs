@@ -6,7 +6,6 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::audit::{append_audit, promote_audit_head, stage_audit_head};
 use super::{Archive, ArchiveError};
 
 /// A stored account: its role and password hash (Argon2id, PHC string).
@@ -18,6 +17,15 @@ pub struct UserRecord {
     /// The schools (slugs) the account may see; empty: every school.
     pub schools: Vec<String>,
     pub created_at: String,
+}
+
+/// A file being uploaded through the web page, as it is recorded.
+#[derive(Debug, Clone)]
+pub struct NewUpload<'a> {
+    pub sha256: &'a str,
+    /// The name it had on the uploader's computer.
+    pub name: &'a str,
+    pub size: u64,
 }
 
 /// A file uploaded through the web page, with what became of it.
@@ -40,6 +48,8 @@ pub struct UploadRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct UploadForm {
     pub form_id: String,
+    /// The form's school (slug): an account sees only its own schools' forms.
+    pub school: String,
     pub person: Option<String>,
     pub verdict: String,
     pub missing: Vec<String>,
@@ -50,7 +60,11 @@ pub struct UploadForm {
 pub struct UploadQuarantine {
     pub id: i64,
     pub page: Option<u32>,
+    /// The reason's code (`no_qr`, `other_school`...).
+    pub reason: String,
     pub message: String,
+    /// How it was settled since ("assigned to F", "set aside"); `None`: open.
+    pub settled: Option<String>,
 }
 
 /// A quarantined file or page, for the office to settle.
@@ -58,8 +72,10 @@ pub struct UploadQuarantine {
 pub struct QuarantineEntry {
     pub id: i64,
     pub received_sha256: String,
-    /// The name the file came in with.
+    /// The name the file came in with (its path below the inbox).
     pub received_name: Option<String>,
+    /// The name it had on the uploader's computer, when it was uploaded.
+    pub upload_name: Option<String>,
     pub page: Option<u32>,
     pub reason: String,
     pub message: String,
@@ -99,11 +115,8 @@ impl Archive {
     /// Appends one entry to the audit log on its own: an action of a signed-in
     /// user that changes nothing else in the index (an upload, issuing forms).
     pub fn record_action(&mut self, action: &str, detail: &str) -> Result<(), ArchiveError> {
-        let tx = self.conn.transaction()?;
-        let head = append_audit(&tx, action, detail)?;
-        stage_audit_head(&self.root, &head)?;
-        tx.commit()?;
-        promote_audit_head(&self.root)
+        let tx = self.begin_audited()?;
+        tx.commit(action, detail)
     }
 
     /// Adds an account; `false` when the name is taken (nothing changes then).
@@ -114,7 +127,7 @@ impl Archive {
         password_hash: &str,
         schools: &[String],
     ) -> Result<bool, ArchiveError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin_audited()?;
         let listed = serde_json::to_string(schools).unwrap_or_else(|_| "[]".into());
         let added = tx.execute(
             "INSERT OR IGNORE INTO users (name, role, password_hash, schools, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -127,23 +140,17 @@ impl Archive {
             true => "every school".to_owned(),
             false => schools.join(", "),
         };
-        let head = append_audit(&tx, "user add", &format!("{name} as {role} for {scope}"))?;
-        stage_audit_head(&self.root, &head)?;
-        tx.commit()?;
-        promote_audit_head(&self.root)?;
+        tx.commit("user add", &format!("{name} as {role} for {scope}"))?;
         Ok(true)
     }
 
     /// Removes an account; `false` when there is none of that name.
     pub fn remove_user(&mut self, name: &str) -> Result<bool, ArchiveError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin_audited()?;
         if tx.execute("DELETE FROM users WHERE name = ?1", params![name])? == 0 {
             return Ok(false);
         }
-        let head = append_audit(&tx, "user remove", name)?;
-        stage_audit_head(&self.root, &head)?;
-        tx.commit()?;
-        promote_audit_head(&self.root)?;
+        tx.commit("user remove", name)?;
         Ok(true)
     }
 
@@ -167,24 +174,58 @@ impl Archive {
             .collect::<Result<_, _>>()?)
     }
 
-    /// Records a file uploaded into the inbox by `user` (visible there from `at`,
-    /// RFC 3339), so its results can be
-    /// found by its hash after a reload. Touches no audit entry, so it needs no
-    /// archive lock: the upload's audit entry is appended by whoever holds it
-    /// ([`Archive::record_action`]).
+    /// Records a file uploaded by `user` (at `at`, RFC 3339) and its audit entry
+    /// in one transaction, before the file is let into the inbox: no upload is
+    /// filed that the log does not name. `schools` is the account's scope when
+    /// it uploaded (empty: every school): filing holds it (see
+    /// [`Archive::upload_scope`]). Needs no archive lock, only the audit lock.
     pub fn record_upload(
         &self,
-        sha256: &str,
-        name: &str,
-        size: u64,
+        upload: &NewUpload<'_>,
         user: &str,
+        schools: &[String],
         at: &str,
     ) -> Result<i64, ArchiveError> {
-        self.conn.execute(
-            "INSERT INTO uploads (sha256, name, size, user, uploaded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![sha256, name, size as i64, user, at],
+        let tx = self.begin_audited()?;
+        let scope = match schools.is_empty() {
+            true => None,
+            false => Some(serde_json::to_string(schools).unwrap_or_else(|_| "[]".into())),
+        };
+        tx.execute(
+            "INSERT INTO uploads (sha256, name, size, user, uploaded_at, schools) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![upload.sha256, upload.name, upload.size as i64, user, at, scope],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        let id = tx.last_insert_rowid();
+        let detail = format!(
+            "{} ({} bytes, sha256 {}) by {user}",
+            upload.name, upload.size, upload.sha256
+        );
+        tx.commit("upload", &detail)?;
+        Ok(id)
+    }
+
+    /// The schools the bytes `sha256` may be filed for, by who uploaded them:
+    /// `None` (any school) when they did not come through the upload page or an
+    /// account for every school uploaded them; otherwise the schools the
+    /// uploading accounts could file for.
+    pub fn upload_scope(&self, sha256: &str) -> Result<Option<Vec<String>>, ArchiveError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT schools FROM uploads WHERE sha256 = ?1")?;
+        let scopes: Vec<Option<String>> = statement
+            .query_map(params![sha256], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        if scopes.is_empty() || scopes.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        let mut schools: Vec<String> = scopes
+            .iter()
+            .flatten()
+            .flat_map(|listed| serde_json::from_str::<Vec<String>>(listed).unwrap_or_default())
+            .collect();
+        schools.sort();
+        schools.dedup();
+        Ok(Some(schools))
     }
 
     /// Whether `user` uploaded a file with these bytes.
@@ -219,14 +260,15 @@ impl Archive {
             })?
             .collect::<Result<_, _>>()?;
         let mut forms = self.conn.prepare_cached(
-            "SELECT returns.form_id, forms.name, returns.verdict, returns.missing
+            "SELECT returns.form_id, forms.name, returns.verdict, returns.missing, returns.school
              FROM return_received
              JOIN returns ON returns.id = return_received.return_id
              LEFT JOIN forms ON forms.form_id = returns.form_id
              WHERE return_received.sha256 = ?1 ORDER BY returns.id",
         )?;
         let mut quarantined = self.conn.prepare_cached(
-            "SELECT id, page, message FROM quarantine WHERE received_sha256 = ?1 ORDER BY id",
+            "SELECT id, page, reason, message, settled FROM quarantine
+             WHERE received_sha256 = ?1 ORDER BY id",
         )?;
         for upload in &mut uploads {
             upload.forms = forms
@@ -234,6 +276,7 @@ impl Archive {
                     let missing: String = row.get(3)?;
                     Ok(UploadForm {
                         form_id: row.get(0)?,
+                        school: row.get(4)?,
                         person: row.get(1)?,
                         verdict: row.get(2)?,
                         missing: serde_json::from_str(&missing).unwrap_or_default(),
@@ -245,7 +288,9 @@ impl Archive {
                     Ok(UploadQuarantine {
                         id: row.get(0)?,
                         page: row.get(1)?,
-                        message: row.get(2)?,
+                        reason: row.get(2)?,
+                        message: row.get(3)?,
+                        settled: row.get(4)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -287,7 +332,7 @@ impl Archive {
         how: &str,
         by: &str,
     ) -> Result<bool, ArchiveError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin_audited()?;
         let changed = tx.execute(
             "UPDATE quarantine SET settled = ?2, settled_by = ?3, settled_at = ?4
              WHERE id = ?1 AND settled IS NULL",
@@ -301,10 +346,7 @@ impl Archive {
             params![id],
             |row| row.get(0),
         )?;
-        let head = append_audit(&tx, "quarantine", &format!("{path} {how} by {by}"))?;
-        stage_audit_head(&self.root, &head)?;
-        tx.commit()?;
-        promote_audit_head(&self.root)?;
+        tx.commit("quarantine", &format!("{path} {how} by {by}"))?;
         Ok(true)
     }
 
@@ -386,7 +428,9 @@ impl Archive {
 const QUARANTINE_SELECT: &str = "
 SELECT quarantine.id, quarantine.received_sha256, received.name, quarantine.page,
        quarantine.reason, quarantine.message, quarantine.path, quarantine.created_at,
-       quarantine.settled, quarantine.settled_by, quarantine.settled_at
+       quarantine.settled, quarantine.settled_by, quarantine.settled_at,
+       (SELECT uploads.name FROM uploads WHERE uploads.sha256 = quarantine.received_sha256
+        ORDER BY uploads.id LIMIT 1)
 FROM quarantine LEFT JOIN received ON received.sha256 = quarantine.received_sha256";
 
 fn quarantine_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
@@ -402,6 +446,7 @@ fn quarantine_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> 
         settled: row.get(8)?,
         settled_by: row.get(9)?,
         settled_at: row.get(10)?,
+        upload_name: row.get(11)?,
     })
 }
 

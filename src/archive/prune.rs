@@ -3,7 +3,6 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::audit::{append_audit, promote_audit_head, stage_audit_head};
 use super::{Archive, ArchiveError};
 
 /// What `aup prune` removed for one school and year.
@@ -30,7 +29,7 @@ impl Archive {
     /// audit log. The caller deletes the files afterwards: a crash in between
     /// leaves files the index no longer names, never index rows without files.
     pub fn prune(&mut self, school: &str, year: &str, why: &str) -> Result<Pruned, ArchiveError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin_audited()?;
         let mut pruned = Pruned::default();
         let candidates: Vec<String> = tx
             .prepare(
@@ -98,10 +97,7 @@ impl Archive {
             pruned.returns,
             pruned.received.len()
         );
-        let head = append_audit(&tx, "prune", &detail)?;
-        stage_audit_head(&self.root, &head)?;
-        tx.commit()?;
-        promote_audit_head(&self.root)?;
+        tx.commit("prune", &detail)?;
         Ok(pruned)
     }
 }

@@ -4,7 +4,6 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::audit::{append_audit, promote_audit_head, stage_audit_head};
 use super::{Archive, ArchiveError};
 use crate::config::AcademicYear;
 use crate::form::drawing::DrawingPrint;
@@ -120,7 +119,7 @@ impl Archive {
         policy: &PolicyRecord<'_>,
         forms: &[IssuedForm<'_>],
     ) -> Result<(), ArchiveError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin_audited()?;
         let year = policy.year.to_string();
         tx.execute(
             "INSERT OR IGNORE INTO policies (fingerprint, school, year, template, policy_json, first_issued)
@@ -209,11 +208,21 @@ impl Archive {
             year,
             &policy.fingerprint[..12.min(policy.fingerprint.len())]
         );
-        let head = append_audit(&tx, "generate", &detail)?;
-        stage_audit_head(&self.root, &head)?;
-        tx.commit()?;
-        promote_audit_head(&self.root)?;
+        tx.commit("generate", &detail)?;
         Ok(())
+    }
+
+    /// The day a policy version was first issued (`YYYY-MM-DD`): how people
+    /// tell versions apart ("the policy of 1 September 2025").
+    pub fn policy_first_issued(&self, fingerprint: &str) -> Result<Option<String>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT first_issued FROM policies WHERE fingerprint = ?1",
+                params![fingerprint],
+                |row| row.get(0),
+            )
+            .optional()?)
     }
 
     /// The register's view of one form, for tests and `aup show`.

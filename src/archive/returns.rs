@@ -4,7 +4,6 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::audit::{append_audit, promote_audit_head, stage_audit_head};
 use super::{Archive, ArchiveError};
 use crate::verdict::Verdict;
 
@@ -94,7 +93,7 @@ impl Archive {
 
     /// Commits one ingest run.
     pub fn record_ingest(&mut self, record: &IngestRecord, at: &str) -> Result<(), ArchiveError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.begin_audited()?;
         for r in &record.received {
             tx.execute(
                 "INSERT OR IGNORE INTO received (sha256, name, size, stored_path, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -146,10 +145,7 @@ impl Archive {
             "" => "ingest",
             other => other,
         };
-        let head = append_audit(&tx, action, &detail)?;
-        stage_audit_head(&self.root, &head)?;
-        tx.commit()?;
-        promote_audit_head(&self.root)?;
+        tx.commit(action, &detail)?;
         Ok(())
     }
 

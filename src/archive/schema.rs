@@ -154,6 +154,12 @@ ALTER TABLE quarantine ADD COLUMN settled_by TEXT;
 ALTER TABLE quarantine ADD COLUMN settled_at TEXT;
 ";
 
+/// Step 5: the schools an upload's account could file for when it uploaded
+/// (a JSON list; NULL: every school), so filing holds the uploader's scope.
+const UPLOAD_SCOPE: &str = "
+ALTER TABLE uploads ADD COLUMN schools TEXT;
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -161,11 +167,12 @@ fn migrations() -> Migrations<'static> {
         M::up(RECEIVED_PER_RETURN),
         M::up(PAGE_DRAWINGS),
         M::up(OFFICE),
+        M::up(UPLOAD_SCOPE),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 4;
+pub const LATEST: usize = 5;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

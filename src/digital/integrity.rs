@@ -92,7 +92,7 @@ pub(super) fn policy_integrity(
         located.push(found);
     }
     let mut how =
-        "every page's content as issued is present (the reader rewrote the file)".to_owned();
+        "every page shows the policy exactly as issued (the PDF program saved the file in its own way)".to_owned();
     if !rewritten.is_empty() {
         how.push_str(&format!(
             "; {} the same drawing written differently",

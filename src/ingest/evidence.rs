@@ -7,11 +7,14 @@
 #[derive(Debug, Clone)]
 pub struct Evidence {
     pub form_id: String,
+    /// The school's name, as its YAML gives it.
     pub school: String,
     pub year: String,
     pub person: String,
     pub role: String,
     pub fingerprint: String,
+    /// When the policy version was first issued (`YYYY-MM-DD`), if known.
+    pub policy_issued: Option<String>,
     pub issued_on: String,
     pub returned_at: String,
     pub method: String,
@@ -38,11 +41,33 @@ pub fn evidence_pdf(evidence: &Evidence) -> Vec<u8> {
         ),
         (
             10.5,
-            format!("School / year:   {} {}", evidence.school, evidence.year),
+            format!("School / year:   {}, {}", evidence.school, evidence.year),
         ),
-        (10.5, format!("Policy version:  {}", evidence.fingerprint)),
-        (10.5, format!("Issued:          {}", evidence.issued_on)),
-        (10.5, format!("Returned:        {}", evidence.returned_at)),
+        (
+            10.5,
+            match &evidence.policy_issued {
+                Some(day) => format!(
+                    "Policy:          of {} (version {})",
+                    crate::clock::uk_date_long(day),
+                    evidence.fingerprint
+                ),
+                None => format!("Policy:          version {}", evidence.fingerprint),
+            },
+        ),
+        (
+            10.5,
+            format!(
+                "Issued:          {}",
+                crate::clock::uk_date_long(&evidence.issued_on)
+            ),
+        ),
+        (
+            10.5,
+            format!(
+                "Returned:        {}",
+                crate::clock::uk_moment(&evidence.returned_at)
+            ),
+        ),
         (10.5, format!("Signed:          {}", evidence.method)),
         (10.0, String::new()),
         (12.0, "Checks".into()),

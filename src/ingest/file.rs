@@ -32,29 +32,7 @@ pub(super) fn file_form(
             .find(|f| f.name == *file)
             .map(|f| f.stored.as_path())
             .unwrap_or(Path::new(""));
-        // A page that cannot be read back is an error, never an empty page filed.
-        let data =
-            read_filed_data(&page.filed.data, received).map_err(|source| IngestError::Read {
-                path: received.to_owned(),
-                source,
-            })?;
-        let dict =
-            protocol::dict_to_lopdf(&page.filed.dict, 1).ok_or_else(|| IngestError::Read {
-                path: received.to_owned(),
-                source: std::io::Error::other(
-                    "the reader sent an image dictionary nested too deep",
-                ),
-            })?;
-        images.push(ImagePage {
-            dict,
-            data,
-            matrix: page.filed.matrix,
-            size: form
-                .page_sizes
-                .get(page.page as usize - 1)
-                .copied()
-                .unwrap_or((595.28, 841.89)),
-        });
+        images.push(image_page(received, page, form)?);
     }
     let pdf = image_pages_pdf(images);
     // Named by its content: two returns never share a history file.
@@ -75,6 +53,34 @@ pub(super) fn file_form(
         return Ok((relative(&plan.archive, &current), digest));
     }
     Ok((relative(&plan.archive, &history), digest))
+}
+
+/// An identified page as the image page it is filed as, upright on the form's
+/// page size; `received` is the archive's copy of the file it came in.
+pub(super) fn image_page(
+    received: &Path,
+    page: &IdentifiedPage,
+    form: &RegisteredForm,
+) -> Result<ImagePage, IngestError> {
+    // A page that cannot be read back is an error, never an empty page filed.
+    let data = read_filed_data(&page.filed.data, received).map_err(|source| IngestError::Read {
+        path: received.to_owned(),
+        source,
+    })?;
+    let dict = protocol::dict_to_lopdf(&page.filed.dict, 1).ok_or_else(|| IngestError::Read {
+        path: received.to_owned(),
+        source: std::io::Error::other("the reader sent an image dictionary nested too deep"),
+    })?;
+    Ok(ImagePage {
+        dict,
+        data,
+        matrix: page.filed.matrix,
+        size: form
+            .page_sizes
+            .get(page.page as usize - 1)
+            .copied()
+            .unwrap_or((595.28, 841.89)),
+    })
 }
 
 /// A page that is one image drawn by a matrix.

@@ -13,11 +13,17 @@ use super::evidence::{Evidence, evidence_pdf};
 use super::file::{file_form, store};
 use super::pages::Unreadable;
 use super::protocol::{IdentifiedPage, PageReading};
-use super::quarantine::{quarantine_file, quarantine_outcome, quarantine_page};
+use super::quarantine::{
+    quarantine_file, quarantine_identified_page, quarantine_outcome, quarantine_page,
+};
 use super::{FileResult, IngestError, IngestPlan, Outcome, now_text, relative};
 use crate::archive::{Archive, IngestRecord, QuarantineRow, RegisteredForm, ReturnRow};
 use crate::durable;
 use crate::verdict::{Reason, Verdict};
+
+/// Why a form of another school is not filed from an upload. It names neither
+/// the school nor the person: the uploader may not see that school.
+const OTHER_SCHOOL: &str = "this is a form of a school that the account which uploaded it does not cover, so it was not filed; someone whose account covers every school can assign it";
 
 /// Groups identified pages into forms, decides verdicts, files forms and
 /// quarantines what could not be identified.
@@ -29,6 +35,19 @@ pub(super) fn judge(
     record: &mut IngestRecord,
 ) -> Result<Vec<Outcome>, IngestError> {
     let mut outcomes = Vec::new();
+    // The schools each uploaded file may be filed for, by its uploader's account.
+    let mut scopes: HashMap<&str, Vec<String>> = HashMap::new();
+    for file in files {
+        if let Some(schools) = index.upload_scope(&file.sha256)? {
+            scopes.insert(file.sha256.as_str(), schools);
+        }
+    }
+    let naming = Naming::of(plan, index, register, files)?;
+    let may_file = |file: &FileResult, school: &str| {
+        scopes
+            .get(file.sha256.as_str())
+            .is_none_or(|schools| schools.iter().any(|s| s == school))
+    };
     // form id -> page number -> (file name, page)
     let mut forms: BTreeMap<String, BTreeMap<u32, (&str, &IdentifiedPage)>> = BTreeMap::new();
     for file in files {
@@ -51,8 +70,29 @@ pub(super) fn judge(
             continue;
         }
         if let Some(inspection) = &file.digital {
-            if let Some(form) = register.get(&inspection.form_id) {
-                outcomes.push(judge_digital(plan, file, inspection, form, record)?);
+            match register.get(&inspection.form_id) {
+                Some(form) if !may_file(file, &form.school) => {
+                    let why = Unreadable::new(Reason::OtherSchool, OTHER_SCHOOL);
+                    let path = quarantine_file(plan, file, &why)?;
+                    record.quarantined.push(QuarantineRow {
+                        received_sha256: file.sha256.clone(),
+                        page: None,
+                        reason: why.reason.as_str().into(),
+                        message: why.message.clone(),
+                        path: path.clone(),
+                    });
+                    outcomes.push(quarantine_outcome(
+                        &file.name,
+                        None,
+                        why.reason,
+                        &why.message,
+                        Some(path),
+                    ));
+                }
+                Some(form) => {
+                    outcomes.push(judge_digital(plan, file, inspection, form, &naming, record)?)
+                }
+                None => {}
             }
             continue;
         }
@@ -86,6 +126,36 @@ pub(super) fn judge(
             let number = i as u32 + 1;
             match page {
                 PageReading::Blank => {}
+                PageReading::Identified(found)
+                    if register
+                        .get(&found.form_id)
+                        .is_some_and(|form| !may_file(file, &form.school)) =>
+                {
+                    let form = &register[&found.form_id];
+                    let path = quarantine_identified_page(
+                        plan,
+                        file,
+                        number,
+                        found,
+                        form,
+                        Reason::OtherSchool,
+                        OTHER_SCHOOL,
+                    )?;
+                    record.quarantined.push(QuarantineRow {
+                        received_sha256: file.sha256.clone(),
+                        page: Some(number),
+                        reason: Reason::OtherSchool.as_str().into(),
+                        message: OTHER_SCHOOL.into(),
+                        path: path.clone(),
+                    });
+                    outcomes.push(quarantine_outcome(
+                        &file.name,
+                        Some(number),
+                        Reason::OtherSchool,
+                        OTHER_SCHOOL,
+                        Some(path),
+                    ));
+                }
                 PageReading::Identified(found) => {
                     let pages = forms.entry(found.form_id.clone()).or_default();
                     match pages.entry(found.page) {
@@ -166,7 +236,7 @@ pub(super) fn judge(
         .map(|(form_id, pages)| {
             let form = &register[&form_id];
             let current = &currents[&(form.school.clone(), form.year.clone())];
-            judge_form(plan, files, form, &form_id, &pages, current.as_deref())
+            judge_form(plan, files, form, &form_id, &pages, current.as_deref(), &naming)
         })
         .collect();
     for judgement in judged {
@@ -175,6 +245,58 @@ pub(super) fn judge(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// What the evidence pages call things: each school by its name (its YAML's
+/// `name`; the slug when the file cannot be read) and each policy version by
+/// the day it was first issued.
+struct Naming {
+    schools: HashMap<String, String>,
+    policies: HashMap<String, Option<String>>,
+}
+
+impl Naming {
+    fn of(
+        plan: &IngestPlan,
+        index: &Archive,
+        register: &HashMap<String, RegisteredForm>,
+        files: &[FileResult],
+    ) -> Result<Self, IngestError> {
+        let mut naming = Naming {
+            schools: HashMap::new(),
+            policies: HashMap::new(),
+        };
+        let named = files.iter().flat_map(|file| {
+            let digital = file.digital.as_ref().map(|d| d.form_id.as_str());
+            let pages = file.pages.iter().filter_map(|page| match page {
+                PageReading::Identified(found) => Some(found.form_id.as_str()),
+                _ => None,
+            });
+            digital.into_iter().chain(pages)
+        });
+        for form in named.filter_map(|form_id| register.get(form_id)) {
+            if !naming.schools.contains_key(&form.school) {
+                let yaml = plan.schools.join(format!("{}.yaml", form.school));
+                let name = crate::config::load(&yaml)
+                    .map(|school| school.config.name)
+                    .unwrap_or_else(|_| form.school.clone());
+                naming.schools.insert(form.school.clone(), name);
+            }
+            if !naming.policies.contains_key(&form.fingerprint) {
+                let issued = index.policy_first_issued(&form.fingerprint)?;
+                naming.policies.insert(form.fingerprint.clone(), issued);
+            }
+        }
+        Ok(naming)
+    }
+
+    fn school(&self, slug: &str) -> String {
+        self.schools.get(slug).cloned().unwrap_or_else(|| slug.to_owned())
+    }
+
+    fn policy_issued(&self, fingerprint: &str) -> Option<String> {
+        self.policies.get(fingerprint).cloned().flatten()
+    }
 }
 
 /// Judges one form from its pages and files it (its PDF, and its evidence page
@@ -186,6 +308,7 @@ fn judge_form(
     form_id: &str,
     pages: &BTreeMap<u32, (&str, &IdentifiedPage)>,
     current: Option<&str>,
+    naming: &Naming,
 ) -> Result<(ReturnRow, Outcome), IngestError> {
     let found: BTreeMap<u32, &IdentifiedPage> = pages.iter().map(|(&n, (_, p))| (n, *p)).collect();
     let (verdict, missing) = super::paper::verdict(form, &found, current);
@@ -235,7 +358,7 @@ fn judge_form(
             .collect();
         let evidence = Evidence {
             form_id: form_id.to_owned(),
-            school: form.school.clone(),
+            school: naming.school(&form.school),
             year: form.year.clone(),
             person: form
                 .name
@@ -243,6 +366,7 @@ fn judge_form(
                 .unwrap_or_else(|| "(blank form, name handwritten)".into()),
             role: form.role.clone().unwrap_or_default(),
             fingerprint: form.fingerprint.clone(),
+            policy_issued: naming.policy_issued(&form.fingerprint),
             issued_on: form.issued_on.clone(),
             returned_at: now_text(),
             method: "on paper, scanned".into(),
@@ -301,6 +425,7 @@ fn judge_digital(
     file: &FileResult,
     inspection: &crate::digital::Inspection,
     form: &RegisteredForm,
+    naming: &Naming,
     record: &mut IngestRecord,
 ) -> Result<Outcome, IngestError> {
     let dir = plan.archive.join(&form.school).join(&form.year);
@@ -318,7 +443,7 @@ fn judge_digital(
             durable::link_durably(&file.stored, &current).map_err(failed(&current))?;
             let evidence = Evidence {
                 form_id: form.form_id.clone(),
-                school: form.school.clone(),
+                school: naming.school(&form.school),
                 year: form.year.clone(),
                 person: inspection
                     .person
@@ -330,6 +455,7 @@ fn judge_digital(
                     .or_else(|| form.role.clone())
                     .unwrap_or_default(),
                 fingerprint: form.fingerprint.clone(),
+                policy_issued: naming.policy_issued(&form.fingerprint),
                 issued_on: form.issued_on.clone(),
                 returned_at: now_text(),
                 method: inspection.how_signed(),

@@ -11,6 +11,7 @@ pub mod assign;
 mod check_answer;
 mod evidence;
 mod file;
+mod full_disk;
 pub mod inbox;
 mod judge;
 pub mod pages;
@@ -25,6 +26,7 @@ pub mod worker;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -137,6 +139,11 @@ pub enum IngestError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the archive's disk is full: {detail}\n  = hint: free some space on the disk that holds {} (or move the archive to a bigger one), then run ingest again; nothing was taken out of the inbox",
+        archive.display()
+    )]
+    DiskFull { archive: PathBuf, detail: String },
 }
 
 /// One received file and what its pages were.
@@ -159,7 +166,12 @@ struct Pending {
 }
 
 /// Runs an ingest; `report` hears of progress, files and outcomes as they happen.
-pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary, IngestError> {
+/// An error ends the run with the inbox as it was for every file not filed.
+pub fn run(plan: &IngestPlan, report: impl FnMut(&Event)) -> Result<Summary, IngestError> {
+    run_to_end(plan, report).map_err(|error| full_disk::explain(error, &plan.archive))
+}
+
+fn run_to_end(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary, IngestError> {
     let _lock = archive::lock(&plan.archive)?;
     let mut index = Archive::open(&plan.archive)?;
     for note in archive::tidy_after_crash(&plan.archive) {
@@ -205,17 +217,30 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
         .clamp(1, 4);
     let (jobs, queue) = std::sync::mpsc::channel::<(usize, Request, worker::Limits)>();
     let queue = Mutex::new(queue);
-    let mut jobs = Some(jobs);
+    let stopping = AtomicBool::new(false);
+    // The first spool write a worker could not make: the archive's disk, so the
+    // run stops before anything is judged on pages it could not keep.
+    let mut spool_failed: Option<i32> = None;
     std::thread::scope(|scope| -> Result<(), IngestError> {
+        // Owned here, not outside the scope: however this closure ends (an error
+        // half way included), the sender is dropped and the readers are told to
+        // stop before the scope waits for them; otherwise a reader blocked on
+        // the queue waits for ever and so does the run.
+        let jobs = jobs;
+        let _stop = StopReaders(&stopping);
         // Readers run while this thread takes the next files in: each reader
         // thread starts one worker process per file and waits for its answer.
         let (answers, answered) = std::sync::mpsc::channel();
         for _ in 0..readers {
-            let (queue, answers) = (&queue, answers.clone());
+            let (queue, answers, stopping) = (&queue, answers.clone(), &stopping);
             scope.spawn(move || {
                 loop {
                     let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     let Ok((n, request, limits)) = job else { break };
+                    // Jobs still queued when the run gave up are not read.
+                    if stopping.load(Ordering::Relaxed) {
+                        break;
+                    }
                     if answers.send((n, worker::read(&request, limits))).is_err() {
                         break;
                     }
@@ -233,6 +258,9 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
             };
             let reading = match answer {
                 Ok(answer) => {
+                    if let Some(failed) = answer.spool_failed {
+                        spool_failed.get_or_insert(failed);
+                    }
                     for warning in answer.warnings {
                         if !warned.contains(&warning) {
                             report(&Event::Warning(warning.clone()));
@@ -357,6 +385,7 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
                             ..Default::default()
                         }),
                         warnings: Vec::new(),
+                        spool_failed: None,
                     }),
                     &mut pending,
                     &mut report,
@@ -371,21 +400,26 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
                         task: Task::Scan,
                     };
                     let limits = worker::Limits::for_file(received.size, plan.reader_timeout);
-                    if let Some(jobs) = &jobs {
-                        let _ = jobs.send((position, request, limits));
-                    }
+                    let _ = jobs.send((position, request, limits));
                 }
             }
             while let Ok((n, answer)) = answered.try_recv() {
                 finish(n, answer, &mut pending, &mut report);
             }
         }
-        jobs = None;
+        // No more jobs: the readers end once the queue is empty.
+        drop(jobs);
         for (n, answer) in answered {
             finish(n, answer, &mut pending, &mut report);
         }
         Ok(())
     })?;
+    if let Some(os_error) = spool_failed {
+        return Err(IngestError::Write {
+            path: plan.archive.join(".spool"),
+            source: std::io::Error::from_raw_os_error(os_error),
+        });
+    }
     results.sort_by_key(|(n, _)| *n);
     let mut results: Vec<FileResult> = results.into_iter().map(|(_, r)| r).collect();
     for file in &mut results {
@@ -412,6 +446,15 @@ pub fn run(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summary,
         report(&Event::Outcome(outcome));
     }
     Ok(summary)
+}
+
+/// Tells the reader threads to stop when dropped: on every way out of a run.
+struct StopReaders<'a>(&'a AtomicBool);
+
+impl Drop for StopReaders<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 fn relative(root: &Path, path: &Path) -> String {

@@ -56,6 +56,11 @@ pub enum AssignPages {
 pub struct Answer {
     pub reading: Reading,
     pub warnings: Vec<String>,
+    /// The OS error of a page image the worker could not write into its spool
+    /// (a full disk): the run stops with it rather than quarantine pages it
+    /// could not keep.
+    #[serde(default)]
+    pub spool_failed: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

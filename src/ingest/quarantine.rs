@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
-use super::file::store;
+use super::file::{image_page, image_pages_pdf, store};
 use super::pages::Unreadable;
-use super::protocol::SpooledImage;
+use super::protocol::{IdentifiedPage, SpooledImage};
 use super::{FileResult, IngestError, IngestPlan, Outcome, relative};
+use crate::archive::RegisteredForm;
 use crate::verdict::{Reason, Verdict};
 
 /// A file that could not be read at all: quarantined as it is, with a sidecar.
@@ -29,6 +30,28 @@ pub(super) fn quarantine_file(
     })?;
     store(&path, &bytes)?;
     sidecar(&path, &file.name, None, why.reason, &why.message, None)?;
+    Ok(relative(&plan.archive, &path))
+}
+
+/// An identified page that may not be filed from this file (another school's
+/// form in an upload by an account for some schools): kept upright as a
+/// one-page PDF, which `aup assign` and the quarantine page can place.
+pub(super) fn quarantine_identified_page(
+    plan: &IngestPlan,
+    file: &FileResult,
+    page: u32,
+    found: &IdentifiedPage,
+    form: &RegisteredForm,
+    reason: Reason,
+    message: &str,
+) -> Result<String, IngestError> {
+    let path = plan
+        .archive
+        .join("quarantine")
+        .join(format!("{}-p{page}.pdf", &file.sha256[..12]));
+    let image = image_page(&file.stored, found, form)?;
+    store(&path, &image_pages_pdf([image]))?;
+    sidecar(&path, &file.name, Some(page), reason, message, None)?;
     Ok(relative(&plan.archive, &path))
 }
 

@@ -37,6 +37,9 @@ pub(crate) const REREAD_DPI: f32 = 150.0;
 pub struct Spool {
     dir: PathBuf,
     next: std::sync::atomic::AtomicUsize,
+    /// The first write that failed: the archive's disk, not the page, is at
+    /// fault, so the run must stop rather than quarantine what it could not keep.
+    failed: Mutex<Option<i32>>,
 }
 
 impl Spool {
@@ -44,14 +47,24 @@ impl Spool {
         Self {
             dir,
             next: std::sync::atomic::AtomicUsize::new(0),
+            failed: Mutex::new(None),
         }
     }
 
     fn put(&self, extension: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = self.dir.join(format!("{n}.{extension}"));
-        std::fs::write(&path, bytes)?;
+        if let Err(error) = std::fs::write(&path, bytes) {
+            let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+            failed.get_or_insert(error.raw_os_error().unwrap_or(libc::EIO));
+            return Err(error);
+        }
         Ok(path)
+    }
+
+    /// The OS error of the first write into the spool that failed, if any.
+    pub fn failure(&self) -> Option<i32> {
+        self.failed.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A page for the quarantine: the page and its thumbnail, as PNG.

@@ -329,6 +329,7 @@ pub fn answer(request: &Request) -> Answer {
             return Answer {
                 reading,
                 warnings: Vec::new(),
+                spool_failed: None,
             };
         }
     };
@@ -356,6 +357,7 @@ pub fn answer(request: &Request) -> Answer {
     Answer {
         reading,
         warnings: reader.warnings.into_inner().unwrap_or_default(),
+        spool_failed: spool.failure(),
     }
 }
 

@@ -22,7 +22,7 @@ use super::downloads::safe_file_name;
 use super::filing::Job;
 use super::pages::{blocking, message, viewer};
 use super::{UPLOAD_LIMIT_BYTES, sessions};
-use crate::archive::Archive;
+use crate::archive::{Archive, NewUpload};
 use crate::config::AcademicYear;
 
 /// The inbox subfolder uploads are written to.
@@ -79,7 +79,7 @@ pub async fn upload(
         );
         return refuse(&app, &user, json, StatusCode::INTERNAL_SERVER_ERROR, &text);
     }
-    let mut stored = Vec::new();
+    let mut uploaded = Vec::new();
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -92,8 +92,8 @@ pub async fn upload(
         if field.name() != Some("file") || field.file_name().is_none_or(str::is_empty) {
             continue;
         }
-        match store(&folder, field).await {
-            Ok(file) => stored.push(file),
+        match store(&app, &user, &folder, field).await {
+            Ok(file) => uploaded.push(file),
             Err(UploadError::TooLarge(name)) => {
                 let text = format!(
                     "{name} is larger than the upload limit of {} MB. Split the scan into smaller files, or save it into the inbox folder directly.",
@@ -109,7 +109,7 @@ pub async fn upload(
             }
         }
     }
-    if stored.is_empty() {
+    if uploaded.is_empty() {
         return refuse(
             &app,
             &user,
@@ -118,49 +118,10 @@ pub async fn upload(
             "Choose a file to upload.",
         );
     }
-    let (app2, name) = (app.clone(), user.name.clone());
-    let recorded = tokio::task::spawn_blocking(move || -> Result<Vec<Uploaded>, String> {
-        let index = Archive::open_unlocked(&app2.folders.archive).map_err(|e| e.to_string())?;
-        let mut uploaded = Vec::new();
-        for Stored {
-            original,
-            size,
-            sha256,
-            at,
-        } in stored
-        {
-            let id = index
-                .record_upload(&sha256, &original, size, &name, &at)
-                .map_err(|e| e.to_string())?;
-            app2.filing.send(Job::Record {
-                action: "upload".into(),
-                detail: format!("{original} ({size} bytes, sha256 {sha256}) by {name}"),
-            });
-            uploaded.push(Uploaded {
-                id,
-                name: original,
-                size,
-                sha256,
-            });
-        }
-        Ok(uploaded)
-    })
-    .await
-    .unwrap_or_else(|_| Err("recording the upload failed".into()));
-    // The bytes are in the inbox whatever the index said: they will be filed.
     app.filing.send(Job::Wake);
-    match (recorded, json) {
-        (Ok(uploaded), true) => Json(context! { uploads => uploaded }).into_response(),
-        (Ok(_), false) => Redirect::to("/upload").into_response(),
-        (Err(error), _) => refuse(
-            &app,
-            &user,
-            json,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!(
-                "The file is in the inbox and will be filed, but its upload could not be recorded: {error}"
-            ),
-        ),
+    match json {
+        true => Json(context! { uploads => uploaded }).into_response(),
+        false => Redirect::to("/upload").into_response(),
     }
 }
 
@@ -220,18 +181,16 @@ async fn receive(
     Ok((partial, size, crate::form::id::hex(&hasher.finalize())))
 }
 
-/// A file now in the inbox: the name it came with, its size, SHA-256, and when
-/// it became visible there.
-struct Stored {
-    original: String,
-    size: u64,
-    sha256: String,
-    at: String,
-}
-
-/// Streams one uploaded file into the inbox: hidden while it is written, then
-/// renamed to its visible name once its last byte is on disk.
-async fn store(folder: &Path, mut field: Field<'_>) -> Result<Stored, UploadError> {
+/// Streams one uploaded file into the inbox: hidden while it is written; then
+/// recorded, with its audit entry, in the index; then renamed to its visible
+/// name. An upload that cannot be recorded never reaches the inbox (its hidden
+/// copy is removed), so every file filed from the page is in the audit log.
+async fn store(
+    app: &Arc<App>,
+    user: &User,
+    folder: &Path,
+    mut field: Field<'_>,
+) -> Result<Uploaded, UploadError> {
     let original = field.file_name().unwrap_or("upload").to_owned();
     let hidden = folder.join(format!("{PARTIAL}{}.part", sessions::token()));
     let (mut partial, size, sha256) = receive(&mut field, hidden, &original).await?;
@@ -247,25 +206,46 @@ async fn store(folder: &Path, mut field: Field<'_>) -> Result<Stored, UploadErro
         &sha256[..8],
         safe_file_name(&original)
     ));
-    let (from, folder) = (partial.path.clone(), folder.to_owned());
-    let renamed = tokio::task::spawn_blocking(move || {
-        std::fs::rename(&from, &visible).and_then(|()| std::fs::File::open(&folder)?.sync_all())
+    let at = stamp
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let (archive, from, folder) = (
+        app.folders.archive.clone(),
+        partial.path.clone(),
+        folder.to_owned(),
+    );
+    let (name, schools) = (user.name.clone(), user.schools.clone());
+    let (sha, file_name) = (sha256.clone(), original.clone());
+    let placed = tokio::task::spawn_blocking(move || -> Result<i64, UploadError> {
+        let upload = NewUpload {
+            sha256: &sha,
+            name: &file_name,
+            size,
+        };
+        let id = Archive::open_unlocked(&archive)
+            .and_then(|index| index.record_upload(&upload, &name, &schools, &at))
+            .map_err(|error| {
+                UploadError::Disk(format!(
+                    "{file_name} was not uploaded: it could not be recorded in the archive ({error}). Try again; if it keeps failing, tell whoever looks after aup."
+                ))
+            })?;
+        std::fs::rename(&from, &visible)
+            .and_then(|()| std::fs::File::open(&folder)?.sync_all())
+            .map_err(|error| {
+                UploadError::Disk(format!(
+                    "The upload could not be moved into the inbox: {error}"
+                ))
+            })?;
+        Ok(id)
     })
     .await
-    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-    if let Err(error) = renamed {
-        return Err(UploadError::Disk(format!(
-            "The upload could not be moved into the inbox: {error}"
-        )));
-    }
+    .unwrap_or_else(|e| Err(UploadError::Disk(format!("The upload failed: {e}"))))?;
     partial.keep = true;
-    Ok(Stored {
-        original,
+    Ok(Uploaded {
+        id: placed,
+        name: original,
         size,
         sha256,
-        at: stamp
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
     })
 }
 

@@ -35,16 +35,18 @@ impl User {
 
     /// Whether the user may see a quarantined entry. A quarantined page has no
     /// school (that is why it is there), so an account for some schools sees
-    /// only what it uploaded itself; an account for every school sees all.
+    /// only what it uploaded itself, and never another school's form held back
+    /// from its upload; an account for every school sees all.
     pub fn may_see_quarantined(
         &self,
         index: &Archive,
         entry: &crate::archive::QuarantineEntry,
     ) -> bool {
         self.schools.is_empty()
-            || index
-                .uploaded_by(&self.name, &entry.received_sha256)
-                .unwrap_or(false)
+            || (entry.reason != crate::verdict::Reason::OtherSchool.as_str()
+                && index
+                    .uploaded_by(&self.name, &entry.received_sha256)
+                    .unwrap_or(false))
     }
 
     /// Refuses, with a page saying why, unless the role allows `what`.

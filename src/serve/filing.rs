@@ -1,6 +1,6 @@
 //! The one thread of `aup serve` that changes the archive. Everything that
 //! writes (filing the inbox, assigning or setting aside a quarantined page,
-//! issuing forms, the audit entries of web actions) is a job on its queue, done
+//! issuing forms) is a job on its queue, done
 //! in order, each under the archive's lock as the CLI takes it: the server and a
 //! CLI `aup ingest` never file the same file twice, and a scan that lands while
 //! a batch runs is taken by the next batch.
@@ -27,6 +27,8 @@ use crate::render::TemplateSource;
 const QUIET: Duration = Duration::from_millis(500);
 /// How soon to try again when a CLI `aup ingest` holds the archive's lock.
 const LOCKED_RETRY: Duration = Duration::from_secs(2);
+/// How soon to try again after a batch failed (a full disk, a broken index).
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(30);
 
 /// Where the server's folders are.
 #[derive(Debug, Clone)]
@@ -62,8 +64,6 @@ pub enum Job {
         by: String,
         reply: oneshot::Sender<Result<Issued, String>>,
     },
-    /// Append an audit entry for a web action (an upload).
-    Record { action: String, detail: String },
 }
 
 /// What issuing a school's forms wrote.
@@ -91,8 +91,22 @@ pub struct InboxState {
     /// The end of the last batch (RFC 3339), and what it did.
     pub last_batch_at: Option<String>,
     pub last_batch: Option<String>,
-    /// The last thing that went wrong, for the office to see.
+    /// The last thing that went wrong, as the server's log says it.
     pub problem: Option<String>,
+    /// The same, in a sentence for the office.
+    pub problem_plain: Option<String>,
+    /// The error itself, cleaned, for whoever looks after aup.
+    pub problem_details: Option<String>,
+}
+
+impl InboxState {
+    fn set_problem(&mut self, problem: Option<(&str, String)>) {
+        self.problem_plain = problem.as_ref().map(|(plain, _)| plain.to_string());
+        self.problem_details = problem
+            .as_ref()
+            .map(|(_, error)| super::wording::printable(error));
+        self.problem = problem.map(|(_, error)| error);
+    }
 }
 
 /// The handle the web side holds.
@@ -196,21 +210,28 @@ impl FilingThread {
             return;
         }
         match self.file(look.settled) {
-            Ok(()) => self.set_state(|s| s.problem = None),
+            Ok(()) => self.set_state(|s| s.set_problem(None)),
             Err(IngestError::Archive(ArchiveError::Locked(_))) => {
                 self.set_state(|s| {
-                    s.problem = Some(
+                    s.set_problem(Some((
+                        "Someone is filing scans from the command line just now; these are filed when they have finished.",
                         "another aup ingest is filing this archive: the inbox is taken when it has finished"
                             .into(),
-                    )
+                    )))
                 });
                 self.later(LOCKED_RETRY);
             }
             Err(error) => {
                 eprintln!("aup serve: filing the inbox failed: {error}");
-                self.set_state(|s| s.problem = Some(error.to_string()));
+                let plain = match &error {
+                    IngestError::DiskFull { .. } => {
+                        "The disk that holds the archive is full. Ask whoever looks after aup to free some space."
+                    }
+                    _ => "Something went wrong while filing. Ask whoever looks after aup to look at the details below.",
+                };
+                self.set_state(|s| s.set_problem(Some((plain, error.to_string()))));
                 // Not a tight loop on a broken archive: try again in a while.
-                self.later(Duration::from_secs(30));
+                self.later(RETRY_AFTER_ERROR);
             }
         }
     }
@@ -283,11 +304,6 @@ impl FilingThread {
                 reply,
             } => {
                 let _ = reply.send(self.issue(&school, year, &by));
-            }
-            Job::Record { action, detail } => {
-                if let Err(error) = self.with_lock(|index| index.record_action(&action, &detail)) {
-                    eprintln!("aup serve: cannot record `{action}` in the audit log: {error}");
-                }
             }
         }
     }

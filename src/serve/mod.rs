@@ -14,7 +14,6 @@
 pub mod accounts;
 mod actions;
 mod auth;
-mod clock;
 mod downloads;
 pub mod filing;
 mod pages;
@@ -22,6 +21,7 @@ pub mod sessions;
 mod tls;
 pub mod views;
 pub mod watch;
+mod wording;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
@@ -112,7 +112,9 @@ const SCRIPT: &str = include_str!("assets/app.js");
 /// The templates, parsed once. Names ending `.html` are HTML-escaped.
 pub fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
-    env.add_filter("uk_time", |text: String| clock::uk_local(&text));
+    env.add_filter("uk_time", |text: String| crate::clock::uk_local(&text));
+    env.add_filter("uk_date", |text: String| crate::clock::uk_date(&text));
+    env.add_filter("uk_date_long", |text: String| crate::clock::uk_date_long(&text));
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("built-in template {name}: {e}"));
@@ -208,7 +210,10 @@ pub fn router(app: Arc<App>) -> Router {
         ))
         // Every other request is a small form: nothing larger is read.
         .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))
-        .layer(middleware::map_response(security_headers))
+        .layer(middleware::map_response_with_state(
+            app.clone(),
+            security_headers,
+        ))
         .with_state(app)
 }
 
@@ -224,9 +229,19 @@ async fn script() -> Response {
 }
 
 /// Headers on every response: no framing, no sniffing, no referrer leaving the
-/// site, scripts only from this server.
-async fn security_headers(mut response: Response) -> Response {
+/// site, scripts only from this server; over TLS (ours or a proxy's), HSTS.
+/// X-XSS-Protection is left out on purpose: browsers dropped the filter it
+/// controlled, and the content security policy does its work.
+async fn security_headers(State(app): State<Arc<App>>, mut response: Response) -> Response {
     let headers = response.headers_mut();
+    if app.tls || app.behind_proxy {
+        // A year, for this host only: a school's other sites under the same
+        // domain may not all be served over HTTPS.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -311,7 +326,7 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
             .state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .watching = watching.describe();
+            .watching = watching.plain();
         let app = Arc::new(App::new(
             folders.clone(),
             filing,

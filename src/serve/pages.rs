@@ -14,6 +14,7 @@ use super::App;
 use super::auth::User;
 use super::downloads::{inside, send};
 use super::views;
+use super::wording::{PlainReason, arrived_as, plain_reason};
 use crate::archive::{Archive, RegisteredForm};
 use crate::config::AcademicYear;
 use crate::report;
@@ -113,6 +114,10 @@ pub async fn overview(user: User, State(app): State<Arc<App>>) -> Response {
             .into_iter()
             .filter(|f| user.may_see(&f.school))
             .take(12)
+            .map(|f| {
+                let school_name = app.views.school_name(&app.folders.schools, &f.school);
+                context! { school_name => school_name, ..minijinja::Value::from_serialize(&f) }
+            })
             .collect();
         let open_quarantine = index
             .quarantine(true)
@@ -290,21 +295,33 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
             .ok()
             .flatten();
         let history = index.history(&form.form_id).unwrap_or_default();
+        // The return that stands: the newest accepted one (a later tampered
+        // copy does not undo it), else the newest. Those before it are superseded.
+        let standing = history
+            .iter()
+            .rposition(|(summary, _, _)| summary.verdict == crate::verdict::Verdict::Accepted)
+            .or(history.len().checked_sub(1));
         let returns: Vec<_> = history
             .iter()
             .enumerate()
             .map(|(n, (summary, files, archived))| {
                 context! {
                     n => n + 1,
+                    superseded => standing.is_some_and(|standing| n < standing),
                     ingested_at => summary.ingested_at,
                     verdict => summary.verdict.as_str(),
                     missing => summary.missing,
                     method => summary.method,
-                    files => files,
+                    files => files.iter().map(|f| arrived_as(None, Some(f))).collect::<Vec<_>>(),
                     archived => archived,
                 }
             })
             .collect();
+        let policy = match index.policy_first_issued(&form.fingerprint).ok().flatten() {
+            Some(day) => format!("The policy of {}", crate::clock::uk_date_long(&day)),
+            None => "The policy".to_owned(),
+        };
+        let school_name = app.views.school_name(&app.folders.schools, &form.school);
         let evidence = inside(
             &app.folders.archive,
             &format!(
@@ -319,12 +336,13 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
                 user => viewer(&user),
                 form_id => form.form_id,
                 school => form.school,
+                school_name => school_name,
                 year => form.year,
                 person => form.name,
                 role => form.role,
                 pages => form.pages,
                 issued_on => form.issued_on,
-                policy => form.fingerprint.get(..12).unwrap_or(&form.fingerprint),
+                policy => policy,
                 current => current.as_deref() == Some(form.fingerprint.as_str()),
                 returns => returns,
                 evidence => evidence,
@@ -467,11 +485,46 @@ pub struct UploadView {
     uploaded_at: String,
     /// When, in UK time, for people.
     uploaded_local: String,
-    /// waiting, filed, or duplicate (these bytes came before).
+    /// `waiting`, `filed`, `partly-filed` (some pages wait in quarantine),
+    /// `quarantined` (nothing filed), or `duplicate` (these bytes came before).
     state: &'static str,
+    /// The state in words, for its badge.
+    state_label: &'static str,
     received_at: Option<String>,
     forms: Vec<crate::archive::UploadForm>,
-    quarantined: Vec<crate::archive::UploadQuarantine>,
+    /// What of it waits in quarantine (settled entries are not listed).
+    quarantined: Vec<UploadQuarantineView>,
+}
+
+/// A page or file of an upload that waits in quarantine.
+#[derive(Serialize)]
+pub struct UploadQuarantineView {
+    id: i64,
+    page: Option<u32>,
+    reason: PlainReason,
+    /// Whether the uploader may open it (another school's form: no).
+    link: bool,
+}
+
+/// What became of an upload, in one word for its badge.
+fn upload_state(u: &crate::archive::UploadRecord, open_quarantine: usize) -> &'static str {
+    match &u.received_at {
+        None => "waiting",
+        Some(at) if *at < u.uploaded_at => "duplicate",
+        Some(_) if open_quarantine == 0 => "filed",
+        Some(_) if u.forms.is_empty() => "quarantined",
+        Some(_) => "partly-filed",
+    }
+}
+
+fn upload_state_label(state: &str) -> &'static str {
+    match state {
+        "waiting" => "waiting to be filed",
+        "duplicate" => "already filed before",
+        "filed" => "filed",
+        "quarantined" => "not filed: see below",
+        _ => "partly filed: see below",
+    }
 }
 
 fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView>, Response> {
@@ -483,23 +536,35 @@ fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView
         // An account for some schools sees its own uploads only: another
         // school's forms could be in the others.
         .filter(|u| user.schools.is_empty() || u.user == user.name)
-        .map(|u| {
-            let state = match &u.received_at {
-                None => "waiting",
-                Some(at) if *at < u.uploaded_at => "duplicate",
-                Some(_) => "filed",
-            };
+        .map(|mut u| {
+            // Nothing of a school the account does not cover, even from its
+            // own upload (filed there by someone who covers it).
+            u.forms.retain(|f| user.may_see(&f.school));
+            let open: Vec<UploadQuarantineView> = u
+                .quarantined
+                .iter()
+                .filter(|q| q.settled.is_none())
+                .map(|q| UploadQuarantineView {
+                    id: q.id,
+                    page: q.page,
+                    reason: plain_reason(&q.reason, &q.message),
+                    link: user.schools.is_empty()
+                        || q.reason != crate::verdict::Reason::OtherSchool.as_str(),
+                })
+                .collect();
+            let state = upload_state(&u, open.len());
             UploadView {
                 id: u.id,
                 name: u.name,
                 size_kb: (u.size + 1023) / 1024,
                 user: u.user,
-                uploaded_local: super::clock::uk_local(&u.uploaded_at),
+                uploaded_local: crate::clock::uk_local(&u.uploaded_at),
                 uploaded_at: u.uploaded_at,
                 state,
+                state_label: upload_state_label(state),
                 received_at: u.received_at,
                 forms: u.forms,
-                quarantined: u.quarantined,
+                quarantined: open,
             }
         })
         .collect())
@@ -519,14 +584,31 @@ pub async fn upload_results(user: User, State(app): State<Arc<App>>) -> Response
 #[derive(Serialize)]
 struct QuarantineView {
     id: i64,
-    received_name: Option<String>,
+    /// The file's name as it arrived (an upload's own name).
+    file: String,
     page: Option<u32>,
-    reason: String,
-    message: String,
+    reason: PlainReason,
     created_at: String,
     thumbnail: bool,
     settled: Option<String>,
     settled_by: Option<String>,
+    settled_at: Option<String>,
+}
+
+impl QuarantineView {
+    fn of(q: crate::archive::QuarantineEntry, thumbnail: bool) -> Self {
+        Self {
+            id: q.id,
+            file: arrived_as(q.upload_name.as_deref(), q.received_name.as_deref()),
+            page: q.page,
+            reason: plain_reason(&q.reason, &q.message),
+            created_at: q.created_at,
+            thumbnail,
+            settled: q.settled,
+            settled_by: q.settled_by,
+            settled_at: q.settled_at,
+        }
+    }
 }
 
 fn thumbnail_of(path: &str) -> Option<String> {
@@ -554,18 +636,11 @@ pub async fn quarantine(
         let entries: Vec<QuarantineView> = entries
             .into_iter()
             .filter(|entry| user.may_see_quarantined(&index, entry))
-            .map(|q| QuarantineView {
-                thumbnail: thumbnail_of(&q.path)
+            .map(|q| {
+                let thumbnail = thumbnail_of(&q.path)
                     .and_then(|t| inside(&app.folders.archive, &t))
-                    .is_some(),
-                id: q.id,
-                received_name: q.received_name,
-                page: q.page,
-                reason: q.reason,
-                message: q.message,
-                created_at: q.created_at,
-                settled: q.settled,
-                settled_by: q.settled_by,
+                    .is_some();
+                QuarantineView::of(q, thumbnail)
             })
             .collect();
         app.render(
@@ -607,6 +682,7 @@ pub async fn quarantine_entry(
             false => Vec::new(),
         };
         let image = entry.path.ends_with(".png");
+        let entry = QuarantineView::of(entry, false);
         app.render(
             "quarantine_entry.html",
             context! {

@@ -89,6 +89,13 @@ impl ViewCache {
         Ok(files)
     }
 
+    /// A school's name as its YAML gives it (its slug when the file is gone).
+    pub fn school_name(&self, schools: &Path, slug: &str) -> String {
+        self.school(schools, slug)
+            .map(|files| files.name)
+            .unwrap_or_else(|_| slug.to_owned())
+    }
+
     /// The kept rows of a school year, if nothing they came from has changed.
     fn kept(
         &self,

@@ -28,6 +28,16 @@ impl Watching {
             Self::Polling(every) => format!("polling every {} s", every.as_secs()),
         }
     }
+
+    /// How the office's pages say it.
+    pub fn plain(self) -> String {
+        match self {
+            Self::Notifications => "new files are filed as soon as they have arrived".into(),
+            Self::Polling(every) => {
+                format!("the inbox folder is looked at every {} seconds", every.as_secs())
+            }
+        }
+    }
 }
 
 /// Starts watching `inbox`: every change calls `wake`, which answers false once

@@ -84,7 +84,7 @@
     item.appendChild(el("strong", "", upload.name));
     item.appendChild(el("span", "muted", " " + upload.size_kb + " KB, " +
       upload.uploaded_local + " by " + upload.user + " "));
-    item.appendChild(el("span", "state " + upload.state, upload.state));
+    item.appendChild(el("span", "state " + upload.state, upload.state_label));
     var results = el("ul");
     upload.forms.forEach(function (form) {
       var line = el("li");
@@ -100,10 +100,17 @@
     });
     upload.quarantined.forEach(function (entry) {
       var line = el("li");
-      var link = el("a", "", "quarantined" + (entry.page ? " page " + entry.page : ""));
-      link.href = "/quarantine/" + entry.id;
-      line.appendChild(link);
-      line.appendChild(document.createTextNode(": " + entry.message));
+      line.setAttribute("data-quarantined", entry.id);
+      var what = (entry.page ? "Page " + entry.page : "The file") + " was not filed";
+      if (entry.link) {
+        var link = el("a", "", what);
+        link.href = "/quarantine/" + entry.id;
+        line.appendChild(link);
+      } else {
+        line.appendChild(document.createTextNode(what));
+      }
+      line.appendChild(document.createTextNode(": "));
+      line.appendChild(el("span", "reason", entry.reason.sentence));
       results.appendChild(line);
     });
     item.appendChild(results);
@@ -130,8 +137,9 @@
       answer.uploads.forEach(function (upload) { list.appendChild(render(upload)); });
       var state = document.getElementById("inbox-state");
       if (state && answer.inbox) {
-        state.textContent = "Inbox: " + answer.inbox.watching + (answer.inbox.filing ? "; filing now" : "") +
-          (answer.inbox.settling ? "; " + answer.inbox.settling + " waiting to settle" : "") + ".";
+        var settling = answer.inbox.settling;
+        state.textContent = answer.inbox.filing ? "Filing now." :
+          settling ? settling + (settling === 1 ? " file" : " files") + " still arriving." : "Ready for scans.";
       }
       var waiting = answer.uploads.some(function (upload) { return upload.state === "waiting"; });
       if (waiting || sending.length > 0) { schedule(); }
