@@ -34,7 +34,12 @@ pub fn uk_date_long(text: &str) -> String {
 /// `YYYY-MM-DD` date; text that is neither is shown as it is.
 pub fn uk_date(text: &str) -> String {
     match day_of(text) {
-        Some(day) => format!("{:02}/{:02}/{:04}", day.day(), day.month() as u8, day.year()),
+        Some(day) => format!(
+            "{:02}/{:02}/{:04}",
+            day.day(),
+            day.month() as u8,
+            day.year()
+        ),
         None => text.to_owned(),
     }
 }
@@ -65,7 +70,9 @@ pub fn uk_moment(text: &str) -> String {
 
 /// An RFC 3339 time in UK time.
 fn uk_time(text: &str) -> Option<OffsetDateTime> {
-    let at = OffsetDateTime::parse(text, &Rfc3339).ok()?.to_offset(UtcOffset::UTC);
+    let at = OffsetDateTime::parse(text, &Rfc3339)
+        .ok()?
+        .to_offset(UtcOffset::UTC);
     let offset = match summer_time(at) {
         true => UtcOffset::from_hms(1, 0, 0).unwrap_or(UtcOffset::UTC),
         false => UtcOffset::UTC,

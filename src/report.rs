@@ -506,10 +506,23 @@ mod tests {
 
     #[test]
     fn formula_like_cells_are_neutralised_and_others_kept() {
-        for risky in ["=HYPERLINK(\"http://x\",\"Click\")", "+44 20", "-1+1", "@SUM(A1)", "\tx", "\rx"] {
+        for risky in [
+            "=HYPERLINK(\"http://x\",\"Click\")",
+            "+44 20",
+            "-1+1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
             assert_eq!(spreadsheet_cell(risky), format!("'{risky}"));
         }
-        for plain in ["Amelia Hart", "O'Brien", "", "Head = DSL", "teacher-in-charge"] {
+        for plain in [
+            "Amelia Hart",
+            "O'Brien",
+            "",
+            "Head = DSL",
+            "teacher-in-charge",
+        ] {
             assert_eq!(spreadsheet_cell(plain), plain);
         }
     }

@@ -97,18 +97,40 @@ impl Reason {
     /// offset) are details, for whoever looks after aup.
     pub fn sentence(self) -> &'static str {
         match self {
-            Self::NoQr => "No aup code could be read on this page. It may be another document, or the code may be smudged, folded or cut off. Find whose form it is and assign it, or scan it again.",
-            Self::BadCheck => "An aup code was found but did not read correctly (a smudge or a fold across it). Find whose form it is and assign it, or scan it again.",
-            Self::UnknownForm => "This is an aup form, but not one issued from this archive (another school's system, or a test print).",
-            Self::DuplicatePage => "This page came twice. The first copy was filed; this one is kept here in case it is the better scan.",
-            Self::UnsupportedFilter => "The file stores its pages in a way aup cannot read. Scan it again as PDF, JPEG or PNG.",
-            Self::Encrypted => "The PDF is protected with a password. Open it, save a copy without the password, and upload that.",
-            Self::TooLarge => "The file is too large to be a scan of forms. Scan fewer pages at a time.",
-            Self::Unreadable => "The file is not a readable PDF or image. It may be damaged, or it was still being copied.",
+            Self::NoQr => {
+                "No aup code could be read on this page. It may be another document, or the code may be smudged, folded or cut off. Find whose form it is and assign it, or scan it again."
+            }
+            Self::BadCheck => {
+                "An aup code was found but did not read correctly (a smudge or a fold across it). Find whose form it is and assign it, or scan it again."
+            }
+            Self::UnknownForm => {
+                "This is an aup form, but not one issued from this archive (another school's system, or a test print)."
+            }
+            Self::DuplicatePage => {
+                "This page came twice. The first copy was filed; this one is kept here in case it is the better scan."
+            }
+            Self::UnsupportedFilter => {
+                "The file stores its pages in a way aup cannot read. Scan it again as PDF, JPEG or PNG."
+            }
+            Self::Encrypted => {
+                "The PDF is protected with a password. Open it, save a copy without the password, and upload that."
+            }
+            Self::TooLarge => {
+                "The file is too large to be a scan of forms. Scan fewer pages at a time."
+            }
+            Self::Unreadable => {
+                "The file is not a readable PDF or image. It may be damaged, or it was still being copied."
+            }
             Self::Blank => "Every page of the file is blank, so there was nothing to file.",
-            Self::ReaderFailed => "The file could not be read. It may be damaged: try scanning or saving it again.",
-            Self::Timeout => "Reading the file took too long. It may be damaged or very large: try scanning fewer pages at a time.",
-            Self::OtherSchool => "This is a form of a school that the account which uploaded it does not cover, so it was not filed. Someone whose account covers every school can assign it.",
+            Self::ReaderFailed => {
+                "The file could not be read. It may be damaged: try scanning or saving it again."
+            }
+            Self::Timeout => {
+                "Reading the file took too long. It may be damaged or very large: try scanning fewer pages at a time."
+            }
+            Self::OtherSchool => {
+                "This is a form of a school that the account which uploaded it does not cover, so it was not filed. Someone whose account covers every school can assign it."
+            }
         }
     }
 
@@ -156,7 +178,10 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", reason.as_str()));
             assert_eq!(Reason::parse(reason.as_str()), Some(reason));
             let sentence = reason.sentence();
-            assert!(sentence.ends_with('.') && !sentence.contains('_'), "{sentence}");
+            assert!(
+                sentence.ends_with('.') && !sentence.contains('_'),
+                "{sentence}"
+            );
         }
     }
 }

@@ -3,324 +3,17 @@
 //! pages; files copied into the inbox the ways copiers and people copy them.
 
 mod common;
+mod office;
 mod scan;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Scratch, repo, sqlite};
 use image::Luma;
-use scan::{SIGNED, scan_pdf};
-
-const ROSTER: &str = "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\n";
-
-/// Pakeman with three staff, forms issued for 2025-26, and three accounts.
-fn office() -> Scratch {
-    let scratch = Scratch::pakeman_with_roster(ROSTER);
-    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
-    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
-    for (name, role) in [("head", "head"), ("office", "office"), ("viewer", "viewer")] {
-        add_user(&scratch, name, role, &[]);
-    }
-    scratch
-}
-
-fn add_user(scratch: &Scratch, name: &str, role: &str, schools: &[&str]) {
-    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
-    for school in schools {
-        args.extend(["--school", school]);
-    }
-    scratch
-        .aup_stdin(&args, &format!("{name} password 1\n"))
-        .success();
-}
-
-/// A running `aup serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(scratch: &Scratch, extra: &[&str]) -> Self {
-        let log = std::fs::File::create(scratch.path("serve.log")).unwrap();
-        let settle: &[&str] = match extra.contains(&"--settle") {
-            true => &[],
-            false => &["--settle", "1"],
-        };
-        let listen: &[&str] = match extra.contains(&"--listen") {
-            true => &[],
-            false => &["--listen", "127.0.0.1:0"],
-        };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aup"))
-            .arg("serve")
-            .args(listen)
-            .args(settle)
-            .args(extra)
-            .current_dir(scratch.dir.path())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = sender.send(line);
-        });
-        let url = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .expect("aup serve printed its address");
-        assert!(url.starts_with("http"), "{url:?}");
-        Self {
-            child,
-            url: url.trim().trim_end_matches('/').to_owned(),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An HTTP client that follows no redirects and keeps one session's cookie.
-struct Client {
-    agent: ureq::Agent,
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
-fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-    let mut response = response.expect("the server answered");
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(200 * 1024 * 1024)
-        .read_to_vec()
-        .unwrap_or_default();
-    Answer {
-        status: response.status().as_u16(),
-        headers,
-        body,
-    }
-}
-
-impl Client {
-    fn anonymous(server: &Server) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
-        Self {
-            agent,
-            base: server.url.clone(),
-            cookie: String::new(),
-            csrf: String::new(),
-        }
-    }
-
-    fn signed_in(server: &Server, name: &str) -> Self {
-        let mut client = Self::anonymous(server);
-        let answer = client.sign_in(name, &format!("{name} password 1"));
-        assert_eq!(answer.status, 303, "{}", answer.text());
-        client
-    }
-
-    /// Signs in as a browser would: the form's token from its own cookie.
-    fn sign_in(&mut self, name: &str, password: &str) -> Answer {
-        let form = self.get("/login");
-        let login_cookie = cookie_value(&form, "aup_login").expect("a login cookie");
-        let token = hidden_csrf(&form.text());
-        let body = format!(
-            "csrf={token}&name={name}&password={}",
-            password.replace(' ', "+")
-        );
-        let answer = answer(
-            self.agent
-                .post(&format!("{}/login", self.base))
-                .header("Cookie", &format!("aup_login={login_cookie}"))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .send(body.as_bytes()),
-        );
-        if let Some(session) = cookie_value(&answer, "aup_session").filter(|s| !s.is_empty()) {
-            self.cookie = format!("aup_session={session}");
-            self.csrf = hidden_csrf(&self.get("/").text());
-        }
-        answer
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        let mut request = self.agent.get(&format!("{}{path}", self.base));
-        if !self.cookie.is_empty() {
-            request = request.header("Cookie", &self.cookie);
-        }
-        answer(request.call())
-    }
-
-    fn post_form(&self, path: &str, body: &str) -> Answer {
-        let mut request = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("Content-Type", "application/x-www-form-urlencoded");
-        if !self.cookie.is_empty() {
-            request = request.header("Cookie", &self.cookie);
-        }
-        answer(request.send(body.as_bytes()))
-    }
-
-    /// A multipart upload with one file, the token in the header as the page's
-    /// script sends it.
-    fn upload(&self, path: &str, name: &str, bytes: &[u8]) -> Answer {
-        let boundary = "aupTestBoundary7MA4YWxkTrZu0gW";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        answer(
-            self.agent
-                .post(&format!("{}{path}", self.base))
-                .header("Cookie", &self.cookie)
-                .header("X-CSRF-Token", &self.csrf)
-                .header("Accept", "application/json")
-                .header(
-                    "Content-Type",
-                    &format!("multipart/form-data; boundary={boundary}"),
-                )
-                .send(&body[..]),
-        )
-    }
-}
-
-fn cookie_value(answer: &Answer, name: &str) -> Option<String> {
-    answer.all("set-cookie").iter().find_map(|c| {
-        let first = c.split(';').next()?;
-        let (key, value) = first.split_once('=')?;
-        (key == name).then(|| value.to_owned())
-    })
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + 64].to_owned()
-}
-
-/// The form ids of the issued 2025-26 forms whose file name contains `who`.
-fn form(scratch: &Scratch, who: &str) -> (PathBuf, String) {
-    let pdf = scratch.form_pdf("pakeman", who);
-    let id = scan::form_id(&pdf);
-    (pdf, id)
-}
-
-fn signed_scan(scratch: &Scratch, who: &str) -> Vec<u8> {
-    let (pdf, _) = form(scratch, who);
-    scan_pdf(
-        &scan::paper(&scratch.path("archive"), &pdf, 150.0, SIGNED),
-        150.0,
-    )
-}
-
-/// A signed scan whose last page's codes are under a coffee stain (top right and
-/// down the left margin): that page is quarantined and the form incomplete until
-/// someone assigns it.
-fn scan_with_smudged_last_page(scratch: &Scratch, who: &str) -> Vec<u8> {
-    let (pdf, _) = form(scratch, who);
-    let mut pages = scan::paper(&scratch.path("archive"), &pdf, 150.0, SIGNED);
-    let last = pages.last_mut().unwrap();
-    let (w, h) = last.dimensions();
-    for y in 0..300 {
-        for x in w - 330..w {
-            last.put_pixel(x, y, Luma([255]));
-        }
-    }
-    for y in 0..h {
-        for x in 0..115 {
-            last.put_pixel(x, y, Luma([255]));
-        }
-    }
-    scan_pdf(&pages, 150.0)
-}
-
-fn count(scratch: &Scratch, query: &str) -> i64 {
-    sqlite(&scratch.path("archive"), query)
-        .trim()
-        .parse()
-        .unwrap_or(-1)
-}
-
-/// Waits until `query` counts `wanted`, or fails saying what the log says.
-fn wait_until(scratch: &Scratch, query: &str, wanted: i64, within: Duration) {
-    let start = Instant::now();
-    loop {
-        let now = count(scratch, query);
-        if now == wanted {
-            return;
-        }
-        if start.elapsed() > within {
-            let log = std::fs::read_to_string(scratch.path("serve.log")).unwrap_or_default();
-            panic!("`{query}` is {now}, not {wanted}, after {within:?}; the server said:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn inbox_files(scratch: &Scratch) -> Vec<PathBuf> {
-    walkdir(&scratch.path("inbox"))
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        match path.is_dir() {
-            true => out.extend(walkdir(&path)),
-            false => out.push(path),
-        }
-    }
-    out
-}
+use office::*;
 
 #[test]
 fn the_office_files_scans_in_a_real_browser() {
@@ -353,6 +46,7 @@ fn the_office_files_scans_in_a_real_browser() {
         .arg("3")
         .arg(&csv)
         .arg(&shots)
+        .arg(scratch.form_pdf("pakeman", "chloe"))
         .output()
         .expect("python3 with selenium: run scripts/test.sh, which installs it");
     assert!(
@@ -361,6 +55,34 @@ fn the_office_files_scans_in_a_real_browser() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
         std::fs::read_to_string(scratch.path("serve.log")).unwrap_or_default()
+    );
+
+    // The evidence page of Amelia's return, as the office's PDF viewer shows it.
+    let evidence = std::fs::read_dir(scratch.path("archive/pakeman/2025-26"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".evidence.pdf"))
+        .expect("an evidence page");
+    common::run_tool(
+        "pdftoppm",
+        &[
+            "-png".as_ref(),
+            "-r".as_ref(),
+            "70".as_ref(),
+            "-singlefile".as_ref(),
+            evidence.as_os_str(),
+            shots.join("evidence").as_os_str(),
+        ],
+    );
+    let said = common::pdftotext(&evidence);
+    assert!(said.contains("Pakeman Primary School, 2025-26"), "{said}");
+    assert!(
+        !said.contains("T0")
+            && !said.contains(
+                "Z
+"
+            ),
+        "an RFC 3339 time: {said}"
     );
 
     // What the browser did is what the archive says.
@@ -1031,30 +753,6 @@ fn over_tls_any_address_may_be_served_and_the_cookie_is_secure() {
 }
 
 /// A multipart body with one file field, as a browser's plain form sends it.
-fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "aupFormBoundary0123456789";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-impl Client {
-    /// Posts a file as the page's plain form does: the token in the action URL.
-    fn post_file_form(&self, path: &str, name: &str, bytes: &[u8]) -> Answer {
-        let (content_type, body) = multipart(name, bytes);
-        answer(
-            self.agent
-                .post(&format!("{}{path}?csrf={}", self.base, self.csrf))
-                .header("Cookie", &self.cookie)
-                .header("Content-Type", &content_type)
-                .send(&body[..]),
-        )
-    }
-}
 
 #[test]
 fn a_page_set_aside_leaves_the_list_but_stays_in_the_archive() {

@@ -118,8 +118,7 @@ pub(super) fn begin_immediate(
     let deadline = Instant::now() + WRITE_WAIT;
     let mut pause = Duration::from_millis(20);
     loop {
-        match rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
-        {
+        match rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate) {
             Ok(tx) => return Ok(tx),
             Err(error)
                 if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)

@@ -26,7 +26,8 @@ use rusqlite::Connection;
 pub use audit::AUDIT_HEAD;
 pub use lock::{ArchiveLock, lock, lock_waiting, tidy_after_crash};
 pub use office::{
-    FiledReturn, FormMatch, NewUpload, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord, UserRecord,
+    FiledReturn, FormMatch, NewUpload, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord,
+    UserRecord,
 };
 pub use prune::Pruned;
 pub use register::{IssuedForm, PolicyRecord, Recipient, RegisteredForm};

@@ -1,7 +1,7 @@
 //! `aup assign FILE FORM_ID`: the office identifies by hand a page whose code could
 //! not be read (a smudge, a torn corner) and files it as the form it is. The page
-//! is judged like any scan; when the form's last return was missing exactly these
-//! pages, that return's pages are taken along, so the form is judged whole.
+//! is judged like any scan; when the form's last return was missing these pages,
+//! that return's pages are taken along, so the form is judged whole.
 
 use std::path::{Path, PathBuf};
 
@@ -161,7 +161,8 @@ fn read_as_pages(
 }
 
 /// The pages of the form's last return, when it was a paper return missing
-/// exactly some of the pages now given: read back from the filed PDF.
+/// every page now given: read back from the filed PDF. Pages quarantined one
+/// by one are assigned one by one, and each assignment keeps what came before.
 fn earlier_pages(
     plan: &AssignPlan,
     index: &Archive,
@@ -180,7 +181,7 @@ fn earlier_pages(
         .iter()
         .filter_map(|m| m.strip_prefix("page ")?.parse().ok())
         .collect();
-    if missing_pages.is_empty() || !missing_pages.iter().all(|p| given.contains(p)) {
+    if missing_pages.is_empty() || !given.clone().all(|p| missing_pages.contains(&p)) {
         return Ok(None);
     }
     let present: Vec<u32> = (1..=form.pages as u32)

@@ -73,13 +73,23 @@ mod tests {
             source: std::io::Error::from_raw_os_error(libc::ENOSPC),
         };
         let said = explain(error, dir.path()).to_string();
-        assert!(said.starts_with("the archive's disk is full: cannot write"), "{said}");
-        assert!(said.contains("nothing was taken out of the inbox"), "{said}");
+        assert!(
+            said.starts_with("the archive's disk is full: cannot write"),
+            "{said}"
+        );
+        assert!(
+            said.contains("nothing was taken out of the inbox"),
+            "{said}"
+        );
         let other = IngestError::Write {
             path: dir.path().join("x"),
             source: std::io::Error::from_raw_os_error(libc::EACCES),
         };
-        assert!(explain(other, dir.path()).to_string().starts_with("cannot write"));
+        assert!(
+            explain(other, dir.path())
+                .to_string()
+                .starts_with("cannot write")
+        );
         assert!(free_bytes(dir.path()).is_some());
     }
 }

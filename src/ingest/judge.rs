@@ -89,9 +89,9 @@ pub(super) fn judge(
                         Some(path),
                     ));
                 }
-                Some(form) => {
-                    outcomes.push(judge_digital(plan, file, inspection, form, &naming, record)?)
-                }
+                Some(form) => outcomes.push(judge_digital(
+                    plan, file, inspection, form, &naming, record,
+                )?),
                 None => {}
             }
             continue;
@@ -236,7 +236,15 @@ pub(super) fn judge(
         .map(|(form_id, pages)| {
             let form = &register[&form_id];
             let current = &currents[&(form.school.clone(), form.year.clone())];
-            judge_form(plan, files, form, &form_id, &pages, current.as_deref(), &naming)
+            judge_form(
+                plan,
+                files,
+                form,
+                &form_id,
+                &pages,
+                current.as_deref(),
+                &naming,
+            )
         })
         .collect();
     for judgement in judged {
@@ -291,7 +299,10 @@ impl Naming {
     }
 
     fn school(&self, slug: &str) -> String {
-        self.schools.get(slug).cloned().unwrap_or_else(|| slug.to_owned())
+        self.schools
+            .get(slug)
+            .cloned()
+            .unwrap_or_else(|| slug.to_owned())
     }
 
     fn policy_issued(&self, fingerprint: &str) -> Option<String> {

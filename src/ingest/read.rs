@@ -64,7 +64,7 @@ impl Spool {
 
     /// The OS error of the first write into the spool that failed, if any.
     pub fn failure(&self) -> Option<i32> {
-        self.failed.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        *self.failed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A page for the quarantine: the page and its thumbnail, as PNG.

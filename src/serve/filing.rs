@@ -227,7 +227,9 @@ impl FilingThread {
                     IngestError::DiskFull { .. } => {
                         "The disk that holds the archive is full. Ask whoever looks after aup to free some space."
                     }
-                    _ => "Something went wrong while filing. Ask whoever looks after aup to look at the details below.",
+                    _ => {
+                        "Something went wrong while filing. Ask whoever looks after aup to look at the details below."
+                    }
                 };
                 self.set_state(|s| s.set_problem(Some((plain, error.to_string()))));
                 // Not a tight loop on a broken archive: try again in a while.

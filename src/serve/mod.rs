@@ -114,7 +114,9 @@ pub fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.add_filter("uk_time", |text: String| crate::clock::uk_local(&text));
     env.add_filter("uk_date", |text: String| crate::clock::uk_date(&text));
-    env.add_filter("uk_date_long", |text: String| crate::clock::uk_date_long(&text));
+    env.add_filter("uk_date_long", |text: String| {
+        crate::clock::uk_date_long(&text)
+    });
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("built-in template {name}: {e}"));

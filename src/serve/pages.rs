@@ -14,7 +14,7 @@ use super::App;
 use super::auth::User;
 use super::downloads::{inside, send};
 use super::views;
-use super::wording::{PlainReason, arrived_as, plain_reason};
+use super::wording::{PlainReason, arrived_as, plain_reason, printable};
 use crate::archive::{Archive, RegisteredForm};
 use crate::config::AcademicYear;
 use crate::report;
@@ -555,7 +555,7 @@ fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView
             let state = upload_state(&u, open.len());
             UploadView {
                 id: u.id,
-                name: u.name,
+                name: printable(&u.name),
                 size_kb: (u.size + 1023) / 1024,
                 user: u.user,
                 uploaded_local: crate::clock::uk_local(&u.uploaded_at),

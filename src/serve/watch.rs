@@ -34,7 +34,10 @@ impl Watching {
         match self {
             Self::Notifications => "new files are filed as soon as they have arrived".into(),
             Self::Polling(every) => {
-                format!("the inbox folder is looked at every {} seconds", every.as_secs())
+                format!(
+                    "the inbox folder is looked at every {} seconds",
+                    every.as_secs()
+                )
             }
         }
     }

@@ -26,8 +26,7 @@ pub fn plain_reason(code: &str, message: &str) -> PlainReason {
     };
     let details = printable(message);
     let adds_nothing = details.is_empty()
-        || Reason::parse(code)
-            .is_some_and(|r| r == Reason::OtherSchool || details == r.sentence());
+        || Reason::parse(code).is_some_and(|r| r == Reason::OtherSchool || details == r.sentence());
     PlainReason {
         sentence,
         details: (!adds_nothing).then_some(details),
@@ -67,7 +66,7 @@ pub fn printable(text: &str) -> String {
 /// inbox file's name without the folders and the stamp the upload page adds.
 pub fn arrived_as(upload_name: Option<&str>, received_name: Option<&str>) -> String {
     if let Some(name) = upload_name {
-        return name.to_owned();
+        return printable(name);
     }
     let Some(received) = received_name else {
         return "a received file".to_owned();
@@ -80,8 +79,8 @@ pub fn arrived_as(upload_name: Option<&str>, received_name: Option<&str>) -> Str
         && last.as_bytes()[15] == b'-'
         && last.as_bytes()[24] == b'-';
     match stamped {
-        true => last[25..].to_owned(),
-        false => last.to_owned(),
+        true => printable(&last[25..]),
+        false => printable(last),
     }
 }
 
@@ -93,17 +92,34 @@ mod tests {
     fn a_decoder_dump_becomes_a_sentence_and_clean_details() {
         let dump = "cannot decode the image: Format error decoding Png: ChunkType { type: \u{b8}:\u{80}(, critical: false } chunk appeared before IHDR chunk\u{0}\u{7}";
         let plain = plain_reason("unreadable", dump);
-        assert!(plain.sentence.starts_with("The file is not a readable PDF or image."));
+        assert!(
+            plain
+                .sentence
+                .starts_with("The file is not a readable PDF or image.")
+        );
         let details = plain.details.unwrap();
         assert!(!details.chars().any(char::is_control), "{details:?}");
-        assert!(plain_reason("no_qr", &"x".repeat(5000)).details.unwrap().chars().count() <= 241);
+        assert!(
+            plain_reason("no_qr", &"x".repeat(5000))
+                .details
+                .unwrap()
+                .chars()
+                .count()
+                <= 241
+        );
         assert_eq!(plain_reason("other_school", "anything").details, None);
-        assert_eq!(plain_reason("made_up", "").sentence, "This could not be filed.");
+        assert_eq!(
+            plain_reason("made_up", "").sentence,
+            "This could not be filed."
+        );
     }
 
     #[test]
     fn files_are_named_as_they_arrived() {
-        assert_eq!(arrived_as(Some("Scan 3.pdf"), Some("web/x.pdf")), "Scan 3.pdf");
+        assert_eq!(
+            arrived_as(Some("Scan 3.pdf"), Some("web/x.pdf")),
+            "Scan 3.pdf"
+        );
         assert_eq!(
             arrived_as(None, Some("web/20261203-083825-25e59fa1-Scan_3.pdf")),
             "Scan_3.pdf"

@@ -2,7 +2,7 @@
 chromedriver through Selenium. Called by tests/serve.rs with a running
 `aup serve`; exits non-zero, saying what the page showed, on any failure.
 
-usage: office_in_chromium.py URL SIGNED_SCAN ASSIGN_TO_NAME ASSIGN_PAGE CSV_OUT SHOTS_DIR
+usage: office_in_chromium.py URL SIGNED_SCAN ASSIGN_TO_NAME ASSIGN_PAGE CSV_OUT SHOTS_DIR UNSIGNED_FORM
 """
 
 import json
@@ -15,7 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-url, signed_scan, assign_name, assign_page, csv_out, shots = sys.argv[1:7]
+url, signed_scan, assign_name, assign_page, csv_out, shots, unsigned_form = sys.argv[1:8]
 url = url.rstrip("/")
 
 
@@ -76,6 +76,35 @@ def sign_in(driver, name, password):
 
 def console_errors(driver):
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+SIDEWAYS = """
+const wide = [];
+for (const node of document.querySelectorAll('table, .table-wrap, main, header')) {
+    if (node.scrollWidth > node.clientWidth + 1) { wide.push(node.tagName + '.' + node.className + ' ' + (node.scrollWidth - node.clientWidth) + ' px'); }
+    const right = node.getBoundingClientRect().right;
+    if (right > window.innerWidth + 1) { wide.push(node.tagName + '.' + node.className + ' ends at ' + right); }
+}
+return {page: document.documentElement.scrollWidth - window.innerWidth, wide: wide,
+        header: document.querySelector('header') ? document.querySelector('header').offsetHeight : 0};
+"""
+
+
+def photograph(driver, name, path, ready):
+    """The page at `path` on a desktop and on a 390 px phone: photographed both
+    ways, and on the phone nothing may scroll sideways and the menu is one line."""
+    for size, (width, height) in [("desktop", (1200, 1400)), ("phone", (390, 844))]:
+        driver.set_window_size(width, height)
+        driver.get(url + path)
+        wait_for(driver, f"{name} on a {size}", lambda d: d.find_elements(By.CSS_SELECTOR, ready))
+        driver.save_screenshot(f"{shots}/{name}-{size}.png")
+        if size == "phone":
+            seen = driver.execute_script(SIDEWAYS)
+            if seen["page"] > 0 or seen["wide"]:
+                fail(driver, f"{name} scrolls sideways on a phone: {seen}")
+            if seen["header"] > 64:
+                fail(driver, f"{name}: the menu takes {seen['header']} px on a phone")
+    driver.set_window_size(1200, 1400)
 
 
 driver = browser()
@@ -197,6 +226,31 @@ try:
     errors = console_errors(driver)
     if errors:
         fail(driver, f"console errors: {errors}")
+
+    # Every page the office reads, on a desktop and on a phone.
+    photograph(driver, "overview", "/", "section.card progress")
+    photograph(driver, "school-year", school_link[len(url):], "#roster tbody tr")
+    photograph(driver, "chase-list", school_link[len(url):] + "/chase", "table tbody tr")
+    photograph(driver, "quarantine", "/quarantine?all=1", "li[data-entry]")
+    entry = driver.find_element(By.CSS_SELECTOR, "li[data-entry] a").get_attribute("href")
+    photograph(driver, "quarantine-entry", entry[len(url):], "main .card")
+    photograph(driver, "person", form_href[len(url):], "main table")
+    photograph(driver, "upload", "/upload", "#uploads li")
+    for size, (width, height) in [("desktop", (1200, 1400)), ("phone", (390, 844))]:
+        driver.set_window_size(width, height)
+        driver.get(url + "/check")
+        driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(unsigned_form)
+        driver.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
+        wait_for(driver, "the check's report", lambda d: d.find_elements(By.ID, "report"))
+        driver.save_screenshot(f"{shots}/check-{size}.png")
+        report = driver.find_element(By.ID, "report").text
+        if report.lower().count("missing:") > 1:
+            fail(driver, f"the report says what is missing twice: {report}")
+        if size == "phone":
+            seen = driver.execute_script(SIDEWAYS)
+            if seen["page"] > 0 or seen["wide"]:
+                fail(driver, f"check-a-PDF scrolls sideways on a phone: {seen}")
+    driver.set_window_size(1200, 1400)
 
     # A viewer sees the quarantine but cannot reach the assign action.
     sign_in(driver, "viewer", "viewer password 1")
