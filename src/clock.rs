@@ -44,6 +44,20 @@ pub fn uk_date(text: &str) -> String {
     }
 }
 
+/// The UK day of an RFC 3339 time as `YYYY-MM-DD`, for data (JSON); text that
+/// is not one is given back as its first ten characters.
+pub fn uk_day_iso(text: &str) -> String {
+    match uk_time(text) {
+        Some(local) => format!(
+            "{:04}-{:02}-{:02}",
+            local.year(),
+            local.month() as u8,
+            local.day()
+        ),
+        None => text.chars().take(10).collect(),
+    }
+}
+
 fn day_of(text: &str) -> Option<Date> {
     if let Some(local) = uk_time(text) {
         return Some(local.date());
@@ -120,6 +134,7 @@ mod tests {
         assert_eq!(uk_date_long("2025-08-31T23:30:00Z"), "1 September 2025");
         assert_eq!(uk_date("2026-12-03T08:19:07.709307222Z"), "03/12/2026");
         assert_eq!(uk_date("14/09/2025"), "14/09/2025");
+        assert_eq!(uk_day_iso("2025-08-31T23:30:00Z"), "2025-09-01");
         assert_eq!(
             uk_moment("2026-12-03T08:19:07.709307222Z"),
             "3 December 2026, 08:19 UK time"

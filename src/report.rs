@@ -63,8 +63,11 @@ pub struct StatusRow {
     pub role: String,
     pub state: State,
     pub form_id: Option<String>,
-    /// The date the accepted return was ingested (YYYY-MM-DD).
+    /// The date the person wrote on the accepted return, as written; `None`
+    /// for paper, where handwriting is not read.
     pub signed_on: Option<String>,
+    /// The day the accepted return was received and filed (YYYY-MM-DD, UK).
+    pub received_on: Option<String>,
     /// How it was signed: paper (scan), pdf, certificate.
     pub method: Option<String>,
     pub missing: Vec<String>,
@@ -145,6 +148,7 @@ fn row(
         state: State::Outstanding,
         form_id: forms.iter().find(is_current).map(|f| f.form_id.clone()),
         signed_on: None,
+        received_on: None,
         method: None,
         missing: Vec::new(),
         on_roster,
@@ -156,7 +160,8 @@ fn row(
     {
         status.state = State::Signed;
         status.form_id = Some(form.form_id.clone());
-        status.signed_on = Some(signed.ingested_at.chars().take(10).collect());
+        status.signed_on = signed.signed_date.clone();
+        status.received_on = Some(crate::clock::uk_day_iso(&signed.ingested_at));
         status.method = Some(signed.method);
     } else if let Some(last) = forms
         .iter()
@@ -226,11 +231,19 @@ pub fn table(rows: &[StatusRow], colour: bool) -> String {
         let _ = writeln!(out, "{school} {year}");
         for r in &rows {
             let detail = match r.state {
-                State::Signed => format!(
-                    "{} {}",
-                    r.signed_on.as_deref().unwrap_or(""),
-                    r.method.as_deref().unwrap_or("")
-                ),
+                State::Signed => {
+                    let signed = r
+                        .signed_on
+                        .as_deref()
+                        .map(|day| format!("signed {day}, "))
+                        .unwrap_or_default();
+                    let received = r.received_on.as_deref().map(crate::clock::uk_date);
+                    format!(
+                        "{signed}received {} ({})",
+                        received.as_deref().unwrap_or("?"),
+                        r.method.as_deref().unwrap_or("")
+                    )
+                }
                 _ => r.missing.join(", "),
             };
             let note = if r.on_roster {
@@ -270,7 +283,8 @@ pub fn spreadsheet_cell(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// CSV that opens cleanly in Excel: UTF-8 with a byte-order mark, CRLF lines,
-/// and no cell a spreadsheet would run as a formula ([`spreadsheet_cell`]).
+/// UK dates (`14/09/2025`), and no cell a spreadsheet would run as a formula
+/// ([`spreadsheet_cell`]).
 pub fn csv(rows: &[StatusRow]) -> String {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -283,11 +297,13 @@ pub fn csv(rows: &[StatusRow]) -> String {
         "state",
         "form_id",
         "signed_on",
+        "received_on",
         "method",
         "missing",
         "on_roster",
     ]);
     for r in rows {
+        let received = r.received_on.as_deref().map(crate::clock::uk_date);
         let cells = [
             r.school.as_str(),
             r.year.as_str(),
@@ -296,6 +312,7 @@ pub fn csv(rows: &[StatusRow]) -> String {
             r.state.as_str(),
             r.form_id.as_deref().unwrap_or(""),
             r.signed_on.as_deref().unwrap_or(""),
+            received.as_deref().unwrap_or(""),
             r.method.as_deref().unwrap_or(""),
             &r.missing.join("; "),
             if r.on_roster { "yes" } else { "no" },
@@ -417,6 +434,7 @@ mod tests {
                     missing: m.iter().map(|s| s.to_string()).collect(),
                     method: "paper".into(),
                     ingested_at: "2025-10-02T09:00:00Z".into(),
+                    signed_date: None,
                 })
                 .collect(),
         }
@@ -457,7 +475,8 @@ mod tests {
                 ("Person id:9", "signed")
             ]
         );
-        assert_eq!(rows[0].signed_on.as_deref(), Some("2025-10-02"));
+        assert_eq!(rows[0].received_on.as_deref(), Some("2025-10-02"));
+        assert_eq!(rows[0].signed_on, None);
         assert_eq!(rows[1].missing, ["signature"]);
         assert_eq!(rows[2].form_id.as_deref(), Some("F3"));
         assert!(!rows[4].on_roster);

@@ -232,6 +232,17 @@ fn signed_with_an_ecdsa_p256_key_is_accepted() {
     assert_eq!(signature(&report)["valid"], true);
     assert!(pyhanko_intact(&signed));
     assert_eq!(ingest(&scratch, &signed)["verdict"], "accepted");
+    // The status says the date Ben wrote, and the day it was received.
+    let rows: Vec<Value> = serde_json::from_str(
+        &scratch
+            .aup(&["status", "--year", "2025-26", "--format", "json"])
+            .success()
+            .stdout(),
+    )
+    .unwrap();
+    let ben = rows.iter().find(|r| r["name"] == "Ben Okafor").unwrap();
+    assert_eq!(ben["signed_on"], "4 September 2025", "{ben}");
+    assert_eq!(ben["received_on"].as_str().unwrap().len(), 10, "{ben}");
 }
 
 #[test]

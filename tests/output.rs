@@ -194,6 +194,7 @@ fn status_json_gives_one_line_per_person() {
         "role",
         "form_id",
         "signed_on",
+        "received_on",
         "method",
         "missing",
     ] {

@@ -76,6 +76,8 @@ pub struct QuarantineEntry {
     pub received_name: Option<String>,
     /// The name it had on the uploader's computer, when it was uploaded.
     pub upload_name: Option<String>,
+    /// The form and page it probably is (from its neighbours in the file).
+    pub suggested: Option<(String, u32)>,
     pub page: Option<u32>,
     pub reason: String,
     pub message: String,
@@ -430,7 +432,8 @@ SELECT quarantine.id, quarantine.received_sha256, received.name, quarantine.page
        quarantine.reason, quarantine.message, quarantine.path, quarantine.created_at,
        quarantine.settled, quarantine.settled_by, quarantine.settled_at,
        (SELECT uploads.name FROM uploads WHERE uploads.sha256 = quarantine.received_sha256
-        ORDER BY uploads.id LIMIT 1)
+        ORDER BY uploads.id LIMIT 1),
+       quarantine.suggested_form, quarantine.suggested_page
 FROM quarantine LEFT JOIN received ON received.sha256 = quarantine.received_sha256";
 
 fn quarantine_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
@@ -447,6 +450,10 @@ fn quarantine_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> 
         settled_by: row.get(9)?,
         settled_at: row.get(10)?,
         upload_name: row.get(11)?,
+        suggested: match (row.get::<_, Option<String>>(12)?, row.get::<_, Option<u32>>(13)?) {
+            (Some(form), Some(page)) => Some((form, page)),
+            _ => None,
+        },
     })
 }
 

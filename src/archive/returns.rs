@@ -45,6 +45,9 @@ pub struct ReturnRow {
     /// deletes with it).
     pub received: Vec<String>,
     pub archived_path: String,
+    /// The date the person wrote on the form, as written; `None` on paper,
+    /// where the handwriting is not read.
+    pub signed_date: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +57,9 @@ pub struct QuarantineRow {
     pub reason: String,
     pub message: String,
     pub path: String,
+    /// The form and page it probably is, from its neighbours in the file:
+    /// offered to the office, never filed without a click.
+    pub suggested: Option<(String, u32)>,
 }
 
 /// An issued form and what came back for it.
@@ -76,6 +82,8 @@ pub struct ReturnSummary {
     pub method: String,
     /// RFC 3339 time of the ingest.
     pub ingested_at: String,
+    /// The date the person wrote on the form, as written (PDF returns only).
+    pub signed_date: Option<String>,
 }
 
 impl Archive {
@@ -104,9 +112,9 @@ impl Archive {
             let missing = serde_json::to_string(&r.missing).unwrap_or_default();
             let files = serde_json::to_string(&r.files).unwrap_or_default();
             tx.execute(
-                "INSERT INTO returns (form_id, school, year, fingerprint, verdict, missing, method, files, archived_path, ingested_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![r.form_id, r.school, r.year, r.fingerprint, r.verdict.as_str(), missing, r.method, files, r.archived_path, at],
+                "INSERT INTO returns (form_id, school, year, fingerprint, verdict, missing, method, files, archived_path, ingested_at, signed_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![r.form_id, r.school, r.year, r.fingerprint, r.verdict.as_str(), missing, r.method, files, r.archived_path, at, r.signed_date],
             )?;
             let return_id = tx.last_insert_rowid();
             for (position, sha256) in r.received.iter().enumerate() {
@@ -118,8 +126,10 @@ impl Archive {
         }
         for q in &record.quarantined {
             tx.execute(
-                "INSERT INTO quarantine (received_sha256, page, reason, message, path, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![q.received_sha256, q.page, q.reason, q.message, q.path, at],
+                "INSERT INTO quarantine (received_sha256, page, reason, message, path, created_at, suggested_form, suggested_page)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![q.received_sha256, q.page, q.reason, q.message, q.path, at,
+                    q.suggested.as_ref().map(|s| &s.0), q.suggested.as_ref().map(|s| s.1)],
             )?;
         }
         if let Some((id, how)) = &record.settles {
@@ -177,7 +187,7 @@ impl Archive {
         )?;
         // Every return of the school year in one indexed query, not one per form.
         let mut returns = self.conn.prepare_cached(
-            "SELECT form_id, verdict, missing, method, ingested_at FROM returns
+            "SELECT form_id, verdict, missing, method, ingested_at, signed_date FROM returns
              WHERE school = ?1 AND year = ?2 ORDER BY id",
         )?;
         let mut by_form: std::collections::HashMap<String, Vec<ReturnSummary>> =
@@ -195,6 +205,7 @@ impl Archive {
                     },
                     method: row.get(3)?,
                     ingested_at: row.get(4)?,
+                    signed_date: row.get(5)?,
                 },
             ))
         })?;
@@ -226,8 +237,8 @@ impl Archive {
         form_id: &str,
     ) -> Result<Vec<(ReturnSummary, Vec<String>, String)>, ArchiveError> {
         let mut statement = self.conn.prepare(
-            "SELECT verdict, missing, method, ingested_at, files, archived_path FROM returns
-             WHERE form_id = ?1 ORDER BY id",
+            "SELECT verdict, missing, method, ingested_at, files, archived_path, signed_date
+             FROM returns WHERE form_id = ?1 ORDER BY id",
         )?;
         let rows = statement.query_map(params![form_id], |row| {
             let missing: String = row.get(1)?;
@@ -238,6 +249,7 @@ impl Archive {
                     missing: serde_json::from_str(&missing).unwrap_or_default(),
                     method: row.get(2)?,
                     ingested_at: row.get(3)?,
+                    signed_date: row.get(6)?,
                 },
                 serde_json::from_str(&files).unwrap_or_default(),
                 row.get(5)?,
@@ -251,7 +263,8 @@ impl Archive {
         let found = self
             .conn
             .query_row(
-                "SELECT id, school, year, fingerprint, verdict, missing, method, files, archived_path
+                "SELECT id, school, year, fingerprint, verdict, missing, method, files, archived_path,
+                        signed_date
                  FROM returns WHERE form_id = ?1 ORDER BY id DESC LIMIT 1",
                 params![form_id],
                 |row| {
@@ -271,6 +284,7 @@ impl Archive {
                             files: list(7)?,
                             received: Vec::new(),
                             archived_path: row.get(8)?,
+                            signed_date: row.get(9)?,
                         },
                     ))
                 },

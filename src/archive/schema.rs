@@ -155,9 +155,15 @@ ALTER TABLE quarantine ADD COLUMN settled_at TEXT;
 ";
 
 /// Step 5: the schools an upload's account could file for when it uploaded
-/// (a JSON list; NULL: every school), so filing holds the uploader's scope.
+/// (a JSON list; NULL: every school), so filing holds the uploader's scope;
+/// the date a person wrote on a return, as written (PDF returns only: a
+/// handwritten date is not read); and the form and page a quarantined page
+/// probably is, offered to the office.
 const UPLOAD_SCOPE: &str = "
 ALTER TABLE uploads ADD COLUMN schools TEXT;
+ALTER TABLE returns ADD COLUMN signed_date TEXT;
+ALTER TABLE quarantine ADD COLUMN suggested_form TEXT;
+ALTER TABLE quarantine ADD COLUMN suggested_page INTEGER;
 ";
 
 /// Every step, oldest first. The archive's schema version is how many have run.

@@ -162,14 +162,17 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Who has signed the current policy and who has not: table, CSV, JSON or HTML.
     ///
-    /// Everyone on each school's roster is signed (with the date and how), incomplete
+    /// Everyone on each school's roster is signed (with the dates and how), incomplete
     /// (with what is missing), outdated (signed an older policy version) or
     /// outstanding; people who returned a form but are not on the roster are listed too.
     ///
     /// Output: the chosen `--format` on stdout (or in `--out FILE`); with `--json`,
     /// one object per person per line instead: school, year, name, role, state
-    /// (signed, incomplete, outdated, rejected, outstanding), form_id, signed_on,
-    /// method, missing and on_roster.
+    /// (signed, incomplete, outdated, rejected, outstanding), form_id, signed_on
+    /// (the date the person wrote on a PDF return, as written; null on paper),
+    /// received_on (YYYY-MM-DD, the UK day it was filed), method, missing and
+    /// on_roster. The CSV gives received_on as DD/MM/YYYY, and any cell that
+    /// starts with = + - @ with a leading ' so that a spreadsheet shows it as text.
     ///
     /// Exit status: 0 when the report was written; 1 when it could not be (no
     /// archive, a school file or roster that cannot be read); 2 for a usage error.

@@ -59,6 +59,7 @@ pub(super) fn judge(
                 reason: unreadable.reason.as_str().into(),
                 message: unreadable.message.clone(),
                 path: path.clone(),
+                suggested: None,
             });
             outcomes.push(quarantine_outcome(
                 &file.name,
@@ -80,6 +81,7 @@ pub(super) fn judge(
                         reason: why.reason.as_str().into(),
                         message: why.message.clone(),
                         path: path.clone(),
+                        suggested: None,
                     });
                     outcomes.push(quarantine_outcome(
                         &file.name,
@@ -112,6 +114,7 @@ pub(super) fn judge(
                 reason: blank.reason.as_str().into(),
                 message: blank.message.clone(),
                 path: path.clone(),
+                suggested: None,
             });
             outcomes.push(quarantine_outcome(
                 &file.name,
@@ -147,6 +150,7 @@ pub(super) fn judge(
                         reason: Reason::OtherSchool.as_str().into(),
                         message: OTHER_SCHOOL.into(),
                         path: path.clone(),
+                        suggested: None,
                     });
                     outcomes.push(quarantine_outcome(
                         &file.name,
@@ -181,6 +185,7 @@ pub(super) fn judge(
                                 reason: Reason::DuplicatePage.as_str().into(),
                                 message: message.clone(),
                                 path: path.clone(),
+                                suggested: None,
                             });
                             outcomes.push(quarantine_outcome(
                                 &file.name,
@@ -197,6 +202,14 @@ pub(super) fn judge(
                     message,
                     image,
                 } => {
+                    let suggested = match reason {
+                        Reason::NoQr | Reason::BadCheck => {
+                            super::suggest::neighbouring_page(&file.pages, i, |form_id| {
+                                register.get(form_id).map(|f| f.pages as u32)
+                            })
+                        }
+                        _ => None,
+                    };
                     let path =
                         quarantine_page(plan, file, number, image.as_ref(), *reason, message)?;
                     record.quarantined.push(QuarantineRow {
@@ -205,6 +218,7 @@ pub(super) fn judge(
                         reason: reason.as_str().into(),
                         message: message.clone(),
                         path: path.clone(),
+                        suggested,
                     });
                     outcomes.push(quarantine_outcome(
                         &file.name,
@@ -407,6 +421,7 @@ fn judge_form(
             .map(|f| f.sha256.clone())
             .collect(),
         archived_path: archived.clone(),
+        signed_date: None,
     };
     let outcome = Outcome {
         file: file_names.join(", "),
@@ -497,6 +512,7 @@ fn judge_digital(
         files: vec![file.name.clone()],
         received: vec![file.sha256.clone()],
         archived_path: archived.clone(),
+        signed_date: inspection.date.clone().filter(|d| !d.trim().is_empty()),
     });
     Ok(Outcome {
         file: file.name.clone(),

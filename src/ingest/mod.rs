@@ -20,6 +20,7 @@ pub mod protocol;
 mod quarantine;
 pub mod read;
 mod spool;
+pub mod suggest;
 mod upright;
 pub mod worker;
 

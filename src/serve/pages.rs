@@ -593,11 +593,41 @@ struct QuarantineView {
     settled: Option<String>,
     settled_by: Option<String>,
     settled_at: Option<String>,
+    /// The form and page it probably is, said for people, while it is open.
+    suggestion: Option<Suggestion>,
+}
+
+/// A guess the office can accept with one click.
+#[derive(Serialize)]
+struct Suggestion {
+    form_id: String,
+    page: u32,
+    said: String,
+}
+
+/// The entry's guess, if it is open and the form one this user may see.
+fn suggestion(
+    index: &Archive,
+    user: &User,
+    q: &crate::archive::QuarantineEntry,
+) -> Option<Suggestion> {
+    let (form_id, page) = q.suggested.clone().filter(|_| q.settled.is_none())?;
+    let form = index.issued(&form_id).ok()??;
+    user.may_see(&form.school).then(|| Suggestion {
+        said: crate::ingest::suggest::say(&form, page),
+        form_id,
+        page,
+    })
 }
 
 impl QuarantineView {
-    fn of(q: crate::archive::QuarantineEntry, thumbnail: bool) -> Self {
+    fn of(
+        q: crate::archive::QuarantineEntry,
+        thumbnail: bool,
+        suggestion: Option<Suggestion>,
+    ) -> Self {
         Self {
+            suggestion,
             id: q.id,
             file: arrived_as(q.upload_name.as_deref(), q.received_name.as_deref()),
             page: q.page,
@@ -640,7 +670,8 @@ pub async fn quarantine(
                 let thumbnail = thumbnail_of(&q.path)
                     .and_then(|t| inside(&app.folders.archive, &t))
                     .is_some();
-                QuarantineView::of(q, thumbnail)
+                let guess = suggestion(&index, &user, &q);
+                QuarantineView::of(q, thumbnail, guess)
             })
             .collect();
         app.render(
@@ -682,7 +713,8 @@ pub async fn quarantine_entry(
             false => Vec::new(),
         };
         let image = entry.path.ends_with(".png");
-        let entry = QuarantineView::of(entry, false);
+        let guess = suggestion(&index, &user, &entry);
+        let entry = QuarantineView::of(entry, false, guess);
         app.render(
             "quarantine_entry.html",
             context! {
