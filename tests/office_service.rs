@@ -465,8 +465,70 @@ fn between_all(text: &str, open: &str, close: &str) -> Vec<String> {
 
 fn unescape(html: &str) -> String {
     html.replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
         .replace("&quot;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+#[test]
+fn a_page_whose_code_is_smudged_is_offered_as_the_page_its_neighbours_say_and_filed_with_one_click()
+{
+    let scratch = office();
+    let server = Server::start(&scratch, &[]);
+    let office = Client::signed_in(&server, "office");
+    let (_, ben) = form(&scratch, "ben");
+    let answer = office.upload(
+        "/upload",
+        "copier-0001.pdf",
+        &scan_with_smudged_last_page(&scratch, "ben"),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    wait_until(
+        &scratch,
+        "SELECT COUNT(*) FROM quarantine",
+        1,
+        Duration::from_secs(120),
+    );
+    let said = format!("page 3 of Ben Okafor's form {ben}");
+    let list = unescape(&office.get("/quarantine").text());
+    assert!(list.contains(&format!("Probably {said}.")), "{list}");
+    let id = sqlite(&scratch.path("archive"), "SELECT id FROM quarantine")
+        .trim()
+        .to_owned();
+    let entry = office.get(&format!("/quarantine/{id}")).text();
+    assert!(entry.contains("id=\"suggested\""), "{entry}");
+    // Nothing is filed by the guess alone.
+    assert_eq!(
+        office::count(
+            &scratch,
+            "SELECT COUNT(*) FROM returns WHERE verdict = 'accepted'"
+        ),
+        0
+    );
+    let hidden = |name: &str| {
+        let at = entry.find(&format!("name=\"{name}\" value=\"")).unwrap() + name.len() + 15;
+        entry[at..].split('"').next().unwrap().to_owned()
+    };
+    assert_eq!(hidden("form_id"), ben);
+    assert_eq!(hidden("page"), "3");
+    let answer = office.post_form(
+        &format!("/quarantine/{id}/assign"),
+        &format!(
+            "csrf={}&form_id={}&page={}",
+            office.csrf,
+            hidden("form_id"),
+            hidden("page")
+        ),
+    );
+    assert!(
+        answer.text().contains("Ben Okafor: accepted"),
+        "{}",
+        answer.text()
+    );
+    // Settled: the guess is no longer offered, and the upload is filed.
+    assert!(!office.get("/quarantine?all=1").text().contains("Probably"));
+    let results = upload_results(&office);
+    assert_eq!(results["uploads"][0]["state"], "filed", "{results:#}");
 }

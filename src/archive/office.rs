@@ -450,7 +450,10 @@ fn quarantine_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> 
         settled_by: row.get(9)?,
         settled_at: row.get(10)?,
         upload_name: row.get(11)?,
-        suggested: match (row.get::<_, Option<String>>(12)?, row.get::<_, Option<u32>>(13)?) {
+        suggested: match (
+            row.get::<_, Option<String>>(12)?,
+            row.get::<_, Option<u32>>(13)?,
+        ) {
             (Some(form), Some(page)) => Some((form, page)),
             _ => None,
         },

@@ -22,9 +22,8 @@ pub(super) fn neighbouring_page(
     let content = |i: &usize| !matches!(pages.get(*i), Some(PageReading::Blank));
     let before = (0..index).rev().find(content).and_then(identified);
     let after = (index + 1..pages.len()).find(content).and_then(identified);
-    let from_before = before.and_then(|(form, page)| {
-        (page < pages_of(form)?).then(|| (form.to_owned(), page + 1))
-    });
+    let from_before = before
+        .and_then(|(form, page)| (page < pages_of(form)?).then(|| (form.to_owned(), page + 1)));
     let from_after = after.and_then(|(form, page)| (page > 1).then(|| (form.to_owned(), page - 1)));
     let guess = match (from_before, from_after) {
         (Some(a), Some(b)) if a != b => return None,
@@ -84,7 +83,13 @@ mod tests {
         let pile = [page("F", 1), page("F", 2), lost(), page("G", 1)];
         assert_eq!(neighbouring_page(&pile, 2, three), Some(("F".into(), 3)));
         // A duplex pile: blank backs between the pages are looked past.
-        let duplex = [page("F", 1), PageReading::Blank, lost(), PageReading::Blank, page("F", 3)];
+        let duplex = [
+            page("F", 1),
+            PageReading::Blank,
+            lost(),
+            PageReading::Blank,
+            page("F", 3),
+        ];
         assert_eq!(neighbouring_page(&duplex, 2, three), Some(("F".into(), 2)));
         // The first page of the next form, guessed from what follows it.
         let first = [page("F", 3), lost(), page("G", 2)];
