@@ -56,16 +56,7 @@ pub(super) struct AuditLock {
 
 /// Takes the audit lock, waiting (with back-off) for another writer's change.
 pub(super) fn audit_lock(root: &Path) -> Result<AuditLock, ArchiveError> {
-    let path = root.join(AUDIT_LOCK);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| ArchiveError::Folder {
-            path: path.clone(),
-            source,
-        })?;
+    let (file, path) = super::lock::open_lock_file(&root.join(AUDIT_LOCK))?;
     let deadline = Instant::now() + WRITE_WAIT;
     let mut pause = Duration::from_millis(2);
     loop {

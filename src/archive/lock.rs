@@ -35,7 +35,12 @@ fn lock_file(root: &Path) -> Result<(std::fs::File, PathBuf), ArchiveError> {
         path: root.to_owned(),
         source,
     })?;
-    let path = root.join(".lock");
+    open_lock_file(&root.join(".lock"))
+}
+
+/// A lock file in the archive, opened (made if missing) but not locked.
+pub(super) fn open_lock_file(path: &Path) -> Result<(std::fs::File, PathBuf), ArchiveError> {
+    let path = path.to_owned();
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

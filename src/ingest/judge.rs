@@ -25,6 +25,27 @@ use crate::verdict::{Reason, Verdict};
 /// the school nor the person: the uploader may not see that school.
 const OTHER_SCHOOL: &str = "this is a form of a school that the account which uploaded it does not cover, so it was not filed; someone whose account covers every school can assign it";
 
+/// A quarantined file or page: its index row and its line of output.
+fn held(
+    file: &FileResult,
+    page: Option<u32>,
+    reason: Reason,
+    message: &str,
+    path: String,
+    suggested: Option<(String, u32)>,
+) -> (QuarantineRow, Outcome) {
+    let outcome = quarantine_outcome(&file.name, page, reason, message, Some(path.clone()));
+    let row = QuarantineRow {
+        received_sha256: file.sha256.clone(),
+        page,
+        reason: reason.as_str().into(),
+        message: message.to_owned(),
+        path,
+        suggested,
+    };
+    (row, outcome)
+}
+
 /// Groups identified pages into forms, decides verdicts, files forms and
 /// quarantines what could not be identified.
 pub(super) fn judge(
@@ -53,21 +74,16 @@ pub(super) fn judge(
     for file in files {
         if let Some(unreadable) = &file.unreadable {
             let path = quarantine_file(plan, file, unreadable)?;
-            record.quarantined.push(QuarantineRow {
-                received_sha256: file.sha256.clone(),
-                page: None,
-                reason: unreadable.reason.as_str().into(),
-                message: unreadable.message.clone(),
-                path: path.clone(),
-                suggested: None,
-            });
-            outcomes.push(quarantine_outcome(
-                &file.name,
+            let (row, outcome) = held(
+                file,
                 None,
                 unreadable.reason,
                 &unreadable.message,
-                Some(path),
-            ));
+                path,
+                None,
+            );
+            record.quarantined.push(row);
+            outcomes.push(outcome);
             continue;
         }
         if let Some(inspection) = &file.digital {
@@ -75,21 +91,9 @@ pub(super) fn judge(
                 Some(form) if !may_file(file, &form.school) => {
                     let why = Unreadable::new(Reason::OtherSchool, OTHER_SCHOOL);
                     let path = quarantine_file(plan, file, &why)?;
-                    record.quarantined.push(QuarantineRow {
-                        received_sha256: file.sha256.clone(),
-                        page: None,
-                        reason: why.reason.as_str().into(),
-                        message: why.message.clone(),
-                        path: path.clone(),
-                        suggested: None,
-                    });
-                    outcomes.push(quarantine_outcome(
-                        &file.name,
-                        None,
-                        why.reason,
-                        &why.message,
-                        Some(path),
-                    ));
+                    let (row, outcome) = held(file, None, why.reason, &why.message, path, None);
+                    record.quarantined.push(row);
+                    outcomes.push(outcome);
                 }
                 Some(form) => outcomes.push(judge_digital(
                     plan, file, inspection, form, &naming, record,
@@ -108,21 +112,9 @@ pub(super) fn judge(
                 ),
             );
             let path = quarantine_file(plan, file, &blank)?;
-            record.quarantined.push(QuarantineRow {
-                received_sha256: file.sha256.clone(),
-                page: None,
-                reason: blank.reason.as_str().into(),
-                message: blank.message.clone(),
-                path: path.clone(),
-                suggested: None,
-            });
-            outcomes.push(quarantine_outcome(
-                &file.name,
-                None,
-                blank.reason,
-                &blank.message,
-                Some(path),
-            ));
+            let (row, outcome) = held(file, None, blank.reason, &blank.message, path, None);
+            record.quarantined.push(row);
+            outcomes.push(outcome);
             continue;
         }
         for (i, page) in file.pages.iter().enumerate() {
@@ -144,21 +136,16 @@ pub(super) fn judge(
                         Reason::OtherSchool,
                         OTHER_SCHOOL,
                     )?;
-                    record.quarantined.push(QuarantineRow {
-                        received_sha256: file.sha256.clone(),
-                        page: Some(number),
-                        reason: Reason::OtherSchool.as_str().into(),
-                        message: OTHER_SCHOOL.into(),
-                        path: path.clone(),
-                        suggested: None,
-                    });
-                    outcomes.push(quarantine_outcome(
-                        &file.name,
+                    let (row, outcome) = held(
+                        file,
                         Some(number),
                         Reason::OtherSchool,
                         OTHER_SCHOOL,
-                        Some(path),
-                    ));
+                        path,
+                        None,
+                    );
+                    record.quarantined.push(row);
+                    outcomes.push(outcome);
                 }
                 PageReading::Identified(found) => {
                     let pages = forms.entry(found.form_id.clone()).or_default();
@@ -179,21 +166,16 @@ pub(super) fn judge(
                                 Reason::DuplicatePage,
                                 &message,
                             )?;
-                            record.quarantined.push(QuarantineRow {
-                                received_sha256: file.sha256.clone(),
-                                page: Some(number),
-                                reason: Reason::DuplicatePage.as_str().into(),
-                                message: message.clone(),
-                                path: path.clone(),
-                                suggested: None,
-                            });
-                            outcomes.push(quarantine_outcome(
-                                &file.name,
+                            let (row, outcome) = held(
+                                file,
                                 Some(number),
                                 Reason::DuplicatePage,
                                 &message,
-                                Some(path),
-                            ));
+                                path,
+                                None,
+                            );
+                            record.quarantined.push(row);
+                            outcomes.push(outcome);
                         }
                     }
                 }
@@ -212,21 +194,10 @@ pub(super) fn judge(
                     };
                     let path =
                         quarantine_page(plan, file, number, image.as_ref(), *reason, message)?;
-                    record.quarantined.push(QuarantineRow {
-                        received_sha256: file.sha256.clone(),
-                        page: Some(number),
-                        reason: reason.as_str().into(),
-                        message: message.clone(),
-                        path: path.clone(),
-                        suggested,
-                    });
-                    outcomes.push(quarantine_outcome(
-                        &file.name,
-                        Some(number),
-                        *reason,
-                        message,
-                        Some(path),
-                    ));
+                    let (row, outcome) =
+                        held(file, Some(number), *reason, message, path, suggested);
+                    record.quarantined.push(row);
+                    outcomes.push(outcome);
                 }
             }
         }
