@@ -91,6 +91,11 @@ fn eight_then_fifty_uploads_at_once_beside_a_cli_ingest_each_have_one_audit_entr
         cli.join().unwrap()
     });
     let cli = cli.success();
+    assert!(
+        !cli.stderr().contains("database is locked"),
+        "{}",
+        cli.stderr()
+    );
     let accepted = cli
         .json_lines()
         .iter()

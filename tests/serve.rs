@@ -77,6 +77,10 @@ fn the_office_files_scans_in_a_real_browser() {
     let said = common::pdftotext(&evidence);
     assert!(said.contains("Pakeman Primary School, 2025-26"), "{said}");
     assert!(
+        said.contains("received amelia-signed.pdf (uploaded)"),
+        "{said}"
+    );
+    assert!(
         !said.contains("T0")
             && !said.contains(
                 "Z
@@ -128,6 +132,13 @@ fn the_office_files_scans_in_a_real_browser() {
 fn every_page_needs_a_session() {
     let scratch = office();
     let server = Server::start(&scratch, &[]);
+    // Plain HTTP on loopback: no HSTS, which would break the next visit.
+    assert_eq!(
+        Client::anonymous(&server)
+            .get("/login")
+            .header("strict-transport-security"),
+        None
+    );
     let anonymous = Client::anonymous(&server);
     let (_, amelia) = form(&scratch, "amelia");
     for path in [
@@ -997,6 +1008,13 @@ fn behind_a_proxy_cookies_are_secure_and_clients_are_told_apart() {
         .find(|c| c.starts_with("aup_session=") && c.contains(&cookie))
         .unwrap();
     assert!(header.contains("; Secure"), "{header}");
+    // Behind a TLS proxy, browsers are told to come back over HTTPS only.
+    for answer in [&signed_in, &Client::anonymous(&server).get("/login")] {
+        assert_eq!(
+            answer.header("strict-transport-security"),
+            Some("max-age=31536000")
+        );
+    }
     // Twenty wrong guesses from one client (at five names' worth) stop that
     // client, not the next one behind the same proxy.
     for n in 0..20 {

@@ -230,6 +230,16 @@ impl Archive {
         Ok(Some(schools))
     }
 
+    /// The name the bytes `sha256` had on the computer they were first uploaded
+    /// from; `None` when they did not come through the upload page.
+    pub fn upload_name(&self, sha256: &str) -> Result<Option<String>, ArchiveError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT name FROM uploads WHERE sha256 = ?1 ORDER BY id LIMIT 1")?
+            .query_row(params![sha256], |row| row.get(0))
+            .optional()?)
+    }
+
     /// Whether `user` uploaded a file with these bytes.
     pub fn uploaded_by(&self, user: &str, sha256: &str) -> Result<bool, ArchiveError> {
         Ok(self

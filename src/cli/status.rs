@@ -90,7 +90,7 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
         Format::Table => report::table(&rows, args.out.is_none() && output::stdout_has_colour()),
         Format::Csv => report::csv(&rows),
         Format::Json => serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n",
-        Format::Html => report::html(&rows, &today.to_string()),
+        Format::Html => report::html(&rows, &crate::clock::uk_date_long(&today.to_string())),
     };
     match &args.out {
         Some(path) => {

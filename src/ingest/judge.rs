@@ -246,6 +246,9 @@ pub(super) fn judge(
 struct Naming {
     schools: HashMap<String, String>,
     policies: HashMap<String, Option<String>>,
+    /// Uploaded files by SHA-256: the name they had on the uploader's computer
+    /// (the inbox's copy carries a stamp the upload page adds).
+    uploads: HashMap<String, String>,
 }
 
 impl Naming {
@@ -258,7 +261,13 @@ impl Naming {
         let mut naming = Naming {
             schools: HashMap::new(),
             policies: HashMap::new(),
+            uploads: HashMap::new(),
         };
+        for file in files {
+            if let Some(name) = index.upload_name(&file.sha256)? {
+                naming.uploads.insert(file.sha256.clone(), name);
+            }
+        }
         let named = files.iter().flat_map(|file| {
             let digital = file.digital.as_ref().map(|d| d.form_id.as_str());
             let pages = file.pages.iter().filter_map(|page| match page {
@@ -292,6 +301,15 @@ impl Naming {
 
     fn policy_issued(&self, fingerprint: &str) -> Option<String> {
         self.policies.get(fingerprint).cloned().flatten()
+    }
+
+    /// A received file as the evidence page names it: an upload by its own
+    /// name, anything else by its name in the inbox.
+    fn file(&self, file: &FileResult) -> String {
+        match self.uploads.get(&file.sha256) {
+            Some(name) => format!("{name} (uploaded)"),
+            None => file.name.clone(),
+        }
     }
 }
 
@@ -344,12 +362,9 @@ fn judge_form(
         ];
         let originals = file_names
             .iter()
-            .map(|name| {
-                let sha = files
-                    .iter()
-                    .find(|f| &f.name == name)
-                    .map(|f| f.sha256.clone());
-                (name.clone(), sha.unwrap_or_default())
+            .map(|name| match files.iter().find(|f| &f.name == name) {
+                Some(file) => (naming.file(file), file.sha256.clone()),
+                None => (name.clone(), String::new()),
             })
             .collect();
         let evidence = Evidence {
@@ -461,7 +476,7 @@ fn judge_digital(
                     .iter()
                     .map(|c| (format!("{}: {}", c.check, c.detail), c.passed))
                     .collect(),
-                originals: vec![(file.name.clone(), file.sha256.clone())],
+                originals: vec![(naming.file(file), file.sha256.clone())],
                 archived_sha256: file.sha256.clone(),
             };
             store(

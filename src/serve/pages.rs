@@ -257,7 +257,7 @@ pub async fn chase_list(
                 school_name => school_name,
                 year => year,
                 rows => chase,
-                today => time::OffsetDateTime::now_utc().date().to_string(),
+                today => crate::clock::uk_date_long(&time::OffsetDateTime::now_utc().date().to_string()),
             },
         )
     })
