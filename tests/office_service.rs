@@ -194,6 +194,7 @@ fn an_account_for_one_school_cannot_file_another_schools_scan_or_see_it() {
     for secret in ["Amelia", "Hart", "Okafor", "Pakeman", "pakeman", "PAK-"] {
         assert!(!text.contains(secret), "{secret} shown to ken: {text}");
     }
+    assert!(results["inbox"]["last_batch"].is_null(), "{results:#}");
     let uploads = results["uploads"].as_array().unwrap();
     let state = |name: &str| {
         uploads

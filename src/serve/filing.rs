@@ -267,10 +267,14 @@ impl FilingThread {
             .iter()
             .map(|(verdict, n)| format!("{n} {verdict}"))
             .collect();
+        let plural = |n: usize, one: &str, many: &str| match n {
+            1 => format!("1 {one}"),
+            n => format!("{n} {many}"),
+        };
         let said = format!(
-            "{} files, {} pages: {}",
-            summary.files,
-            summary.pages,
+            "{}, {}: {}",
+            plural(summary.files, "file", "files"),
+            plural(summary.pages, "page", "pages"),
             counts.join(", ")
         );
         eprintln!("aup serve: filed {said}");

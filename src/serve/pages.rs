@@ -132,7 +132,7 @@ pub async fn overview(user: User, State(app): State<Arc<App>>) -> Response {
                 years => years,
                 filings => filings,
                 open_quarantine => open_quarantine,
-                inbox => app.filing.inbox_state(),
+                inbox => inbox_for(&app, &user),
             },
         )
     })
@@ -467,12 +467,24 @@ pub async fn upload_page(user: User, State(app): State<Arc<App>>) -> Response {
                 user => viewer(&user),
                 uploads => uploads,
                 limit_mb => super::UPLOAD_LIMIT_BYTES / (1024 * 1024),
-                inbox => app.filing.inbox_state(),
+                inbox => inbox_for(&app, &user),
                 inbox_folder => app.folders.inbox.display().to_string(),
             },
         )
     })
     .await
+}
+
+/// The inbox as `user` may see it: an account for some schools is not told
+/// what the last batch filed, which counts other schools' returns, nor the
+/// names of files left in the inbox, which may be theirs.
+fn inbox_for(app: &App, user: &User) -> super::filing::InboxState {
+    let mut state = app.filing.inbox_state();
+    if !user.schools.is_empty() {
+        state.last_batch = None;
+        state.left.clear();
+    }
+    state
 }
 
 /// An upload as the page shows it.
@@ -576,7 +588,7 @@ pub async fn upload_results(user: User, State(app): State<Arc<App>>) -> Response
     blocking(move || {
         let index = or_page!(open_index(&app, &user));
         let uploads = or_page!(uploads_for(&app, &user, &index));
-        Json(context! { uploads => uploads, inbox => app.filing.inbox_state() }).into_response()
+        Json(context! { uploads => uploads, inbox => inbox_for(&app, &user) }).into_response()
     })
     .await
 }
