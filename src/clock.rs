@@ -84,14 +84,15 @@ pub fn uk_moment(text: &str) -> String {
 
 /// An RFC 3339 time in UK time.
 fn uk_time(text: &str) -> Option<OffsetDateTime> {
+    // Checked: a time at the very end of year 9999 has no UK time.
     let at = OffsetDateTime::parse(text, &Rfc3339)
         .ok()?
-        .to_offset(UtcOffset::UTC);
+        .checked_to_offset(UtcOffset::UTC)?;
     let offset = match summer_time(at) {
         true => UtcOffset::from_hms(1, 0, 0).unwrap_or(UtcOffset::UTC),
         false => UtcOffset::UTC,
     };
-    Some(at.to_offset(offset))
+    at.checked_to_offset(offset)
 }
 
 fn summer_time(at: OffsetDateTime) -> bool {

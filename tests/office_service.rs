@@ -264,6 +264,36 @@ fn an_account_for_one_school_cannot_file_another_schools_scan_or_see_it() {
         1,
         Duration::from_secs(120),
     );
+    // A PDF return of another school's form is held back whole, and the head
+    // can still file it (the uploader's limit is not applied to the head).
+    let chloe = std::fs::read(scratch.form_pdf("pakeman", "chloe")).unwrap();
+    assert_eq!(ken.upload("/upload", "scan3.pdf", &chloe).status, 200);
+    wait_until(
+        &scratch,
+        "SELECT COUNT(*) FROM quarantine WHERE reason = 'other_school' AND page IS NULL",
+        1,
+        Duration::from_secs(120),
+    );
+    let (_, chloe_id) = form(&scratch, "chloe");
+    let whole = sqlite(
+        &scratch.path("archive"),
+        "SELECT id FROM quarantine WHERE page IS NULL",
+    );
+    let answer = head.post_form(
+        &format!("/quarantine/{}/assign", whole.trim()),
+        &format!("csrf={}&form_id={chloe_id}&page=1", head.csrf),
+    );
+    assert!(
+        answer.text().contains("Chloe Price: incomplete"),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT COUNT(*) FROM returns WHERE form_id = '{chloe_id}'"
+        )),
+        1
+    );
     // ...and ken's page still names nobody of Pakeman, nor lists settled pages.
     let text = upload_results(&ken).to_string();
     assert!(!text.contains("Amelia") && !text.contains("PAK-"), "{text}");

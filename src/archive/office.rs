@@ -206,6 +206,22 @@ impl Archive {
         Ok(id)
     }
 
+    /// Takes back an upload recorded by [`Archive::record_upload`] whose file
+    /// could not then be put into the inbox, with its own audit entry.
+    pub fn withdraw_upload(&self, id: i64, why: &str) -> Result<(), ArchiveError> {
+        let tx = self.begin_audited()?;
+        let name: Option<String> = tx
+            .query_row(
+                "SELECT name FROM uploads WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        tx.execute("DELETE FROM uploads WHERE id = ?1", params![id])?;
+        let detail = format!("{} (upload {id}): {why}", name.unwrap_or_default());
+        tx.commit("upload withdrawn", &detail)
+    }
+
     /// The schools the bytes `sha256` may be filed for, by who uploaded them:
     /// `None` (any school) when they did not come through the upload page or an
     /// account for every school uploaded them; otherwise the schools the

@@ -164,6 +164,8 @@ ALTER TABLE uploads ADD COLUMN schools TEXT;
 ALTER TABLE returns ADD COLUMN signed_date TEXT;
 ALTER TABLE quarantine ADD COLUMN suggested_form TEXT;
 ALTER TABLE quarantine ADD COLUMN suggested_page INTEGER;
+UPDATE uploads SET schools = (SELECT users.schools FROM users WHERE users.name = uploads.user)
+    WHERE (SELECT users.schools FROM users WHERE users.name = uploads.user) NOT IN ('[]', '');
 ";
 
 /// Every step, oldest first. The archive's schema version is how many have run.

@@ -48,6 +48,7 @@ pub fn run(args: IngestArgs) -> Result<Outcome, String> {
         reader_timeout: args.reader_timeout.map(Duration::from_secs),
         only: None,
         by: None,
+        uploader_scope: true,
     };
     let style = style();
     let bar = output::progress(args.json);

@@ -85,6 +85,9 @@ pub fn run(plan: &AssignPlan) -> Result<Vec<Outcome>, AssignError> {
         reader_timeout: None,
         only: None,
         by: plan.by.clone(),
+        // The file is one the office placed by hand: whoever assigns it has
+        // been checked against the form's school, not the uploader.
+        uploader_scope: false,
     };
     let mut record = IngestRecord {
         action: "assign",

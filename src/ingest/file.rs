@@ -75,9 +75,9 @@ pub(super) fn image_page(
         dict,
         data,
         matrix: page.filed.matrix,
-        size: form
-            .page_sizes
-            .get(page.page as usize - 1)
+        size: (page.page as usize)
+            .checked_sub(1)
+            .and_then(|i| form.page_sizes.get(i))
             .copied()
             .unwrap_or((595.28, 841.89)),
     })

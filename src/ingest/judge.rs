@@ -58,7 +58,7 @@ pub(super) fn judge(
     let mut outcomes = Vec::new();
     // The schools each uploaded file may be filed for, by its uploader's account.
     let mut scopes: HashMap<&str, Vec<String>> = HashMap::new();
-    for file in files {
+    for file in files.iter().filter(|_| plan.uploader_scope) {
         if let Some(schools) = index.upload_scope(&file.sha256)? {
             scopes.insert(file.sha256.as_str(), schools);
         }
@@ -498,7 +498,17 @@ fn judge_digital(
         files: vec![file.name.clone()],
         received: vec![file.sha256.clone()],
         archived_path: archived.clone(),
-        signed_date: inspection.date.clone().filter(|d| !d.trim().is_empty()),
+        // Typed by the signer: kept printable and short, it is shown as written.
+        signed_date: inspection
+            .date
+            .as_deref()
+            .map(|d| {
+                d.chars()
+                    .filter(|c| !c.is_control())
+                    .take(60)
+                    .collect::<String>()
+            })
+            .filter(|d| !d.trim().is_empty()),
     });
     Ok(Outcome {
         file: file.name.clone(),

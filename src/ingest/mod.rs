@@ -59,6 +59,9 @@ pub struct IngestPlan {
     pub only: Option<std::collections::BTreeSet<PathBuf>>,
     /// Who asked for the run, for the audit log (`aup serve`'s signed-in user).
     pub by: Option<String>,
+    /// Hold each uploaded file to the schools of the account that uploaded it.
+    /// Off for `aup assign`, where the person assigning has been checked.
+    pub uploader_scope: bool,
 }
 
 /// One line of the run's output: a form, a quarantined file or page, or a file

@@ -23,7 +23,7 @@ pub(super) fn quarantine_file(
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("bin");
-    let path = dir.join(format!("{}.{extension}", &file.sha256[..12]));
+    let path = dir.join(format!("{}.{extension}", short(&file.sha256)));
     let bytes = std::fs::read(&file.stored).map_err(|source| IngestError::Write {
         path: file.stored.clone(),
         source,
@@ -48,7 +48,7 @@ pub(super) fn quarantine_identified_page(
     let path = plan
         .archive
         .join("quarantine")
-        .join(format!("{}-p{page}.pdf", &file.sha256[..12]));
+        .join(format!("{}-p{page}.pdf", short(&file.sha256)));
     let image = image_page(&file.stored, found, form)?;
     store(&path, &image_pages_pdf([image]))?;
     sidecar(&path, &file.name, Some(page), reason, message, None)?;
@@ -65,7 +65,7 @@ pub(super) fn quarantine_page(
     message: &str,
 ) -> Result<String, IngestError> {
     let dir = plan.archive.join("quarantine");
-    let stem = format!("{}-p{page}", &file.sha256[..12]);
+    let stem = format!("{}-p{page}", short(&file.sha256));
     let path = match image {
         Some(image) => {
             let path = dir.join(format!("{stem}.png"));
@@ -121,6 +121,11 @@ fn sidecar(
             .unwrap_or_default()
             .as_bytes(),
     )
+}
+
+/// A received file's hash shortened for a file name (the whole of a short one).
+fn short(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
 }
 
 /// A page image a worker spooled, read back to be filed.

@@ -222,20 +222,27 @@ async fn store(
             name: &file_name,
             size,
         };
-        let id = Archive::open_unlocked(&archive)
-            .and_then(|index| index.record_upload(&upload, &name, &schools, &at))
-            .map_err(|error| {
-                UploadError::Disk(format!(
-                    "{file_name} was not uploaded: it could not be recorded in the archive ({error}). Try again; if it keeps failing, tell whoever looks after aup."
-                ))
-            })?;
-        std::fs::rename(&from, &visible)
-            .and_then(|()| std::fs::File::open(&folder)?.sync_all())
-            .map_err(|error| {
-                UploadError::Disk(format!(
-                    "The upload could not be moved into the inbox: {error}"
-                ))
-            })?;
+        let not_recorded = |error: crate::archive::ArchiveError| {
+            UploadError::Disk(format!(
+                "{file_name} was not uploaded: it could not be recorded in the archive ({error}). Try again; if it keeps failing, tell whoever looks after aup."
+            ))
+        };
+        let index = Archive::open_unlocked(&archive).map_err(not_recorded)?;
+        let id = index
+            .record_upload(&upload, &name, &schools, &at)
+            .map_err(not_recorded)?;
+        let placed =
+            std::fs::rename(&from, &visible).and_then(|()| std::fs::File::open(&folder)?.sync_all());
+        if let Err(error) = placed {
+            // Recorded but not in the inbox: the record is taken back, so the
+            // page does not wait for a file that will never be filed.
+            if let Err(undo) = index.withdraw_upload(id, &format!("not placed in the inbox: {error}")) {
+                eprintln!("aup serve: upload {id} could not be withdrawn: {undo}");
+            }
+            return Err(UploadError::Disk(format!(
+                "{file_name} was not uploaded: it could not be moved into the inbox ({error}). Try again."
+            )));
+        }
         Ok(id)
     })
     .await

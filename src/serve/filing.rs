@@ -248,6 +248,7 @@ impl FilingThread {
             reader_timeout: None,
             only: Some(settled),
             by: Some("aup serve (inbox)".into()),
+            uploader_scope: true,
         };
         self.set_state(|s| s.filing = true);
         let mut outcomes = 0;

@@ -481,8 +481,10 @@ pub async fn upload_page(user: User, State(app): State<Arc<App>>) -> Response {
 fn inbox_for(app: &App, user: &User) -> super::filing::InboxState {
     let mut state = app.filing.inbox_state();
     if !user.schools.is_empty() {
+        // The raw error can name another school's files: the sentence stays.
         state.last_batch = None;
         state.left.clear();
+        state.problem_details = None;
     }
     state
 }
@@ -559,7 +561,13 @@ fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView
                 .map(|q| UploadQuarantineView {
                     id: q.id,
                     page: q.page,
-                    reason: plain_reason(&q.reason, &q.message),
+                    reason: match user.schools.is_empty() {
+                        true => plain_reason(&q.reason, &q.message),
+                        false => PlainReason {
+                            details: None,
+                            ..plain_reason(&q.reason, &q.message)
+                        },
+                    },
                     link: user.schools.is_empty()
                         || q.reason != crate::verdict::Reason::OtherSchool.as_str(),
                 })
@@ -633,17 +641,41 @@ fn suggestion(
 }
 
 impl QuarantineView {
+    /// The entry as `user` may read it: an account for some schools is not
+    /// given the reader's details (a code misread as another school's form
+    /// names it) nor the form another school's page was assigned to.
     fn of(
-        q: crate::archive::QuarantineEntry,
+        mut q: crate::archive::QuarantineEntry,
         thumbnail: bool,
-        suggestion: Option<Suggestion>,
+        index: &Archive,
+        user: &User,
     ) -> Self {
+        let suggestion = suggestion(index, user, &q);
+        let mut reason = plain_reason(&q.reason, &q.message);
+        if !user.schools.is_empty() {
+            reason.details = None;
+            let assigned_elsewhere = q
+                .settled
+                .as_deref()
+                .and_then(|how| how.strip_prefix("assigned to "))
+                .and_then(|rest| rest.split_whitespace().next())
+                .is_some_and(|form_id| {
+                    !index
+                        .issued(form_id)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|form| user.may_see(&form.school))
+                });
+            if assigned_elsewhere {
+                q.settled = Some("assigned to a form".into());
+            }
+        }
         Self {
             suggestion,
             id: q.id,
             file: arrived_as(q.upload_name.as_deref(), q.received_name.as_deref()),
             page: q.page,
-            reason: plain_reason(&q.reason, &q.message),
+            reason,
             created_at: q.created_at,
             thumbnail,
             settled: q.settled,
@@ -682,8 +714,7 @@ pub async fn quarantine(
                 let thumbnail = thumbnail_of(&q.path)
                     .and_then(|t| inside(&app.folders.archive, &t))
                     .is_some();
-                let guess = suggestion(&index, &user, &q);
-                QuarantineView::of(q, thumbnail, guess)
+                QuarantineView::of(q, thumbnail, &index, &user)
             })
             .collect();
         app.render(
@@ -725,8 +756,7 @@ pub async fn quarantine_entry(
             false => Vec::new(),
         };
         let image = entry.path.ends_with(".png");
-        let guess = suggestion(&index, &user, &entry);
-        let entry = QuarantineView::of(entry, false, guess);
+        let entry = QuarantineView::of(entry, false, &index, &user);
         app.render(
             "quarantine_entry.html",
             context! {
