@@ -29,6 +29,8 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v mutool >/dev/null || need_apt+=(mupdf-tools)
 # Signatures are made the way Okular and LibreOffice make them: NSS's tools.
 command -v certutil >/dev/null && command -v pk12util >/dev/null || need_apt+=(libnss3-tools)
+# Signature images stamped onto a form as pdftk-java's multistamp stamps them.
+command -v pdftk >/dev/null || need_apt+=(pdftk-java)
 # Returns rewritten as "print to PDF" rewrites them: Ghostscript's pdfwrite.
 command -v gs >/dev/null || need_apt+=(ghostscript)
 # Returns saved by pdf.js (Firefox's viewer) are made under Node.js.

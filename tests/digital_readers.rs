@@ -865,8 +865,10 @@ fn a_certificate_names_the_person_by_the_rosters_email_address() {
         .join(" ");
     for said in [
         "certificate signature in signer_signature: counted: it signs the form for Amelia Hart",
-        "certificate signature in office_countersignature: not counted: it is in the field \
-         office_countersignature, whose widget is not over the signature box; signed by Pakeman Office",
+        // pyHanko makes the missing field invisible: a candidate for the
+        // person's signature, and not theirs.
+        "certificate signature in office_countersignature: not counted: its certificate names \
+         Pakeman Office, not Amelia Hart; signed by Pakeman Office",
     ] {
         assert!(
             text.contains(said),
@@ -881,4 +883,128 @@ fn a_certificate_names_the_person_by_the_rosters_email_address() {
         report["signatures"][0]["counted_because"],
         "not counted: its certificate names Staff Laptop 14, not Amelia Hart"
     );
+}
+
+/// The widget of the first signature field that is not one of the form's own,
+/// as pypdf reads it: its name, `/Rect` and `/F` flags.
+fn added_field(file: &Path) -> Value {
+    let fields: Value =
+        serde_json::from_str(&python("sig_widgets.py", &[file.as_os_str()])).unwrap();
+    fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] != "signer_signature" && f["name"] != "office_countersignature")
+        .cloned()
+        .unwrap_or_else(|| panic!("no added signature field: {fields:#}"))
+}
+
+#[test]
+fn an_invisible_signature_by_the_person_counts_and_by_another_person_does_not() {
+    // `pdfsig -add-signature` without a field name (Okular's "sign" without a
+    // chosen field) adds its own field with a zero-size widget, as LibreOffice does.
+    for (signer, verdict) in [("Amelia Hart", "accepted"), ("Daniel Okoro", "incomplete")] {
+        let scratch = school();
+        let db = nss_database(&scratch, signer);
+        let signed = scratch.path("invisible.pdf");
+        pdfsig_sign(&db, &dated(&scratch), &signed, "", &["-add-signature"]);
+        let field = added_field(&signed);
+        let rect: Vec<f64> = field["rect"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert!(
+            rect[2] - rect[0] < 1.0 || rect[3] - rect[1] < 1.0,
+            "not invisible: {field:#}"
+        );
+        // Poppler and pyHanko find it sound.
+        assert_eq!(
+            pdfsig_validation(&db, &signed),
+            "Signature is Valid.",
+            "{signer}"
+        );
+        assert!(
+            pyhanko_intact_with(&signed, &["--no-strict-syntax"]),
+            "{signer}"
+        );
+        let report = verify(&scratch, &signed);
+        assert_eq!(report["verdict"], verdict, "{signer}: {report:#}");
+        let signature = &report["signatures"][0];
+        assert_eq!(signature["invisible"], true, "{signature:#}");
+        assert_eq!(signature["signer"], signer);
+        match verdict {
+            "accepted" => {
+                assert_eq!(signature["counted"], true, "{signature:#}");
+                assert!(report["reason"].is_null(), "{report:#}");
+            }
+            _ => {
+                assert_eq!(signature["counted"], false, "{signature:#}");
+                let reason = report["reason"].as_str().unwrap();
+                assert!(
+                    reason.contains("certificate of Daniel Okoro, not of Amelia Hart"),
+                    "{reason}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_signature_image_stamped_by_pdftk_onto_its_page_is_accepted_though_pdftk_touches_every_page() {
+    // pdftk-java's multistamp adds a Form XObject to every page; where the
+    // stamp's page is blank its content is empty: page 1 draws nothing new.
+    let scratch = school();
+    let filled = dated(&scratch);
+    let (page, rect) = signature_box(&filled);
+    let stamp = scratch.path("signature-stamp.pdf");
+    let arg = |v: f64| format!("{v:.2}");
+    python(
+        "stamp_pages.py",
+        &[
+            stamp.display().to_string(),
+            "3".into(),
+            page.to_string(),
+            arg(rect[0]),
+            arg(rect[1]),
+            arg(rect[2]),
+            arg(rect[3]),
+        ],
+    );
+    let stamped = scratch.path("stamped.pdf");
+    run_tool(
+        "pdftk",
+        &[
+            filled.as_os_str(),
+            "multistamp".as_ref(),
+            stamp.as_os_str(),
+            "output".as_ref(),
+            stamped.as_os_str(),
+        ],
+    );
+    // Poppler renders page 1 exactly as issued: the empty stamp drew nothing.
+    let render = |pdf: &Path, prefix: &str| {
+        let out = scratch.path(prefix);
+        run_tool(
+            "pdftoppm",
+            &[
+                "-f".as_ref(),
+                "1".as_ref(),
+                "-l".as_ref(),
+                "1".as_ref(),
+                "-r".as_ref(),
+                "50".as_ref(),
+                "-gray".as_ref(),
+                "-singlefile".as_ref(),
+                pdf.as_os_str(),
+                out.as_os_str(),
+            ],
+        );
+        std::fs::read(scratch.path(&format!("{prefix}.pgm"))).unwrap()
+    };
+    assert_eq!(render(&filled, "issued-p1"), render(&stamped, "stamped-p1"));
+    let report = verify(&scratch, &stamped);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert_eq!(report["signature_ink"], true, "{report:#}");
 }

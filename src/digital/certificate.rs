@@ -23,6 +23,10 @@ pub struct CertificateSignature {
     /// Its widget lies over the form's signature box: it signs there, whatever
     /// its field is called (`pdfsig -add-signature` makes a new field).
     pub over_signature_box: bool,
+    /// Its widget shows nothing (zero-size, hidden, or none): LibreOffice and
+    /// `pdfsig -add-signature` (Okular without a chosen field) sign this way,
+    /// over the whole document rather than in a box.
+    pub invisible: bool,
     /// It signs the form for the person it was issued to.
     pub counted: bool,
     /// Why it counts or does not, in the office's words.
@@ -34,6 +38,13 @@ impl CertificateSignature {
     /// annotations added since.
     pub fn sound(&self) -> bool {
         self.cms.intact && self.cms.valid && self.covers_revision && self.modifications.allowed()
+    }
+
+    /// Where it signs is the person's signature: the form's own signature
+    /// field, a widget over its box, or an invisible one (which signs the whole
+    /// document: nothing of it is drawn anywhere).
+    pub fn in_the_signers_place(&self, signature_field: &str) -> bool {
+        self.field == signature_field || self.over_signature_box || self.invisible
     }
 
     /// pyHanko's word for integrity: INTACT (digest and signature hold) or not.
@@ -65,6 +76,7 @@ pub(super) fn certificate_signature(
         modifications: Modifications::Untouched,
         problems,
         over_signature_box: false,
+        invisible: false,
         counted: false,
         counted_because: String::new(),
     };
@@ -131,6 +143,7 @@ pub(super) fn certificate_signature(
         modifications,
         problems,
         over_signature_box: false,
+        invisible: false,
         counted: false,
         counted_because: String::new(),
     }

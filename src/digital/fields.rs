@@ -14,6 +14,9 @@ pub(super) struct Field {
     pub(super) value: Option<Object>,
     /// The page (`/P`) and `/Rect` of its first widget.
     pub(super) widget: Option<(lopdf::ObjectId, [f64; 4])>,
+    /// No widget of it shows anything: none at all, or each zero-size or
+    /// flagged Hidden or NoView (PDF 32000-1, 12.5.3).
+    pub(super) invisible: bool,
 }
 
 /// Fully qualified names of the form's terminal fields and their values, every
@@ -67,18 +70,20 @@ pub(super) fn terminal_fields(doc: &Document) -> Vec<(String, Field)> {
             .unwrap_or_default();
         if named_kids.is_empty() {
             // A field merged with its widget has the widget's keys itself.
-            let widget = std::iter::once(dict)
+            let widgets: Vec<&Dictionary> = std::iter::once(dict)
                 .chain(
                     kids.into_iter()
                         .flatten()
                         .filter_map(|k| deref_dict(doc, k)),
                 )
-                .find_map(widget_place);
+                .filter(|w| w.has(b"Rect"))
+                .collect();
             out.push((
                 name,
                 Field {
                     value: dict.get(b"V").ok().cloned(),
-                    widget,
+                    widget: widgets.iter().find_map(|w| widget_place(w)),
+                    invisible: widgets.iter().all(|w| shows_nothing(w)),
                 },
             ));
         } else {
@@ -95,6 +100,34 @@ pub(super) fn widget_place(widget: &Dictionary) -> Option<(lopdf::ObjectId, [f64
     let number = |i: usize| rect.get(i).and_then(|o| o.as_float().ok()).map(f64::from);
     let (x0, y0, x1, y1) = (number(0)?, number(1)?, number(2)?, number(3)?);
     Some((page, [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]))
+}
+
+/// A widget that draws nothing: a rectangle under a point wide or high, or
+/// flagged Hidden (bit 2) or NoView (bit 6).
+fn shows_nothing(widget: &Dictionary) -> bool {
+    const HIDDEN: i64 = 1 << 1;
+    const NO_VIEW: i64 = 1 << 5;
+    let flags = widget
+        .get(b"F")
+        .ok()
+        .and_then(|f| f.as_i64().ok())
+        .unwrap_or(0);
+    let rect: Vec<f64> = widget
+        .get(b"Rect")
+        .ok()
+        .and_then(|r| r.as_array().ok())
+        .map(|r| {
+            r.iter()
+                .filter_map(|o| o.as_float().ok())
+                .map(f64::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let tiny = match rect.as_slice() {
+        [x0, y0, x1, y1] => (x1 - x0).abs() < 1.0 || (y1 - y0).abs() < 1.0,
+        _ => true,
+    };
+    tiny || flags & (HIDDEN | NO_VIEW) != 0
 }
 
 /// A widget covers a box when they overlap by at least half of the smaller of

@@ -150,12 +150,24 @@ pub(super) fn issued_on_page(
             content.extend_from_slice(stream);
             content.push(b'\n');
         }
+        let added: Vec<&Vec<u8>> = streams[..start]
+            .iter()
+            .chain(&streams[end..])
+            .filter(|s| !is_state_only(s))
+            .collect();
+        let draws_more = !added.is_empty() && {
+            let joined: Vec<u8> = added
+                .iter()
+                .flat_map(|s| s.iter().chain(b"\n"))
+                .copied()
+                .collect();
+            drawing::operations(&joined)
+                .map(|ops| !super::draws_nothing::draws_nothing(doc, page, &ops))
+                .unwrap_or(true)
+        };
         return Ok(Some(IssuedOnPage {
             content,
-            draws_more: streams[..start]
-                .iter()
-                .chain(&streams[end..])
-                .any(|s| !is_state_only(s)),
+            draws_more,
             rewritten: false,
         }));
     }
@@ -176,10 +188,11 @@ pub(super) fn issued_on_page(
     .map_err(|e| e.to_string())?;
     Ok(Some(IssuedOnPage {
         content,
-        draws_more: operations[..start]
-            .iter()
-            .chain(&operations[end..])
-            .any(|op| !drawing::is_state_only(op)),
+        draws_more: !super::draws_nothing::draws_nothing(
+            doc,
+            page,
+            &[&operations[..start], &operations[end..]].concat(),
+        ),
         rewritten: true,
     }))
 }

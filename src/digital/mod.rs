@@ -16,6 +16,7 @@ mod ber;
 mod certificate;
 pub mod changes;
 mod drawn;
+mod draws_nothing;
 mod fields;
 mod identity;
 mod integrity;
@@ -210,6 +211,7 @@ pub fn inspect(
                 }
                 _ => false,
             };
+            signature.invisible = f.invisible;
             Some(signature)
         })
         .collect();
@@ -223,16 +225,20 @@ pub fn inspect(
         (Some(_), None) => false,
     };
     for sig in &mut signatures {
-        let signs_the_box = sig.field == SIGNATURE_FIELD || sig.over_signature_box;
+        let signs_the_box = sig.in_the_signers_place(SIGNATURE_FIELD);
         let person = form.name.as_deref().unwrap_or("the person");
         (sig.counted, sig.counted_because) = match (sig.sound(), signs_the_box) {
             (false, _) => (false, "not counted: it does not hold".to_owned()),
             (true, false) => (
                 false,
                 format!(
-                    "not counted: it is in the field {}, whose widget is not over the signature box",
+                    "not counted: it is in the field {}, whose widget is visible and not over the signature box",
                     sig.field
                 ),
+            ),
+            (true, true) if names_the_person(sig) && sig.invisible => (
+                true,
+                format!("counted: an invisible signature over the whole form, for {person}"),
             ),
             (true, true) if names_the_person(sig) => {
                 (true, format!("counted: it signs the form for {person}"))
@@ -305,9 +311,9 @@ pub fn inspect(
     // Why the return cannot be accepted beyond what is missing, in the office's words.
     let mut notes: Vec<String> = Vec::new();
     // A sound signature over the box that is not the person's.
-    let someone_else = signatures.iter().find(|s| {
-        s.sound() && (s.field == SIGNATURE_FIELD || s.over_signature_box) && !names_the_person(s)
-    });
+    let someone_else = signatures
+        .iter()
+        .find(|s| s.sound() && s.in_the_signers_place(SIGNATURE_FIELD) && !names_the_person(s));
     if let (false, Some(sig), Some(issued)) = (certified, someone_else, &form.name) {
         let signer = sig
             .cms

@@ -299,9 +299,17 @@ pub fn pyhanko_intact_with(file: &Path, options: &[&str]) -> bool {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
+    // `FIELD:DIGEST:STATUS:...`, for the form's field or a field a signer
+    // added under a name of its own (pdfsig's are random hex).
+    let summary = |l: &&str| {
+        l.split(':')
+            .nth(1)
+            .is_some_and(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
     let line = stdout
         .lines()
         .find(|l| l.starts_with("signer_signature:"))
+        .or_else(|| stdout.lines().find(summary))
         .unwrap_or_else(|| {
             panic!(
                 "pyHanko printed no summary:\n{stdout}\n{}",
