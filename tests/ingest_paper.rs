@@ -613,17 +613,7 @@ fn a_page_with_a_smudged_code_is_assigned_by_hand_and_the_form_completed() {
     // Coffee over every mark of the signature page, top right and down the left
     // margin: no code to read.
     let last = pages.last_mut().unwrap();
-    let (w, h) = last.dimensions();
-    for y in 0..300 {
-        for x in w - 330..w {
-            last.put_pixel(x, y, Luma([255]));
-        }
-    }
-    for y in 0..h {
-        for x in 0..115 {
-            last.put_pixel(x, y, Luma([255]));
-        }
-    }
+    scan::damage::cover_every_mark(last);
     std::fs::write(scratch.path("inbox/scan.pdf"), scan_pdf(&pages, 150.0)).unwrap();
     let outcomes = scratch.ingest_json();
     let form = verdict_of(&outcomes, &id);

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::{Scratch, sqlite};
 use crate::scan::{self, SIGNED, scan_pdf};
-use image::Luma;
 
 pub const ROSTER: &str = "Staff Code,Forename,Surname,Job Title\nA1,Amelia,Hart,Teacher\nA2,Ben,Okafor,TA\nA3,Chloe,Price,Governor\n";
 
@@ -267,17 +266,7 @@ pub fn scan_with_smudged_last_page(scratch: &Scratch, who: &str) -> Vec<u8> {
     let (pdf, _) = form(scratch, who);
     let mut pages = scan::paper(&scratch.path("archive"), &pdf, 150.0, SIGNED);
     let last = pages.last_mut().unwrap();
-    let (w, h) = last.dimensions();
-    for y in 0..300 {
-        for x in w - 330..w {
-            last.put_pixel(x, y, Luma([255]));
-        }
-    }
-    for y in 0..h {
-        for x in 0..115 {
-            last.put_pixel(x, y, Luma([255]));
-        }
-    }
+    scan::damage::cover_every_mark(last);
     scan_pdf(&pages, 150.0)
 }
 

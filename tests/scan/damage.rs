@@ -207,3 +207,19 @@ pub fn one_bit(page: &GrayImage) -> GrayImage {
         }])
     })
 }
+
+/// Whites out every identity mark of a 150-dpi page (the code top right and the
+/// two down the left margin), as a coffee stain or a bad copy can: no code reads.
+pub fn cover_every_mark(page: &mut GrayImage) {
+    let (w, h) = page.dimensions();
+    for y in 0..300 {
+        for x in w - 330..w {
+            page.put_pixel(x, y, Luma([255]));
+        }
+    }
+    for y in 0..h {
+        for x in 0..115 {
+            page.put_pixel(x, y, Luma([255]));
+        }
+    }
+}
