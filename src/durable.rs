@@ -5,6 +5,23 @@
 
 use std::path::Path;
 
+/// Whether an I/O error is a full disk or a used-up quota.
+pub fn is_full(error: &std::io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+        || error.kind() == std::io::ErrorKind::StorageFull
+        || error.kind() == std::io::ErrorKind::QuotaExceeded
+}
+
+/// Free space for an unprivileged writer on the file system holding `path`.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a zeroed statvfs the call fills in.
+    let status = unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) };
+    (status == 0).then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
 /// Copies `source` to `path` durably (see [`store_durably`]), streaming.
 pub fn copy_durably(source: &Path, path: &Path) -> std::io::Result<()> {
     write_via_temp(path, true, |file| {

@@ -76,6 +76,27 @@ pub enum ArchiveError {
     TooNew { path: PathBuf, version: usize },
 }
 
+impl ArchiveError {
+    /// Whether the archive's disk being full is what failed: a write's ENOSPC
+    /// or EDQUOT, SQLite's "database or disk is full", or its bare "disk I/O
+    /// error" (the write-ahead log could not grow) with under 4 MiB free.
+    pub fn is_disk_full(&self, root: &Path) -> bool {
+        const NEARLY_FULL_BYTES: u64 = 4 << 20;
+        let sqlite = match self {
+            Self::Folder { source, .. } => return crate::durable::is_full(source),
+            Self::Query(error) | Self::Database { source: error, .. } => error,
+            _ => return false,
+        };
+        match sqlite.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => true,
+            Some(rusqlite::ErrorCode::SystemIoFailure) => {
+                crate::durable::free_bytes(root).is_some_and(|free| free < NEARLY_FULL_BYTES)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// An open archive index.
 pub struct Archive {
     conn: Connection,
