@@ -102,23 +102,7 @@ fn case(
 /// The pages as a scanner's PDF of grey JPEGs at `dpi`, wrapped by img2pdf (which
 /// keeps each JPEG as it is, as scanners' PDFs do).
 fn write_pdf(dpi: f32) -> impl Fn(&Scratch, &str, &[GrayImage]) {
-    move |scratch, who, pages| {
-        let mut jpegs = Vec::new();
-        for (i, page) in pages.iter().enumerate() {
-            let path = scratch.path(&format!("{who}{i}.jpg"));
-            std::fs::write(&path, scan::jpeg(page)).unwrap();
-            jpegs.push(path);
-        }
-        let status = Command::new("img2pdf")
-            .arg("--imgsize")
-            .arg(format!("{dpi}dpix{dpi}dpi"))
-            .args(&jpegs)
-            .arg("-o")
-            .arg(scratch.path(&format!("inbox/{who}.pdf")))
-            .status()
-            .expect("img2pdf: run scripts/test.sh, which installs it");
-        assert!(status.success());
-    }
+    move |scratch, who, pages| scan::img2pdf(pages, dpi, &scratch.path(&format!("inbox/{who}.pdf")))
 }
 
 fn paper(scratch: &Scratch, pdf: &Path, dpi: f32, n: usize) -> Vec<GrayImage> {

@@ -154,6 +154,14 @@ pub fn load(file: &Path) -> Result<LoadedSchool, ConfigError> {
     load_all(file).map_err(|mut errors| errors.swap_remove(0))
 }
 
+/// A school's name as its file gives it, for people; its slug when the file is
+/// gone or cannot be read (its returns still count and must still be named).
+pub fn school_name(schools: &Path, slug: &str) -> String {
+    load(&schools.join(format!("{slug}.yaml")))
+        .map(|school| school.config.name)
+        .unwrap_or_else(|_| slug.to_owned())
+}
+
 /// [`load`], with every mistake of the file's structure (wrong types, unknown keys
 /// and values) up to [`MAX_ERRORS`], for `aup check`.
 pub fn load_all(file: &Path) -> Result<LoadedSchool, Vec<ConfigError>> {

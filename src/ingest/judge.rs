@@ -278,10 +278,7 @@ impl Naming {
         });
         for form in named.filter_map(|form_id| register.get(form_id)) {
             if !naming.schools.contains_key(&form.school) {
-                let yaml = plan.schools.join(format!("{}.yaml", form.school));
-                let name = crate::config::load(&yaml)
-                    .map(|school| school.config.name)
-                    .unwrap_or_else(|_| form.school.clone());
+                let name = crate::config::school_name(&plan.schools, &form.school);
                 naming.schools.insert(form.school.clone(), name);
             }
             if !naming.policies.contains_key(&form.fingerprint) {

@@ -468,7 +468,6 @@ pub async fn upload_page(user: User, State(app): State<Arc<App>>) -> Response {
                 uploads => uploads,
                 limit_mb => super::UPLOAD_LIMIT_BYTES / (1024 * 1024),
                 inbox => inbox_for(&app, &user),
-                inbox_folder => app.folders.inbox.display().to_string(),
             },
         )
     })
@@ -520,24 +519,30 @@ pub struct UploadQuarantineView {
     link: bool,
 }
 
-/// What became of an upload, in one word for its badge.
-fn upload_state(u: &crate::archive::UploadRecord, open_quarantine: usize) -> &'static str {
+/// What became of an upload: its state, and the words on its badge.
+fn upload_state(
+    u: &crate::archive::UploadRecord,
+    open_quarantine: usize,
+) -> (&'static str, &'static str) {
     match &u.received_at {
-        None => "waiting",
-        Some(at) if *at < u.uploaded_at => "duplicate",
-        Some(_) if open_quarantine == 0 => "filed",
-        Some(_) if u.forms.is_empty() => "quarantined",
-        Some(_) => "partly-filed",
+        None => ("waiting", "waiting to be filed"),
+        Some(at) if *at < u.uploaded_at => ("duplicate", "already filed before"),
+        Some(_) if open_quarantine == 0 => ("filed", "filed"),
+        Some(_) if u.forms.is_empty() => ("quarantined", "not filed: see below"),
+        Some(_) => ("partly-filed", "partly filed: see below"),
     }
 }
 
-fn upload_state_label(state: &str) -> &'static str {
-    match state {
-        "waiting" => "waiting to be filed",
-        "duplicate" => "already filed before",
-        "filed" => "filed",
-        "quarantined" => "not filed: see below",
-        _ => "partly filed: see below",
+/// A quarantine reason as `user` reads it: an account for some schools gets
+/// no reader's details (a code misread as another school's form names it).
+fn reason_for(user: &User, code: &str, message: &str) -> PlainReason {
+    let reason = plain_reason(code, message);
+    match user.schools.is_empty() {
+        true => reason,
+        false => PlainReason {
+            details: None,
+            ..reason
+        },
     }
 }
 
@@ -561,18 +566,12 @@ fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView
                 .map(|q| UploadQuarantineView {
                     id: q.id,
                     page: q.page,
-                    reason: match user.schools.is_empty() {
-                        true => plain_reason(&q.reason, &q.message),
-                        false => PlainReason {
-                            details: None,
-                            ..plain_reason(&q.reason, &q.message)
-                        },
-                    },
+                    reason: reason_for(user, &q.reason, &q.message),
                     link: user.schools.is_empty()
                         || q.reason != crate::verdict::Reason::OtherSchool.as_str(),
                 })
                 .collect();
-            let state = upload_state(&u, open.len());
+            let (state, state_label) = upload_state(&u, open.len());
             UploadView {
                 id: u.id,
                 name: printable(&u.name),
@@ -581,7 +580,7 @@ fn uploads_for(app: &App, user: &User, index: &Archive) -> Result<Vec<UploadView
                 uploaded_local: crate::clock::uk_local(&u.uploaded_at),
                 uploaded_at: u.uploaded_at,
                 state,
-                state_label: upload_state_label(state),
+                state_label,
                 received_at: u.received_at,
                 forms: u.forms,
                 quarantined: open,
@@ -651,9 +650,8 @@ impl QuarantineView {
         user: &User,
     ) -> Self {
         let suggestion = suggestion(index, user, &q);
-        let mut reason = plain_reason(&q.reason, &q.message);
+        let reason = reason_for(user, &q.reason, &q.message);
         if !user.schools.is_empty() {
-            reason.details = None;
             let assigned_elsewhere = q
                 .settled
                 .as_deref()

@@ -73,9 +73,7 @@ impl ViewCache {
         if let Some(cached) = lock(&self.schools).get(slug).filter(|c| c.stamp == stamp) {
             return Ok(cached.clone());
         }
-        let name = crate::config::load(&yaml)
-            .map(|school| school.config.name)
-            .unwrap_or_else(|_| slug.to_owned());
+        let name = crate::config::school_name(schools, slug);
         let people = match roster_file.is_file() {
             true => roster::read(&roster_file).map_err(|e| e.to_string())?,
             false => Vec::new(),

@@ -155,6 +155,30 @@ pub fn jpeg(page: &GrayImage) -> Vec<u8> {
     out
 }
 
+/// Pages as a scanner's PDF of grey JPEGs at `dpi`, wrapped by img2pdf (which
+/// keeps each JPEG as it is, as scanners' PDFs do), written to `out`; the JPEGs
+/// are made beside it.
+pub fn img2pdf(pages: &[GrayImage], dpi: f32, out: &Path) {
+    let mut jpegs = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        let path = out.with_extension(format!("{i}.jpg"));
+        std::fs::write(&path, jpeg(page)).unwrap();
+        jpegs.push(path);
+    }
+    let status = std::process::Command::new("img2pdf")
+        .arg("--imgsize")
+        .arg(format!("{dpi}dpix{dpi}dpi"))
+        .args(&jpegs)
+        .arg("-o")
+        .arg(out)
+        .status()
+        .expect("img2pdf: run scripts/test.sh, which installs it");
+    assert!(status.success());
+    for jpeg in jpegs {
+        let _ = std::fs::remove_file(jpeg);
+    }
+}
+
 /// Pages as a scanner's PDF: one grey JPEG image per page, at `dpi`.
 pub fn scan_pdf(pages: &[GrayImage], dpi: f32) -> Vec<u8> {
     aup::ingest::image_pages_pdf(pages.iter().map(|page| {
