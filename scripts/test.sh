@@ -35,6 +35,8 @@ command -v pdftk >/dev/null || need_apt+=(pdftk-java)
 command -v gs >/dev/null || need_apt+=(ghostscript)
 # Returns saved by pdf.js (Firefox's viewer) are made under Node.js.
 command -v node >/dev/null && command -v npm >/dev/null || need_apt+=(nodejs npm)
+# A different name written on a scan is drawn with ImageMagick in DejaVu Sans.
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Oblique.ttf ] || need_apt+=(fonts-dejavu-extra)
 # Progress bars are checked on a pseudo-terminal made by util-linux's `script`.
 command -v script >/dev/null || need_apt+=(bsdutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -46,6 +48,8 @@ python3 -c "import pypdf" 2>/dev/null || need_pip+=(pypdf)
 python3 -c "import pyhanko" 2>/dev/null || need_pip+=(pyhanko)
 command -v pyhanko >/dev/null || need_pip+=(pyhanko-cli)
 python3 -c "import selenium" 2>/dev/null || need_pip+=(selenium)
+# Returns filled and flattened ("baked") as PyMuPDF (MuPDF 1.2x) does.
+python3 -c "import pymupdf" 2>/dev/null || need_pip+=(pymupdf)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "installing ${need_pip[*]}" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"

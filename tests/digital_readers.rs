@@ -463,7 +463,7 @@ fn a_second_field_of_the_same_name_does_not_hide_the_signature() {
 }
 
 #[test]
-fn a_signature_over_the_box_signs_whatever_its_field_is_called() {
+fn a_signature_over_or_beside_the_box_signs_whatever_its_field_is_called() {
     let scratch = school();
     let filled = dated(&scratch);
     let (page, rect) = signature_box(&filled);
@@ -495,18 +495,73 @@ fn a_signature_over_the_box_signs_whatever_its_field_is_called() {
     // Signed by the certificate, not merely by the ink its appearance leaves.
     assert_eq!(report["method"], "certificate", "{report:#}");
 
-    // A visible signature in a corner of page 1 does not sign the box, and its
-    // stamp is drawing outside the boxes.
-    let elsewhere = sign_in("1/40,40,200,80/elsewhere".into(), "elsewhere.pdf");
-    let report = verify(&scratch, &elsewhere);
-    assert_eq!(report["signatures"][0]["valid"], true, "{report:#}");
+    // Readers let the signer drag a visible signature anywhere. Beside the box
+    // (between its label and the box), over nothing that was issued: hers.
+    let beside = sign_in(
+        format!(
+            "{page}/110,{},180,{}/beside",
+            (rect[1] + 2.0).round(),
+            (rect[3] - 2.0).round()
+        ),
+        "beside-the-box.pdf",
+    );
+    let report = verify(&scratch, &beside);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
     assert_eq!(report["signatures"][0]["over_signature_box"], false);
+    assert_eq!(report["signatures"][0]["counted"], true, "{report:#}");
+    assert_eq!(report["method"], "certificate", "{report:#}");
+
+    // Over the declaration above the box, or over the footer and code of page 1:
+    // her signature, not tampering, but it hides what she signs; sign again.
+    let over_the_words = sign_in(
+        format!(
+            "{page}/60,{},300,{}/over_words",
+            (rect[3] + 14.0).round(),
+            (rect[3] + 52.0).round()
+        ),
+        "over-the-declaration.pdf",
+    );
+    let elsewhere = sign_in("1/40,40,200,80/elsewhere".into(), "elsewhere.pdf");
+    for file in [&over_the_words, &elsewhere] {
+        let report = verify(&scratch, file);
+        assert_eq!(report["signatures"][0]["valid"], true, "{report:#}");
+        assert_eq!(report["signatures"][0]["counted"], false, "{report:#}");
+        assert_eq!(report["verdict"], "incomplete", "{report:#}");
+        assert_eq!(
+            report["reason"],
+            "missing: signature; the signature covers the policy text: sign again inside the box",
+            "{report:#}"
+        );
+    }
+    // pyHanko's view: the signature itself is sound and intact.
+    assert!(pyhanko_intact_with(&over_the_words, &[]));
+
+    // Somebody else's visible signature beside the box is still drawing
+    // outside the boxes.
+    let (key, cert) = (scratch.path("daniel.key"), scratch.path("daniel.pem"));
+    python(
+        "selfsigned.py",
+        &[key.as_os_str(), cert.as_os_str(), "Daniel Okoro".as_ref()],
+    );
+    let his = scratch.path("his-beside.pdf");
+    common::pyhanko_sign_in(
+        &format!(
+            "{page}/110,{},180,{}/beside",
+            (rect[1] + 2.0).round(),
+            (rect[3] - 2.0).round()
+        ),
+        &filled,
+        &his,
+        &key,
+        &cert,
+    );
+    let report = verify(&scratch, &his);
     assert_eq!(report["verdict"], "rejected", "{report:#}");
     assert!(
         report["reason"]
             .as_str()
             .unwrap()
-            .starts_with("page 1: something was drawn"),
+            .starts_with(&format!("page {page}: something was drawn")),
         "{report:#}"
     );
 }

@@ -19,6 +19,9 @@ const OVERSHOOT_PT: f64 = 8.5;
 /// Two renders of the same content agree to the pixel; a grey level this far
 /// apart is drawing, not rendering noise.
 const DIFFERENT: u8 = 48;
+/// A signature's stamp may draw this far past its rectangle (its border's
+/// outer half, antialiased), in points.
+const STAMP_EDGE_PT: f64 = 1.5;
 /// More differing pixels than this (at 100 dpi, about 1.3 mm²) is a change.
 const MAX_STRAY_PIXELS: usize = 20;
 
@@ -93,22 +96,9 @@ pub fn issued_view(doc: &Document, pages: &[PageContent]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Where the return draws or covers something outside the boxes of page `page`
-/// (1-based), said for the office; `None` when it does not.
-pub fn outside_boxes(
-    page: usize,
-    returned: &GrayImage,
-    issued: &GrayImage,
-    boxes: &[&FieldSpec],
-    page_height: f64,
-    dpi: f32,
-) -> Option<String> {
-    if returned.dimensions() != issued.dimensions() {
-        return Some(format!("page {page} is not the size it was issued at"));
-    }
-    let scale = dpi as f64 / 72.0;
-    // Each box, with its overshoot, in pixels from the top-left corner.
-    let allowed: Vec<[f64; 4]> = boxes
+/// Each box with its overshoot, in pixels from the top-left corner.
+fn box_areas(boxes: &[&FieldSpec], page_height: f64, scale: f64) -> Vec<[f64; 4]> {
+    boxes
         .iter()
         .map(|b| {
             let r = &b.rect;
@@ -119,7 +109,74 @@ pub fn outside_boxes(
                 (page_height - r.y0 + OVERSHOOT_PT) * scale,
             ]
         })
-        .collect();
+        .collect()
+}
+
+/// A PDF rectangle (either corner order) in pixels from the top-left corner.
+fn in_pixels(rect: &[f64; 4], page_height: f64, scale: f64) -> [f64; 4] {
+    let (x0, x1) = (rect[0].min(rect[2]), rect[0].max(rect[2]));
+    let (y0, y1) = (rect[1].min(rect[3]), rect[1].max(rect[3]));
+    [
+        x0 * scale,
+        (page_height - y1) * scale,
+        x1 * scale,
+        (page_height - y0) * scale,
+    ]
+}
+
+/// Whether the page as issued draws anything under `rect` (a widget's
+/// rectangle, PDF points) outside the boxes: a signature stamped there
+/// hides policy text, a rule or a code.
+pub fn shows_issued_under(
+    issued: &GrayImage,
+    rect: &[f64; 4],
+    boxes: &[&FieldSpec],
+    page_height: f64,
+    dpi: f32,
+) -> bool {
+    let scale = dpi as f64 / 72.0;
+    let boxes = box_areas(boxes, page_height, scale);
+    let [x0, y0, x1, y1] = in_pixels(rect, page_height, scale);
+    let (width, height) = issued.dimensions();
+    let mut drawn = 0usize;
+    for y in (y0.max(0.0) as u32)..(y1.max(0.0) as u32).min(height) {
+        for x in (x0.max(0.0) as u32)..(x1.max(0.0) as u32).min(width) {
+            let (fx, fy) = (x as f64 + 0.5, y as f64 + 0.5);
+            let in_a_box = boxes
+                .iter()
+                .any(|[bx0, by0, bx1, by1]| fx >= *bx0 && fx <= *bx1 && fy >= *by0 && fy <= *by1);
+            if !in_a_box && issued.get_pixel(x, y).0[0] < 255 - DIFFERENT {
+                drawn += 1;
+            }
+        }
+    }
+    drawn > MAX_STRAY_PIXELS
+}
+
+/// Where the return draws or covers something outside the boxes of page `page`
+/// (1-based), said for the office; `None` when it does not. What is drawn in
+/// `stamps` (the rectangles of the person's signatures placed beside the box,
+/// PDF points) is theirs and not compared.
+pub fn outside_boxes(
+    page: usize,
+    returned: &GrayImage,
+    issued: &GrayImage,
+    boxes: &[&FieldSpec],
+    stamps: &[[f64; 4]],
+    page_height: f64,
+    dpi: f32,
+) -> Option<String> {
+    if returned.dimensions() != issued.dimensions() {
+        return Some(format!("page {page} is not the size it was issued at"));
+    }
+    let scale = dpi as f64 / 72.0;
+    let mut allowed = box_areas(boxes, page_height, scale);
+    // A stamp's border is drawn on its edge: half of it falls outside.
+    allowed.extend(stamps.iter().map(|r| {
+        let [x0, y0, x1, y1] = in_pixels(r, page_height, scale);
+        let edge = STAMP_EDGE_PT * scale;
+        [x0 - edge, y0 - edge, x1 + edge, y1 + edge]
+    }));
     let (width, _) = returned.dimensions();
     let mut stray = 0usize;
     let (mut left, mut top, mut right, mut bottom) = (u32::MAX, u32::MAX, 0u32, 0u32);
@@ -193,7 +250,7 @@ mod tests {
         for square in [(80, 115, 10), (66, 104, 8)] {
             let returned = page_with(Some(square));
             assert_eq!(
-                outside_boxes(1, &returned, &issued, &[&b], 216.0, 72.0),
+                outside_boxes(1, &returned, &issued, &[&b], &[], 216.0, 72.0),
                 None,
                 "{square:?}"
             );
@@ -206,7 +263,7 @@ mod tests {
         let issued = page_with(Some((10, 20, 30)));
         // New marks above the box.
         let added = page_with(Some((10, 150, 6)));
-        let said = outside_boxes(1, &added, &page_with(None), &[&b], 216.0, 72.0).unwrap();
+        let said = outside_boxes(1, &added, &page_with(None), &[&b], &[], 216.0, 72.0).unwrap();
         assert!(
             said.starts_with("page 1: something was drawn or covered"),
             "{said}"
@@ -217,11 +274,11 @@ mod tests {
         );
         // Issued words covered over (white where they were dark).
         let covered = page_with(None);
-        assert!(outside_boxes(1, &covered, &issued, &[&b], 216.0, 72.0).is_some());
+        assert!(outside_boxes(1, &covered, &issued, &[&b], &[], 216.0, 72.0).is_some());
         // Noise below the threshold is not a change.
         let speck = page_with(Some((5, 5, 4)));
         assert_eq!(
-            outside_boxes(1, &speck, &page_with(None), &[&b], 216.0, 72.0),
+            outside_boxes(1, &speck, &page_with(None), &[&b], &[], 216.0, 72.0),
             None
         );
     }

@@ -98,6 +98,9 @@ pub struct Expected<'a> {
 
 const SIGNATURE_FIELD: &str = "signer_signature";
 
+/// Why the person's own signature, stamped over what was issued, does not count.
+const COVERS_POLICY_TEXT: &str = "the signature covers the policy text: sign again inside the box";
+
 /// What `verify` and the evidence page say of a signature over a SHA-1 digest.
 pub const WEAK_DIGEST: &str = "weak: the signer's software used SHA-1, whose collisions can be \
     made (pyHanko refuses it by default); accepted, but a signature with SHA-256 is stronger";
@@ -144,33 +147,6 @@ pub fn inspect(
             Err(problem) => problem.clone(),
         },
     });
-    // Nothing drawn or covered outside the boxes, whatever way it was saved.
-    if integrity.is_ok() {
-        let outside = drawn_outside_boxes(doc, form, located, render, render_pdf);
-        checks.push(Check {
-            check: "nothing drawn outside the boxes".into(),
-            passed: outside.is_empty(),
-            detail: match outside.is_empty() {
-                true => "every page shows what was issued, outside the boxes".into(),
-                false => outside.join("; "),
-            },
-        });
-        rejected.extend(outside);
-    }
-    let current = expected.current_fingerprint == Some(form.fingerprint.as_str());
-    let version = &form.fingerprint[..12.min(form.fingerprint.len())];
-    checks.push(Check {
-        check: "policy version is the current one".into(),
-        passed: current,
-        detail: match current {
-            true => format!("version {version} is current"),
-            false => format!(
-                "version {version} was replaced by a newer policy for {} {}",
-                form.school, form.year
-            ),
-        },
-    });
-
     // Fields.
     let fields = terminal_fields(doc);
     // Several fields can share a name: the first with a value speaks for it.
@@ -224,11 +200,71 @@ pub fn inspect(
         (Some(issued), Some(signer)) => person::same_person(issued, signer),
         (Some(_), None) => false,
     };
+    // A sound signature of the person whose visible widget is beside the box
+    // (readers let the signer drag it anywhere) is theirs, not tampering: its
+    // rectangle is left out of the drawing check, which says whether it hides
+    // anything that was issued there.
+    let beside: Vec<(usize, [f64; 4])> = fields
+        .iter()
+        .filter_map(|(name, f)| {
+            let sig = signatures.iter().find(|s| &s.field == name)?;
+            let (page, rect) = f.widget?;
+            let mine = sig.sound() && names_the_person(sig);
+            (mine && !sig.in_the_signers_place(SIGNATURE_FIELD))
+                .then(|| Some((*page_numbers.get(&page)?, rect)))?
+        })
+        .collect();
+    let mut covers_issued = vec![false; beside.len()];
+    // Nothing drawn or covered outside the boxes, whatever way it was saved.
+    if integrity.is_ok() {
+        let outside;
+        (outside, covers_issued) =
+            drawn_outside_boxes(doc, form, located, render, render_pdf, &beside);
+        checks.push(Check {
+            check: "nothing drawn outside the boxes".into(),
+            passed: outside.is_empty(),
+            detail: match outside.is_empty() {
+                true => "every page shows what was issued, outside the boxes".into(),
+                false => outside.join("; "),
+            },
+        });
+        rejected.extend(outside);
+    }
+    let current = expected.current_fingerprint == Some(form.fingerprint.as_str());
+    let version = &form.fingerprint[..12.min(form.fingerprint.len())];
+    checks.push(Check {
+        check: "policy version is the current one".into(),
+        passed: current,
+        detail: match current {
+            true => format!("version {version} is current"),
+            false => format!(
+                "version {version} was replaced by a newer policy for {} {}",
+                form.school, form.year
+            ),
+        },
+    });
+
     for sig in &mut signatures {
         let signs_the_box = sig.in_the_signers_place(SIGNATURE_FIELD);
         let person = form.name.as_deref().unwrap_or("the person");
+        let placed_beside = fields
+            .iter()
+            .filter_map(|(name, f)| (name == &sig.field).then_some(f.widget).flatten())
+            .filter_map(|(page, rect)| Some((*page_numbers.get(&page)?, rect)))
+            .find_map(|w| beside.iter().position(|b| *b == w))
+            .map(|at| covers_issued[at]);
         (sig.counted, sig.counted_because) = match (sig.sound(), signs_the_box) {
             (false, _) => (false, "not counted: it does not hold".to_owned()),
+            (true, false) if placed_beside == Some(false) => (
+                true,
+                format!(
+                    "counted: it signs the form for {person}; its stamp in the field {} is beside the box, over nothing that was issued",
+                    sig.field
+                ),
+            ),
+            (true, false) if placed_beside == Some(true) => {
+                (false, format!("not counted: {COVERS_POLICY_TEXT}"))
+            }
             (true, false) => (
                 false,
                 format!(
@@ -325,6 +361,10 @@ pub fn inspect(
         ));
     }
 
+    if !certified && covers_issued.iter().any(|c| *c) {
+        notes.push(COVERS_POLICY_TEXT.to_owned());
+    }
+
     // Ink in the boxes, as drawn with annotations.
     let ink = box_ink(form, render);
     let inked = |field: &str| ink.get(field).copied().unwrap_or(false);
@@ -349,8 +389,8 @@ pub fn inspect(
     if !signed {
         missing.push("signature".to_owned());
     }
-    // The name: the one issued, still there (or written over in ink when a reader
-    // flattened the field), or on a blank form whatever was written.
+    // The name: the one issued, still there (when a reader flattened the field,
+    // still what the box shows), or on a blank form whatever was written.
     let named: Result<String, String> = match (&form.name, &name) {
         (Some(issued), Some(typed)) if person::same_person(issued, typed) => {
             Ok(format!("name field: {typed}"))
@@ -358,7 +398,23 @@ pub fn inspect(
         (Some(issued), Some(typed)) => Err(format!(
             "the name typed, \"{typed}\", is not {issued}, to whom the form was issued"
         )),
-        (Some(_), None) if inked("signer_name") => Ok("written in the name box".into()),
+        (Some(issued), None) if inked("signer_name") => {
+            match name_box(form, issued, render, render_pdf) {
+                Some(shown) if shown.shows_issued_name() => Ok(format!(
+                    "no name field: the name box shows the name issued, {issued} ({})",
+                    shown.said()
+                )),
+                Some(shown) => Err(format!(
+                    "{} ({issued}): {}",
+                    crate::scan::name_box::NOT_AS_ISSUED,
+                    shown.said()
+                )),
+                None => Err(format!(
+                    "{} ({issued}): the box could not be compared with the name",
+                    crate::scan::name_box::NOT_AS_ISSUED
+                )),
+            }
+        }
         (Some(issued), None) => Err(format!(
             "the name field, issued filled in with {issued}, was cleared"
         )),
@@ -376,7 +432,12 @@ pub fn inspect(
     if let Err(problem) = named {
         missing.push("name".to_owned());
         if form.name.is_some() {
-            notes.push(problem);
+            // The measures stay in the check's detail; the reason says what to do.
+            let not_as_issued = crate::scan::name_box::NOT_AS_ISSUED;
+            notes.push(match problem.starts_with(not_as_issued) {
+                true => not_as_issued.to_owned(),
+                false => problem,
+            });
         }
     }
     let has_date = date.is_some() || inked("signer_date");
@@ -429,16 +490,20 @@ pub fn inspect(
 }
 
 /// What the return draws or covers outside the boxes, page by page, against the
-/// form as issued rebuilt from it (see [`drawn`]).
+/// form as issued rebuilt from it (see [`drawn`]); and for each of the person's
+/// signatures stamped `beside` the box (page, rectangle), whether what was
+/// issued shows under it (it is left out of the comparison either way).
 fn drawn_outside_boxes(
     doc: &Document,
     form: &RegisteredForm,
     located: Option<Vec<integrity::IssuedOnPage>>,
     render: &dyn Fn(usize) -> Result<GrayImage, String>,
     render_pdf: &RenderPdf,
-) -> Vec<String> {
+    beside: &[(usize, [f64; 4])],
+) -> (Vec<String>, Vec<bool>) {
+    let mut covers = vec![false; beside.len()];
     let Some(contents) = drawn::page_contents(doc, form, located) else {
-        return Vec::new();
+        return (Vec::new(), covers);
     };
     // A page that draws only its issued content and has no annotations shows
     // what was issued: only the others are drawn and compared.
@@ -449,14 +514,19 @@ fn drawn_outside_boxes(
         .map(|(index, _)| index)
         .collect();
     if pages.is_empty() {
-        return Vec::new();
+        return (Vec::new(), covers);
     }
     let Some(view) = drawn::issued_view(doc, &contents) else {
-        return Vec::new();
+        return (Vec::new(), covers);
     };
     let issued = match render_pdf(&view, &pages) {
         Ok(images) => images,
-        Err(problem) => return vec![format!("the form as issued cannot be drawn: {problem}")],
+        Err(problem) => {
+            return (
+                vec![format!("the form as issued cannot be drawn: {problem}")],
+                covers,
+            );
+        }
     };
     let mut found = Vec::new();
     for (&index, issued) in pages.iter().zip(&issued) {
@@ -471,11 +541,42 @@ fn drawn_outside_boxes(
         let boxes: Vec<&crate::form::FieldSpec> =
             form.boxes.iter().filter(|b| b.page == page).collect();
         let height = form.page_sizes.get(index).map(|s| s.1).unwrap_or(841.89);
+        let stamps: Vec<[f64; 4]> = beside
+            .iter()
+            .filter(|(p, _)| *p == page)
+            .map(|(_, rect)| *rect)
+            .collect();
+        for (at, (p, rect)) in beside.iter().enumerate() {
+            if *p == page {
+                covers[at] = drawn::shows_issued_under(issued, rect, &boxes, height, INK_DPI);
+            }
+        }
         found.extend(drawn::outside_boxes(
-            page, &returned, issued, &boxes, height, INK_DPI,
+            page, &returned, issued, &boxes, &stamps, height, INK_DPI,
         ));
     }
-    found
+    (found, covers)
+}
+
+/// The name box as rendered beside the issued name drawn alone (see
+/// [`crate::scan::name_box`]); `None` when either cannot be drawn.
+fn name_box(
+    form: &RegisteredForm,
+    issued: &str,
+    render: &dyn Fn(usize) -> Result<GrayImage, String>,
+    render_pdf: &RenderPdf,
+) -> Option<crate::scan::name_box::NameBox> {
+    let spec = form.boxes.iter().find(|b| b.name == "signer_name")?;
+    let image = render(spec.page - 1).ok()?;
+    let height = form.page_sizes.get(spec.page - 1).map(|s| s.1)?;
+    let map = PageToImage::scaled(INK_DPI as f64 / 72.0);
+    // `render_pdf` draws at INK_DPI, the resolution the grid is read at.
+    let alone = |pdf: &[u8], _dpi: f32| {
+        render_pdf(pdf, &[0])?
+            .pop()
+            .ok_or_else(|| "nothing was drawn".to_owned())
+    };
+    crate::scan::name_box::compare(&image, &map, &spec.rect, height, issued, &alone).ok()
 }
 
 /// Ink in each box, measured on renders of the pages that hold boxes.

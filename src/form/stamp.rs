@@ -522,6 +522,53 @@ fn text_at(out: &mut String, text: &str, size: f64, x: f64, y: f64) {
     ));
 }
 
+/// A one-page PDF of `area` (page points) showing only `value` as the form
+/// prints it pre-filled in the box `rect`: what a box must look like when the
+/// value is still the one issued, to be compared with what a return shows.
+pub fn value_alone(rect: &Rect, value: &str, area: &Rect) -> Result<Vec<u8>, StampError> {
+    let mut doc = Document::with_version("1.7");
+    let font = FONT.add_to(&mut doc);
+    let (x, y) = value_origin(rect, 11.0);
+    let mut content = format!("q 1 0 0 1 {:.2} {:.2} cm 0 g\n", -area.x0, -area.y0);
+    text_at(&mut content, value, 11.0, x, y);
+    content.push_str("Q\n");
+    let content = doc.add_object(Stream::new(Dictionary::new(), content.into_bytes()));
+    let resources = Dictionary::from_iter([(
+        "Font",
+        Object::Dictionary(Dictionary::from_iter([(
+            FONT_NAME,
+            Object::Reference(font),
+        )])),
+    )]);
+    let pages_id = doc.new_object_id();
+    let page = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Page".to_vec())),
+        ("Parent", Object::Reference(pages_id)),
+        (
+            "MediaBox",
+            crate::pdf::rect(0.0, 0.0, area.x1 - area.x0, area.y1 - area.y0),
+        ),
+        ("Resources", Object::Dictionary(resources)),
+        ("Contents", Object::Reference(content)),
+    ]));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(Dictionary::from_iter([
+            ("Type", Object::Name(b"Pages".to_vec())),
+            ("Kids", Object::Array(vec![Object::Reference(page)])),
+            ("Count", 1.into()),
+        ])),
+    );
+    let catalog = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Catalog".to_vec())),
+        ("Pages", Object::Reference(pages_id)),
+    ]));
+    doc.trailer.set("Root", Object::Reference(catalog));
+    let mut pdf = Vec::new();
+    doc.save_to(&mut pdf)?;
+    Ok(pdf)
+}
+
 /// Where a value's baseline starts inside a box: 2 mm in, vertically centred on
 /// the capital height (for tall boxes, near the bottom, like handwriting on a line).
 fn value_origin(rect: &Rect, size: f64) -> (f64, f64) {

@@ -322,7 +322,11 @@ fn judge_form(
     naming: &Naming,
 ) -> Result<(ReturnRow, Outcome), IngestError> {
     let found: BTreeMap<u32, &IdentifiedPage> = pages.iter().map(|(&n, (_, p))| (n, *p)).collect();
-    let (verdict, missing) = super::paper::verdict(form, &found, current);
+    let super::paper::PaperVerdict {
+        verdict,
+        missing,
+        reason,
+    } = super::paper::verdict(form, &found, current);
     // The files the form's pages came from, each once, in page order.
     let mut file_names: Vec<String> = Vec::new();
     for (file, _) in pages.values() {
@@ -351,9 +355,16 @@ fn judge_form(
             ),
             ("policy version is the current one".to_owned(), true),
             ink_of("signer_signature", "signature"),
-            match form.name {
-                Some(_) => ("name printed on the form".to_owned(), true),
-                None => ink_of("signer_name", "name"),
+            match (&form.name, found.values().find_map(|p| p.name_box)) {
+                (Some(name), Some(shown)) => (
+                    format!(
+                        "the name box shows the name issued, {name} ({})",
+                        shown.said()
+                    ),
+                    true,
+                ),
+                (Some(name), None) => (format!("issued to {name}; name box not compared"), true),
+                (None, _) => ink_of("signer_name", "name"),
             },
             ink_of("signer_date", "date"),
         ];
@@ -412,13 +423,7 @@ fn judge_form(
         school: Some(form.school.clone()),
         person: form.name.clone(),
         verdict,
-        reason: match verdict {
-            Verdict::Outdated => {
-                Some("signed an older version of the policy: the current one must be signed".into())
-            }
-            Verdict::Incomplete => Some(format!("missing: {}", missing.join(", "))),
-            _ => None,
-        },
+        reason,
         missing,
         archived: Some(archived),
         page: None,

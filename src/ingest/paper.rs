@@ -11,15 +11,26 @@ use super::protocol::IdentifiedPage;
 use crate::archive::RegisteredForm;
 use crate::digital::{Check, Inspection};
 use crate::scan::ink;
+use crate::scan::name_box::{NOT_AS_ISSUED, NameBox};
 use crate::verdict::Verdict;
 
-/// The verdict on a form from the pages of it that were found, and what is
-/// missing ("page 2", "signature", "name", "date").
+/// The verdict on a form from the pages of it that were found.
+pub(crate) struct PaperVerdict {
+    pub verdict: Verdict,
+    /// What is missing ("page 2", "signature", "name", "date").
+    pub missing: Vec<String>,
+    /// Why it is not accepted, in the office's words.
+    pub reason: Option<String>,
+}
+
+/// The verdict on a form from the pages of it that were found: every page
+/// present, the policy version current, ink in the boxes, and on a form issued
+/// to a person, the name box showing that name.
 pub(crate) fn verdict(
     form: &RegisteredForm,
     pages: &BTreeMap<u32, &IdentifiedPage>,
     current: Option<&str>,
-) -> (Verdict, Vec<String>) {
+) -> PaperVerdict {
     let mut missing: Vec<String> = (1..=form.pages as u32)
         .filter(|p| !pages.contains_key(p))
         .map(|p| format!("page {p}"))
@@ -31,6 +42,10 @@ pub(crate) fn verdict(
             missing.push(field.trim_start_matches("signer_").to_owned());
         }
     }
+    let name_not_as_issued = name_box(pages).is_some_and(|b| !b.shows_issued_name());
+    if name_not_as_issued {
+        missing.push("name".to_owned());
+    }
     let verdict = match (
         current == Some(form.fingerprint.as_str()),
         missing.is_empty(),
@@ -39,7 +54,30 @@ pub(crate) fn verdict(
         (true, true) => Verdict::Accepted,
         (true, false) => Verdict::Incomplete,
     };
-    (verdict, missing)
+    let reason = match verdict {
+        Verdict::Outdated => {
+            Some("signed an older version of the policy: the current one must be signed".into())
+        }
+        Verdict::Incomplete => {
+            let mut reason = format!("missing: {}", missing.join(", "));
+            if name_not_as_issued {
+                reason.push_str("; ");
+                reason.push_str(NOT_AS_ISSUED);
+            }
+            Some(reason)
+        }
+        _ => None,
+    };
+    PaperVerdict {
+        verdict,
+        missing,
+        reason,
+    }
+}
+
+/// The name box as compared with the issued name, from the page that holds it.
+fn name_box(pages: &BTreeMap<u32, &IdentifiedPage>) -> Option<NameBox> {
+    pages.values().find_map(|page| page.name_box)
 }
 
 /// A box's ink as measured, and the threshold it was judged against: so a
@@ -108,7 +146,11 @@ pub(crate) fn inspection(
     pages: &BTreeMap<u32, &IdentifiedPage>,
     current: Option<&str>,
 ) -> Inspection {
-    let (verdict, missing) = verdict(form, pages, current);
+    let PaperVerdict {
+        verdict,
+        missing,
+        reason,
+    } = verdict(form, pages, current);
     let found: Vec<String> = pages.keys().map(u32::to_string).collect();
     let box_check = |field: &str, what: &str| {
         let found = measured(pages, field);
@@ -161,22 +203,31 @@ pub(crate) fn inspection(
         },
         box_check("signer_signature", "signature"),
     ];
-    checks.push(match &form.name {
-        Some(name) => Check {
+    checks.push(match (&form.name, name_box(pages)) {
+        (Some(name), Some(shown)) => Check {
+            check: "name".into(),
+            passed: shown.shows_issued_name(),
+            detail: match shown.shows_issued_name() {
+                true => format!(
+                    "the name box shows the name issued, {name}: {}",
+                    shown.said()
+                ),
+                false => format!("{NOT_AS_ISSUED} ({name}): {}", shown.said()),
+            },
+        },
+        (Some(name), None) if on_present_page(form, pages, "signer_name") => Check {
             check: "name".into(),
             passed: true,
-            detail: format!("printed on the form: {name}"),
+            detail: format!("issued to {name}; the name box was not compared with the name"),
         },
-        None => box_check("signer_name", "name"),
+        (Some(_), None) => Check {
+            check: "name".into(),
+            passed: false,
+            detail: "its page is missing".into(),
+        },
+        (None, _) => box_check("signer_name", "name"),
     });
     checks.push(box_check("signer_date", "date"));
-    let reason = match verdict {
-        Verdict::Outdated => {
-            Some("signed an older version of the policy: the current one must be signed".into())
-        }
-        Verdict::Incomplete => Some(format!("missing: {}", missing.join(", "))),
-        _ => None,
-    };
     Inspection {
         form_id: form.form_id.clone(),
         school: form.school.clone(),

@@ -101,6 +101,10 @@ pub struct IdentifiedPage {
     /// Ink by field name, for the boxes on this page: the fraction of the box
     /// in pen strokes (see `scan::ink`).
     pub ink: BTreeMap<String, f64>,
+    /// On the page with the name box of a form issued to a person: the box
+    /// beside the issued name (see `scan::name_box`).
+    #[serde(default)]
+    pub name_box: Option<crate::scan::name_box::NameBox>,
 }
 
 /// A page that could not be placed, as PNG files in the spool: the page and a

@@ -446,11 +446,14 @@ impl Reader<'_> {
         let map = PageToImage::scaled(image.width() as f64 / width);
         let ink = box_ink(form, number, image, &map, height);
         let filed = self.reencoded(image, &map, width, height)?;
+        // The name box is not compared: without a code to fix the map the box
+        // may be millimetres off, and the office placing the page sees it.
         Ok(PageReading::Identified(Box::new(IdentifiedPage {
             form_id: form.form_id.clone(),
             page: number,
             filed,
             ink,
+            name_box: None,
         })))
     }
 
@@ -567,6 +570,7 @@ impl Reader<'_> {
         };
         let map = locate::page_map(&image, &code, &payload, width, height);
         let ink = box_ink(&form, payload.page, &image, &map, height);
+        let name_box = issued_name_box(&form, payload.page, &image, &map, height);
         // A scanner's image can be filed under a matrix only when the map is
         // affine; a photo seen in perspective is flattened into a new image.
         let source = rerender
@@ -584,6 +588,7 @@ impl Reader<'_> {
                 page: payload.page,
                 filed,
                 ink,
+                name_box,
             })),
             Err(e) => PageReading::Quarantine {
                 reason: Reason::Unreadable,
@@ -664,4 +669,32 @@ fn box_ink(
             )
         })
         .collect()
+}
+
+/// The name box on page `number` beside the name the form was issued with,
+/// when the form names a person and the page holds the box. `None` also when
+/// the comparison cannot be made (the name cannot be drawn): the box is then
+/// judged by its ink alone, as before.
+fn issued_name_box(
+    form: &RegisteredForm,
+    number: u32,
+    image: &GrayImage,
+    map: &PageToImage,
+    height: f64,
+) -> Option<crate::scan::name_box::NameBox> {
+    let name = form.name.as_deref()?;
+    let rect = &form
+        .boxes
+        .iter()
+        .find(|b| b.page == number as usize && b.name == "signer_name")?
+        .rect;
+    crate::scan::name_box::compare(image, map, rect, height, name, &render_alone).ok()
+}
+
+/// Page 1 of a PDF `aup` made itself (the issued name drawn alone), rendered
+/// as received PDFs are.
+pub(crate) fn render_alone(pdf: &[u8], dpi: f32) -> Result<GrayImage, String> {
+    PageSource::open(Arc::new(FileBytes::Owned(pdf.to_vec())), FileKind::Pdf)
+        .and_then(|source| source.page(0, dpi))
+        .map_err(|e| e.message)
 }

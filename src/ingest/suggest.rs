@@ -66,6 +66,7 @@ mod tests {
                 matrix: [0.0; 6],
             },
             ink: Default::default(),
+            name_box: None,
         }))
     }
 

@@ -21,7 +21,7 @@ use crate::form::Rect;
 const INSET: f64 = 7.0;
 
 /// A pixel darker than this is ink. Scans put paper at 200-250 and pen at 0-120.
-const DARK: u8 = 140;
+pub(crate) const DARK: u8 = 140;
 
 /// A box counts as written in when this fraction of its interior is ink. A
 /// signature covers 2-8% of its box, a date 1.5-4% of its line; scanner noise and
@@ -51,66 +51,14 @@ impl Ink {
 /// Measures the ink inside `rect` (PDF points, origin bottom-left) on a page of
 /// `page_height` points scanned as `image` and mapped by `map`.
 pub fn measure(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f64) -> Ink {
-    // Page coordinates with y down, as the map wants them.
-    let (left, right) = (rect.x0 + INSET, rect.x1 - INSET);
-    let (top, bottom) = (page_height - rect.y1 + INSET, page_height - rect.y0 - INSET);
-    if right <= left || bottom <= top {
+    let Some(grid) = Grid::sample(image, map, rect, page_height, INSET, DARK) else {
         return Ink {
             fraction: 0.0,
             samples: 0,
         };
-    }
-    // One sample per image pixel, whatever the scan's resolution.
-    let step = 1.0
-        / map
-            .scale_at((left + right) / 2.0, (top + bottom) / 2.0)
-            .max(0.1);
-    let cols = ((right - left) / step).ceil() as usize;
-    let rows = ((bottom - top) / step).ceil() as usize;
-    if cols == 0 || rows == 0 || cols * rows > 4_000_000 {
-        return Ink {
-            fraction: 0.0,
-            samples: 0,
-        };
-    }
-    let (w, h) = image.dimensions();
-    let mut dark = vec![false; cols * rows];
-    for r in 0..rows {
-        for c in 0..cols {
-            let p = map.map(left + c as f64 * step, top + r as f64 * step);
-            let (x, y) = (p.x.round(), p.y.round());
-            // Outside the image (a page cut off by the scanner) reads as paper.
-            if x >= 0.0 && y >= 0.0 && (x as u32) < w && (y as u32) < h {
-                dark[r * cols + c] = image.get_pixel(x as u32, y as u32).0[0] < DARK;
-            }
-        }
-    }
-    // Rule lines: rows or columns that are mostly dark.
-    let row_line: Vec<bool> = (0..rows)
-        .map(|r| {
-            dark[r * cols..(r + 1) * cols]
-                .iter()
-                .filter(|d| **d)
-                .count()
-                * 10
-                > cols * 6
-        })
-        .collect();
-    let col_line: Vec<bool> = (0..cols)
-        .map(|c| (0..rows).filter(|r| dark[r * cols + c]).count() * 10 > rows * 6)
-        .collect();
-    let samples =
-        (0..rows).filter(|r| !row_line[*r]).count() * (0..cols).filter(|c| !col_line[*c]).count();
-    for r in 0..rows {
-        for c in 0..cols {
-            if row_line[r] || col_line[c] {
-                dark[r * cols + c] = false;
-            }
-        }
-    }
-    // Samples are one image pixel apart: `step` points.
-    let min_reach = (MIN_STROKE_MM / (step * 25.4 / 72.0)).ceil().max(2.0) as usize;
-    let ink = stroke_samples(&dark, cols, rows, min_reach);
+    };
+    let samples = grid.samples;
+    let ink = stroke_samples(&grid.dark, grid.cols, grid.rows, grid.reach(MIN_STROKE_MM));
     Ink {
         fraction: match samples {
             0 => 0.0,
@@ -120,22 +68,134 @@ pub fn measure(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f
     }
 }
 
+/// A box read on a grid in its own coordinates: one sample per image pixel,
+/// row 0 at the top, dark where the scan is darker than a threshold, and the
+/// rows and columns of a rule line (a border the map placed a pixel or two
+/// off) cleared.
+pub(crate) struct Grid {
+    pub dark: Vec<bool>,
+    /// The scan's grey at each sample (0 black, 255 paper).
+    pub grey: Vec<u8>,
+    pub cols: usize,
+    pub rows: usize,
+    /// Points between samples.
+    pub step: f64,
+    /// Samples outside the rule lines.
+    pub samples: usize,
+    /// The sampled area's left and top edges on the page, in points (x right,
+    /// y up as PDF has it).
+    pub left: f64,
+    pub top: f64,
+}
+
+impl Grid {
+    /// Samples `rect` less `inset` points on every side; `None` when nothing is
+    /// left of it or it would take more than four million samples.
+    pub fn sample(
+        image: &GrayImage,
+        map: &PageToImage,
+        rect: &Rect,
+        page_height: f64,
+        inset: f64,
+        dark_below: u8,
+    ) -> Option<Self> {
+        // Page coordinates with y down, as the map wants them.
+        let (left, right) = (rect.x0 + inset, rect.x1 - inset);
+        let (top, bottom) = (page_height - rect.y1 + inset, page_height - rect.y0 - inset);
+        if right <= left || bottom <= top {
+            return None;
+        }
+        // One sample per image pixel, whatever the scan's resolution.
+        let step = 1.0
+            / map
+                .scale_at((left + right) / 2.0, (top + bottom) / 2.0)
+                .max(0.1);
+        let cols = ((right - left) / step).ceil() as usize;
+        let rows = ((bottom - top) / step).ceil() as usize;
+        if cols == 0 || rows == 0 || cols * rows > 4_000_000 {
+            return None;
+        }
+        let (w, h) = image.dimensions();
+        // Outside the image (a page cut off by the scanner) reads as paper.
+        let mut grey = vec![255u8; cols * rows];
+        for r in 0..rows {
+            for c in 0..cols {
+                let p = map.map(left + c as f64 * step, top + r as f64 * step);
+                let (x, y) = (p.x.round(), p.y.round());
+                if x >= 0.0 && y >= 0.0 && (x as u32) < w && (y as u32) < h {
+                    grey[r * cols + c] = image.get_pixel(x as u32, y as u32).0[0];
+                }
+            }
+        }
+        let mut dark: Vec<bool> = grey.iter().map(|&g| g < dark_below).collect();
+        // Rule lines: rows or columns that are mostly dark.
+        let row_line: Vec<bool> = (0..rows)
+            .map(|r| {
+                dark[r * cols..(r + 1) * cols]
+                    .iter()
+                    .filter(|d| **d)
+                    .count()
+                    * 10
+                    > cols * 6
+            })
+            .collect();
+        let col_line: Vec<bool> = (0..cols)
+            .map(|c| (0..rows).filter(|r| dark[r * cols + c]).count() * 10 > rows * 6)
+            .collect();
+        let samples = (0..rows).filter(|r| !row_line[*r]).count()
+            * (0..cols).filter(|c| !col_line[*c]).count();
+        for r in 0..rows {
+            for c in 0..cols {
+                if row_line[r] || col_line[c] {
+                    dark[r * cols + c] = false;
+                }
+            }
+        }
+        Some(Self {
+            dark,
+            grey,
+            cols,
+            rows,
+            step,
+            samples,
+            left,
+            top: page_height - top,
+        })
+    }
+
+    /// How many samples a piece must reach across or down to be `mm` long.
+    pub fn reach(&self, mm: f64) -> usize {
+        (mm / (self.step * 25.4 / 72.0)).ceil().max(2.0) as usize
+    }
+}
+
 /// How many of the `dark` samples lie in pieces (8-connected) that reach at
 /// least `min_reach` samples across or down: the strokes, without the specks.
 fn stroke_samples(dark: &[bool], cols: usize, rows: usize, min_reach: usize) -> usize {
+    strokes(dark, cols, rows, min_reach)
+        .iter()
+        .filter(|s| **s)
+        .count()
+}
+
+/// The `dark` samples that lie in pieces (8-connected) reaching at least
+/// `min_reach` samples across or down.
+pub(crate) fn strokes(dark: &[bool], cols: usize, rows: usize, min_reach: usize) -> Vec<bool> {
     let mut seen = vec![false; dark.len()];
+    let mut kept = vec![false; dark.len()];
     let mut stack = Vec::new();
-    let mut strokes = 0;
+    let mut piece = Vec::new();
     for start in 0..dark.len() {
         if !dark[start] || seen[start] {
             continue;
         }
         seen[start] = true;
         stack.push(start);
-        let (mut size, mut x0, mut x1, mut y0, mut y1) = (0, cols, 0, rows, 0);
+        piece.clear();
+        let (mut x0, mut x1, mut y0, mut y1) = (cols, 0, rows, 0);
         while let Some(at) = stack.pop() {
             let (r, c) = (at / cols, at % cols);
-            size += 1;
+            piece.push(at);
             (x0, x1, y0, y1) = (x0.min(c), x1.max(c), y0.min(r), y1.max(r));
             for (dr, dc) in [
                 (-1, -1),
@@ -159,10 +219,12 @@ fn stroke_samples(dark: &[bool], cols: usize, rows: usize, min_reach: usize) -> 
             }
         }
         if (x1 - x0 + 1).max(y1 - y0 + 1) >= min_reach {
-            strokes += size;
+            for &at in &piece {
+                kept[at] = true;
+            }
         }
     }
-    strokes
+    kept
 }
 
 /// The fraction of a page that is ink, ignoring a margin where scanners leave
