@@ -1063,3 +1063,60 @@ fn a_signature_image_stamped_by_pdftk_onto_its_page_is_accepted_though_pdftk_tou
     assert_eq!(report["verdict"], "accepted", "{report:#}");
     assert_eq!(report["signature_ink"], true, "{report:#}");
 }
+
+#[test]
+fn what_draws_nothing_on_a_page_without_boxes_is_not_a_change_and_what_draws_is() {
+    let scratch = school();
+    let filled = drawn(&scratch, "filled.pdf", &["signer_date=2 September 2025"]);
+    // A zero-size image, an empty `q Q` and an annotation with an empty
+    // appearance on page 1, which has no boxes: poppler draws the page as issued.
+    let nothing = scratch.path("draws-nothing.pdf");
+    python(
+        "draw_nothing.py",
+        &[filled.as_os_str(), nothing.as_os_str()],
+    );
+    let visible = scratch.path("draws-an-image.pdf");
+    python(
+        "draw_nothing.py",
+        &[
+            filled.as_os_str(),
+            visible.as_os_str(),
+            "--visible".as_ref(),
+        ],
+    );
+    let page_one = |file: &Path, stem: &str| {
+        let prefix = scratch.path(stem);
+        common::run_tool(
+            "pdftoppm",
+            &[
+                "-f".as_ref(),
+                "1".as_ref(),
+                "-l".as_ref(),
+                "1".as_ref(),
+                "-r".as_ref(),
+                "50".as_ref(),
+                "-gray".as_ref(),
+                file.as_os_str(),
+                prefix.as_os_str(),
+            ],
+        );
+        std::fs::read(scratch.path(&format!("{stem}-1.pgm"))).unwrap()
+    };
+    assert_eq!(page_one(&nothing, "nothing"), page_one(&filled, "filled"));
+    assert_ne!(
+        page_one(&visible, "visible"),
+        page_one(&filled, "filled-again")
+    );
+
+    let report = verify(&scratch, &nothing);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    let report = verify(&scratch, &visible);
+    assert_eq!(report["verdict"], "rejected", "{report:#}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("page 1: something was drawn or covered outside the boxes"),
+        "{report:#}"
+    );
+}

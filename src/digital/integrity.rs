@@ -28,6 +28,9 @@ pub(super) fn policy_integrity(
     doc: &Document,
     form: &RegisteredForm,
 ) -> Result<(String, Option<Vec<IssuedOnPage>>), String> {
+    // A later revision that changed pages (not only filled and annotated)
+    // is judged as a rewritten file is: by what each page draws and shows.
+    let mut pages_changed: Option<Vec<String>> = None;
     if let Some(issued) = &form.file_sha256 {
         for end in revision_ends(bytes) {
             if hex(&Sha256::digest(&bytes[..end])) != *issued {
@@ -38,19 +41,21 @@ pub(super) fn policy_integrity(
             }
             // Unreadable as a revision: judge the pages instead, below.
             if let Ok(as_issued) = Document::load_mem(&bytes[..end]) {
-                return match changes::compare(&as_issued, doc) {
-                    Modifications::Other(changes) => Err(format!(
-                        "the form was changed after it was issued: {}",
-                        changes.join("; ")
-                    )),
-                    saved => Ok((
-                        format!(
-                            "the form as issued is kept byte for byte, then {}",
-                            saved.describe()
-                        ),
-                        None,
-                    )),
-                };
+                match changes::compare(&as_issued, doc) {
+                    Modifications::Other(changes) => {
+                        pages_changed = Some(changes);
+                        break;
+                    }
+                    saved => {
+                        return Ok((
+                            format!(
+                                "the form as issued is kept byte for byte, then {}",
+                                saved.describe()
+                            ),
+                            None,
+                        ));
+                    }
+                }
             }
         }
     }
@@ -64,6 +69,7 @@ pub(super) fn policy_integrity(
     }
     let box_pages: HashSet<usize> = form.boxes.iter().map(|b| b.page).collect();
     let mut added = Vec::new();
+    let mut drawn_on = Vec::new();
     let mut rewritten = Vec::new();
     let mut located = Vec::with_capacity(pages.len());
     for (n, &page) in pages.iter().enumerate() {
@@ -78,21 +84,23 @@ pub(super) fn policy_integrity(
         if found.rewritten {
             rewritten.push(n + 1);
         }
+        // What a page draws beyond what was issued is judged by how it renders
+        // (the drawing check): a zero-size image or an empty form changes nothing.
         if found.draws_more {
             match box_pages.contains(&(n + 1)) {
                 true => added.push(n + 1),
-                false => {
-                    return Err(format!(
-                        "something was drawn over page {}, which has no boxes to fill",
-                        n + 1
-                    ));
-                }
+                false => drawn_on.push(n + 1),
             }
         }
         located.push(found);
     }
-    let mut how =
-        "every page shows the policy exactly as issued (the PDF program saved the file in its own way)".to_owned();
+    let mut how = match &pages_changed {
+        None => "every page shows the policy exactly as issued (the PDF program saved the file in its own way)".to_owned(),
+        Some(changes) => format!(
+            "every page still draws the policy exactly as issued, though a save after it was issued changed more than the fields ({})",
+            changes.join("; ")
+        ),
+    };
     if !rewritten.is_empty() {
         how.push_str(&format!(
             "; {} the same drawing written differently",
@@ -103,6 +111,12 @@ pub(super) fn policy_integrity(
         how.push_str(&format!(
             "; {} also what was filled in (flattened)",
             pages_said(&added, ("draws", "draw"))
+        ));
+    }
+    if !drawn_on.is_empty() {
+        how.push_str(&format!(
+            "; {} more than was issued, compared with the form as issued by what it shows",
+            pages_said(&drawn_on, ("draws", "draw"))
         ));
     }
     Ok((how, Some(located)))
