@@ -28,9 +28,6 @@ pub(super) fn policy_integrity(
     doc: &Document,
     form: &RegisteredForm,
 ) -> Result<(String, Option<Vec<IssuedOnPage>>), String> {
-    // A later revision that changed pages (not only filled and annotated)
-    // is judged as a rewritten file is: by what each page draws and shows.
-    let mut pages_changed: Option<Vec<String>> = None;
     if let Some(issued) = &form.file_sha256 {
         for end in revision_ends(bytes) {
             if hex(&Sha256::digest(&bytes[..end])) != *issued {
@@ -39,23 +36,24 @@ pub(super) fn policy_integrity(
             if end == bytes.len() {
                 return Ok(("the file is exactly the form as issued".into(), None));
             }
-            // Unreadable as a revision: judge the pages instead, below.
+            // Unreadable as a revision: judge the pages instead, below. A
+            // revision that changed a page's resources is not judged by its
+            // render: the issued view is rebuilt with the return's resources,
+            // so a swapped font would draw the same on both sides.
             if let Ok(as_issued) = Document::load_mem(&bytes[..end]) {
-                match changes::compare(&as_issued, doc) {
-                    Modifications::Other(changes) => {
-                        pages_changed = Some(changes);
-                        break;
-                    }
-                    saved => {
-                        return Ok((
-                            format!(
-                                "the form as issued is kept byte for byte, then {}",
-                                saved.describe()
-                            ),
-                            None,
-                        ));
-                    }
-                }
+                return match changes::compare(&as_issued, doc) {
+                    Modifications::Other(changes) => Err(format!(
+                        "the form was changed after it was issued: {}",
+                        changes.join("; ")
+                    )),
+                    saved => Ok((
+                        format!(
+                            "the form as issued is kept byte for byte, then {}",
+                            saved.describe()
+                        ),
+                        None,
+                    )),
+                };
             }
         }
     }
@@ -94,13 +92,8 @@ pub(super) fn policy_integrity(
         }
         located.push(found);
     }
-    let mut how = match &pages_changed {
-        None => "every page shows the policy exactly as issued (the PDF program saved the file in its own way)".to_owned(),
-        Some(changes) => format!(
-            "every page still draws the policy exactly as issued, though a save after it was issued changed more than the fields ({})",
-            changes.join("; ")
-        ),
-    };
+    let mut how =
+        "every page shows the policy exactly as issued (the PDF program saved the file in its own way)".to_owned();
     if !rewritten.is_empty() {
         how.push_str(&format!(
             "; {} the same drawing written differently",
