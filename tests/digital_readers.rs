@@ -1132,3 +1132,56 @@ fn what_draws_nothing_on_a_page_without_boxes_is_not_a_change_and_what_draws_is(
         "{report:#}"
     );
 }
+
+/// Signs `input` as LibreOffice 7.4 does ("Sign Existing PDF"), with the
+/// certificate in the NSS database `db`.
+fn libreoffice_sign(db: &Path, input: &Path, output: &Path) {
+    let script = common::repo().join("tests/py/libreoffice_sign.py");
+    run_tool(
+        "/usr/bin/python3",
+        &[
+            script.as_os_str(),
+            db.as_os_str(),
+            input.as_os_str(),
+            output.as_os_str(),
+        ],
+    );
+}
+
+#[test]
+fn a_libreoffice_signature_by_the_person_counts_and_by_another_person_does_not() {
+    let scratch = school();
+    let filled = dated(&scratch);
+    let signed_by = |name: &str, out: &str| {
+        let db = nss_database(&scratch, name);
+        let path = scratch.path(out);
+        libreoffice_sign(&db, &filled, &path);
+        (db, path)
+    };
+    let (db, hers) = signed_by("Amelia Hart", "libreoffice-amelia.pdf");
+    // What LibreOffice made: its own new field, whose widget is zero-size.
+    let added = added_field(&hers);
+    assert_eq!(added["name"], "Signature1", "{added:#}");
+    assert_eq!(
+        added["rect"],
+        serde_json::json!([0.0, 0.0, 0.0, 0.0]),
+        "{added:#}"
+    );
+    assert_eq!(pdfsig_validation(&db, &hers), "Signature is Valid.");
+    let report = verify(&scratch, &hers);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert_eq!(report["method"], "certificate", "{report:#}");
+    assert_eq!(report["signatures"][0]["invisible"], true, "{report:#}");
+
+    std::fs::remove_dir_all(&db).unwrap();
+    let (db, his) = signed_by("Daniel Okoro", "libreoffice-daniel.pdf");
+    assert_eq!(pdfsig_validation(&db, &his), "Signature is Valid.");
+    let report = verify(&scratch, &his);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(
+        report["reason"],
+        "missing: signature; signed with the certificate of Daniel Okoro, not of Amelia Hart, \
+         to whom the form was issued",
+        "{report:#}"
+    );
+}

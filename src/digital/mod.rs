@@ -432,10 +432,14 @@ pub fn inspect(
     if let Err(problem) = named {
         missing.push("name".to_owned());
         if form.name.is_some() {
-            // The measures stay in the check's detail; the reason says what to do.
+            // The measures stay in the check's detail; the reason says what to
+            // do, and what the box reads when the name was drawn as text.
             let not_as_issued = crate::scan::name_box::NOT_AS_ISSUED;
             notes.push(match problem.starts_with(not_as_issued) {
-                true => not_as_issued.to_owned(),
+                true => match name_box_text(bytes, form) {
+                    Some(shown) => format!("{not_as_issued}; it reads \"{shown}\""),
+                    None => not_as_issued.to_owned(),
+                },
                 false => problem,
             });
         }
@@ -556,6 +560,19 @@ fn drawn_outside_boxes(
         ));
     }
     (found, covers)
+}
+
+/// The text drawn in the name box of a return (a flattened name field keeps
+/// its value as text), when there is any.
+fn name_box_text(bytes: &[u8], form: &RegisteredForm) -> Option<String> {
+    let spec = form.boxes.iter().find(|b| b.name == "signer_name")?;
+    let height = form.page_sizes.get(spec.page - 1).map(|s| s.1)?;
+    let r = &spec.rect;
+    crate::scan::box_text::text_in(
+        bytes,
+        spec.page - 1,
+        [r.x0, height - r.y1, r.x1, height - r.y0],
+    )
 }
 
 /// The name box as rendered beside the issued name drawn alone (see

@@ -5,6 +5,7 @@
 //! still shows the name issued ([`name_box`]). Nothing here knows about
 //! files, workers or the archive; `ingest` and `digital` both stand on it.
 
+pub mod box_text;
 pub mod ink;
 pub mod locate;
 pub mod name_box;
