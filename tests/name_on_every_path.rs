@@ -6,6 +6,8 @@
 //! does). Her name passes on every path; Daniel's on none, with the reason.
 
 mod common;
+mod office;
+mod scan;
 
 use std::path::{Path, PathBuf};
 
@@ -161,6 +163,7 @@ fn another_persons_name_is_not_accepted_however_the_return_travelled() {
     // signed. (The scan goes in a later run: in one run, the same form's pages
     // from two paper files would be duplicates of each other.)
     let (scan, others) = inbox.split_last().unwrap();
+    let mut cropped = 0;
     for batch in [others, std::slice::from_ref(scan)] {
         std::fs::create_dir_all(scratch.path("inbox")).unwrap();
         for file in batch {
@@ -169,7 +172,29 @@ fn another_persons_name_is_not_accepted_however_the_return_travelled() {
         }
         let outcomes = scratch.ingest_json();
         assert_eq!(outcomes.len(), batch.len(), "{outcomes:#?}");
-        for outcome in &outcomes {
+        for outcome in outcomes.iter().filter(|o| {
+            o["reason"]
+                .as_str()
+                .unwrap()
+                .contains("the name box does not show the name")
+        }) {
+            // Beside each such return, the name box as it came back, to check by eye.
+            cropped += 1;
+            let archived = outcome["archived"].as_str().unwrap();
+            let crop = scratch.path(&format!(
+                "archive/{}",
+                archived.trim_end_matches(".pdf").to_owned() + ".name-box.png"
+            ));
+            let crop = image::open(&crop)
+                .unwrap_or_else(|e| panic!("{}: {e}: {outcome:#}", crop.display()))
+                .to_luma8();
+            let ink = crop.pixels().filter(|p| p.0[0] < 128).count();
+            assert!(
+                crop.width() > 600 && ink > 500,
+                "{}x{}, {ink} dark px",
+                crop.width(),
+                crop.height()
+            );
             assert_eq!(outcome["verdict"], "incomplete", "{outcome:#}");
             assert_eq!(outcome["person"], "Amelia Hart", "{outcome:#}");
             let reason = outcome["reason"].as_str().unwrap();
@@ -190,6 +215,34 @@ fn another_persons_name_is_not_accepted_however_the_return_travelled() {
         .find(|p| p["name"] == "Amelia Hart")
         .unwrap_or_else(|| panic!("{people:#?}"));
     assert_ne!(amelia["state"], "signed", "{amelia:#}");
+
+    // The office sees each crop on Amelia's page, beside the return it came with.
+    office::add_user(&scratch, "head", "head", &[]);
+    let server = office::Server::start(&scratch, &[]);
+    let head = office::Client::signed_in(&server, "head");
+    let page = head.get("/form/PAK-2526-0001-X");
+    assert_eq!(page.status, 200);
+    let page = page.text();
+    // Every return but the one whose name field says Daniel (its reason names him).
+    assert_eq!(cropped, inbox.len() - 1);
+    let crops: Vec<&str> = page
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|src| src.ends_with("/name-box"))
+        .collect();
+    assert_eq!(crops.len(), cropped, "{page}");
+    for crop in crops {
+        let image = head.get(&crop);
+        assert_eq!(image.status, 200, "{crop}");
+        assert_eq!(image.header("content-type"), Some("image/png"));
+        assert!(image::load_from_memory(&image.body).is_ok(), "{crop}");
+    }
+    assert!(page.contains("check it by eye"), "{page}");
+    // Signed out, nothing is shown.
+    let anonymous = office::Client::anonymous(&server);
+    let refused = anonymous.get("/form/PAK-2526-0001-X/return/1/name-box");
+    assert_ne!(refused.status, 200);
 }
 
 /// Pen work on page 3 of a 200 dpi scan, with ImageMagick `-draw` arguments.

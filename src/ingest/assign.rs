@@ -113,6 +113,7 @@ pub fn run(plan: &AssignPlan) -> Result<Vec<Outcome>, AssignError> {
         pages,
         unreadable: None,
         digital: None,
+        name_box_crop: None,
     }];
     if let Some(earlier) = earlier_pages(plan, &index, &form, plan.first_page..=last, &spool)? {
         files.push(earlier);
@@ -216,5 +217,6 @@ fn earlier_pages(
         pages,
         unreadable: None,
         digital: None,
+        name_box_crop: None,
     }))
 }

@@ -335,6 +335,8 @@ fn judge_form(
         }
     }
     let (archived, archived_sha256) = file_form(plan, files, form, pages, verdict)?;
+    let crop = found.values().find_map(|p| p.name_box_crop.as_deref());
+    file_name_box_crop(plan, &archived, crop)?;
     if verdict == Verdict::Accepted {
         let measured = super::paper::boxes(&found);
         let ink_of = |field: &str, what: &str| {
@@ -489,6 +491,7 @@ fn judge_digital(
         }
         _ => relative(&plan.archive, &history),
     };
+    file_name_box_crop(plan, &archived, file.name_box_crop.as_deref())?;
     record.returns.push(ReturnRow {
         form_id: form.form_id.clone(),
         school: form.school.clone(),
@@ -524,4 +527,19 @@ fn judge_digital(
         page: None,
         boxes: Vec::new(),
     })
+}
+
+/// Files the crop of a name box that does not show the issued name beside the
+/// return it came with, for the office to check by eye (see
+/// [`super::name_box_crop_path`]).
+fn file_name_box_crop(
+    plan: &IngestPlan,
+    archived: &str,
+    crop: Option<&Path>,
+) -> Result<(), IngestError> {
+    let Some(crop) = crop else {
+        return Ok(());
+    };
+    let path = plan.archive.join(super::name_box_crop_path(archived));
+    store(&path, &super::quarantine::read_spooled(crop)?)
 }

@@ -150,6 +150,14 @@ pub enum IngestError {
     DiskFull { archive: PathBuf, detail: String },
 }
 
+/// Where the crop of a return's name box is kept, beside the return filed at
+/// `archived` (relative to the archive): `<return>.name-box.png`. Made only
+/// when the box does not show the name the form was issued with.
+pub fn name_box_crop_path(archived: &str) -> String {
+    let stem = archived.strip_suffix(".pdf").unwrap_or(archived);
+    format!("{stem}.name-box.png")
+}
+
 /// One received file and what its pages were.
 pub(crate) struct FileResult {
     pub(crate) name: String,
@@ -160,6 +168,8 @@ pub(crate) struct FileResult {
     pub(crate) unreadable: Option<Unreadable>,
     /// One of our PDFs returned digitally: judged as a whole, not page by page.
     pub(crate) digital: Option<Box<crate::digital::Inspection>>,
+    /// A digital return's name box, cropped, when it does not show the issued name.
+    pub(crate) name_box_crop: Option<PathBuf>,
 }
 
 /// A file handed to a reader, waiting for its answer.
@@ -294,6 +304,7 @@ fn run_to_end(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summa
                 pages: reading.pages,
                 unreadable: reading.unreadable,
                 digital: reading.digital,
+                name_box_crop: reading.name_box_crop,
             };
             let count = |f: fn(&PageReading) -> bool| result.pages.iter().filter(|p| f(p)).count();
             report(&Event::File {

@@ -78,6 +78,10 @@ pub struct FileReading {
     pub unreadable: Option<Unreadable>,
     /// One of our PDFs returned digitally: judged as a whole, not page by page.
     pub digital: Option<Box<Inspection>>,
+    /// For a digital return whose name box does not show the issued name: a
+    /// crop of the box, as a PNG in the spool.
+    #[serde(default)]
+    pub name_box_crop: Option<PathBuf>,
 }
 
 /// A page read from a file: identified by its code, blank, or not placeable.
@@ -105,6 +109,10 @@ pub struct IdentifiedPage {
     /// beside the issued name (see `scan::name_box`).
     #[serde(default)]
     pub name_box: Option<crate::scan::name_box::NameBox>,
+    /// When the name box does not show the issued name: a crop of it, as a
+    /// PNG in the spool, for the office to check by eye.
+    #[serde(default)]
+    pub name_box_crop: Option<PathBuf>,
 }
 
 /// A page that could not be placed, as PNG files in the spool: the page and a

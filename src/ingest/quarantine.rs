@@ -129,7 +129,7 @@ fn short(sha256: &str) -> &str {
 }
 
 /// A page image a worker spooled, read back to be filed.
-fn read_spooled(path: &Path) -> Result<Vec<u8>, IngestError> {
+pub(super) fn read_spooled(path: &Path) -> Result<Vec<u8>, IngestError> {
     std::fs::read(path).map_err(|source| IngestError::Read {
         path: path.to_owned(),
         source,

@@ -263,6 +263,7 @@ impl Reader<'_> {
         {
             let reading = match self.inspect_digital((*bytes).as_ref(), &source, form_id) {
                 Ok(inspection) => FileReading {
+                    name_box_crop: self.digital_name_box_crop(&inspection, &source),
                     digital: Some(Box::new(inspection)),
                     ..FileReading::default()
                 },
@@ -276,8 +277,7 @@ impl Reader<'_> {
         }
         FileReading {
             pages: self.pages(source),
-            unreadable: None,
-            digital: None,
+            ..FileReading::default()
         }
     }
 
@@ -454,6 +454,7 @@ impl Reader<'_> {
             filed,
             ink,
             name_box: None,
+            name_box_crop: None,
         })))
     }
 
@@ -571,6 +572,9 @@ impl Reader<'_> {
         let map = locate::page_map(&image, &code, &payload, width, height);
         let ink = box_ink(&form, payload.page, &image, &map, height);
         let name_box = issued_name_box(&form, payload.page, &image, &map, height);
+        let name_box_crop = name_box
+            .filter(|b| !b.shows_issued_name())
+            .and_then(|_| self.name_box_crop(&form, &image, &map, height));
         // A scanner's image can be filed under a matrix only when the map is
         // affine; a photo seen in perspective is flattened into a new image.
         let source = rerender
@@ -589,6 +593,7 @@ impl Reader<'_> {
                 filed,
                 ink,
                 name_box,
+                name_box_crop,
             })),
             Err(e) => PageReading::Quarantine {
                 reason: Reason::Unreadable,
@@ -596,6 +601,39 @@ impl Reader<'_> {
                 image: None,
             },
         }
+    }
+
+    /// The name box cropped from a page for the office to check by eye, as a
+    /// PNG in the spool.
+    fn name_box_crop(
+        &self,
+        form: &RegisteredForm,
+        image: &GrayImage,
+        map: &PageToImage,
+        height: f64,
+    ) -> Option<PathBuf> {
+        let rect = &form.boxes.iter().find(|b| b.name == "signer_name")?.rect;
+        let crop = crate::scan::name_box::crop(image, map, rect, height);
+        self.spool.put("png", &png(&crop)).ok()
+    }
+
+    /// The name box of a digital return whose name check found it showing
+    /// something else than the issued name, drawn and cropped.
+    fn digital_name_box_crop(
+        &self,
+        inspection: &crate::digital::Inspection,
+        source: &PageSource,
+    ) -> Option<PathBuf> {
+        let not_as_issued = crate::scan::name_box::NOT_AS_ISSUED;
+        if !inspection.reason.as_deref()?.contains(not_as_issued) {
+            return None;
+        }
+        let form = self.register.get(&inspection.form_id).ok()??;
+        let spec = form.boxes.iter().find(|b| b.name == "signer_name")?;
+        let height = form.page_sizes.get(spec.page - 1)?.1;
+        let px_per_pt = crate::scan::name_box::CROP_PX_PER_PT;
+        let image = source.page(spec.page - 1, (px_per_pt * 72.0) as f32).ok()?;
+        self.name_box_crop(&form, &image, &PageToImage::scaled(px_per_pt), height)
     }
 
     /// A scanner's image filed as it came; `None` when its dictionary is not

@@ -67,6 +67,7 @@ mod tests {
             },
             ink: Default::default(),
             name_box: None,
+            name_box_crop: None,
         }))
     }
 

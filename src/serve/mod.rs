@@ -181,6 +181,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/school/{slug}/{year}/chase", get(pages::chase_list))
         .route("/form/{id}", get(pages::form))
         .route("/form/{id}/return/{n}", get(pages::form_return))
+        .route(
+            "/form/{id}/return/{n}/name-box",
+            get(pages::form_return_name_box),
+        )
         .route("/form/{id}/evidence", get(pages::form_evidence))
         .route("/form/{id}/issued", get(pages::form_issued))
         .route(

@@ -314,6 +314,11 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
                     method => summary.method,
                     files => files.iter().map(|f| arrived_as(None, Some(f))).collect::<Vec<_>>(),
                     archived => archived,
+                    name_box => inside(
+                        &app.folders.archive,
+                        &crate::ingest::name_box_crop_path(archived),
+                    )
+                    .is_some(),
                 }
             })
             .collect();
@@ -392,6 +397,25 @@ pub async fn form_return(
         let path = inside(&app.folders.archive, archived)?;
         let extension = path.extension()?.to_str()?.to_owned();
         Some((path, format!("{}-return-{n}.{extension}", form.form_id)))
+    })
+    .await
+}
+
+/// The crop of a return's name box, kept when the box did not show the name
+/// the form was issued with.
+pub async fn form_return_name_box(
+    user: User,
+    State(app): State<Arc<App>>,
+    Path((id, n)): Path<(String, usize)>,
+) -> Response {
+    form_file(user, app, id, move |app, index, form| {
+        let history = index.history(&form.form_id).ok()?;
+        let (_, _, archived) = history.get(n.checked_sub(1)?)?;
+        let crop = crate::ingest::name_box_crop_path(archived);
+        Some((
+            inside(&app.folders.archive, &crop)?,
+            format!("{}-return-{n}-name-box.png", form.form_id),
+        ))
     })
     .await
 }
