@@ -233,12 +233,27 @@ fn another_persons_name_is_not_accepted_however_the_return_travelled() {
         .collect();
     assert_eq!(crops.len(), cropped, "{page}");
     for crop in crops {
-        let image = head.get(&crop);
+        let image = head.get(crop);
         assert_eq!(image.status, 200, "{crop}");
         assert_eq!(image.header("content-type"), Some("image/png"));
         assert!(image::load_from_memory(&image.body).is_ok(), "{crop}");
     }
     assert!(page.contains("check it by eye"), "{page}");
+    // In a real browser, on a desktop and a phone: every crop shows, nothing
+    // scrolls sideways. Photographs in target/test-artefacts/name-box/.
+    let shots = common::repo().join("target/test-artefacts/name-box");
+    std::fs::create_dir_all(&shots).unwrap();
+    let seen = python(
+        "name_box_in_chromium.py",
+        &[
+            server.url.as_str(),
+            "head",
+            "head password 1",
+            "/form/PAK-2526-0001-X",
+            shots.to_str().unwrap(),
+        ],
+    );
+    assert!(seen.contains(&format!("phone: {cropped} crops")), "{seen}");
     // Signed out, nothing is shown.
     let anonymous = office::Client::anonymous(&server);
     let refused = anonymous.get("/form/PAK-2526-0001-X/return/1/name-box");
