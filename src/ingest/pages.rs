@@ -157,6 +157,20 @@ impl PageSource {
         }
     }
 
+    /// The text page `index` of a PDF draws inside `area`, given in pixels of
+    /// a rendering of the page `image_width` pixels wide (see
+    /// [`crate::scan::box_text`]); `None` for rasters, which have no text.
+    pub fn text_in(&self, index: usize, area: [f64; 4], image_width: u32) -> Option<String> {
+        let Self::Pdf(pdf) = self else {
+            return None;
+        };
+        let pages = pdf.pdf.pages();
+        let page = pages.get(index)?;
+        let scale = image_width as f64 / page.render_dimensions().0 as f64;
+        (scale > 0.0).then_some(())?;
+        crate::scan::box_text::text_on(page, area.map(|v| v / scale))
+    }
+
     /// Page `index` (0-based) in grey. `dpi` is a hint for PDFs; rasters come at
     /// their own resolution.
     pub fn page(&self, index: usize, dpi: f32) -> Result<GrayImage, Unreadable> {

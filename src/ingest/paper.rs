@@ -63,6 +63,9 @@ pub(crate) fn verdict(
             if name_not_as_issued {
                 reason.push_str("; ");
                 reason.push_str(NOT_AS_ISSUED);
+                if let Some(text) = pages.values().find_map(|p| p.name_box_text.as_deref()) {
+                    reason.push_str(&format!("; it reads \"{text}\""));
+                }
             }
             Some(reason)
         }

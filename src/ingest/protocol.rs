@@ -113,6 +113,10 @@ pub struct IdentifiedPage {
     /// PNG in the spool, for the office to check by eye.
     #[serde(default)]
     pub name_box_crop: Option<PathBuf>,
+    /// And what the box reads, when the page is a PDF's that draws it as
+    /// text (a form printed to PDF).
+    #[serde(default)]
+    pub name_box_text: Option<String>,
 }
 
 /// A page that could not be placed, as PNG files in the spool: the page and a

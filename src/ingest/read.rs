@@ -455,6 +455,7 @@ impl Reader<'_> {
             ink,
             name_box: None,
             name_box_crop: None,
+            name_box_text: None,
         })))
     }
 
@@ -572,9 +573,26 @@ impl Reader<'_> {
         let map = locate::page_map(&image, &code, &payload, width, height);
         let ink = box_ink(&form, payload.page, &image, &map, height);
         let name_box = issued_name_box(&form, payload.page, &image, &map, height);
-        let name_box_crop = name_box
-            .filter(|b| !b.shows_issued_name())
-            .and_then(|_| self.name_box_crop(&form, &image, &map, height));
+        let not_as_issued = name_box.is_some_and(|b| !b.shows_issued_name());
+        let name_box_crop = not_as_issued
+            .then(|| self.name_box_crop(&form, &image, &map, height))
+            .flatten();
+        let name_box_text = not_as_issued
+            .then(|| {
+                let (source, index) = rerender?;
+                let rect = &form.boxes.iter().find(|b| b.name == "signer_name")?.rect;
+                // The box's corners in the page image: the area of the PDF's page.
+                let corners =
+                    [(rect.x0, rect.y1), (rect.x1, rect.y0)].map(|(x, y)| map.map(x, height - y));
+                let area = [
+                    corners[0].x.min(corners[1].x),
+                    corners[0].y.min(corners[1].y),
+                    corners[0].x.max(corners[1].x),
+                    corners[0].y.max(corners[1].y),
+                ];
+                source.text_in(index, area, image.width())
+            })
+            .flatten();
         // A scanner's image can be filed under a matrix only when the map is
         // affine; a photo seen in perspective is flattened into a new image.
         let source = rerender
@@ -594,6 +612,7 @@ impl Reader<'_> {
                 ink,
                 name_box,
                 name_box_crop,
+                name_box_text,
             })),
             Err(e) => PageReading::Quarantine {
                 reason: Reason::Unreadable,

@@ -68,6 +68,7 @@ mod tests {
             ink: Default::default(),
             name_box: None,
             name_box_crop: None,
+            name_box_text: None,
         }))
     }
 

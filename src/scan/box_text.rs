@@ -13,6 +13,7 @@ use hayro::hayro_interpret::{
     InterpreterSettings, SoftMask, TransformExt, interpret_page,
 };
 use hayro::hayro_syntax::Pdf;
+use hayro::hayro_syntax::page::Page;
 
 /// Glyphs kept from one box: a name is a few dozen; a page of hostile text is
 /// not read past this.
@@ -24,8 +25,11 @@ const MAX_GLYPHS: usize = 400;
 /// wider than a third of the text's height; `None` when nothing is there.
 pub fn text_in(pdf: &[u8], index: usize, area: [f64; 4]) -> Option<String> {
     let pdf = Pdf::new(pdf.to_vec()).ok()?;
-    let pages = pdf.pages();
-    let page = pages.get(index)?;
+    text_on(pdf.pages().get(index)?, area)
+}
+
+/// [`text_in`] on a page already open.
+pub fn text_on(page: &Page<'_>, area: [f64; 4]) -> Option<String> {
     let (width, height) = page.render_dimensions();
     let cache = InterpreterCache::new();
     let mut context = Context::new(
