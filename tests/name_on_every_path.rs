@@ -363,8 +363,40 @@ fn a_name_crossed_out_or_covered_on_paper_goes_to_the_office_to_check() {
         with_pen(&scratch, &pages, "again", &draw)
     };
 
-    let report = verify(&scratch, &untouched);
-    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    // A signature that runs long, down from its box into the name box beside
+    // the name: her signature, not writing in the name box.
+    let flourish = {
+        let tail = format!(
+            "polyline {},{} {},{} {},{}",
+            left + px(200.0),
+            top - px(20.0),
+            left + px(215.0),
+            top + px(18.0),
+            left + px(235.0),
+            top - px(22.0)
+        );
+        let draw = [
+            "-fill",
+            "none",
+            "-stroke",
+            "#202040",
+            "-strokewidth",
+            "4",
+            "-draw",
+            &tail,
+        ];
+        with_pen(&scratch, &pages, "flourish", &draw)
+    };
+
+    for file in [&untouched, &flourish] {
+        let report = verify(&scratch, file);
+        assert_eq!(
+            report["verdict"],
+            "accepted",
+            "{}: {report:#}",
+            file.display()
+        );
+    }
     for (what, file) in [
         ("struck out, another name beside", &struck_and_written),
         ("covered, another name over it", &covered_and_written),

@@ -140,11 +140,17 @@ pub fn compare(
         region.iter().map(|&i| issued[i] as f64),
     );
     let inner = (NEW_INK_EDGE / step).ceil() as usize;
+    let away: Vec<bool> = (0..cols * rows)
+        .map(|i| seen.dark[i] && !in_region(i))
+        .collect();
+    // Ink that comes in over the top edge is the signature above running
+    // long (the signature box is just over the name box), not writing here.
+    let from_above = reached_from_top(&away, cols, rows);
     let new: Vec<bool> = (0..cols * rows)
         .map(|i| {
             let (r, c) = (i / cols, i % cols);
             let inside = r >= inner && c >= inner && r + inner < rows && c + inner < cols;
-            inside && seen.dark[i] && !in_region(i)
+            inside && away[i] && !from_above[i]
         })
         .collect();
     let new_count = ink::strokes(&new, cols, rows, seen.reach(NEW_STROKE_MM))
@@ -179,6 +185,39 @@ pub fn crop(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f64)
             false => image::Luma([255]),
         }
     })
+}
+
+/// The samples of `mask` joined (8-connected) to its top row.
+fn reached_from_top(mask: &[bool], cols: usize, rows: usize) -> Vec<bool> {
+    let mut reached = vec![false; mask.len()];
+    let mut stack: Vec<usize> = (0..cols.min(mask.len())).filter(|&c| mask[c]).collect();
+    for &at in &stack {
+        reached[at] = true;
+    }
+    while let Some(at) = stack.pop() {
+        let (r, c) = ((at / cols) as isize, (at % cols) as isize);
+        for (dr, dc) in [
+            (-1, -1),
+            (-1, 0),
+            (-1, 1),
+            (0, -1),
+            (0, 1),
+            (1, -1),
+            (1, 0),
+            (1, 1),
+        ] {
+            let (nr, nc) = (r + dr, c + dc);
+            if nr < 0 || nc < 0 || nr >= rows as isize || nc >= cols as isize {
+                continue;
+            }
+            let next = nr as usize * cols + nc as usize;
+            if mask[next] && !reached[next] {
+                reached[next] = true;
+                stack.push(next);
+            }
+        }
+    }
+    reached
 }
 
 /// Pearson's correlation of two series; 0 when either is flat (a box with
