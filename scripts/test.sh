@@ -29,9 +29,11 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v mutool >/dev/null || need_apt+=(mupdf-tools)
 # Signatures are made the way Okular and LibreOffice make them: NSS's tools.
 command -v certutil >/dev/null && command -v pk12util >/dev/null || need_apt+=(libnss3-tools)
-# ...and as LibreOffice's "Sign Existing PDF" signs, driven through UNO.
-command -v soffice >/dev/null || need_apt+=(libreoffice-draw)
-/usr/bin/python3 -c "import uno" 2>/dev/null || need_apt+=(python3-uno)
+# ...and as LibreOffice's "Sign Existing PDF" signs, driven through UNO; without
+# its recommends (GStreamer plugins and the like), which signing does not need.
+need_lean=()
+command -v soffice >/dev/null || need_lean+=(libreoffice-draw)
+/usr/bin/python3 -c "import uno" 2>/dev/null || need_lean+=(python3-uno)
 # Signature images stamped onto a form as pdftk-java's multistamp stamps them.
 command -v pdftk >/dev/null || need_apt+=(pdftk-java)
 # Returns rewritten as "print to PDF" rewrites them: Ghostscript's pdfwrite.
@@ -44,6 +46,9 @@ command -v node >/dev/null && command -v npm >/dev/null || need_apt+=(nodejs npm
 command -v script >/dev/null || need_apt+=(bsdutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   scripts/apt-install.sh "${need_apt[@]}"
+fi
+if [ ${#need_lean[@]} -gt 0 ]; then
+  scripts/apt-install.sh --no-install-recommends "${need_lean[@]}"
 fi
 
 need_pip=()
