@@ -256,13 +256,24 @@ fn academic_year_defaults_from_the_date() {
         run.stdout().lines().next().unwrap_or_default(),
         "out/pakeman/2024-25/pakeman-staff-aup.pdf"
     );
-    let err = scratch.aup(&["generate", "--year", "2024-26"]).failure();
+    // A date or year aup cannot read is a usage error: exit 2, saying how to
+    // write it, before anything is generated.
+    let err = scratch
+        .aup(&["generate", "--year", "2024-26"])
+        .usage_error();
     assert!(
         err.contains("an academic year runs into the next calendar year"),
         "{err}"
     );
-    let err = scratch.aup(&["generate", "--date", "31/08/2026"]).failure();
-    assert!(err.contains("is not a date"), "{err}");
+    let err = scratch
+        .aup(&["generate", "--date", "01/09/2025"])
+        .usage_error();
+    assert!(
+        err.contains("`01/09/2025` is not a date: write it as YYYY-MM-DD"),
+        "{err}"
+    );
+    let err = scratch.aup(&["status", "--year", "2025"]).usage_error();
+    assert!(err.contains("is not an academic year"), "{err}");
 }
 
 #[test]

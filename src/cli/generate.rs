@@ -20,11 +20,11 @@ pub struct GenerateArgs {
     pub schools_only: Vec<String>,
     /// Academic year of the forms, like 2025-26. Defaults to the year the issue date
     /// falls in (September starts a new one).
-    #[arg(long, value_name = "YEAR")]
+    #[arg(long, value_name = "YEAR", value_parser = crate::config::year::academic_year_arg)]
     pub year: Option<String>,
     /// Issue date, YYYY-MM-DD. Defaults to SOURCE_DATE_EPOCH when set, else today.
     /// The same inputs and date always give byte-identical PDFs.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = crate::config::year::iso_date_arg)]
     pub date: Option<String>,
     /// Where PDFs go: <OUT>/<slug>/<year>/ holds <slug>-staff-aup.pdf (the policy
     /// to read), forms/<form-id>-<name>.pdf (one per person on the roster

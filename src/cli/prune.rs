@@ -14,7 +14,7 @@ use crate::config::AcademicYear;
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Prune academic years before this one, e.g. 2019-20.
-    #[arg(long, value_name = "YEAR")]
+    #[arg(long, value_name = "YEAR", value_parser = crate::config::year::academic_year_arg)]
     pub before: String,
     /// The archive folder (with its index, aup.sqlite).
     #[arg(long, value_name = "DIR", default_value = "archive")]
@@ -28,7 +28,7 @@ pub struct PruneArgs {
     #[arg(long)]
     pub json: bool,
     /// Prune as if today were this date (YYYY-MM-DD); for checking a schedule.
-    #[arg(long, value_name = "DATE", hide = true)]
+    #[arg(long, value_name = "DATE", hide = true, value_parser = crate::config::year::iso_date_arg)]
     pub today: Option<String>,
 }
 

@@ -30,7 +30,7 @@ pub struct StatusArgs {
     #[arg(long = "school", value_name = "SLUG")]
     pub schools_only: Vec<String>,
     /// Academic year, like 2025-26; defaults to the current one.
-    #[arg(long, value_name = "YEAR")]
+    #[arg(long, value_name = "YEAR", value_parser = crate::config::year::academic_year_arg)]
     pub year: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,

@@ -94,6 +94,17 @@ impl IssueDate {
     }
 }
 
+/// `--date` as clap checks it: a date that does not parse is a usage error
+/// (exit 2, with the usage line), not a failed run.
+pub fn iso_date_arg(text: &str) -> Result<String, String> {
+    parse_iso_date(text).map(|_| text.trim().to_owned())
+}
+
+/// `--year` and `--before` as clap checks them, like [`iso_date_arg`].
+pub fn academic_year_arg(text: &str) -> Result<String, String> {
+    text.parse::<AcademicYear>().map(|_| text.trim().to_owned())
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn parse_iso_date(text: &str) -> Result<Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");

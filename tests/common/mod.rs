@@ -167,6 +167,15 @@ impl Run {
 }
 
 impl Run {
+    /// Asserts a usage error: exit code 2 (as the README promises for a
+    /// command line aup cannot take), no panic; returns stderr.
+    pub fn usage_error(self) -> String {
+        let stderr = self.stderr();
+        assert_eq!(self.code(), Some(2), "expected exit 2\nstderr:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "aup panicked:\n{stderr}");
+        stderr
+    }
+
     /// Asserts that `verify` or `audit verify` could not check at all: exit 3 (not
     /// 1, which says "checked, and not accepted"), no panic; returns stderr.
     pub fn could_not_check(self) -> String {
