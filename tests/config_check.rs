@@ -344,3 +344,71 @@ fn every_mistake_in_a_file_is_reported_not_only_the_first() {
     }
     assert!(err.contains("0 of 1 school files are valid"));
 }
+
+/// The four YAML mistakes a new school makes most, each with its exact
+/// message, the line, and a hint that says what to type.
+#[test]
+fn yaml_mistakes_get_a_hint_that_says_what_to_type() {
+    // A tab for indentation.
+    let err = check("name: Test School\nheadteacher:\n\tname: A Head\n");
+    assert!(
+        err.contains("schools/test.yaml:3:1: `headteacher`: found character that cannot start any token, while scanning for the next token"),
+        "{err}"
+    );
+    assert!(
+        err.contains("= hint: line 3 is indented with a tab; YAML indents with spaces only: replace the tab with two spaces for each level, so it reads `  name: A Head`"),
+        "{err}"
+    );
+
+    // A colon in an unquoted value.
+    let err = check("name: Test School\nheadteacher:\n  name: A Head\n  title: Head: Mrs Bonnin\n");
+    assert!(
+        err.contains(
+            "schools/test.yaml:4:14: `headteacher`: mapping values are not allowed in this context"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("= hint: a value with \": \" in it must be in quotes: write `  title: \"Head: Mrs Bonnin\"`"),
+        "{err}"
+    );
+
+    // A key indented under the one above.
+    let err = check("name: Test School\nheadteacher:\n  name: A Head\n    title: Principal\n");
+    assert!(
+        err.contains("= hint: line 4 is indented further than line 3 above it, so it reads as more of that line's value: start it in column 3, so it reads `  title: Principal`"),
+        "{err}"
+    );
+
+    // A list item out of line with the one above.
+    let err = check(&format!(
+        "{VALID}commitments_of:\n  - pupils/students\n - parents\n"
+    ));
+    assert!(
+        err.contains("schools/test.yaml:6:2: did not find expected key"),
+        "{err}"
+    );
+    assert!(
+        err.contains("= hint: this list item is not lined up with the one on line 5: start its `-` in column 3, so it reads `  - parents`"),
+        "{err}"
+    );
+
+    // A key outdented out of its block: where it belongs, not a spelling guess.
+    let err = check("name: Test School\nheadteacher:\n  name: A Head\ntitle: Principal\n");
+    assert!(
+        err.contains("schools/test.yaml:4:1: `title`: unknown field `title`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("= hint: `title` belongs under `headteacher:` — indent it by two spaces inside that block"),
+        "{err}"
+    );
+    assert!(!err.contains("did you mean"), "{err}");
+
+    // And a top-level key indented into a block.
+    let err = check("name: Test School\nheadteacher:\n  name: A Head\n  curriculum: RSE\n");
+    assert!(
+        err.contains("= hint: `curriculum` is not part of `headteacher:`; it is a key of its own: start it at the beginning of the line, with no indentation"),
+        "{err}"
+    );
+}

@@ -6,6 +6,7 @@ mod locate;
 pub mod resolve;
 pub mod roster;
 pub mod schema;
+mod yaml_hints;
 pub mod year;
 
 use std::fmt;
@@ -422,7 +423,22 @@ fn serde_error(
         true => Locations::of(text).find(&key).or(position),
         false => position,
     };
-    let hint = did_you_mean(&message);
+    // A key one level out of place is said before any guess at a spelling;
+    // a syntax error gets what to type on its line.
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(got, _)| got);
+    let misplaced = unknown.and_then(|got| {
+        let parent = key
+            .strip_suffix(got)
+            .map(|p| p.trim_end_matches('.'))
+            .unwrap_or(&key);
+        yaml_hints::misplaced_key(got, parent)
+    });
+    let hint = misplaced
+        .or_else(|| position.and_then(|at| yaml_hints::syntax(&message, text, at.line, at.column)))
+        .or_else(|| did_you_mean(&message));
     ConfigError {
         file: file.to_owned(),
         position,
