@@ -1039,26 +1039,10 @@ fn a_signature_image_stamped_by_pdftk_onto_its_page_is_accepted_though_pdftk_tou
         ],
     );
     // Poppler renders page 1 exactly as issued: the empty stamp drew nothing.
-    let render = |pdf: &Path, prefix: &str| {
-        let out = scratch.path(prefix);
-        run_tool(
-            "pdftoppm",
-            &[
-                "-f".as_ref(),
-                "1".as_ref(),
-                "-l".as_ref(),
-                "1".as_ref(),
-                "-r".as_ref(),
-                "50".as_ref(),
-                "-gray".as_ref(),
-                "-singlefile".as_ref(),
-                pdf.as_os_str(),
-                out.as_os_str(),
-            ],
-        );
-        std::fs::read(scratch.path(&format!("{prefix}.pgm"))).unwrap()
-    };
-    assert_eq!(render(&filled, "issued-p1"), render(&stamped, "stamped-p1"));
+    assert_eq!(
+        poppler_page_one(&scratch, &filled, "issued-p1"),
+        poppler_page_one(&scratch, &stamped, "stamped-p1")
+    );
     let report = verify(&scratch, &stamped);
     assert_eq!(report["verdict"], "accepted", "{report:#}");
     assert_eq!(report["signature_ink"], true, "{report:#}");
@@ -1096,24 +1080,7 @@ fn what_draws_nothing_on_a_page_without_boxes_is_not_a_change_and_what_draws_is(
             "--visible".as_ref(),
         ],
     );
-    let page_one = |file: &Path, stem: &str| {
-        let prefix = scratch.path(stem);
-        common::run_tool(
-            "pdftoppm",
-            &[
-                "-f".as_ref(),
-                "1".as_ref(),
-                "-l".as_ref(),
-                "1".as_ref(),
-                "-r".as_ref(),
-                "50".as_ref(),
-                "-gray".as_ref(),
-                file.as_os_str(),
-                prefix.as_os_str(),
-            ],
-        );
-        std::fs::read(scratch.path(&format!("{stem}-1.pgm"))).unwrap()
-    };
+    let page_one = |file: &Path, stem: &str| poppler_page_one(&scratch, file, stem);
     assert_eq!(page_one(&nothing, "nothing"), page_one(&filled, "filled"));
     assert_ne!(
         page_one(&visible, "visible"),
@@ -1184,4 +1151,26 @@ fn a_libreoffice_signature_by_the_person_counts_and_by_another_person_does_not()
          to whom the form was issued",
         "{report:#}"
     );
+}
+
+/// Page 1 of `pdf` as poppler draws it (grey, 50 dpi), as PGM bytes: two files
+/// that show the same page give the same bytes.
+fn poppler_page_one(scratch: &Scratch, pdf: &Path, stem: &str) -> Vec<u8> {
+    let out = scratch.path(stem);
+    run_tool(
+        "pdftoppm",
+        &[
+            "-f".as_ref(),
+            "1".as_ref(),
+            "-l".as_ref(),
+            "1".as_ref(),
+            "-r".as_ref(),
+            "50".as_ref(),
+            "-gray".as_ref(),
+            "-singlefile".as_ref(),
+            pdf.as_os_str(),
+            out.as_os_str(),
+        ],
+    );
+    std::fs::read(scratch.path(&format!("{stem}.pgm"))).unwrap()
 }

@@ -385,12 +385,7 @@ fn hostile_corpus(scratch: &Scratch, dir: &Path) -> Vec<String> {
         .status()
         .expect("qpdf");
     assert!(status.success());
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    common::file_names(dir)
 }
 
 /// A sentence an office can read: capital first, a full stop last, nothing

@@ -320,14 +320,7 @@ fn a_wording_change_moves_the_older_versions_forms_out_of_forms() {
     let first = generate().json_lines()[0].clone();
     let old_version = first["fingerprint"].as_str().unwrap()[..12].to_owned();
     let forms = scratch.path("out/pakeman/2025-26/forms");
-    let listed = |dir: &std::path::Path| {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
+    let listed = common::file_names;
     let old_forms = listed(&forms);
     let old_bytes: Vec<Vec<u8>> = old_forms
         .iter()

@@ -66,6 +66,16 @@ pub struct RegisteredForm {
     pub page_sizes: Vec<(f64, f64)>,
 }
 
+impl RegisteredForm {
+    /// The box the person's name is printed or written in, and the height of
+    /// its page in points.
+    pub fn name_box(&self) -> Option<(&FieldSpec, f64)> {
+        let spec = self.boxes.iter().find(|b| b.name == "signer_name")?;
+        let height = self.page_sizes.get(spec.page.checked_sub(1)?)?.1;
+        Some((spec, height))
+    }
+}
+
 impl Archive {
     /// The form id of each recipient for this policy version: the one issued before
     /// if there is one (so re-running `generate` reprints the same ids), else the

@@ -204,22 +204,24 @@ pub fn inspect(
     // (readers let the signer drag it anywhere) is theirs, not tampering: its
     // rectangle is left out of the drawing check, which says whether it hides
     // anything that was issued there.
-    let beside: Vec<(usize, [f64; 4])> = fields
+    // (field, (page, rectangle)) of each such signature.
+    let beside: Vec<(&String, (usize, [f64; 4]))> = fields
         .iter()
         .filter_map(|(name, f)| {
             let sig = signatures.iter().find(|s| &s.field == name)?;
             let (page, rect) = f.widget?;
             let mine = sig.sound() && names_the_person(sig);
             (mine && !sig.in_the_signers_place(SIGNATURE_FIELD))
-                .then(|| Some((*page_numbers.get(&page)?, rect)))?
+                .then(|| Some((name, (*page_numbers.get(&page)?, rect))))?
         })
         .collect();
     let mut covers_issued = vec![false; beside.len()];
     // Nothing drawn or covered outside the boxes, whatever way it was saved.
     if integrity.is_ok() {
         let outside;
+        let stamps: Vec<(usize, [f64; 4])> = beside.iter().map(|(_, at)| *at).collect();
         (outside, covers_issued) =
-            drawn_outside_boxes(doc, form, located, render, render_pdf, &beside);
+            drawn_outside_boxes(doc, form, located, render, render_pdf, &stamps);
         checks.push(Check {
             check: "nothing drawn outside the boxes".into(),
             passed: outside.is_empty(),
@@ -247,11 +249,9 @@ pub fn inspect(
     for sig in &mut signatures {
         let signs_the_box = sig.in_the_signers_place(SIGNATURE_FIELD);
         let person = form.name.as_deref().unwrap_or("the person");
-        let placed_beside = fields
+        let placed_beside = beside
             .iter()
-            .filter_map(|(name, f)| (name == &sig.field).then_some(f.widget).flatten())
-            .filter_map(|(page, rect)| Some((*page_numbers.get(&page)?, rect)))
-            .find_map(|w| beside.iter().position(|b| *b == w))
+            .position(|(field, _)| **field == sig.field)
             .map(|at| covers_issued[at]);
         (sig.counted, sig.counted_because) = match (sig.sound(), signs_the_box) {
             (false, _) => (false, "not counted: it does not hold".to_owned()),
@@ -565,8 +565,7 @@ fn drawn_outside_boxes(
 /// The text drawn in the name box of a return (a flattened name field keeps
 /// its value as text), when there is any.
 fn name_box_text(bytes: &[u8], form: &RegisteredForm) -> Option<String> {
-    let spec = form.boxes.iter().find(|b| b.name == "signer_name")?;
-    let height = form.page_sizes.get(spec.page - 1).map(|s| s.1)?;
+    let (spec, height) = form.name_box()?;
     let r = &spec.rect;
     crate::scan::box_text::text_in(
         bytes,
@@ -583,9 +582,8 @@ fn name_box(
     render: &dyn Fn(usize) -> Result<GrayImage, String>,
     render_pdf: &RenderPdf,
 ) -> Option<crate::scan::name_box::NameBox> {
-    let spec = form.boxes.iter().find(|b| b.name == "signer_name")?;
+    let (spec, height) = form.name_box()?;
     let image = render(spec.page - 1).ok()?;
-    let height = form.page_sizes.get(spec.page - 1).map(|s| s.1)?;
     let map = PageToImage::scaled(INK_DPI as f64 / 72.0);
     // `render_pdf` draws at INK_DPI, the resolution the grid is read at.
     let alone = |pdf: &[u8], _dpi: f32| {

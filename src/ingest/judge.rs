@@ -357,7 +357,7 @@ fn judge_form(
             ),
             ("policy version is the current one".to_owned(), true),
             ink_of("signer_signature", "signature"),
-            match (&form.name, found.values().find_map(|p| p.name_box)) {
+            match (&form.name, super::paper::name_box(&found)) {
                 (Some(name), Some(shown)) => (
                     format!(
                         "the name box shows the name issued, {name} ({})",

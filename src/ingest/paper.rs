@@ -79,7 +79,7 @@ pub(crate) fn verdict(
 }
 
 /// The name box as compared with the issued name, from the page that holds it.
-fn name_box(pages: &BTreeMap<u32, &IdentifiedPage>) -> Option<NameBox> {
+pub(crate) fn name_box(pages: &BTreeMap<u32, &IdentifiedPage>) -> Option<NameBox> {
     pages.values().find_map(|page| page.name_box)
 }
 

@@ -574,13 +574,14 @@ impl Reader<'_> {
         let ink = box_ink(&form, payload.page, &image, &map, height);
         let name_box = issued_name_box(&form, payload.page, &image, &map, height);
         let not_as_issued = name_box.is_some_and(|b| !b.shows_issued_name());
+        let rect = form.name_box().map(|(spec, _)| &spec.rect);
         let name_box_crop = not_as_issued
-            .then(|| self.name_box_crop(&form, &image, &map, height))
+            .then(|| self.name_box_crop(rect?, &image, &map, height))
             .flatten();
         let name_box_text = not_as_issued
             .then(|| {
                 let (source, index) = rerender?;
-                let rect = &form.boxes.iter().find(|b| b.name == "signer_name")?.rect;
+                let rect = rect?;
                 // The box's corners in the page image: the area of the PDF's page.
                 let corners =
                     [(rect.x0, rect.y1), (rect.x1, rect.y0)].map(|(x, y)| map.map(x, height - y));
@@ -626,12 +627,11 @@ impl Reader<'_> {
     /// PNG in the spool.
     fn name_box_crop(
         &self,
-        form: &RegisteredForm,
+        rect: &crate::form::Rect,
         image: &GrayImage,
         map: &PageToImage,
         height: f64,
     ) -> Option<PathBuf> {
-        let rect = &form.boxes.iter().find(|b| b.name == "signer_name")?.rect;
         let crop = crate::scan::name_box::crop(image, map, rect, height);
         self.spool.put("png", &png(&crop)).ok()
     }
@@ -648,11 +648,10 @@ impl Reader<'_> {
             return None;
         }
         let form = self.register.get(&inspection.form_id).ok()??;
-        let spec = form.boxes.iter().find(|b| b.name == "signer_name")?;
-        let height = form.page_sizes.get(spec.page - 1)?.1;
+        let (spec, height) = form.name_box()?;
         let px_per_pt = crate::scan::name_box::CROP_PX_PER_PT;
         let image = source.page(spec.page - 1, (px_per_pt * 72.0) as f32).ok()?;
-        self.name_box_crop(&form, &image, &PageToImage::scaled(px_per_pt), height)
+        self.name_box_crop(&spec.rect, &image, &PageToImage::scaled(px_per_pt), height)
     }
 
     /// A scanner's image filed as it came; `None` when its dictionary is not
@@ -740,12 +739,8 @@ fn issued_name_box(
     height: f64,
 ) -> Option<crate::scan::name_box::NameBox> {
     let name = form.name.as_deref()?;
-    let rect = &form
-        .boxes
-        .iter()
-        .find(|b| b.page == number as usize && b.name == "signer_name")?
-        .rect;
-    crate::scan::name_box::compare(image, map, rect, height, name, &render_alone).ok()
+    let (spec, _) = form.name_box().filter(|(b, _)| b.page == number as usize)?;
+    crate::scan::name_box::compare(image, map, &spec.rect, height, name, &render_alone).ok()
 }
 
 /// Page 1 of a PDF `aup` made itself (the issued name drawn alone), rendered

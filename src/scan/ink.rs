@@ -169,6 +169,28 @@ impl Grid {
     }
 }
 
+/// The samples next to sample `at` of a `cols` × `rows` grid, through corners
+/// as well as edges (pieces of ink are 8-connected).
+pub(crate) fn neighbours(at: usize, cols: usize, rows: usize) -> impl Iterator<Item = usize> {
+    let (r, c) = ((at / cols) as isize, (at % cols) as isize);
+    NEIGHBOURS.into_iter().filter_map(move |(dr, dc)| {
+        let (nr, nc) = (r + dr, c + dc);
+        let inside = nr >= 0 && nc >= 0 && nr < rows as isize && nc < cols as isize;
+        inside.then(|| nr as usize * cols + nc as usize)
+    })
+}
+
+const NEIGHBOURS: [(isize, isize); 8] = [
+    (-1, -1),
+    (-1, 0),
+    (-1, 1),
+    (0, -1),
+    (0, 1),
+    (1, -1),
+    (1, 0),
+    (1, 1),
+];
+
 /// How many of the `dark` samples lie in pieces (8-connected) that reach at
 /// least `min_reach` samples across or down: the strokes, without the specks.
 fn stroke_samples(dark: &[bool], cols: usize, rows: usize, min_reach: usize) -> usize {
@@ -197,21 +219,7 @@ pub(crate) fn strokes(dark: &[bool], cols: usize, rows: usize, min_reach: usize)
             let (r, c) = (at / cols, at % cols);
             piece.push(at);
             (x0, x1, y0, y1) = (x0.min(c), x1.max(c), y0.min(r), y1.max(r));
-            for (dr, dc) in [
-                (-1, -1),
-                (-1, 0),
-                (-1, 1),
-                (0, -1),
-                (0, 1),
-                (1, -1),
-                (1, 0),
-                (1, 1),
-            ] {
-                let (nr, nc) = (r as isize + dr, c as isize + dc);
-                if nr < 0 || nc < 0 || nr >= rows as isize || nc >= cols as isize {
-                    continue;
-                }
-                let next = nr as usize * cols + nc as usize;
+            for next in neighbours(at, cols, rows) {
                 if dark[next] && !seen[next] {
                     seen[next] = true;
                     stack.push(next);

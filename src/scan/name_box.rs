@@ -197,22 +197,7 @@ fn reached_from_top(mask: &[bool], cols: usize, rows: usize) -> Vec<bool> {
         reached[at] = true;
     }
     while let Some(at) = stack.pop() {
-        let (r, c) = ((at / cols) as isize, (at % cols) as isize);
-        for (dr, dc) in [
-            (-1, -1),
-            (-1, 0),
-            (-1, 1),
-            (0, -1),
-            (0, 1),
-            (1, -1),
-            (1, 0),
-            (1, 1),
-        ] {
-            let (nr, nc) = (r + dr, c + dc);
-            if nr < 0 || nc < 0 || nr >= rows as isize || nc >= cols as isize {
-                continue;
-            }
-            let next = nr as usize * cols + nc as usize;
+        for next in ink::neighbours(at, cols, rows) {
             if mask[next] && !reached[next] {
                 reached[next] = true;
                 stack.push(next);

@@ -392,13 +392,19 @@ pub async fn form_return(
     Path((id, n)): Path<(String, usize)>,
 ) -> Response {
     form_file(user, app, id, move |app, index, form| {
-        let history = index.history(&form.form_id).ok()?;
-        let (_, _, archived) = history.get(n.checked_sub(1)?)?;
-        let path = inside(&app.folders.archive, archived)?;
+        let archived = nth_return(index, form, n)?;
+        let path = inside(&app.folders.archive, &archived)?;
         let extension = path.extension()?.to_str()?.to_owned();
         Some((path, format!("{}-return-{n}.{extension}", form.form_id)))
     })
     .await
+}
+
+/// Where the form's `n`th return (1-based, oldest first) is filed.
+fn nth_return(index: &Archive, form: &RegisteredForm, n: usize) -> Option<String> {
+    let mut history = index.history(&form.form_id).ok()?;
+    let at = n.checked_sub(1).filter(|&at| at < history.len())?;
+    Some(history.swap_remove(at).2)
 }
 
 /// The crop of a return's name box, kept when the box did not show the name
@@ -409,9 +415,7 @@ pub async fn form_return_name_box(
     Path((id, n)): Path<(String, usize)>,
 ) -> Response {
     form_file(user, app, id, move |app, index, form| {
-        let history = index.history(&form.form_id).ok()?;
-        let (_, _, archived) = history.get(n.checked_sub(1)?)?;
-        let crop = crate::ingest::name_box_crop_path(archived);
+        let crop = crate::ingest::name_box_crop_path(&nth_return(index, form, n)?);
         Some((
             inside(&app.folders.archive, &crop)?,
             format!("{}-return-{n}-name-box.png", form.form_id),
