@@ -140,20 +140,36 @@ pub fn compile(
     world.compile().map_err(render_error)
 }
 
-/// The policy fingerprint: templates, resolved config and the files it names.
-pub fn fingerprint(
+/// The readable policy and the base of personal forms, compiled side by side
+/// (one core each).
+pub fn compile_policy_and_form(
     resolved: &ResolvedSchool,
-    templates: &TemplateSource,
+    slug: &SchoolSlug,
+    plan: &GeneratePlan,
+) -> Result<(Compiled, Compiled), GenerateError> {
+    let (policy, form) = rayon::join(
+        || compile(resolved, slug, plan, false),
+        || compile(resolved, slug, plan, true),
+    );
+    Ok((policy?, form?))
+}
+
+/// The policy version: a digest of the policy's and the form's pages as laid
+/// out (see `render::printed`), so it changes exactly when what is printed does.
+pub fn fingerprint(
+    policy: &Compiled,
+    form: &Compiled,
+    slug: &SchoolSlug,
 ) -> Result<Fingerprint, GenerateError> {
-    let sources = templates.all().map_err(GenerateError::Other)?;
-    let policy =
-        serde_json::to_vec(&resolved.input).map_err(|e| GenerateError::Other(e.to_string()))?;
-    let assets: Vec<&[u8]> = resolved
-        .signature_image
-        .iter()
-        .map(|(_, b)| b.as_slice())
-        .collect();
-    Ok(Fingerprint::compute(&sources, &policy, &assets))
+    let boxes = form.field_boxes().map_err(|source| GenerateError::Render {
+        school: slug.clone(),
+        source,
+    })?;
+    Ok(Fingerprint::from_hex(&render::printed::fingerprint(
+        &policy.document,
+        &form.document,
+        &boxes,
+    )))
 }
 
 /// Generates one school: the policy, a form per roster person and per blank, the
@@ -165,7 +181,6 @@ pub fn generate_school(
 ) -> Result<Generated, GenerateError> {
     let slug = &school.slug;
     let resolved = resolve(school, &plan.templates)?;
-    let fingerprint = fingerprint(&resolved, &plan.templates)?;
     let people = match roster::roster_path(school.dir(), slug.as_str()) {
         path if path.is_file() => roster::read(&path)?,
         _ => Vec::new(),
@@ -178,15 +193,10 @@ pub fn generate_school(
     };
 
     let recipients = recipients(&people, plan.blank);
-    // The readable policy and the form base are independent compiles: one core each.
-    let (policy, base) = rayon::join(
-        || compile(&resolved, slug, plan, false),
-        || match recipients.is_empty() {
-            true => Ok(None),
-            false => compile(&resolved, slug, plan, true).map(Some),
-        },
-    );
-    let policy = policy?;
+    // The form is compiled even when nobody is on the roster: the version is a
+    // digest of both, and must not depend on whether anyone gets a form.
+    let (policy, base) = compile_policy_and_form(&resolved, slug, plan)?;
+    let fingerprint = fingerprint(&policy, &base, slug)?;
     let policy_pdf = policy
         .pdf(&format!("aup/{slug}/{year}/staff"), plan.date)
         .map_err(render_error)?;
@@ -204,9 +214,9 @@ pub fn generate_school(
         superseded: Vec::new(),
         warnings: policy.warnings.clone(),
     };
-    let Some(base) = base? else {
+    if recipients.is_empty() {
         return Ok(generated);
-    };
+    }
     let base_pdf = base
         .pdf(&format!("aup/{slug}/{year}/staff-form"), plan.date)
         .map_err(render_error)?;

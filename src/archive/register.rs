@@ -342,6 +342,20 @@ impl Archive {
         Ok(forms)
     }
 
+    /// The policy version a school issued last, in any year, with that year:
+    /// what `aup check` compares an edited school file with.
+    pub fn latest_policy(&self, school: &str) -> Result<Option<(String, String)>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT year, fingerprint FROM policy_years WHERE school = ?1
+                 ORDER BY issued_seq DESC LIMIT 1",
+                params![school],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// The policy version most recently issued for a school and year: forms of any
     /// other version are outdated.
     pub fn current_fingerprint(

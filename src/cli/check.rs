@@ -1,4 +1,7 @@
-//! `aup check`: validate school files without generating anything.
+//! `aup check`: validate school files without generating anything, and say
+//! whether an edit changes the policy people sign.
+
+use std::path::PathBuf;
 
 use clap::Args;
 
@@ -6,7 +9,9 @@ use anstream::eprintln;
 use serde_json::json;
 
 use super::{Outcome, SchoolsDir, json_line, select_schools, style};
-use crate::config::ConfigError;
+use crate::archive::{Archive, DATABASE};
+use crate::config::{ConfigError, IssueDate, LoadedSchool, ResolvedSchool};
+use crate::generate::{self, GeneratePlan};
 use crate::render::{self, TemplateSource};
 
 #[derive(Debug, Args)]
@@ -18,6 +23,11 @@ pub struct CheckArgs {
     /// and the placeholders clause text may use, then exit.
     #[arg(long)]
     pub clauses: bool,
+    /// The archive folder `aup generate` records forms in: each valid school is
+    /// laid out and compared with the policy version it issued last, to say
+    /// before generating whether staff will be asked to sign again.
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
     #[command(flatten)]
     pub dir: SchoolsDir,
     /// One JSON object per line on stdout for each school file (see above).
@@ -40,21 +50,46 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
     }
     let files = select_schools(&args.dir.schools, &args.slugs)?;
     let style = style();
+    let archive = open_archive(&args.archive)?;
     let mut failed = 0;
     for file in &files {
-        let errors = match crate::config::load_all(file) {
-            Ok(school) => school.resolve(&catalogue).err().unwrap_or_default(),
-            Err(errors) => errors,
+        let (errors, change) = match crate::config::load_all(file) {
+            Ok(school) => match school.resolve(&catalogue) {
+                Ok(resolved) => match version_change(archive.as_ref(), &school, &resolved, &args) {
+                    Ok(change) => (Vec::new(), change),
+                    Err(error) => (vec![error], None),
+                },
+                Err(errors) => (errors, None),
+            },
+            Err(errors) => (errors, None),
         };
         if args.json {
             json_line(&json!({
                 "file": file,
                 "valid": errors.is_empty(),
                 "errors": errors.iter().map(error_json).collect::<Vec<_>>(),
+                "policy_version": change.as_ref().map(|c| &c.now),
+                "changes_printed_policy": change.as_ref().map(VersionChange::changes),
             }));
         }
         if errors.is_empty() {
             eprintln!("{} {}", style.ok("ok"), file.display());
+            match change {
+                Some(change) if change.changes() => eprintln!(
+                    "{} {}: this changes the printed policy: staff will be asked to sign again (version {} issued for {} becomes {})",
+                    style.warn("warning:"),
+                    file.display(),
+                    short(&change.issued),
+                    change.year,
+                    short(&change.now),
+                ),
+                Some(change) => eprintln!(
+                    "  the printed policy is unchanged since version {} issued for {}: nobody is asked to sign again",
+                    short(&change.issued),
+                    change.year,
+                ),
+                None => {}
+            }
             continue;
         }
         failed += 1;
@@ -71,6 +106,82 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
         0 => Outcome::Success,
         _ => Outcome::SomeFailed,
     })
+}
+
+/// The policy a school issued last, and the one its file now prints.
+struct VersionChange {
+    year: String,
+    issued: String,
+    now: String,
+}
+
+impl VersionChange {
+    fn changes(&self) -> bool {
+        self.issued != self.now
+    }
+}
+
+/// The version as `aup generate` prints it: the fingerprint's first 12 digits.
+fn short(fingerprint: &str) -> &str {
+    &fingerprint[..12.min(fingerprint.len())]
+}
+
+/// The archive's index, read only, when the folder has one: a school that has
+/// issued nothing yet has no version to compare with.
+fn open_archive(root: &std::path::Path) -> Result<Option<Archive>, String> {
+    match root.join(DATABASE).is_file() {
+        true => Archive::open_read_only(root)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        false => Ok(None),
+    }
+}
+
+/// Lays the school's policy and form out, as `aup generate` would today, and
+/// compares their version with the one the school issued last.
+fn version_change(
+    archive: Option<&Archive>,
+    school: &LoadedSchool,
+    resolved: &ResolvedSchool,
+    args: &CheckArgs,
+) -> Result<Option<VersionChange>, ConfigError> {
+    let as_error = |message: String| ConfigError {
+        file: school.file.clone(),
+        position: None,
+        key: String::new(),
+        message,
+        hint: None,
+        source_line: None,
+    };
+    let Some(archive) = archive else {
+        return Ok(None);
+    };
+    let Some((year, issued)) = archive
+        .latest_policy(school.slug.as_str())
+        .map_err(|e| as_error(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+    let plan = GeneratePlan {
+        templates: TemplateSource::Embedded,
+        year: None,
+        date: IssueDate::choose(None, epoch.as_deref())
+            .map_err(as_error)?
+            .0,
+        out_dir: PathBuf::new(),
+        archive: args.archive.clone(),
+        blank: 0,
+    };
+    let (policy, form) = generate::compile_policy_and_form(resolved, &school.slug, &plan)
+        .map_err(|e| as_error(e.to_string()))?;
+    let now =
+        generate::fingerprint(&policy, &form, &school.slug).map_err(|e| as_error(e.to_string()))?;
+    Ok(Some(VersionChange {
+        year,
+        issued,
+        now: now.as_str().to_owned(),
+    }))
 }
 
 fn error_json(error: &ConfigError) -> serde_json::Value {

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use sha2::{Digest, Sha256};
-
 use crate::config::AcademicYear;
 
 /// ISO 7064 MOD 37-2's alphabet: the check character of a form id is one of these.
@@ -97,33 +95,12 @@ impl FromStr for FormId {
     }
 }
 
-/// SHA-256 over the template sources and the canonical resolved school config:
-/// it changes exactly when the text a person signs changes.
+/// The policy version: SHA-256 over the policy's and the form's pages as laid
+/// out (`render::printed`), so it changes exactly when what a person signs does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Fingerprint(String);
 
 impl Fingerprint {
-    /// `templates` are (name, text) pairs; `policy_json` is the canonical resolved
-    /// config; `assets` are the bytes of files it names (a signature image).
-    pub fn compute(templates: &[(String, String)], policy_json: &[u8], assets: &[&[u8]]) -> Self {
-        let mut hasher = Sha256::new();
-        // Length-prefixed parts, so no two different inputs hash the same bytes.
-        let mut part = |bytes: &[u8]| {
-            hasher.update((bytes.len() as u64).to_be_bytes());
-            hasher.update(bytes);
-        };
-        part(b"aup-policy-v1");
-        for (name, text) in templates {
-            part(name.as_bytes());
-            part(text.as_bytes());
-        }
-        part(policy_json);
-        for asset in assets {
-            part(asset);
-        }
-        Self(hex(&hasher.finalize()))
-    }
-
     pub fn from_hex(text: &str) -> Self {
         Self(text.to_owned())
     }
@@ -385,19 +362,5 @@ mod tests {
             PagePayload::decode(&second.replacen("AUPB", "AUP1", 1)),
             Err(PayloadError::BadCheck)
         );
-    }
-
-    #[test]
-    fn fingerprint_depends_on_every_part() {
-        let t = vec![("a.typ".to_owned(), "x".to_owned())];
-        let base = Fingerprint::compute(&t, b"{}", &[]);
-        assert_eq!(base, Fingerprint::compute(&t, b"{}", &[]));
-        assert_ne!(base, Fingerprint::compute(&t, b"{ }", &[]));
-        assert_ne!(
-            base,
-            Fingerprint::compute(&[("a.typ".into(), "y".into())], b"{}", &[])
-        );
-        assert_ne!(base, Fingerprint::compute(&t, b"{}", &[b"img"]));
-        assert_eq!(base.short().len(), 6);
     }
 }

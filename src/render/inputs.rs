@@ -1,6 +1,6 @@
 //! What a compilation of the staff template reads besides the template itself:
-//! the school's policy as JSON, the issue's year and date (kept out of the policy
-//! fingerprint), and the headteacher's signature image when there is one. Handed
+//! the school's policy as JSON, the issue's year and date (which the policy must
+//! not print: its version is a digest of its pages), and the headteacher's signature image when there is one. Handed
 //! to Typst as virtual files, never pasted into Typst source.
 
 use std::path::Path;
@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::config::{self, PolicyInput, SchoolSlug};
 
-/// The data that varies per issue but is not policy text: it is kept out of the
-/// policy fingerprint.
+/// The data that varies per issue but is not policy text. Only the form's footer
+/// flag changes the pages, and it is the same for every issue.
 #[derive(Debug, Clone, Serialize)]
 struct IssueInput<'a> {
     year: &'a str,

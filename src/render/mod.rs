@@ -4,6 +4,7 @@
 //! template, and a fixed date. Nothing here touches the network.
 
 pub mod inputs;
+pub mod printed;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,8 +23,7 @@ use typst_layout::PagedDocument;
 
 use crate::config::resolve::ClauseCatalogue;
 
-/// The templates shipped in the binary, by file name. Their bytes are part of the
-/// policy fingerprint.
+/// The templates shipped in the binary, by file name.
 pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
     (
         "staff-aup.typ",
@@ -93,14 +93,6 @@ impl TemplateSource {
                     .map_err(|e| format!("cannot read template {}: {e}", path.display()))
             }
         }
-    }
-
-    /// Every template file's name and text, in a fixed order, for fingerprinting.
-    pub fn all(&self) -> Result<Vec<(String, String)>, String> {
-        EMBEDDED_TEMPLATES
-            .iter()
-            .map(|(name, _)| Ok(((*name).to_owned(), self.read(name)?)))
-            .collect()
     }
 }
 
