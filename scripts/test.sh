@@ -58,6 +58,10 @@ command -v pyhanko >/dev/null || need_pip+=(pyhanko-cli)
 python3 -c "import selenium" 2>/dev/null || need_pip+=(selenium)
 # Returns filled and flattened ("baked") as PyMuPDF (MuPDF 1.2x) does.
 python3 -c "import pymupdf" 2>/dev/null || need_pip+=(pymupdf)
+# PDF/UA-1 and PDF/A-2a checkers (veraPDF is in no registry here): page-validation
+# (profiles ua1, 2a) and pdfua (pikepdf-based, which the field checks use too).
+python3 -c "import page" 2>/dev/null || need_pip+=(page-validation==0.11.0)
+command -v pdfua >/dev/null || need_pip+=(pdfua==0.1.3)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "installing ${need_pip[*]}" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"

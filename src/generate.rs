@@ -198,7 +198,7 @@ pub fn generate_school(
     let (policy, base) = compile_policy_and_form(&resolved, slug, plan)?;
     let fingerprint = fingerprint(&policy, &base, slug)?;
     let policy_pdf = policy
-        .pdf(&format!("aup/{slug}/{year}/staff"), plan.date)
+        .pdf(&format!("aup/{slug}/{year}/staff"), year.first_day())
         .map_err(render_error)?;
     let policy_path = year_dir.join(format!("{slug}-staff-aup.pdf"));
     write_file(&policy_path, &policy_pdf)?;
@@ -218,7 +218,7 @@ pub fn generate_school(
         return Ok(generated);
     }
     let base_pdf = base
-        .pdf(&format!("aup/{slug}/{year}/staff-form"), plan.date)
+        .pdf(&format!("aup/{slug}/{year}/staff-form"), year.first_day())
         .map_err(render_error)?;
     let boxes = base.field_boxes().map_err(render_error)?;
     let stamp_error = |source| GenerateError::Stamp {

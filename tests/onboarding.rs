@@ -74,6 +74,8 @@ fn a_school_unlike_the_seeds_needs_only_yaml() {
     std::fs::write(scratch.path("schools/hillside-signature.png"), tiny_png()).unwrap();
     scratch.aup(&["check"]).success();
     scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+    common::assert_pdf_ua_and_pdf_a(&scratch.path("out"));
+    common::assert_even_word_gaps(&scratch.path("out"));
     let pdf = scratch.path("out/hillside/2025-26/hillside-staff-aup.pdf");
     let text = pdftotext(&pdf);
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -406,6 +408,8 @@ fn a_bilingual_school_that_forbids_usb_keys_says_both_in_yaml() {
     );
     scratch.aup(&["check"]).success();
     scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+    common::assert_pdf_ua_and_pdf_a(&scratch.path("out"));
+    common::assert_even_word_gaps(&scratch.path("out"));
     let text = pdftotext(&scratch.path("out/hillside/2025-26/hillside-staff-aup.pdf"));
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
@@ -454,6 +458,8 @@ fn a_students_only_academy_with_a_principal_never_says_pupil_or_headteacher() {
         scratch.write("schools/northgate.yaml", &school(learners, title));
         scratch.aup(&["check"]).success();
         scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+        common::assert_pdf_ua_and_pdf_a(&scratch.path("out"));
+        common::assert_even_word_gaps(&scratch.path("out"));
         let text = pdftotext(&scratch.path("out/northgate/2025-26/northgate-staff-aup.pdf"));
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     };
@@ -545,6 +551,8 @@ fn a_church_school_words_its_own_table_and_adds_its_own_text() {
     scratch.write("schools/st-aidans.yaml", CHURCH_SCHOOL);
     scratch.aup(&["check"]).success();
     scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+    common::assert_pdf_ua_and_pdf_a(&scratch.path("out"));
+    common::assert_even_word_gaps(&scratch.path("out"));
     let pdf = scratch.path("out/st-aidans/2025-26/st-aidans-staff-aup.pdf");
     let text = pdftotext(&pdf);
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -811,4 +819,50 @@ fn the_readme_describes_every_key_of_the_schema_and_no_other() {
         unknown.is_empty(),
         "the README's table names keys the schema lacks: {unknown:?}"
     );
+}
+
+#[test]
+fn key_people_go_above_the_title_under_the_schools_heading_or_none() {
+    let scratch = Scratch::empty();
+    std::fs::write(scratch.path("schools/hillside-signature.png"), tiny_png()).unwrap();
+    let generate = |yaml: &str| {
+        scratch.write("schools/hillside.yaml", yaml);
+        scratch.aup(&["check"]).success();
+        scratch.aup(&["generate", "--date", "2025-09-03"]).success();
+        let text = pdftotext(&scratch.path("out/hillside/2025-26/hillside-staff-aup.pdf"));
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+
+    let above = generate(&OTHER_SCHOOL.replace(
+        "key_people:\n",
+        "key_people:\n  heading: Key people / dates\n  placement: before-title\n",
+    ));
+    let heading = position_of(&above, "Key people / dates");
+    let first_row = position_of(&above, "Designated Safeguarding Lead (DSL) Ms R Patel");
+    let last_row = position_of(&above, "Next review September 2026");
+    let title = position_of(
+        &above,
+        "Hillside Community Primary School Acceptable Use Policy",
+    );
+    assert!(
+        heading < first_row && first_row < last_row && last_row < title,
+        "{above}"
+    );
+    assert!(!above.contains("Key people Designated"), "{above}");
+    common::assert_pdf_ua_and_pdf_a(&scratch.path("out"));
+
+    let without =
+        generate(&OTHER_SCHOOL.replace("key_people:\n", "key_people:\n  heading: \"\"\n"));
+    assert!(!without.contains("Key people"), "{without}");
+    let title = position_of(
+        &without,
+        "Hillside Community Primary School Acceptable Use Policy",
+    );
+    let first_row = position_of(&without, "Designated Safeguarding Lead (DSL) Ms R Patel");
+    assert!(title < first_row, "{without}");
+    assert!(
+        first_row < position_of(&without, "What is an AUP?"),
+        "{without}"
+    );
+    common::assert_pdf_ua_and_pdf_a(&scratch.path("out"));
 }

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::schema::{Approval, Curriculum, Learners, SchoolConfig, UsbKeys, Wording};
+use super::schema::{
+    Approval, Curriculum, KeyPeoplePlacement, Learners, SchoolConfig, UsbKeys, Wording,
+};
 use super::year::{long_date, parse_iso_date};
 use super::{ConfigError, LoadedSchool, closest, read_small_file};
 
@@ -60,6 +62,9 @@ pub struct PolicyInput {
     pub obligations: String,
     /// Each row's label and its lines (none for a blank cell).
     pub key_people: Vec<(String, Vec<String>)>,
+    /// The table's heading; `None` for none.
+    pub key_people_heading: Option<String>,
+    pub key_people_placement: KeyPeoplePlacement,
     pub text_blocks: Vec<BlockText>,
     pub wording: Wording,
     pub edits: EditsText,
@@ -314,6 +319,16 @@ impl LoadedSchool {
                     .collect()
             })),
             key_people: key_people_rows(c),
+            key_people_heading: match c.key_people.as_ref().and_then(|k| k.heading.as_ref()) {
+                None => Some("Key people".to_owned()),
+                Some(h) if h.trim().is_empty() => None,
+                Some(h) => Some(h.clone()),
+            },
+            key_people_placement: c
+                .key_people
+                .as_ref()
+                .map(|k| k.placement)
+                .unwrap_or_default(),
             text_blocks: Vec::new(),
             wording: c.wording.clone(),
             edits: EditsText {

@@ -252,6 +252,14 @@ pub enum UsbKeys {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPeople {
+    /// The heading above the table, in the school's words ("Key people / dates");
+    /// "" for none. Defaults to "Key people".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
+    /// Where the table is printed: `after-title` (the default) or `before-title`,
+    /// above the school's name, as some schools print it.
+    #[serde(default)]
+    pub placement: KeyPeoplePlacement,
     /// Designated Safeguarding Lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub designated_safeguarding_lead: Option<String>,
@@ -277,6 +285,17 @@ pub struct KeyPeople {
     /// rows above: each row a label and its value (or several lines, or blank).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<KeyPeopleRow>,
+}
+
+/// Where the key-people table is printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyPeoplePlacement {
+    /// Below the title, before the ethos.
+    #[default]
+    AfterTitle,
+    /// Above the school's name and the title.
+    BeforeTitle,
 }
 
 /// One row of the key-people table as the school words it.

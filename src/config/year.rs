@@ -24,6 +24,12 @@ impl AcademicYear {
         Self { start }
     }
 
+    /// 1 September, the year's first day: the date a policy for the year carries,
+    /// so that generating it on another day of the year gives the same bytes.
+    pub fn first_day(&self) -> Date {
+        Date::from_calendar_date(self.start, Month::September, 1).unwrap_or(Date::MIN)
+    }
+
     /// 31 August, the year's last day.
     pub fn last_day(&self) -> Date {
         Date::from_calendar_date(self.start + 1, Month::August, 31).unwrap_or(Date::MAX)

@@ -41,7 +41,7 @@ pub(super) fn xmp_form_id(doc: &Document) -> Option<String> {
     // The packet's processing instructions and BOM are fine for roxmltree; DTDs
     // are refused, which is what hostile metadata would use.
     let tree = roxmltree::Document::parse(text.trim_start_matches('\u{feff}')).ok()?;
-    let ns = crate::form::stamp::XMP_NAMESPACE;
+    let ns = crate::form::xmp::XMP_NAMESPACE;
     tree.descendants().find_map(|node| {
         if node.tag_name().namespace() == Some(ns) && node.tag_name().name() == "formId" {
             return node.text().map(|t| t.trim().to_owned());
@@ -59,7 +59,7 @@ mod tests {
 
     #[test]
     fn the_form_id_is_read_from_xmp_under_any_prefix() {
-        let ns = crate::form::stamp::XMP_NAMESPACE;
+        let ns = crate::form::xmp::XMP_NAMESPACE;
         for xmp in [
             format!(
                 "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description xmlns:aup=\"{ns}\"><aup:formId>PAK-2526-0001-X</aup:formId></rdf:Description></rdf:RDF></x:xmpmeta>"

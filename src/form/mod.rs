@@ -6,6 +6,8 @@ pub mod drawing;
 pub mod font;
 pub mod id;
 pub mod stamp;
+pub mod tagging;
+pub mod xmp;
 
 pub use id::{Fingerprint, FormId, Mark, PagePayload, PayloadError};
 pub use stamp::{FormBase, Stamped};

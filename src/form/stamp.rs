@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 use super::drawing::{DrawingHasher, DrawingPrint};
 use super::font::{FONT, FONT_NAME};
 use super::id::{FormId, Mark, PagePayload, hex};
+use super::tagging;
+use super::xmp::FormMetadata;
 use super::{FieldSpec, FormMeta, Rect};
 
 const MM: f64 = 72.0 / 25.4;
@@ -271,14 +273,11 @@ impl FormBase {
             .and_then(|c| c.get(b"Pages"))
             .and_then(|p| p.as_reference())
             .map_err(|_| StampError::Malformed("no page tree".into()))?;
-        // The tagged structure refers to the original pages only; a print file
-        // doesn't need it, and dangling structure would confuse validators.
-        let catalog = doc.catalog_mut()?;
-        catalog.remove(b"StructTreeRoot");
-        catalog.remove(b"MarkInfo");
         let mut kids = Vec::new();
+        let mut copies = Vec::new();
         let pages = self.pages.len();
         for (meta, overlays) in forms {
+            let mut copied = std::collections::HashMap::new();
             for (i, &page) in self.pages.iter().enumerate() {
                 let overlay = doc.add_object(overlays[i].stream.clone());
                 let mut dict = doc.get_dictionary(page)?.clone();
@@ -291,8 +290,11 @@ impl FormBase {
                 dict.set("Parent", Object::Reference(pages_id));
                 dict.remove(b"Annots");
                 dict.remove(b"StructParents");
-                kids.push(Object::Reference(doc.add_object(dict)));
+                let copy = doc.add_object(dict);
+                copied.insert(page, copy);
+                kids.push(Object::Reference(copy));
             }
+            copies.push(copied);
             if pages % 2 == 1 {
                 let (w, h) = self.sizes[self.sizes.len() - 1];
                 let blank = Dictionary::from_iter([
@@ -304,6 +306,9 @@ impl FormBase {
                 kids.push(Object::Reference(doc.add_object(blank)));
             }
         }
+        // Each person's pages get their own copy of the structure, so the print
+        // file is tagged like the forms it holds.
+        tagging::structure_for_copies(&mut doc, &copies)?;
         let count = kids.len() as i64;
         let tree = doc.get_dictionary_mut(pages_id)?;
         tree.set("Kids", Object::Array(kids));
@@ -365,7 +370,7 @@ impl FormBase {
             zone_top - 10.5 * MM,
         );
         out.push_str("Q\n");
-        Ok(out.into_bytes())
+        Ok(tagging::artifact(&out).into_bytes())
     }
 
     /// For print files, which have no fields: the pre-filled values drawn onto
@@ -378,7 +383,7 @@ impl FormBase {
                 text_at(&mut out, value, 11.0, x, y);
             }
         }
-        (!out.is_empty()).then(|| format!("q 0 g\n{out}Q\n").into_bytes())
+        (!out.is_empty()).then(|| tagging::artifact(&format!("q 0 g\n{out}Q\n")).into_bytes())
     }
 
     /// AcroForm fields (PDF 1.7 §12.7) over the marked boxes: merged field/widget
@@ -392,6 +397,7 @@ impl FormBase {
             ("Encoding", Object::Name(b"WinAnsiEncoding".to_vec())),
         ]));
         let mut field_refs = Vec::new();
+        let mut widgets = Vec::new();
         for field in &self.fields {
             let page = self.pages[field.page - 1];
             let r = &field.rect;
@@ -430,6 +436,7 @@ impl FormBase {
             let id = doc.add_object(dict);
             append_annotation(doc, page, id)?;
             field_refs.push(Object::Reference(id));
+            widgets.push((id, page));
         }
         let resources = Dictionary::from_iter([(
             "Font",
@@ -446,7 +453,7 @@ impl FormBase {
         let acro_form = doc.add_object(acro_form);
         doc.catalog_mut()?
             .set("AcroForm", Object::Reference(acro_form));
-        Ok(())
+        tagging::add_form_elements(doc, &widgets)
     }
 }
 
@@ -660,28 +667,24 @@ fn set_viewer_preferences(doc: &mut Document) -> Result<(), StampError> {
     Ok(())
 }
 
-/// The Info dictionary and XMP packet carry the form's identity, so a returned
-/// PDF is recognised by its content, not its file name.
+/// The Info dictionary and XMP packet carry the form's identity (see
+/// [`super::xmp`]); the issue date Typst wrote is kept.
 fn set_metadata(doc: &mut Document, meta: &FormMeta) {
-    let person = meta.person.as_deref().unwrap_or("(blank form)");
-    let title = format!(
-        "{} – Acceptable Use Policy {} – {}",
-        meta.school_name, meta.year, person
-    );
-    let info = Dictionary::from_iter([
-        ("Title", text_string(&title)),
+    let created = doc
+        .trailer
+        .get(b"Info")
+        .and_then(Object::as_reference)
+        .and_then(|id| doc.get_dictionary(id))
+        .and_then(|info| info.get(b"CreationDate"))
+        .and_then(Object::as_str)
+        .ok()
+        .map(|date| String::from_utf8_lossy(date).into_owned());
+    let metadata = FormMetadata::new(meta, created);
+    let mut info = Dictionary::from_iter([
+        ("Title", text_string(&metadata.title)),
         ("Author", text_string(&meta.school_name)),
-        (
-            "Subject",
-            text_string(&format!("Acceptable Use Policy form {}", meta.form_id)),
-        ),
-        (
-            "Keywords",
-            text_string(&format!(
-                "aup; {}; {}; {}",
-                meta.form_id, meta.school, meta.year
-            )),
-        ),
+        ("Subject", text_string(&metadata.subject)),
+        ("Keywords", text_string(&metadata.keywords)),
         ("Creator", Object::string_literal("aup")),
         ("AupFormId", Object::string_literal(meta.form_id.as_str())),
         ("AupSchool", Object::string_literal(meta.school.as_str())),
@@ -690,17 +693,20 @@ fn set_metadata(doc: &mut Document, meta: &FormMeta) {
             "AupFingerprint",
             Object::string_literal(meta.fingerprint.as_str()),
         ),
-        ("AupPerson", text_string(person)),
+        ("AupPerson", text_string(metadata.person)),
     ]);
+    if let Some(date) = &metadata.created {
+        info.set("CreationDate", Object::string_literal(date.as_str()));
+        info.set("ModDate", Object::string_literal(date.as_str()));
+    }
     let info = doc.add_object(info);
     doc.trailer.set("Info", Object::Reference(info));
-    let xmp = xmp_packet(meta, &title, person);
     let mut stream = Stream::new(
         Dictionary::from_iter([
             ("Type", Object::Name(b"Metadata".to_vec())),
             ("Subtype", Object::Name(b"XML".to_vec())),
         ]),
-        xmp.into_bytes(),
+        metadata.packet().into_bytes(),
     );
     // XMP stays uncompressed so that tools that scan for packets find it.
     stream.allows_compression = false;
@@ -708,44 +714,6 @@ fn set_metadata(doc: &mut Document, meta: &FormMeta) {
     if let Ok(catalog) = doc.catalog_mut() {
         catalog.set("Metadata", Object::Reference(metadata));
     }
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The XMP namespace of aup's own properties.
-pub const XMP_NAMESPACE: &str = "https://aup.schools.example/ns/form/1.0/";
-
-fn xmp_packet(meta: &FormMeta, title: &str, person: &str) -> String {
-    format!(
-        r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
-<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:aup="{ns}">
-<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
-<dc:creator><rdf:Seq><rdf:li>{school_name}</rdf:li></rdf:Seq></dc:creator>
-<aup:formId>{form}</aup:formId>
-<aup:school>{school}</aup:school>
-<aup:academicYear>{year}</aup:academicYear>
-<aup:policyFingerprint>{fingerprint}</aup:policyFingerprint>
-<aup:person>{person}</aup:person>
-</rdf:Description>
-</rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>"#,
-        ns = XMP_NAMESPACE,
-        title = xml_escape(title),
-        school_name = xml_escape(&meta.school_name),
-        form = meta.form_id,
-        school = xml_escape(&meta.school),
-        year = meta.year,
-        fingerprint = meta.fingerprint,
-        person = xml_escape(person),
-    )
 }
 
 /// Draws a QR code with `text` over the square `(left, top, side)` (points, from the

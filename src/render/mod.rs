@@ -66,7 +66,12 @@ static FONTS: LazyLock<Fonts> = LazyLock::new(|| {
 
 /// The standard library, built once: per-compile data comes through files, not
 /// `sys.inputs`, so one library serves every school and Typst's caches stay warm.
-static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| LazyHash::new(Library::default()));
+/// `A11yExtras` gives the templates `pdf.header-cell`, which makes the key-people
+/// labels row headers for a screen reader.
+static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| {
+    let features = [typst::Feature::A11yExtras].into_iter().collect();
+    LazyHash::new(Library::builder().with_features(features).build())
+});
 
 /// Where templates come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -264,13 +269,20 @@ struct FieldMarker {
 }
 
 impl Compiled {
-    /// Exports the document as PDF. `ident` keeps the PDF's /ID stable across runs.
-    pub fn pdf(&self, ident: &str, today: time::Date) -> Result<Vec<u8>, RenderError> {
-        let timestamp = Datetime::from_ymd(today.year(), today.month() as u8, today.day())
+    /// Exports the document as PDF/UA-1 and PDF/A-2a, dated `date` (PDF/A wants a
+    /// date). `ident` keeps the PDF's /ID stable across runs.
+    pub fn pdf(&self, ident: &str, date: time::Date) -> Result<Vec<u8>, RenderError> {
+        let timestamp = Datetime::from_ymd(date.year(), date.month() as u8, date.day())
             .map(typst_pdf::Timestamp::new_utc);
+        let standards = typst_pdf::PdfStandards::new(&[
+            typst_pdf::PdfStandard::Ua_1,
+            typst_pdf::PdfStandard::A_2a,
+        ])
+        .map_err(|e| RenderError::Export(format!("{e:?}")))?;
         let options = typst_pdf::PdfOptions {
             ident: typst::foundations::Smart::Custom(ident.to_owned()),
             timestamp,
+            standards,
             ..Default::default()
         };
         typst_pdf::pdf(&self.document, &options).map_err(|errors| {

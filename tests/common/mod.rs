@@ -346,3 +346,69 @@ pub fn file_names(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Every PDF under `dir`, sorted.
+pub fn pdfs_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "pdf") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every PDF aup wrote under `out` passes PDF/UA-1 and PDF/A-2a in
+/// page-validation and PDF/UA-1 in pdfua, and poppler calls it tagged, with a
+/// title.
+pub fn assert_pdf_ua_and_pdf_a(out: &Path) {
+    let files = pdfs_under(out);
+    assert!(!files.is_empty(), "no PDF under {}", out.display());
+    let report = python("pdf_standards.py", &files);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 3 * files.len(), "{report}");
+    assert!(lines.iter().all(|l| l.ends_with(": ok")), "{report}");
+    for file in &files {
+        let info = run_tool("pdfinfo", &[file.as_os_str()]);
+        assert!(
+            info.contains("Tagged:          yes"),
+            "{}: {info}",
+            file.display()
+        );
+        let title = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Title:"))
+            .unwrap_or_default()
+            .trim();
+        assert!(
+            title.contains("Acceptable Use Policy"),
+            "{}: {info}",
+            file.display()
+        );
+    }
+}
+
+/// No line of the PDFs under `out` has a word gap over 3 normal spaces or ends
+/// inside "and/or", as poppler reads the lines.
+pub fn assert_even_word_gaps(out: &Path) {
+    let files = pdfs_under(out);
+    let mut args = vec![PathBuf::from("3")];
+    args.extend(files);
+    let report = python("word_gaps.py", &args);
+    let widest: f64 = report
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("widest "))
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(report.lines().count(), 1, "{report}");
+    // A measure that found no gap at all measured nothing.
+    assert!(widest > 0.5, "{report}");
+}
