@@ -386,7 +386,7 @@ fn a_bilingual_school_that_forbids_usb_keys_says_both_in_yaml() {
     let school = OTHER_SCHOOL
         .replace(
             "short_name: Hillside\n",
-            "short_name: Hillside\nsubtitle: Polisi Defnydd Derbyniol\n",
+            "short_name: Hillside\nsubtitle: Polisi Defnydd Derbyniol\nsubtitle_language: Welsh\n",
         )
         .replace("key_people:", "usb_keys: nevermore\nkey_people:");
     scratch.write("schools/hillside.yaml", &school);
@@ -394,7 +394,7 @@ fn a_bilingual_school_that_forbids_usb_keys_says_both_in_yaml() {
     // A value that is not one of the choices: where, what, and where to look.
     let refused = scratch.aup(&["check"]).stderr();
     assert!(
-        refused.contains("schools/hillside.yaml:17:11: `usb_keys`: unknown variant `nevermore`, expected one of `allowed-if-encrypted`, `always-encrypted`, `forbidden`"),
+        refused.contains("schools/hillside.yaml:18:11: `usb_keys`: unknown variant `nevermore`, expected one of `allowed-if-encrypted`, `always-encrypted`, `forbidden`"),
         "{refused}"
     );
     assert!(
@@ -402,9 +402,24 @@ fn a_bilingual_school_that_forbids_usb_keys_says_both_in_yaml() {
         "{refused}"
     );
 
+    // Then a language written as a name, not a code.
+    let school = school.replace("usb_keys: nevermore", "usb_keys: forbidden");
+    scratch.write("schools/hillside.yaml", &school);
+    let refused = scratch.aup(&["check"]).stderr();
+    assert!(
+        refused.contains(
+            "schools/hillside.yaml:5:20: `subtitle_language`: `Welsh` is not a language code"
+        ),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("hint: use the two-letter ISO 639 code in lower case: cy for Welsh"),
+        "{refused}"
+    );
+
     scratch.write(
         "schools/hillside.yaml",
-        &school.replace("usb_keys: nevermore", "usb_keys: forbidden"),
+        &school.replace("subtitle_language: Welsh", "subtitle_language: cy"),
     );
     scratch.aup(&["check"]).success();
     scratch.aup(&["generate", "--date", "2025-09-03"]).success();
@@ -441,6 +456,23 @@ fn a_bilingual_school_that_forbids_usb_keys_says_both_in_yaml() {
     assert_eq!(
         at("www.hillside.example.sch.uk"),
         at("Polisi Defnydd Derbyniol") + 1
+    );
+    // A screen reader speaks the subtitle in Welsh: its marked content says so.
+    let policy = scratch.path("out/hillside/2025-26/hillside-staff-aup.pdf");
+    let plain = scratch.path("plain.pdf");
+    common::run_tool(
+        "qpdf",
+        &[
+            "--qdf".as_ref(),
+            "--object-streams=disable".as_ref(),
+            policy.as_os_str(),
+            plain.as_os_str(),
+        ],
+    );
+    let bytes = String::from_utf8_lossy(&std::fs::read(&plain).unwrap()).into_owned();
+    assert_eq!(
+        bytes.matches("/Lang (cy)").count() + bytes.matches("/Lang(cy)").count(),
+        1
     );
 }
 

@@ -79,10 +79,17 @@ pub enum Command {
     /// problem (up to 20 per file) with file, line and column and a hint where a fix
     /// is known. Settings that would change nothing are problems too.
     ///
+    /// When the archive (`--archive`) holds a policy version the school issued, each
+    /// valid school is laid out as `generate` would and compared with it: a warning
+    /// says when the edit changes the printed policy, so staff will be asked to sign
+    /// again; otherwise a note says the printed policy is unchanged.
+    ///
     /// Output: `ok FILE` or each error on stderr and a closing count; with `--json`,
-    /// one object per school file on stdout: file, valid (true or false) and errors
+    /// one object per school file on stdout: file, valid (true or false), errors
     /// (each with file, line, column, key, message and hint; line and column are null
-    /// only for a problem with the whole file).
+    /// only for a problem with the whole file), policy_version (the fingerprint the
+    /// file prints now) and changes_printed_policy (true or false; both null when
+    /// there is nothing issued to compare with).
     ///
     /// Exit status: 0 when every school file is valid; 1 when any is not; 2 for a
     /// usage error.

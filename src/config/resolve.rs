@@ -77,6 +77,8 @@ pub struct SchoolText {
     pub short_name: String,
     pub possessive: String,
     pub subtitle: Option<String>,
+    /// An ISO 639 code; `None` for the policy's own language.
+    pub subtitle_language: Option<String>,
     pub website: Option<String>,
 }
 
@@ -264,6 +266,7 @@ impl LoadedSchool {
                 short_name,
                 possessive,
                 subtitle: c.subtitle.clone(),
+                subtitle_language: c.subtitle_language.clone(),
                 website: c.website.clone(),
             },
             audience: join_natural(&c.audience),
@@ -500,6 +503,19 @@ impl LoadedSchool {
                 "commitments_of",
                 "list whose Acceptable Use Policies staff support, e.g. [pupils, parents]",
             ));
+        }
+        if let Some(language) = &c.subtitle_language {
+            let ok = (2..=3).contains(&language.len())
+                && language.chars().all(|ch| ch.is_ascii_lowercase());
+            if !ok {
+                errors.push(
+                    self.error_at(
+                        "subtitle_language",
+                        format!("`{language}` is not a language code"),
+                    )
+                    .with_hint("use the two-letter ISO 639 code in lower case: cy for Welsh, ga for Irish, gd for Scottish Gaelic"),
+                );
+            }
         }
         if let Some(prefix) = &c.form_prefix {
             let ok =

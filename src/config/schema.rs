@@ -31,6 +31,10 @@ pub struct SchoolConfig {
     /// language ("Polisi Defnydd Derbyniol").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subtitle: Option<String>,
+    /// The language of `subtitle` as an ISO 639 code, e.g. `cy` for Welsh, so a
+    /// screen reader speaks it in that language. Defaults to the policy's, English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle_language: Option<String>,
     /// The school's website, printed under the title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
