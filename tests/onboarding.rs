@@ -148,7 +148,7 @@ fn init_writes_a_starter_that_passes_once_names_are_filled_in() {
         "{err}"
     );
     assert!(
-        err.contains("schools/st-marys.yaml:25:9: `headteacher.name`: this cannot be blank"),
+        err.contains("schools/st-marys.yaml:26:9: `headteacher.name`: this cannot be blank"),
         "{err}"
     );
     // Every setting is in it, set or commented out, so each can be found there.
