@@ -24,6 +24,7 @@ pub mod durable;
 pub mod form;
 pub mod generate;
 pub mod ingest;
+pub mod online;
 pub mod pdf;
 pub mod render;
 pub mod report;

@@ -145,6 +145,11 @@ impl Archive {
         Ok(archive)
     }
 
+    /// The archive's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Opens an existing index for reading only (`aup verify`, `aup status`, `aup
     /// show`, `aup audit`): nothing in the archive changes, except that an archive
     /// of an older aup is first brought up to date, once.

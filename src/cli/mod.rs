@@ -22,6 +22,7 @@ mod init;
 mod output;
 mod prune;
 mod schema;
+mod seal;
 mod serve;
 mod show;
 mod status;
@@ -280,6 +281,10 @@ pub enum Command {
     /// exists already (it is never overwritten) or cannot be written; 2 for a
     /// usage error.
     Init(init::InitArgs),
+    /// The school's seal, with which aup signs what people sign online: init.
+    ///
+    /// Exit status: 0 when done; 1 when it could not be done; 2 for a usage error.
+    Seal(seal::SealArgs),
 }
 
 /// Where the school files are.
@@ -326,6 +331,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::User(args) => user::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),
+        Command::Seal(args) => seal::run(args),
     };
     match outcome {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

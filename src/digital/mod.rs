@@ -77,6 +77,9 @@ pub struct Inspection {
 impl Inspection {
     /// How it was signed, for the evidence page and the status report.
     pub fn how_signed(&self) -> String {
+        if self.method == "online" {
+            return "signed online on the school's signing page, sealed by the school".into();
+        }
         match self.signatures.iter().find(|s| s.counted) {
             Some(sig) => format!(
                 "PDF signed with a certificate by {} ({})",
@@ -94,6 +97,9 @@ pub struct Expected<'a> {
     /// The policy version currently issued for the form's school and year.
     pub current_fingerprint: Option<&'a str>,
     pub roots: &'a [Certificate],
+    /// SHA-256 (hex) of the school's seal certificate, when it has a seal: a
+    /// signature by it is aup's seal on a return made online, not the person's.
+    pub seal_sha256: Option<&'a str>,
 }
 
 const SIGNATURE_FIELD: &str = "signer_signature";
@@ -246,7 +252,22 @@ pub fn inspect(
         },
     });
 
+    let is_the_seal = |sig: &CertificateSignature| {
+        expected.seal_sha256.is_some()
+            && sig.cms.signer_certificate_sha256.as_deref() == expected.seal_sha256
+    };
     for sig in &mut signatures {
+        if is_the_seal(sig) {
+            (sig.counted, sig.counted_because) = match sig.sound() {
+                true => (
+                    false,
+                    "the school's seal: aup sealed what the person signed online; it is not their signature"
+                        .to_owned(),
+                ),
+                false => (false, "not counted: it does not hold".to_owned()),
+            };
+            continue;
+        }
         let signs_the_box = sig.in_the_signers_place(SIGNATURE_FIELD);
         let person = form.name.as_deref().unwrap_or("the person");
         let placed_beside = beside
@@ -344,12 +365,16 @@ pub fn inspect(
         }
     }
     let certified = signatures.iter().any(|s| s.counted);
+    let sealed = signatures.iter().any(|s| s.sound() && is_the_seal(s));
     // Why the return cannot be accepted beyond what is missing, in the office's words.
     let mut notes: Vec<String> = Vec::new();
     // A sound signature over the box that is not the person's.
-    let someone_else = signatures
-        .iter()
-        .find(|s| s.sound() && s.in_the_signers_place(SIGNATURE_FIELD) && !names_the_person(s));
+    let someone_else = signatures.iter().find(|s| {
+        s.sound()
+            && s.in_the_signers_place(SIGNATURE_FIELD)
+            && !names_the_person(s)
+            && !is_the_seal(s)
+    });
     if let (false, Some(sig), Some(issued)) = (certified, someone_else, &form.name) {
         let signer = sig
             .cms
@@ -484,7 +509,14 @@ pub fn inspect(
         role,
         date,
         signature_ink,
-        method: if certified { "certificate" } else { "pdf" }.into(),
+        // Only aup holds the seal's key: a sound seal means the person signed on
+        // the school's signing page.
+        method: match (certified, sealed) {
+            (true, _) => "certificate",
+            (false, true) => "online",
+            (false, false) => "pdf",
+        }
+        .into(),
         signatures,
         checks,
         verdict,

@@ -114,6 +114,10 @@ pub struct CmsReport {
     /// The signer's e-mail addresses: the subject's emailAddress and the
     /// certificate's rfc822Name alternative names.
     pub signer_emails: Vec<String>,
+    /// SHA-256 (hex) of the signer's certificate, to tell the school's own seal
+    /// from a person's certificate.
+    #[serde(default)]
+    pub signer_certificate_sha256: Option<String>,
     /// The signer's claimed signing time (signed attribute), RFC 3339.
     pub signing_time: Option<String>,
     pub digest_algorithm: Option<String>,
@@ -135,6 +139,7 @@ impl CmsReport {
         Self {
             signer: None,
             signer_emails: Vec::new(),
+            signer_certificate_sha256: None,
             signing_time: None,
             digest_algorithm: None,
             intact: false,
@@ -182,6 +187,10 @@ pub fn verify_cms(contents: &[u8], signed: [&[u8]; 2], roots: &[Certificate]) ->
     if let Some(cert) = signer_cert {
         report.signer = common_name(cert);
         report.signer_emails = emails(cert);
+        report.signer_certificate_sha256 = cert
+            .to_der()
+            .ok()
+            .map(|der| crate::form::id::hex(&<sha2::Sha256 as sha2::Digest>::digest(der)));
     }
     report.signing_time = signing_time(signer_info);
 

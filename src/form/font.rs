@@ -90,6 +90,11 @@ impl EmbeddedFont {
             .collect()
     }
 
+    /// Whether `c` is in the embedded repertoire.
+    pub fn has(&self, c: char) -> bool {
+        self.cids.contains_key(&c)
+    }
+
     /// The width of `text` at `size` points.
     pub fn width(&self, text: &str, size: f64) -> f64 {
         let units: u32 = text

@@ -522,7 +522,7 @@ fn append_annotation(
     Ok(())
 }
 
-fn text_at(out: &mut String, text: &str, size: f64, x: f64, y: f64) {
+pub(crate) fn text_at(out: &mut String, text: &str, size: f64, x: f64, y: f64) {
     out.push_str(&format!(
         "BT /{FONT_NAME} {size} Tf {x:.2} {y:.2} Td <{}> Tj ET\n",
         FONT.encode(text)
@@ -590,7 +590,7 @@ fn value_origin(rect: &Rect, size: f64) -> (f64, f64) {
 
 /// A field's normal appearance (PDF 1.7 §12.7.3.3): text fields draw their value
 /// in the embedded font inside the `/Tx BMC … EMC` marked content viewers expect.
-fn appearance_stream(
+pub(crate) fn appearance_stream(
     width: f64,
     height: f64,
     value: Option<&str>,
@@ -618,6 +618,12 @@ fn appearance_stream(
         }
         content.push_str("EMC\n");
     }
+    form_xobject(width, height, font, content)
+}
+
+/// A widget's appearance: a form XObject of `width` × `height` drawing
+/// `content`, with the embedded font `font` as its one resource.
+pub(crate) fn form_xobject(width: f64, height: f64, font: ObjectId, content: String) -> Stream {
     let dict = Dictionary::from_iter([
         ("Type", Object::Name(b"XObject".to_vec())),
         ("Subtype", Object::Name(b"Form".to_vec())),

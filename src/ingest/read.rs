@@ -119,12 +119,13 @@ impl Register {
     /// What a digital return of `form` is checked against beyond the register:
     /// its school year's current policy version, and its school's trust roots.
     fn context(&self, form: &RegisteredForm, schools: &Path) -> Result<DigitalContext, String> {
-        let current = self
-            .index
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .current_fingerprint(&form.school, &form.year)
-            .map_err(|e| e.to_string())?;
+        let (current, archive) = {
+            let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+            let current = index
+                .current_fingerprint(&form.school, &form.year)
+                .map_err(|e| e.to_string())?;
+            (current, index.root().to_owned())
+        };
         let mut problems = Vec::new();
         let file = schools.join(format!("{}.yaml", form.school));
         let roots = match crate::config::load(&file) {
@@ -143,9 +144,23 @@ impl Register {
                 Vec::new()
             }
         };
+        // The school's own seal is always one of its trust roots.
+        let mut roots = roots;
+        let mut seal_sha256 = None;
+        match crate::online::seal::certificate(&archive, &form.school) {
+            Ok(Some(seal)) => {
+                seal_sha256 = der::Encode::to_der(&seal)
+                    .ok()
+                    .map(|der| crate::form::id::hex(&<sha2::Sha256 as sha2::Digest>::digest(der)));
+                roots.push(seal);
+            }
+            Ok(None) => {}
+            Err(e) => problems.push(e.to_string()),
+        }
         Ok(DigitalContext {
             current,
             roots,
+            seal_sha256,
             problems,
         })
     }
@@ -156,6 +171,8 @@ struct DigitalContext {
     /// The policy version currently issued for the form's school and year.
     current: Option<String>,
     roots: Vec<x509_cert::Certificate>,
+    /// SHA-256 of the school's seal certificate, when it has one.
+    seal_sha256: Option<String>,
     /// Why the school's trust roots could not be read, for the office.
     problems: Vec<String>,
 }
@@ -166,6 +183,7 @@ impl DigitalContext {
             form,
             current_fingerprint: self.current.as_deref(),
             roots: &self.roots,
+            seal_sha256: self.seal_sha256.as_deref(),
         }
     }
 }

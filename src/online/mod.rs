@@ -1,0 +1,10 @@
+//! Signing online: what a person signs in the browser becomes a return like any
+//! other, sealed by the school so that any PDF reader shows it as unmodified.
+//! `fill` writes what the person gave into their issued form, `seal` is the
+//! school's key and certificate, and `pades` seals the filled form with them.
+
+pub mod fill;
+pub mod pades;
+pub mod seal;
+
+pub use seal::{Seal, SealError};

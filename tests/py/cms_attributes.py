@@ -1,0 +1,20 @@
+"""The signed attributes of each signature in a PDF, as asn1crypto (pyHanko's
+ASN.1 library) reads its CMS: one line per signature field,
+  <field>: <attribute>,<attribute>,...
+usage: cms_attributes.py FILE
+"""
+import sys
+
+import pypdf
+from asn1crypto import cms
+
+reader = pypdf.PdfReader(sys.argv[1])
+for field in reader.get_fields().values():
+    value = field.get("/V")
+    if field.get("/FT") != "/Sig" or value is None:
+        continue
+    signature = value.get_object()
+    info = cms.ContentInfo.load(bytes(signature["/Contents"]).rstrip(b"\0"))
+    signer = info["content"]["signer_infos"][0]
+    names = [a["type"].native for a in signer["signed_attrs"]]
+    print(f"{field['/T']}: {','.join(names)}")

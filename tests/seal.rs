@@ -1,0 +1,273 @@
+//! The school's seal: `aup seal init` makes a key and certificate, and a PDF
+//! sealed with them is shown by poppler and pyHanko as intact and sealed by the
+//! school (PAdES B-B), and as broken once a byte changes. A form filled in as
+//! the signing page does and sealed is filed as signed online.
+
+mod common;
+
+use std::process::Command;
+
+use aup::online::Seal;
+use aup::online::fill::{SignatureMark, Submission, fill};
+use aup::online::pades::{SealDetails, seal_pdf};
+use common::{Scratch, run_tool};
+
+fn sealed_form(scratch: &Scratch) -> std::path::PathBuf {
+    let made = scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .success()
+        .stdout();
+    assert!(
+        made.trim().ends_with("archive/seals/pakeman/seal.crt"),
+        "{made}"
+    );
+    let seal = Seal::load(&scratch.path("archive"), "pakeman")
+        .unwrap()
+        .expect("a seal");
+    let form = std::fs::read(scratch.form_pdf("pakeman", "amelia-hart")).unwrap();
+    let details = SealDetails {
+        name: "Pakeman Primary School",
+        reason: "Signed online by Amelia Hart",
+        when: time::macros::datetime!(2025-09-08 10:30 UTC),
+    };
+    let sealed = seal_pdf(&form, &seal, &details).unwrap();
+    // An incremental update: the form's bytes are kept as they were.
+    assert_eq!(&sealed[..form.len()], &form[..]);
+    let path = scratch.path("sealed.pdf");
+    std::fs::write(&path, &sealed).unwrap();
+    path
+}
+
+#[test]
+fn a_sealed_form_is_valid_and_trusted_in_poppler_and_pyhanko() {
+    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+    let sealed = sealed_form(&scratch);
+
+    let pdfsig = run_tool("pdfsig", &[sealed.as_os_str()]);
+    assert!(pdfsig.contains("Signature is Valid."), "{pdfsig}");
+    assert!(
+        pdfsig.contains("Signer Certificate Common Name: Pakeman Primary School seal"),
+        "{pdfsig}"
+    );
+    assert!(
+        pdfsig.contains("Signature Type: ETSI.CAdES.detached"),
+        "{pdfsig}"
+    );
+    assert!(pdfsig.contains("Signed Ranges:"), "{pdfsig}");
+    assert!(pdfsig.contains("Total document signed"), "{pdfsig}");
+
+    let cert = scratch.path("archive/seals/pakeman/seal.crt");
+    let validated = Command::new("pyhanko")
+        .args(["sign", "validate", "--pretty-print", "--trust"])
+        .arg(&cert)
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&validated.stdout);
+    assert!(
+        validated.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&validated.stderr)
+    );
+    assert!(
+        report.contains("The signer's certificate is trusted."),
+        "{report}"
+    );
+    assert!(
+        report.contains("The signature covers the entire file."),
+        "{report}"
+    );
+    assert!(
+        report.contains("The signature is judged VALID."),
+        "{report}"
+    );
+    // PAdES B-B: content type, message digest and signing-certificate-v2
+    // (id-aa-signingCertificateV2, which asn1crypto names by its number) signed,
+    // and the signing time in /M, not in the CMS.
+    assert_eq!(
+        common::python("cms_attributes.py", &[&sealed]).trim(),
+        "school_seal: content_type,message_digest,1.2.840.113549.1.9.16.2.47"
+    );
+
+    // The key is its owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(scratch.path("archive/seals/pakeman/seal.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn one_changed_byte_breaks_the_seal() {
+    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+    let sealed = sealed_form(&scratch);
+    let mut bytes = std::fs::read(&sealed).unwrap();
+    // A letter of the policy's text in a content stream is compressed; change
+    // a byte of the Info dictionary's producer-free title instead.
+    let at = bytes
+        .windows(b"Acceptable Use Policy".len())
+        .position(|w| w == b"Acceptable Use Policy")
+        .expect("the title in the Info dictionary");
+    bytes[at] = b'a';
+    let broken = scratch.path("broken.pdf");
+    std::fs::write(&broken, &bytes).unwrap();
+    let pdfsig = Command::new("pdfsig").arg(&broken).output().unwrap();
+    let text = String::from_utf8_lossy(&pdfsig.stdout);
+    assert!(!text.contains("Signature is Valid."), "{text}");
+    assert!(
+        text.contains("Signature is Invalid.") || text.contains("Digest Mismatch"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_seal_is_never_replaced() {
+    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+    scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .success();
+    let key = std::fs::read(scratch.path("archive/seals/pakeman/seal.key")).unwrap();
+    let again = scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .failure();
+    assert!(
+        again.contains("already holds a seal for this school; it is kept, not replaced"),
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::read(scratch.path("archive/seals/pakeman/seal.key")).unwrap(),
+        key
+    );
+}
+
+/// A signature as a finger draws it: two strokes across the pad.
+fn drawn() -> SignatureMark {
+    let wave: Vec<(f64, f64)> = (0..=60)
+        .map(|i| {
+            let t = i as f64 / 60.0;
+            (0.05 + 0.6 * t, 0.5 + 0.3 * (t * 12.0).sin())
+        })
+        .collect();
+    let stroke: Vec<(f64, f64)> = (0..=20)
+        .map(|i| (0.7 + 0.01 * i as f64, 0.2 + 0.03 * i as f64))
+        .collect();
+    SignatureMark::Drawn(vec![wave, stroke])
+}
+
+#[test]
+fn a_form_filled_online_and_sealed_is_filed_as_signed_online() {
+    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+    scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .success();
+    let seal = Seal::load(&scratch.path("archive"), "pakeman")
+        .unwrap()
+        .unwrap();
+    let issued = scratch.form_pdf("pakeman", "amelia-hart");
+    let form = std::fs::read(&issued).unwrap();
+    let mark = drawn();
+    let filled = fill(
+        &form,
+        &Submission {
+            role: "Class Teacher",
+            date: "8 September 2025",
+            signature: &mark,
+        },
+    )
+    .unwrap();
+    let details = SealDetails {
+        name: "Pakeman Primary School",
+        reason: "Signed online by Amelia Hart",
+        when: time::macros::datetime!(2025-09-08 10:30 UTC),
+    };
+    let sealed = seal_pdf(&filled, &seal, &details).unwrap();
+    let path = scratch.path("signed-online.pdf");
+    std::fs::write(&path, &sealed).unwrap();
+    let pdfsig = run_tool("pdfsig", &[path.as_os_str()]);
+    assert!(pdfsig.contains("Signature is Valid."), "{pdfsig}");
+    assert!(pdfsig.contains("Total document signed"), "{pdfsig}");
+    if let Ok(dir) = std::env::var("AUP_ARTEFACTS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&path, std::path::Path::new(&dir).join("signed-online.pdf")).unwrap();
+    }
+
+    // The drawn signature is inside the signature box, as poppler renders it,
+    // and nothing else on the page changed but the date box.
+    let ink = common::python("ink_outside_boxes.py", &[&issued, &path]);
+    assert!(ink.contains("signer_signature: inked"), "{ink}");
+    assert!(ink.contains("outside boxes: 0 pixels changed"), "{ink}");
+
+    let verify = scratch
+        .aup(&["verify", "--json", path.to_str().unwrap()])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&verify.stdout()).unwrap();
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert_eq!(report["method"], "online", "{report:#}");
+
+    std::fs::copy(&path, scratch.path("inbox/signed-online.pdf")).unwrap();
+    scratch.aup(&["ingest", "--settle", "0"]).success();
+    let json = scratch
+        .aup(&["status", "--year", "2025-26", "--format", "json"])
+        .success()
+        .stdout();
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let amelia = &rows.as_array().unwrap()[0];
+    assert_eq!(amelia["state"], "signed", "{json}");
+    assert_eq!(amelia["method"], "online", "{json}");
+}
+
+#[test]
+fn a_typed_signature_counts_and_nonsense_is_refused() {
+    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+    let form = std::fs::read(scratch.form_pdf("pakeman", "amelia-hart")).unwrap();
+    let typed = SignatureMark::Typed("Amelia Hart".into());
+    let filled = fill(
+        &form,
+        &Submission {
+            role: "Class Teacher",
+            date: "8 September 2025",
+            signature: &typed,
+        },
+    )
+    .unwrap();
+    let path = scratch.path("typed.pdf");
+    std::fs::write(&path, &filled).unwrap();
+    let verify = scratch
+        .aup(&["verify", "--json", path.to_str().unwrap()])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&verify.stdout()).unwrap();
+    // Unsealed, it is a PDF filled in a reader: accepted, by ink in the box.
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert_eq!(report["method"], "pdf", "{report:#}");
+
+    for (mark, said) in [
+        (SignatureMark::Drawn(vec![]), "the signature pad is empty"),
+        (
+            SignatureMark::Drawn(vec![vec![(0.5, 1.5), (0.6, 0.6)]]),
+            "outside the pad",
+        ),
+        (
+            SignatureMark::Drawn(vec![vec![(0.5, 0.5); 5000]]),
+            "at most 64 strokes and 4000 points",
+        ),
+        (SignatureMark::Typed(" A ".into()), "type your name"),
+        (SignatureMark::Typed("名前です".into()), "cannot show"),
+    ] {
+        let refused = fill(
+            &form,
+            &Submission {
+                role: "Class Teacher",
+                date: "8 September 2025",
+                signature: &mark,
+            },
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(refused.contains(said), "{mark:?}: {refused}");
+    }
+}
