@@ -140,6 +140,38 @@ pub fn compile(
     world.compile().map_err(render_error)
 }
 
+/// The policy as HTML, from the same template and data as the PDF: its words,
+/// headings, lists and table for the signing page (the form's boxes are left
+/// out: the page has its own).
+pub fn policy_html(
+    resolved: &ResolvedSchool,
+    slug: &SchoolSlug,
+    plan: &GeneratePlan,
+) -> Result<String, GenerateError> {
+    let year = plan.year().to_string();
+    let files = render::inputs::template_files(
+        &resolved.input,
+        resolved.signature_image.as_ref(),
+        &year,
+        &long_date(plan.date),
+        false,
+    )
+    .map_err(|e| GenerateError::Other(format!("cannot encode the template input: {e}")))?;
+    let render_error = |source| GenerateError::Render {
+        school: slug.clone(),
+        source,
+    };
+    let world = AupWorld::new(Job {
+        templates: &plan.templates,
+        main: STAFF_AUP,
+        files,
+        today: plan.date,
+    })
+    .map_err(render_error)?;
+    let (html, _warnings) = world.compile_html().map_err(render_error)?;
+    Ok(html)
+}
+
 /// The readable policy and the base of personal forms, compiled side by side
 /// (one core each).
 pub fn compile_policy_and_form(

@@ -12,6 +12,7 @@
 //! Default location: `archive/` beside the school files (see `--archive`).
 
 mod audit;
+mod links;
 mod lock;
 mod office;
 mod prune;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use audit::AUDIT_HEAD;
+pub use links::{NewLink, SigningLink};
 pub use lock::{ArchiveLock, lock, lock_waiting, tidy_after_crash};
 pub use office::{
     FiledReturn, FormMatch, NewUpload, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord,

@@ -168,6 +168,24 @@ UPDATE uploads SET schools = (SELECT users.schools FROM users WHERE users.name =
     WHERE (SELECT users.schools FROM users WHERE users.name = uploads.user) NOT IN ('[]', '');
 ";
 
+/// Step 6: personal signing links (see `archive::links`). A link's token is
+/// never stored: only a random nonce (from which the token is made with a key
+/// kept outside the index) and the token's SHA-256, by which a visit finds it.
+const SIGNING_LINKS: &str = "
+CREATE TABLE signing_links (
+    id           INTEGER PRIMARY KEY,
+    form_id      TEXT NOT NULL REFERENCES forms(form_id),
+    fingerprint  TEXT NOT NULL,
+    nonce        TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    expires_on   TEXT NOT NULL,
+    revoked_at   TEXT,
+    used_at      TEXT
+);
+CREATE INDEX signing_links_by_form ON signing_links (form_id);
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -176,11 +194,12 @@ fn migrations() -> Migrations<'static> {
         M::up(PAGE_DRAWINGS),
         M::up(OFFICE),
         M::up(UPLOAD_SCOPE),
+        M::up(SIGNING_LINKS),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 5;
+pub const LATEST: usize = 6;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

@@ -19,6 +19,7 @@ mod check;
 mod generate;
 mod ingest;
 mod init;
+mod links;
 mod output;
 mod prune;
 mod schema;
@@ -281,6 +282,20 @@ pub enum Command {
     /// exists already (it is never overwritten) or cannot be written; 2 for a
     /// usage error.
     Init(init::InitArgs),
+    /// Personal signing links for a mail merge (one per person who has not
+    /// signed, made where missing), or `aup links revoke FORM_ID`.
+    ///
+    /// Each link opens the signing page of `aup serve` for one person's own form
+    /// of the current policy version, until it expires (by default the end of
+    /// the academic year), is revoked, or is used. The index keeps only a hash
+    /// of each link; the key they are made with is <archive>/seals/link.key.
+    ///
+    /// Output: CSV (name, email, role, form_id, state, expires, link) or, with
+    /// --format json, one object per line with those keys.
+    ///
+    /// Exit status: 0 when listed; 1 when the school has no forms for the year
+    /// or the archive cannot be written; 2 for a usage error.
+    Links(links::LinksArgs),
     /// The school's seal, with which aup signs what people sign online: init.
     ///
     /// Exit status: 0 when done; 1 when it could not be done; 2 for a usage error.
@@ -332,6 +347,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),
         Command::Seal(args) => seal::run(args),
+        Command::Links(args) => links::run(args),
     };
     match outcome {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

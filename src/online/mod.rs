@@ -4,6 +4,7 @@
 //! school's key and certificate, and `pades` seals the filled form with them.
 
 pub mod fill;
+pub mod links;
 pub mod pades;
 pub mod seal;
 

@@ -281,7 +281,7 @@ pub(super) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 }
 
 /// Creates `path` for its owner only (0600), never over an existing file.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -67,9 +67,12 @@ static FONTS: LazyLock<Fonts> = LazyLock::new(|| {
 /// The standard library, built once: per-compile data comes through files, not
 /// `sys.inputs`, so one library serves every school and Typst's caches stay warm.
 /// `A11yExtras` gives the templates `pdf.header-cell`, which makes the key-people
-/// labels row headers for a screen reader.
+/// labels row headers for a screen reader; `Html` lets the same template make
+/// the signing page's copy of the policy.
 static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| {
-    let features = [typst::Feature::A11yExtras].into_iter().collect();
+    let features = [typst::Feature::A11yExtras, typst::Feature::Html]
+        .into_iter()
+        .collect();
     LazyHash::new(Library::builder().with_features(features).build())
 });
 
@@ -169,6 +172,16 @@ impl AupWorld {
             }),
             Err(errors) => Err(RenderError::Compile(self.format(&errors))),
         }
+    }
+
+    /// Compiles the main template for HTML: the policy's words for a web page.
+    /// Returns the document's HTML and Typst's warnings.
+    pub fn compile_html(&self) -> Result<(String, String), RenderError> {
+        let Warned { output, warnings } = typst::compile::<typst_html::HtmlDocument>(self);
+        let document = output.map_err(|errors| RenderError::Compile(self.format(&errors)))?;
+        let html = typst_html::html(&document, &typst_html::HtmlOptions::default())
+            .map_err(|errors| RenderError::Export(self.format(&errors)))?;
+        Ok((html, self.format(&warnings)))
     }
 
     fn format(&self, diagnostics: &[SourceDiagnostic]) -> String {

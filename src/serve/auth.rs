@@ -157,7 +157,7 @@ fn cookie_header(app: &App, name: &str, value: &str, max_age: u64) -> String {
 /// The client's address: the peer's, or behind our own reverse proxy (a
 /// loopback peer, with `--behind-proxy`) the address the proxy added last to
 /// `X-Forwarded-For`. Earlier entries are the client's own claims and ignored.
-fn client_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+pub(super) fn client_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
     if !(app.behind_proxy && peer.ip().is_loopback()) {
         return peer.ip();
     }
@@ -327,6 +327,7 @@ pub async fn csrf_guard(State(app): State<Arc<App>>, request: Request, next: Nex
     // it is read: nobody ties up a connection sending 100 MB to the sign-in.
     let limit = match request.uri().path() {
         "/upload" | "/check" => super::UPLOAD_REQUEST_BYTES,
+        path if path.starts_with("/s/") => super::SIGNING_REQUEST_BYTES,
         _ => super::FORM_LIMIT_BYTES,
     };
     let announced = request
@@ -348,6 +349,11 @@ pub async fn csrf_guard(State(app): State<Arc<App>>, request: Request, next: Nex
             axum::http::HeaderValue::from_static("close"),
         );
         return response;
+    }
+    // The signing page has no session: its form carries a token bound to its
+    // link, which the page itself checks.
+    if request.uri().path().starts_with("/s/") {
+        return next.run(request).await;
     }
     let refused = |why: &str| {
         (

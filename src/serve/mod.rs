@@ -10,6 +10,7 @@
 //! - `pages`: what the office reads; `actions`: what it changes
 //! - `views`: the figures pages show; `downloads`: files, resolved from the index
 //! - `filing`, `watch`: the inbox
+//! - `signing`: the signing page personal links open, without an account
 
 pub mod accounts;
 mod actions;
@@ -18,6 +19,7 @@ mod downloads;
 pub mod filing;
 mod pages;
 pub mod sessions;
+mod signing;
 mod tls;
 pub mod views;
 pub mod watch;
@@ -48,6 +50,9 @@ pub const UPLOAD_LIMIT_BYTES: u64 = 100 * 1024 * 1024;
 /// An upload request: its files (each within [`UPLOAD_LIMIT_BYTES`]) together,
 /// plus the form's own fields.
 pub(crate) const UPLOAD_REQUEST_BYTES: usize = UPLOAD_LIMIT_BYTES as usize + 1024 * 1024;
+/// A signing page's form: a drawn signature of at most 4000 points is about
+/// 70 KB as the page sends it.
+pub(crate) const SIGNING_REQUEST_BYTES: usize = 256 * 1024;
 /// Any other request's body: a sign-in, an assignment, a choice of school.
 pub(crate) const FORM_LIMIT_BYTES: usize = 64 * 1024;
 
@@ -83,9 +88,11 @@ pub struct App {
     pub checking_passwords: Arc<tokio::sync::Semaphore>,
     /// `aup verify` children allowed at once for "Check a PDF".
     pub checking_pdfs: Arc<tokio::sync::Semaphore>,
+    /// The signing page's brake on guesses and its copies of policies.
+    pub signing: signing::Signing,
 }
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 14] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("overview.html", include_str!("templates/overview.html")),
@@ -104,6 +111,8 @@ const TEMPLATES: [(&str, &str); 12] = [
     ("check.html", include_str!("templates/check.html")),
     ("issue.html", include_str!("templates/issue.html")),
     ("message.html", include_str!("templates/message.html")),
+    ("sign.html", include_str!("templates/sign.html")),
+    ("link.html", include_str!("templates/link.html")),
 ];
 
 /// The page script: progressive upload, live results. No framework, no build.
@@ -136,6 +145,7 @@ impl App {
             behind_proxy,
             checking_passwords: Arc::new(tokio::sync::Semaphore::new(2)),
             checking_pdfs: Arc::new(tokio::sync::Semaphore::new(1)),
+            signing: signing::Signing::default(),
         }
     }
 
@@ -209,6 +219,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/issue", get(pages::issue_page).post(actions::issue))
         .route("/issue/{slug}/{year}/print-all", get(pages::print_all))
         .route("/assets/app.js", get(script))
+        .route(
+            "/s/{token}",
+            get(signing::show)
+                .post(signing::submit)
+                .layer(DefaultBodyLimit::max(SIGNING_REQUEST_BYTES)),
+        )
+        .route("/s/{token}/signed.pdf", get(signing::signed_pdf))
+        .route("/s/assets/sign.js", get(signing::script))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .layer(middleware::from_fn_with_state(
             app.clone(),

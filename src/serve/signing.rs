@@ -1,0 +1,718 @@
+//! The signing page: `/s/<token>`, without an account. A person opens their
+//! personal link, reads the policy (the same template's words, as HTML), ticks
+//! the declaration and signs, drawn or typed. aup fills their own issued form
+//! (`online::fill`), seals it (`online::pades`) and places it in the inbox like
+//! an upload, so the filing thread judges and files it as every other return.
+//!
+//! An unknown, expired or revoked token gets one plain page and status, so a
+//! guess learns nothing; wrong guesses from one client are braked. Tokens are
+//! never logged or written to the audit log, and pages send no Referer.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::App;
+use crate::archive::{Archive, NewUpload, RegisteredForm, SigningLink};
+use crate::form::id::hex;
+use crate::online::fill::{SignatureMark, Submission, fill};
+use crate::online::links::{self, LinkKey};
+use crate::online::pades::{SealDetails, seal_pdf};
+use crate::online::seal::Seal;
+
+/// Wrong tokens one client may try in [`GUESS_WINDOW`] before it is refused.
+pub const GUESSES_ALLOWED: usize = 20;
+pub const GUESS_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The signing page's script: the drawing pad.
+const SCRIPT: &str = include_str!("assets/sign.js");
+
+/// The signing page's state that is not in the index: the brake on guesses and
+/// the policy as HTML, per school file as it is now.
+#[derive(Default)]
+pub struct Signing {
+    guesses: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    policies: Mutex<HashMap<PolicyKey, (String, Arc<PolicyText>)>>,
+}
+
+/// A school and the SHA-256 of its YAML as it is now; the cache holds the
+/// printed version it makes and its policy HTML.
+type PolicyKey = (String, String);
+
+/// The policy's words for the page: what comes before the declaration, and
+/// the declaration.
+pub struct PolicyText {
+    pub body: String,
+    pub declaration: String,
+}
+
+impl Signing {
+    fn refused(&self, address: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut guesses = self.guesses.lock().unwrap_or_else(|e| e.into_inner());
+        guesses.retain(|_, times| {
+            times.retain(|t| now.duration_since(*t) < GUESS_WINDOW);
+            !times.is_empty()
+        });
+        guesses
+            .get(&address)
+            .is_some_and(|times| times.len() >= GUESSES_ALLOWED)
+    }
+
+    fn guessed(&self, address: IpAddr) {
+        self.guesses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(address)
+            .or_default()
+            .push(Instant::now());
+    }
+}
+
+/// What a token opens.
+enum Opened {
+    /// Nothing: unknown, expired, revoked, or not a token.
+    Nothing,
+    /// Signed already, on this day (RFC 3339).
+    Used { form: RegisteredForm, at: String },
+    /// A link of an older policy version: a newer form exists, or not.
+    Changed { newer: bool },
+    /// Ready to sign.
+    Open {
+        link: SigningLink,
+        form: RegisteredForm,
+    },
+}
+
+fn open(app: &App, token: &str) -> Opened {
+    if !links::looks_like_token(token) {
+        return Opened::Nothing;
+    }
+    let Ok(index) = Archive::open_read_only(&app.folders.archive) else {
+        return Opened::Nothing;
+    };
+    let Ok(Some(link)) = index.link_by_token(&links::token_sha256(token)) else {
+        return Opened::Nothing;
+    };
+    let Ok(Some(form)) = index.issued(&link.form_id) else {
+        return Opened::Nothing;
+    };
+    if let Some(at) = link.used_at.clone() {
+        return Opened::Used { form, at };
+    }
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    if link.revoked_at.is_some() || link.expires_on < today {
+        return Opened::Nothing;
+    }
+    let current = index
+        .current_fingerprint(&form.school, &form.year)
+        .ok()
+        .flatten();
+    if current.as_deref() != Some(link.fingerprint.as_str()) {
+        let newer = index.newer_form_of(&form.form_id).ok().flatten().is_some();
+        return Opened::Changed { newer };
+    }
+    Opened::Open { link, form }
+}
+
+/// The client, as the brake counts it (see `auth::client_address`).
+fn client(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    super::auth::client_address(app, peer, headers)
+}
+
+fn page(app: &App, name: &str, status: StatusCode, context: minijinja::Value) -> Response {
+    let mut response = app.render(name, context);
+    *response.status_mut() = status;
+    response
+}
+
+/// One page for every token that opens nothing.
+fn nothing(app: &App) -> Response {
+    page(
+        app,
+        "link.html",
+        StatusCode::NOT_FOUND,
+        context! {
+            title => "This link does not open a form",
+            text => "It may have expired, been replaced, or been mistyped. Ask the school office for a new link.",
+        },
+    )
+}
+
+fn too_many(app: &App) -> Response {
+    page(
+        app,
+        "link.html",
+        StatusCode::TOO_MANY_REQUESTS,
+        context! {
+            title => "Too many tries",
+            text => "Too many links that open nothing came from here. Wait a quarter of an hour, then open the link from your message again.",
+        },
+    )
+}
+
+fn used(app: &App, token: &str, form: &RegisteredForm, at: &str) -> Response {
+    page(
+        app,
+        "link.html",
+        StatusCode::OK,
+        context! {
+            title => "Signed",
+            text => format!(
+                "{} signed this Acceptable Use Policy on {}. There is nothing more to do.",
+                form.name.as_deref().unwrap_or("You"),
+                crate::clock::uk_date_long(at)
+            ),
+            download => format!("/s/{token}/signed.pdf"),
+        },
+    )
+}
+
+fn changed(app: &App, newer: bool) -> Response {
+    let text = match newer {
+        true => {
+            "The school has changed its policy since this link was sent, and there is a new form for you. Ask the school office for your new link."
+        }
+        false => {
+            "The school has changed its policy since this link was sent. The office will send you a new link."
+        }
+    };
+    page(
+        app,
+        "link.html",
+        StatusCode::GONE,
+        context! { title => "The policy has changed", text => text },
+    )
+}
+
+/// The school's policy as the page shows it, made from the same template and
+/// school file as the PDF; `None` when the school file no longer prints the
+/// version the form was issued with (edited since), so the page never shows
+/// words other than those the form holds.
+fn policy_text(app: &App, form: &RegisteredForm) -> Result<Option<Arc<PolicyText>>, String> {
+    let file = app.folders.schools.join(format!("{}.yaml", form.school));
+    let yaml = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let key = (form.school.clone(), hex(&Sha256::digest(&yaml)));
+    if let Some((version, text)) = app
+        .signing
+        .policies
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+    {
+        return Ok((version == &form.fingerprint).then(|| text.clone()));
+    }
+    let loaded = crate::config::load(&file).map_err(|e| e.to_string())?;
+    let plan = crate::generate::GeneratePlan {
+        templates: crate::render::TemplateSource::Embedded,
+        year: form.year.parse().ok(),
+        date: time::OffsetDateTime::now_utc().date(),
+        out_dir: PathBuf::new(),
+        archive: app.folders.archive.clone(),
+        blank: 0,
+    };
+    let resolved = crate::generate::resolve(&loaded, &plan.templates).map_err(|e| e.to_string())?;
+    let (policy, base) = crate::generate::compile_policy_and_form(&resolved, &loaded.slug, &plan)
+        .map_err(|e| e.to_string())?;
+    let version =
+        crate::generate::fingerprint(&policy, &base, &loaded.slug).map_err(|e| e.to_string())?;
+    let html =
+        crate::generate::policy_html(&resolved, &loaded.slug, &plan).map_err(|e| e.to_string())?;
+    let text = Arc::new(split_policy(&html));
+    app.signing
+        .policies
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, (version.as_str().to_owned(), text.clone()));
+    Ok((version.as_str() == form.fingerprint).then_some(text))
+}
+
+/// Typst's HTML document cut into the policy (its body up to the declaration)
+/// and the declaration's paragraph. Typst escaped every text it wrote.
+fn split_policy(html: &str) -> PolicyText {
+    let body = html
+        .split_once("<body>")
+        .map(|(_, rest)| rest)
+        .unwrap_or(html);
+    let body = body.rsplit_once("</body>").map(|(b, _)| b).unwrap_or(body);
+    match body.split_once("<div id=\"aup-declaration\">") {
+        Some((policy, rest)) => {
+            let declaration = rest
+                .split_once("<p>")
+                .and_then(|(_, p)| p.split_once("</p>"))
+                .map(|(p, _)| p.to_owned())
+                .unwrap_or_default();
+            PolicyText {
+                body: policy.to_owned(),
+                declaration,
+            }
+        }
+        None => PolicyText {
+            body: body.to_owned(),
+            declaration: String::new(),
+        },
+    }
+}
+
+fn csrf(app: &App, link: &SigningLink) -> Option<String> {
+    LinkKey::load(&app.folders.archive)
+        .ok()
+        .flatten()
+        .map(|key| key.csrf(&link.nonce))
+}
+
+/// Today as the date box shows it, in the UK: "8 September 2025".
+fn today_long() -> String {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    crate::clock::uk_date_long(&now)
+}
+
+fn sign_page(
+    app: &App,
+    token: &str,
+    link: &SigningLink,
+    form: &RegisteredForm,
+    problem: Option<String>,
+    role: Option<&str>,
+) -> Response {
+    let policy = match policy_text(app, form) {
+        Ok(Some(policy)) => policy,
+        Ok(None) => {
+            return page(
+                app,
+                "link.html",
+                StatusCode::SERVICE_UNAVAILABLE,
+                context! {
+                    title => "The policy is being updated",
+                    text => "The school is changing its policy, so it cannot be signed just now. Try again later, or ask the school office.",
+                },
+            );
+        }
+        Err(error) => {
+            eprintln!("aup serve: the signing page of {}: {error}", form.form_id);
+            return page(
+                app,
+                "link.html",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                context! {
+                    title => "This page could not be made",
+                    text => "Try again later, or ask the school office.",
+                },
+            );
+        }
+    };
+    let Some(csrf) = csrf(app, link) else {
+        return nothing(app);
+    };
+    let school_name =
+        crate::config::load(&app.folders.schools.join(format!("{}.yaml", form.school)))
+            .map(|s| s.config.name)
+            .unwrap_or_else(|_| form.school.clone());
+    page(
+        app,
+        "sign.html",
+        if problem.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+        context! {
+            token => token,
+            csrf => csrf,
+            school => school_name,
+            name => form.name.clone().unwrap_or_default(),
+            role => role.map(str::to_owned).or_else(|| form.role.clone()).unwrap_or_default(),
+            date => today_long(),
+            form_id => form.form_id.clone(),
+            policy => minijinja::Value::from_safe_string(policy.body.clone()),
+            declaration => minijinja::Value::from_safe_string(policy.declaration.clone()),
+            problem => problem,
+        },
+    )
+}
+
+pub async fn show(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    UrlPath(token): UrlPath<String>,
+) -> Response {
+    let address = client(&app, peer, &headers);
+    if app.signing.refused(address) {
+        return too_many(&app);
+    }
+    super::pages::blocking(move || match open(&app, &token) {
+        Opened::Nothing => {
+            app.signing.guessed(address);
+            nothing(&app)
+        }
+        Opened::Used { form, at } => used(&app, &token, &form, &at),
+        Opened::Changed { newer } => changed(&app, newer),
+        Opened::Open { link, form } => sign_page(&app, &token, &link, &form, None, None),
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct SignForm {
+    csrf: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    declaration: Option<String>,
+    /// "drawn" when the pad was used, else typed.
+    #[serde(default)]
+    how: String,
+    #[serde(default)]
+    typed: String,
+    /// The pad's strokes: JSON `[[[x, y], ...], ...]`, fractions of the pad.
+    #[serde(default)]
+    drawn: String,
+}
+
+pub async fn submit(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    UrlPath(token): UrlPath<String>,
+    axum::Form(form): axum::Form<SignForm>,
+) -> Response {
+    let address = client(&app, peer, &headers);
+    if app.signing.refused(address) {
+        return too_many(&app);
+    }
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect::<String>();
+    super::pages::blocking(move || {
+        let (link, issued) = match open(&app, &token) {
+            Opened::Nothing => {
+                app.signing.guessed(address);
+                return nothing(&app);
+            }
+            Opened::Used { form, at } => return used(&app, &token, &form, &at),
+            Opened::Changed { newer } => return changed(&app, newer),
+            Opened::Open { link, form } => (link, form),
+        };
+        let Some(expected) = csrf(&app, &link) else {
+            return nothing(&app);
+        };
+        if !super::sessions::same_token(&form.csrf, &expected) {
+            return page(
+                &app,
+                "link.html",
+                StatusCode::FORBIDDEN,
+                context! {
+                    title => "Not signed",
+                    text => "This form did not come from your signing page. Open your link again and sign there.",
+                },
+            );
+        }
+        let role = form.role.trim();
+        let again = |problem: &str| {
+            sign_page(&app, &token, &link, &issued, Some(problem.to_owned()), Some(role))
+        };
+        if form.declaration.is_none() {
+            return again("Tick the box to say you have read and agree to the policy.");
+        }
+        if role.is_empty() || role.chars().count() > 80 {
+            return again("Give your role (at most 80 characters).");
+        }
+        let mark = match form.how.as_str() {
+            "drawn" => match parse_strokes(&form.drawn) {
+                Some(strokes) => SignatureMark::Drawn(strokes),
+                None => return again("The drawn signature could not be read: draw it again, or type your name."),
+            },
+            _ => SignatureMark::Typed(form.typed.trim().to_owned()),
+        };
+        if let Err(problem) = mark.check() {
+            return again(&format!("{}{}", capitalised(&problem), "."));
+        }
+        match sign(&app, &link, &issued, role, &mark, address, &user_agent) {
+            Ok(()) => {
+                let at = time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                used(&app, &token, &issued, &at)
+            }
+            Err(SignError::Used) => {
+                let at = Archive::open_read_only(&app.folders.archive)
+                    .ok()
+                    .and_then(|i| i.link_by_token(&links::token_sha256(&token)).ok().flatten())
+                    .and_then(|l| l.used_at)
+                    .unwrap_or_default();
+                used(&app, &token, &issued, &at)
+            }
+            Err(SignError::NoSeal) => page(
+                &app,
+                "link.html",
+                StatusCode::SERVICE_UNAVAILABLE,
+                context! {
+                    title => "Not signed yet",
+                    text => "This school cannot take signatures online yet. Tell the school office; your link will work once they have set it up.",
+                },
+            ),
+            Err(SignError::Failed(error)) => {
+                eprintln!("aup serve: signing {} online failed: {error}", issued.form_id);
+                page(
+                    &app,
+                    "link.html",
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    context! {
+                        title => "Not signed",
+                        text => "Something went wrong on the school's server, and nothing was signed. Try again later, or ask the school office.",
+                    },
+                )
+            }
+        }
+    })
+    .await
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The pad's JSON, within the limits of what a person draws.
+fn parse_strokes(json: &str) -> Option<Vec<Vec<(f64, f64)>>> {
+    if json.len() > 200_000 {
+        return None;
+    }
+    let strokes: Vec<Vec<[f64; 2]>> = serde_json::from_str(json).ok()?;
+    Some(
+        strokes
+            .into_iter()
+            .map(|s| s.into_iter().map(|[x, y]| (x, y)).collect())
+            .collect(),
+    )
+}
+
+enum SignError {
+    Used,
+    NoSeal,
+    Failed(String),
+}
+
+/// The signed form: filled, sealed, kept for the person's download, and
+/// placed in the inbox for the filing thread, recorded as an upload of the
+/// form's school, and the link spent (first, so two submits sign once).
+fn sign(
+    app: &App,
+    link: &SigningLink,
+    form: &RegisteredForm,
+    role: &str,
+    mark: &SignatureMark,
+    address: IpAddr,
+    user_agent: &str,
+) -> Result<(), SignError> {
+    let failed = |e: &dyn std::fmt::Display| SignError::Failed(e.to_string());
+    let seal = match Seal::load(&app.folders.archive, &form.school) {
+        Ok(Some(seal)) => seal,
+        Ok(None) => return Err(SignError::NoSeal),
+        Err(e) => return Err(failed(&e)),
+    };
+    let issued = issued_pdf(app, form).map_err(|e| failed(&e))?;
+    let date = today_long();
+    let filled = fill(
+        &issued,
+        &Submission {
+            role,
+            date: &date,
+            signature: mark,
+        },
+    )
+    .map_err(|e| failed(&e))?;
+    let when = time::OffsetDateTime::now_utc();
+    let school_name = seal_name(&seal);
+    let how = match mark {
+        SignatureMark::Drawn(_) => "drawn",
+        SignatureMark::Typed(_) => "typed",
+    };
+    let person = form.name.as_deref().unwrap_or("the person");
+    let reason = format!(
+        "Signed online by {person} (signature {how}) from {address}; link {}; {}",
+        link.id,
+        user_agent.replace(['(', ')', '\\'], " ")
+    );
+    let sealed = seal_pdf(
+        &filled,
+        &seal,
+        &SealDetails {
+            name: &school_name,
+            reason: &reason,
+            when,
+        },
+    )
+    .map_err(|e| failed(&e))?;
+
+    let index = Archive::open_unlocked(&app.folders.archive).map_err(|e| failed(&e))?;
+    if !index
+        .use_link(link.id, &form.form_id)
+        .map_err(|e| failed(&e))?
+    {
+        return Err(SignError::Used);
+    }
+    place(app, &index, link, form, &sealed, when).inspect_err(|_| {
+        if let Err(undo) = index.unuse_link(link.id, &form.form_id) {
+            eprintln!("aup serve: the link of {} stays used: {undo}", form.form_id);
+        }
+    })
+}
+
+/// Keeps the signed copy for the person's download and places it in the
+/// inbox, recorded as an upload for the form's school.
+fn place(
+    app: &App,
+    index: &Archive,
+    link: &SigningLink,
+    form: &RegisteredForm,
+    sealed: &[u8],
+    when: time::OffsetDateTime,
+) -> Result<(), SignError> {
+    let failed = |e: &dyn std::fmt::Display| SignError::Failed(e.to_string());
+    let kept = signed_copy(&app.folders.archive, link.id);
+    if let Some(dir) = kept.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| failed(&e))?;
+    }
+    crate::durable::store_durably(&kept, sealed).map_err(|e| failed(&e))?;
+    let sha256 = hex(&Sha256::digest(sealed));
+    let name = format!("{}-signed-online.pdf", form.form_id);
+    let upload = NewUpload {
+        sha256: &sha256,
+        name: &name,
+        size: sealed.len() as u64,
+    };
+    let at = when
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let folder = app.folders.inbox.join(super::actions::UPLOADS_FOLDER);
+    std::fs::create_dir_all(&folder).map_err(|e| failed(&e))?;
+    let hidden = folder.join(format!(".aup-online-{}.part", link.id));
+    crate::durable::store_durably(&hidden, sealed).map_err(|e| failed(&e))?;
+    index
+        .record_upload(
+            &upload,
+            "online signing",
+            std::slice::from_ref(&form.school),
+            &at,
+        )
+        .map_err(|e| failed(&e))?;
+    let visible = folder.join(format!("online-{}-{}.pdf", link.id, &sha256[..8]));
+    std::fs::rename(&hidden, &visible)
+        .and_then(|()| std::fs::File::open(&folder)?.sync_all())
+        .map_err(|e| failed(&e))?;
+    app.filing.send(super::filing::Job::Wake);
+    Ok(())
+}
+
+/// The seal's certificate's common name, as the signature's `/Name`.
+fn seal_name(seal: &Seal) -> String {
+    crate::digital::signature::common_name(&seal.certificate)
+        .unwrap_or_else(|| "school seal".into())
+}
+
+/// Where the signed copy of a link's form is kept for its download.
+fn signed_copy(archive: &Path, link: i64) -> PathBuf {
+    archive.join("signed-online").join(format!("{link}.pdf"))
+}
+
+/// The person's form as issued: from `out/`, checked against the register.
+fn issued_pdf(app: &App, form: &RegisteredForm) -> Result<Vec<u8>, String> {
+    let folder = app
+        .folders
+        .out
+        .join(&form.school)
+        .join(&form.year)
+        .join("forms");
+    let prefix = format!("{}-", form.form_id);
+    let entries = std::fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with(&prefix) && name.ends_with(".pdf")) {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).map_err(|e| e.to_string())?;
+        if form.file_sha256.as_deref() == Some(hex(&Sha256::digest(&bytes)).as_str()) {
+            return Ok(bytes);
+        }
+    }
+    Err(format!(
+        "the issued form {} is not in {} as it was issued",
+        form.form_id,
+        folder.display()
+    ))
+}
+
+/// The person's signed copy, once signed.
+pub async fn signed_pdf(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    UrlPath(token): UrlPath<String>,
+) -> Response {
+    let address = client(&app, peer, &headers);
+    if app.signing.refused(address) {
+        return too_many(&app);
+    }
+    super::pages::blocking(move || {
+        let link = links::looks_like_token(&token)
+            .then(|| Archive::open_read_only(&app.folders.archive).ok())
+            .flatten()
+            .and_then(|index| {
+                index
+                    .link_by_token(&links::token_sha256(&token))
+                    .ok()
+                    .flatten()
+            })
+            .filter(|link| link.used_at.is_some());
+        let Some(link) = link else {
+            app.signing.guessed(address);
+            return nothing(&app);
+        };
+        match std::fs::read(signed_copy(&app.folders.archive, link.id)) {
+            Ok(bytes) => (
+                [
+                    (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{}-signed.pdf\"", link.form_id),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response(),
+            Err(_) => nothing(&app),
+        }
+    })
+    .await
+}
+
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}

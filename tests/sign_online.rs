@@ -1,0 +1,342 @@
+//! Signing online: the office makes personal links, a person opens theirs,
+//! reads the policy and signs without an account, and the sealed return is
+//! filed like any other, shown as signed online. Links that open nothing all
+//! look alike, guesses are braked, and no token is written anywhere.
+
+mod common;
+mod office;
+#[allow(dead_code)]
+mod scan;
+
+use std::time::Duration;
+
+use common::{Scratch, run_tool};
+use office::{Client, Server, answer, count, office, wait_until};
+
+/// The office's school with a seal, and the links of everyone who has not
+/// signed, for `server`: (name, link).
+fn links(scratch: &Scratch, server: &Server) -> Vec<(String, String)> {
+    let run = scratch
+        .aup(&[
+            "links",
+            "--school",
+            "pakeman",
+            "--year",
+            "2025-26",
+            "--expires",
+            "2027-08-31",
+            "--public-url",
+            &server.url,
+            "--format",
+            "json",
+        ])
+        .success();
+    run.json_lines()
+        .into_iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().to_owned(),
+                l["link"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn sealed_office() -> Scratch {
+    let scratch = office();
+    scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .success();
+    scratch
+}
+
+fn path_of(link: &str, server: &Server) -> String {
+    link.strip_prefix(&server.url).unwrap().to_owned()
+}
+
+/// The signing form's own token.
+fn page_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + 43].to_owned()
+}
+
+/// The text of HTML, tags dropped and entities read.
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+}
+
+/// Letters only: pdftotext joins words hyphenated at a line end, with or
+/// without their hyphen, so words are compared without spaces and hyphens.
+fn squeezed(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '\u{ad}')
+        .collect()
+}
+
+#[test]
+fn a_personal_link_signs_online_and_the_return_is_filed_as_signed_online() {
+    let scratch = sealed_office();
+    let server = Server::start(&scratch, &["--out", "out"]);
+    let all = links(&scratch, &server);
+    assert_eq!(all.len(), 3, "{all:?}");
+    let (_, link) = all.iter().find(|(n, _)| n == "Amelia Hart").unwrap();
+    let path = path_of(link, &server);
+    let client = Client::anonymous(&server);
+
+    let page = client.get(&path);
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    let html = page.text();
+    assert!(html.contains("For Amelia Hart."), "{html}");
+    assert!(html.contains("value=\"Teacher\""), "{html}");
+    let csrf = page_csrf(&html);
+
+    // The declaration must be ticked; nothing is signed without it.
+    let unticked = client.post_form(
+        &path,
+        &format!("csrf={csrf}&role=Teacher&how=typed&typed=Amelia+Hart"),
+    );
+    assert_eq!(unticked.status, 422);
+    assert!(
+        unticked.text().contains("Tick the box"),
+        "{}",
+        unticked.text()
+    );
+    // A form from elsewhere (no token of this link) signs nothing.
+    let forged = client.post_form(
+        &path,
+        "csrf=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx&role=Teacher&declaration=yes&how=typed&typed=Amelia+Hart",
+    );
+    assert_eq!(forged.status, 403);
+    assert_eq!(count(&scratch, "SELECT COUNT(*) FROM returns"), 0);
+
+    let signed = client.post_form(
+        &path,
+        &format!("csrf={csrf}&role=Teacher&declaration=yes&how=typed&typed=Amelia+Hart"),
+    );
+    assert_eq!(signed.status, 200, "{}", signed.text());
+    assert!(
+        signed
+            .text()
+            .contains("Amelia Hart signed this Acceptable Use Policy on")
+    );
+    wait_until(
+        &scratch,
+        "SELECT COUNT(*) FROM returns WHERE verdict = 'accepted' AND method = 'online'",
+        1,
+        Duration::from_secs(60),
+    );
+    let status = scratch
+        .aup(&["status", "--year", "2025-26", "--format", "json"])
+        .success()
+        .stdout();
+    let rows: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let amelia = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Amelia Hart")
+        .unwrap();
+    assert_eq!(amelia["state"], "signed", "{status}");
+    assert_eq!(amelia["method"], "online", "{status}");
+
+    // Again: signed on that day, with the download, never a second form.
+    let again = client.get(&path);
+    assert_eq!(again.status, 200);
+    assert!(
+        again
+            .text()
+            .contains("signed this Acceptable Use Policy on")
+    );
+    assert!(!again.text().contains("name=\"csrf\""));
+    let resubmitted = client.post_form(
+        &path,
+        &format!("csrf={csrf}&role=Teacher&declaration=yes&how=typed&typed=Someone"),
+    );
+    assert!(
+        resubmitted
+            .text()
+            .contains("signed this Acceptable Use Policy on")
+    );
+    let pdf = client.get(&format!("{path}/signed.pdf"));
+    assert_eq!(pdf.status, 200);
+    let copy = scratch.path("copy.pdf");
+    std::fs::write(&copy, &pdf.body).unwrap();
+    let pdfsig = run_tool("pdfsig", &[copy.as_os_str()]);
+    assert!(pdfsig.contains("Signature is Valid."), "{pdfsig}");
+    assert!(pdfsig.contains("Pakeman Primary School seal"), "{pdfsig}");
+    assert_eq!(
+        count(
+            &scratch,
+            "SELECT COUNT(*) FROM uploads WHERE user = 'online signing'"
+        ),
+        1
+    );
+
+    // The token is nowhere: not in the server's log, the audit log, the index
+    // or any file of the archive.
+    let token = path.rsplit('/').next().unwrap().to_owned();
+    let log = std::fs::read_to_string(scratch.path("serve.log")).unwrap();
+    assert!(!log.contains(&token), "{log}");
+    for file in office::walkdir(&scratch.path("archive")) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{} holds the token",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn links_that_open_nothing_all_look_alike_and_guesses_are_braked() {
+    let scratch = sealed_office();
+    let server = Server::start(&scratch, &["--out", "out", "--behind-proxy"]);
+    let all = links(&scratch, &server);
+    let link_of = |who: &str| path_of(&all.iter().find(|(n, _)| n == who).unwrap().1, &server);
+    let client = Client::anonymous(&server);
+    let from = |path: &str, address: &str| {
+        answer(
+            client
+                .agent
+                .get(&format!("{}{path}", server.url))
+                .header("X-Forwarded-For", address)
+                .call(),
+        )
+    };
+    let unknown = from(
+        "/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "203.0.113.1",
+    );
+    assert_eq!(unknown.status, 404);
+
+    // Revoked.
+    let ben = link_of("Ben Okafor");
+    let ben_id = office::form(&scratch, "ben-okafor").1;
+    scratch.aup(&["links", "revoke", &ben_id]).success();
+    let revoked = from(&ben, "203.0.113.2");
+    // Expired.
+    let chloe = link_of("Chloe Price");
+    let chloe_id = office::form(&scratch, "chloe-price").1;
+    common::sqlite(
+        &scratch.path("archive"),
+        &format!("UPDATE signing_links SET expires_on = '2026-01-01' WHERE form_id = '{chloe_id}'"),
+    );
+    let expired = from(&chloe, "203.0.113.3");
+    for other in [&revoked, &expired] {
+        assert_eq!(other.status, unknown.status);
+        assert_eq!(other.text(), unknown.text());
+    }
+    // Posting to them writes nothing.
+    let before = count(&scratch, "SELECT COUNT(*) FROM audit");
+    let post = client.post_form(
+        &ben,
+        "csrf=x&role=TA&declaration=yes&how=typed&typed=Ben+Okafor",
+    );
+    assert_eq!(post.status, 404);
+    assert_eq!(count(&scratch, "SELECT COUNT(*) FROM audit"), before);
+    assert!(office::inbox_files(&scratch).is_empty());
+
+    // Twenty wrong tokens from one client, and that client is refused even its
+    // own link; the next client is not.
+    for n in 0..20 {
+        let guess = format!("/s/{:A>43}", n);
+        assert_eq!(from(&guess, "198.51.100.9").status, 404);
+    }
+    let amelia = link_of("Amelia Hart");
+    assert_eq!(from(&amelia, "198.51.100.9").status, 429);
+    assert_eq!(from(&amelia, "198.51.100.10").status, 200);
+    // A new link for Ben works again.
+    let renewed = links(&scratch, &server);
+    let ben_again = path_of(
+        &renewed.iter().find(|(n, _)| n == "Ben Okafor").unwrap().1,
+        &server,
+    );
+    assert_ne!(ben_again, ben);
+    assert_eq!(from(&ben_again, "203.0.113.4").status, 200);
+}
+
+#[test]
+fn the_signing_page_holds_the_words_of_the_issued_pdf_for_every_shipped_school() {
+    let scratch = Scratch::with_shipped_schools();
+    scratch.aup(&["generate", "--date", "2026-09-01"]).success();
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    let server = Server::start(&scratch, &["--out", "out"]);
+    for school in ["pakeman", "st-margarets", "kensington"] {
+        let run = scratch
+            .aup(&[
+                "links",
+                "--school",
+                school,
+                "--public-url",
+                &server.url,
+                "--format",
+                "json",
+            ])
+            .success();
+        let first = run.json_lines().into_iter().next().unwrap();
+        let path = path_of(first["link"].as_str().unwrap(), &server);
+        let html = Client::anonymous(&server).get(&path).text();
+        let policy = &html[html.find("<article").unwrap()..html.find("</article>").unwrap()];
+        let agree = &html[html.find("class=\"agree\"").unwrap()..];
+        let declaration = &agree[agree.find("<span>").unwrap()..agree.find("</span>").unwrap()];
+
+        let pdf = scratch.path(&format!("out/{school}/2026-27/{school}-staff-aup.pdf"));
+        let text = common::pdftotext(&pdf);
+        let heading = text.find("To be completed by the user").unwrap();
+        let boxes = text.find("Signature:").unwrap();
+        // Words only: list numbers and bullets are the list's drawing (the
+        // page's lists number themselves), page numbers are artifacts.
+        let words = |text: &str| -> String {
+            let page_number = |line: &str| {
+                let line = line.replace(' ', "");
+                line.split_once('/').is_some_and(|(a, b)| {
+                    !a.is_empty()
+                        && !b.is_empty()
+                        && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
+                })
+            };
+            squeezed(
+                &text
+                    .lines()
+                    .filter(|l| !page_number(l))
+                    .flat_map(str::split_whitespace)
+                    .filter(|w| *w != "•")
+                    .filter(|w| {
+                        let number = w.trim_end_matches('.');
+                        !(w.ends_with('.')
+                            && !number.is_empty()
+                            && number.chars().all(|c| c.is_ascii_digit()))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        };
+        let printed_policy = words(&text[..heading]);
+        let printed_declaration =
+            words(&text[heading + "To be completed by the user".len()..boxes]);
+        assert_eq!(printed_policy, squeezed(&text_of(policy)), "{school}");
+        assert_eq!(
+            printed_declaration,
+            squeezed(&text_of(declaration)),
+            "{school}"
+        );
+    }
+}
