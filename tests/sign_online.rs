@@ -5,7 +5,6 @@
 
 mod common;
 mod office;
-#[allow(dead_code)]
 mod scan;
 
 use std::time::Duration;
