@@ -339,3 +339,62 @@ fn the_signing_page_holds_the_words_of_the_issued_pdf_for_every_shipped_school()
         );
     }
 }
+
+/// Signs `who`'s link in Chromium at phone size, in `mode` (drawn or typed);
+/// returns what the script saw and the signed copy's path.
+fn sign_in_chromium(scratch: &Scratch, server: &Server, who: &str, mode: &str) -> (String, std::path::PathBuf) {
+    let all = links(scratch, server);
+    let (name, link) = all.iter().find(|(n, _)| n == who).unwrap();
+    let shots = common::repo().join("target/test-artefacts/sign-online");
+    std::fs::create_dir_all(&shots).unwrap();
+    let seen = common::python(
+        "sign_in_chromium.py",
+        &[link.as_str(), mode, name.as_str(), shots.to_str().unwrap()],
+    );
+    let copy = scratch.path(&format!("{mode}.pdf"));
+    let pdf = Client::anonymous(server).get(&format!("{}/signed.pdf", path_of(link, server)));
+    assert_eq!(pdf.status, 200, "{seen}");
+    std::fs::write(&copy, &pdf.body).unwrap();
+    (seen, copy)
+}
+
+#[test]
+fn a_phone_signs_with_a_finger_and_another_types_without_javascript() {
+    let scratch = sealed_office();
+    let server = Server::start(&scratch, &["--out", "out"]);
+
+    let (seen, drawn) = sign_in_chromium(&scratch, &server, "Amelia Hart", "drawn");
+    assert!(seen.contains("after submit: Signed"), "{seen}");
+    assert!(seen.contains("reopened: Signed"), "{seen}");
+    assert!(seen.contains("download: http"), "{seen}");
+    let ink: usize = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("pad ink pixels: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(ink > 500, "{seen}");
+    // The finger's strokes are the signature box's appearance, inside the box.
+    let issued = scratch.form_pdf("pakeman", "amelia-hart");
+    let where_ink = common::python("ink_outside_boxes.py", &[&issued, &drawn]);
+    assert!(where_ink.contains("signer_signature: inked"), "{where_ink}");
+    assert!(where_ink.contains("outside boxes: 0 pixels changed"), "{where_ink}");
+
+    let (seen, typed) = sign_in_chromium(&scratch, &server, "Ben Okafor", "typed");
+    assert!(seen.contains("after submit: Signed"), "{seen}");
+    let issued = scratch.form_pdf("pakeman", "ben-okafor");
+    let where_ink = common::python("ink_outside_boxes.py", &[&issued, &typed]);
+    assert!(where_ink.contains("signer_signature: inked"), "{where_ink}");
+
+    wait_until(
+        &scratch,
+        "SELECT COUNT(*) FROM returns WHERE verdict = 'accepted' AND method = 'online'",
+        2,
+        Duration::from_secs(60),
+    );
+    for copy in [&drawn, &typed] {
+        let verify = scratch.aup(&["verify", "--json", copy.to_str().unwrap()]).success();
+        let report: serde_json::Value = serde_json::from_str(&verify.stdout()).unwrap();
+        assert_eq!(report["verdict"], "accepted", "{report:#}");
+        assert_eq!(report["method"], "online", "{report:#}");
+    }
+}
