@@ -69,9 +69,12 @@ fi
 
 # pdf.js itself, at the version tests/js/package-lock.json pins, with the
 # canvas package it needs under Node.js.
+# axe-core (the accessibility rules the signing page is checked against), too.
 pinned=$(sed -n 's/.*"pdfjs-dist": "\(.*\)".*/\1/p' tests/js/package.json)
-if ! grep -qs "\"version\": \"$pinned\"" tests/js/node_modules/pdfjs-dist/package.json; then
-  echo "installing pdfjs-dist" >&2
+axe=$(sed -n 's/.*"axe-core": "\(.*\)".*/\1/p' tests/js/package.json)
+if ! grep -qs "\"version\": \"$pinned\"" tests/js/node_modules/pdfjs-dist/package.json ||
+   ! grep -qs "\"version\": \"$axe\"" tests/js/node_modules/axe-core/package.json; then
+  echo "installing pdfjs-dist and axe-core" >&2
   (cd tests/js && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 

@@ -342,7 +342,12 @@ fn the_signing_page_holds_the_words_of_the_issued_pdf_for_every_shipped_school()
 
 /// Signs `who`'s link in Chromium at phone size, in `mode` (drawn or typed);
 /// returns what the script saw and the signed copy's path.
-fn sign_in_chromium(scratch: &Scratch, server: &Server, who: &str, mode: &str) -> (String, std::path::PathBuf) {
+fn sign_in_chromium(
+    scratch: &Scratch,
+    server: &Server,
+    who: &str,
+    mode: &str,
+) -> (String, std::path::PathBuf) {
     let all = links(scratch, server);
     let (name, link) = all.iter().find(|(n, _)| n == who).unwrap();
     let shots = common::repo().join("target/test-artefacts/sign-online");
@@ -366,6 +371,14 @@ fn a_phone_signs_with_a_finger_and_another_types_without_javascript() {
     let (seen, drawn) = sign_in_chromium(&scratch, &server, "Amelia Hart", "drawn");
     assert!(seen.contains("after submit: Signed"), "{seen}");
     assert!(seen.contains("reopened: Signed"), "{seen}");
+    // WCAG 2.1 A and AA, as axe-core checks them in Chromium.
+    let passed: usize = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("axe: 0 violations, "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{seen}"));
+    assert!(passed >= 10, "{seen}");
     assert!(seen.contains("download: http"), "{seen}");
     let ink: usize = seen
         .lines()
@@ -377,7 +390,10 @@ fn a_phone_signs_with_a_finger_and_another_types_without_javascript() {
     let issued = scratch.form_pdf("pakeman", "amelia-hart");
     let where_ink = common::python("ink_outside_boxes.py", &[&issued, &drawn]);
     assert!(where_ink.contains("signer_signature: inked"), "{where_ink}");
-    assert!(where_ink.contains("outside boxes: 0 pixels changed"), "{where_ink}");
+    assert!(
+        where_ink.contains("outside boxes: 0 pixels changed"),
+        "{where_ink}"
+    );
 
     let (seen, typed) = sign_in_chromium(&scratch, &server, "Ben Okafor", "typed");
     assert!(seen.contains("after submit: Signed"), "{seen}");
@@ -392,7 +408,9 @@ fn a_phone_signs_with_a_finger_and_another_types_without_javascript() {
         Duration::from_secs(60),
     );
     for copy in [&drawn, &typed] {
-        let verify = scratch.aup(&["verify", "--json", copy.to_str().unwrap()]).success();
+        let verify = scratch
+            .aup(&["verify", "--json", copy.to_str().unwrap()])
+            .success();
         let report: serde_json::Value = serde_json::from_str(&verify.stdout()).unwrap();
         assert_eq!(report["verdict"], "accepted", "{report:#}");
         assert_eq!(report["method"], "online", "{report:#}");

@@ -3,8 +3,11 @@ opens their link, scrolls through the policy, ticks the declaration, signs and
 submits. MODE `drawn` draws two strokes with a finger (touch pointer events);
 `typed` types the name with JavaScript switched off. Prints what the pages
 said; photographs go to SHOTS. Fails on a console error or sideways scrolling.
+With JavaScript on, axe-core (tests/js/node_modules) checks the page against
+WCAG 2.1 A and AA and the violations are printed ("axe: N violations").
 
 usage: sign_in_chromium.py LINK MODE NAME SHOTS"""
+import os
 import sys
 
 from selenium import webdriver
@@ -52,6 +55,17 @@ try:
         if sideways > 0:
             problems.append(f"the page scrolls sideways by {sideways} px at {width} px")
         driver.save_screenshot(f"{shots}/sign-{mode}-top.png")
+        axe = os.path.join(os.path.dirname(__file__), "..", "js", "node_modules", "axe-core", "axe.min.js")
+        driver.execute_script(open(axe, encoding="utf-8").read())
+        result = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+            ".then(r => done([r.passes.length, r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ')')]));"
+        )
+        passes, violations = result
+        print(f"axe: {len(violations)} violations, {passes} rules passed")
+        for violation in violations:
+            print(f"  {violation}")
         # Through the policy to the form.
         height = driver.execute_script("return document.documentElement.scrollHeight;")
         for y in range(0, height, 700):
