@@ -158,17 +158,16 @@ fn drawn() -> SignatureMark {
     SignatureMark::Drawn(vec![wave, stroke])
 }
 
-#[test]
-fn a_form_filled_online_and_sealed_is_filed_as_signed_online() {
-    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+/// Amelia's form filled as the signing page does (a drawn signature) and
+/// sealed by a new seal of Pakeman.
+fn signed_and_sealed(scratch: &Scratch) -> Vec<u8> {
     scratch
         .aup(&["seal", "init", "--school", "pakeman"])
         .success();
     let seal = Seal::load(&scratch.path("archive"), "pakeman")
         .unwrap()
         .unwrap();
-    let issued = scratch.form_pdf("pakeman", "amelia-hart");
-    let form = std::fs::read(&issued).unwrap();
+    let form = std::fs::read(scratch.form_pdf("pakeman", "amelia-hart")).unwrap();
     let mark = drawn();
     let filled = fill(
         &form,
@@ -184,7 +183,14 @@ fn a_form_filled_online_and_sealed_is_filed_as_signed_online() {
         reason: "Signed online by Amelia Hart",
         when: time::macros::datetime!(2025-09-08 10:30 UTC),
     };
-    let sealed = seal_pdf(&filled, &seal, &details).unwrap();
+    seal_pdf(&filled, &seal, &details).unwrap()
+}
+
+#[test]
+fn a_form_filled_online_and_sealed_is_filed_as_signed_online() {
+    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+    let issued = scratch.form_pdf("pakeman", "amelia-hart");
+    let sealed = signed_and_sealed(&scratch);
     let path = scratch.path("signed-online.pdf");
     std::fs::write(&path, &sealed).unwrap();
     let pdfsig = run_tool("pdfsig", &[path.as_os_str()]);
@@ -270,4 +276,52 @@ fn a_typed_signature_counts_and_nonsense_is_refused() {
         .unwrap_or_default();
         assert!(refused.contains(said), "{mark:?}: {refused}");
     }
+}
+
+#[test]
+fn a_sealed_return_with_one_byte_changed_or_a_page_added_is_rejected() {
+    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+    let sealed = signed_and_sealed(&scratch);
+    let verdict = |bytes: &[u8], name: &str| {
+        let path = scratch.path(name);
+        std::fs::write(&path, bytes).unwrap();
+        let run = scratch.aup(&["verify", "--json", path.to_str().unwrap()]);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+        report["verdict"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(verdict(&sealed, "sealed.pdf"), "accepted");
+
+    // One byte of the date the person gave (in the filled revision, under the
+    // seal), and one of the policy's own metadata (in the form as issued).
+    for (needle, name) in [
+        (&b"8 September 2025"[..], "date.pdf"),
+        (&b"Acceptable Use Policy"[..], "title.pdf"),
+    ] {
+        let mut bytes = sealed.clone();
+        let at = bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap_or_else(|| panic!("{name}: not found"));
+        bytes[at] ^= 0x01;
+        assert_eq!(verdict(&bytes, name), "rejected", "{name}");
+    }
+
+    // A page added by qpdf after sealing.
+    let path = scratch.path("sealed-again.pdf");
+    std::fs::write(&path, &sealed).unwrap();
+    let added = scratch.path("added.pdf");
+    run_tool(
+        "qpdf",
+        &[
+            path.as_os_str(),
+            "--pages".as_ref(),
+            ".".as_ref(),
+            path.as_os_str(),
+            "1".as_ref(),
+            "--".as_ref(),
+            added.as_os_str(),
+        ],
+    );
+    let bytes = std::fs::read(&added).unwrap();
+    assert_eq!(verdict(&bytes, "added-copy.pdf"), "rejected");
 }
