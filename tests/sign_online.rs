@@ -155,6 +155,21 @@ fn a_personal_link_signs_online_and_the_return_is_filed_as_signed_online() {
         .unwrap();
     assert_eq!(amelia["state"], "signed", "{status}");
     assert_eq!(amelia["method"], "online", "{status}");
+    // The evidence page says how, when and from where.
+    let evidence = office::walkdir(&scratch.path("archive"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with(".evidence.pdf"))
+        .expect("an evidence page");
+    let said = common::pdftotext(&evidence);
+    let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains("signed online on the school's signing page, sealed by the school: Amelia Hart ticked the declaration and signed online (typed) at"),
+        "{said}"
+    );
+    assert!(
+        said.contains("UK time, from 127.0.0.1, link 1, browser"),
+        "{said}"
+    );
 
     // Again: signed on that day, with the download, never a second form.
     let again = client.get(&path);

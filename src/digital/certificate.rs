@@ -31,6 +31,13 @@ pub struct CertificateSignature {
     pub counted: bool,
     /// Why it counts or does not, in the office's words.
     pub counted_because: String,
+    /// The signature dictionary's `/Reason`, as the signer's software wrote it
+    /// (aup's seal writes who signed online, how, and from where).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// It is the school's own seal (see `online`), not a person's signature.
+    #[serde(default)]
+    pub seal: bool,
 }
 
 impl CertificateSignature {
@@ -79,6 +86,8 @@ pub(super) fn certificate_signature(
         invisible: false,
         counted: false,
         counted_because: String::new(),
+        reason: None,
+        seal: false,
     };
     let range = match byte_range(dict, bytes.len()) {
         Ok(range) => range,
@@ -146,6 +155,12 @@ pub(super) fn certificate_signature(
         invisible: false,
         counted: false,
         counted_because: String::new(),
+        reason: dict
+            .get(b"Reason")
+            .ok()
+            .and_then(text_value)
+            .map(|r| r.chars().take(500).collect()),
+        seal: false,
     }
 }
 

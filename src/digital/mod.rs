@@ -78,7 +78,16 @@ impl Inspection {
     /// How it was signed, for the evidence page and the status report.
     pub fn how_signed(&self) -> String {
         if self.method == "online" {
-            return "signed online on the school's signing page, sealed by the school".into();
+            let said = self
+                .signatures
+                .iter()
+                .find(|s| s.seal)
+                .and_then(|s| s.reason.as_deref())
+                .map(|reason| format!(": {reason}"))
+                .unwrap_or_default();
+            return format!(
+                "signed online on the school's signing page, sealed by the school{said}"
+            );
         }
         match self.signatures.iter().find(|s| s.counted) {
             Some(sig) => format!(
@@ -258,6 +267,7 @@ pub fn inspect(
     };
     for sig in &mut signatures {
         if is_the_seal(sig) {
+            sig.seal = true;
             (sig.counted, sig.counted_because) = match sig.sound() {
                 true => (
                     false,

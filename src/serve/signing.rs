@@ -548,10 +548,18 @@ fn sign(
         SignatureMark::Typed(_) => "typed",
     };
     let person = form.name.as_deref().unwrap_or("the person");
+    let at = when
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     let reason = format!(
-        "Signed online by {person} (signature {how}) from {address}; link {}; {}",
+        "{person} ticked the declaration and signed online ({how}) at {at} UTC, {} UK time, from {address}, link {}, browser {}",
+        crate::clock::uk_local(&at),
         link.id,
-        user_agent.replace(['(', ')', '\\'], " ")
+        if user_agent.is_empty() {
+            "not named"
+        } else {
+            user_agent
+        }
     );
     let sealed = seal_pdf(
         &filled,
