@@ -431,3 +431,34 @@ fn a_phone_signs_with_a_finger_and_another_types_without_javascript() {
         assert_eq!(report["method"], "online", "{report:#}");
     }
 }
+
+#[test]
+fn markup_in_a_schools_own_words_is_shown_as_text_on_the_signing_page() {
+    let scratch = sealed_office();
+    let yaml = std::fs::read_to_string(scratch.path("schools/pakeman.yaml")).unwrap();
+    scratch.write(
+        "schools/pakeman.yaml",
+        &yaml.replacen(
+            "ethos: >-\n",
+            "ethos: >-\n  <script src=\"https://evil.example/x.js\"></script><b onclick=\"steal()\">Bold</b> &amp;\n",
+            1,
+        ),
+    );
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    let server = Server::start(&scratch, &["--out", "out"]);
+    let (_, link) = links(&scratch, &server)
+        .into_iter()
+        .find(|(n, _)| n == "Amelia Hart")
+        .unwrap();
+    let page = Client::anonymous(&server).get(&path_of(&link, &server));
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    assert!(!html.contains("evil.example/x.js\"></script>"), "{html}");
+    assert!(!html.contains("<b onclick"), "{html}");
+    assert!(html.contains("&lt;script"), "{html}");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the page's own script"
+    );
+}
