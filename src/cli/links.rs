@@ -72,6 +72,8 @@ pub enum LinksCommand {
 }
 
 pub fn run(args: LinksArgs) -> Result<Outcome, String> {
+    // The writers' lock, as every command that changes the index holds it.
+    let _lock = crate::archive::lock_waiting(&args.archive).map_err(|e| e.to_string())?;
     let archive = Archive::open(&args.archive).map_err(|e| e.to_string())?;
     let by = "the command line";
     if let Some(LinksCommand::Revoke { form_id }) = &args.command {
