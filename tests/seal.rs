@@ -325,3 +325,143 @@ fn a_sealed_return_with_one_byte_changed_or_a_page_added_is_rejected() {
     let bytes = std::fs::read(&added).unwrap();
     assert_eq!(verdict(&bytes, "added-copy.pdf"), "rejected");
 }
+
+/// A certificate authority (RSA) and a seal certificate it issued, of `kind`
+/// (rsa or ec), bundled as PKCS#12 with `password` (`aes` or `legacy`):
+/// (the .p12, the authority's certificate).
+fn authority_seal(
+    scratch: &Scratch,
+    kind: &str,
+    encryption: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let path = |name: &str| scratch.path(name).to_str().unwrap().to_owned();
+    common::python(
+        "selfsigned.py",
+        &[
+            path("ca.key"),
+            path("ca.crt"),
+            "Schools Trust CA".into(),
+            "ca".into(),
+        ],
+    );
+    common::python(
+        "selfsigned.py",
+        &[
+            path("seal.key"),
+            path("seal.crt"),
+            "Pakeman Primary School seal".into(),
+            kind.into(),
+            path("ca.key"),
+            path("ca.crt"),
+        ],
+    );
+    common::python(
+        "pkcs12.py",
+        &[
+            path("seal.key"),
+            path("seal.crt"),
+            path("seal.p12"),
+            "seal".into(),
+            "correct horse".into(),
+            encryption.into(),
+            path("ca.crt"),
+        ],
+    );
+    (scratch.path("seal.p12"), scratch.path("ca.crt"))
+}
+
+#[test]
+fn a_seal_from_a_certificate_authority_is_trusted_through_the_authority() {
+    for kind in ["rsa", "ec"] {
+        let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+        let (p12, ca) = authority_seal(&scratch, kind, "aes");
+        // A wrong password opens nothing and keeps nothing.
+        let wrong = scratch
+            .aup_stdin(
+                &[
+                    "seal",
+                    "import",
+                    "--school",
+                    "pakeman",
+                    p12.to_str().unwrap(),
+                    "--password-stdin",
+                ],
+                "wrong\n",
+            )
+            .failure();
+        assert!(wrong.contains("the password does not open it"), "{wrong}");
+        assert!(!scratch.path("archive/seals/pakeman").exists());
+
+        let imported = scratch
+            .aup_stdin(
+                &[
+                    "seal",
+                    "import",
+                    "--school",
+                    "pakeman",
+                    p12.to_str().unwrap(),
+                    "--password-stdin",
+                ],
+                "correct horse\n",
+            )
+            .success();
+        assert!(
+            imported
+                .stderr()
+                .contains("with 1 authority certificate(s)"),
+            "{}",
+            imported.stderr()
+        );
+        let seal = Seal::load(&scratch.path("archive"), "pakeman")
+            .unwrap()
+            .unwrap();
+        let form = std::fs::read(scratch.form_pdf("pakeman", "amelia-hart")).unwrap();
+        let details = SealDetails {
+            name: "Pakeman Primary School",
+            reason: "Signed online by Amelia Hart",
+            when: time::macros::datetime!(2025-09-08 10:30 UTC),
+        };
+        let sealed = scratch.path("sealed.pdf");
+        std::fs::write(&sealed, seal_pdf(&form, &seal, &details).unwrap()).unwrap();
+        let pdfsig = run_tool("pdfsig", &[sealed.as_os_str()]);
+        assert!(pdfsig.contains("Signature is Valid."), "{kind}: {pdfsig}");
+        // pyHanko trusts it through the authority alone: the chain is in the CMS.
+        let validated = Command::new("pyhanko")
+            .args(["sign", "validate", "--pretty-print", "--trust"])
+            .arg(&ca)
+            .arg(&sealed)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&validated.stdout);
+        assert!(
+            report.contains("Trust anchor: \"Common Name: Schools Trust CA\""),
+            "{kind}: {report}"
+        );
+        assert!(
+            report.contains("The signature is judged VALID."),
+            "{kind}: {report}"
+        );
+    }
+}
+
+#[test]
+fn a_pkcs12_file_with_the_old_encryption_is_refused_with_how_to_export_it() {
+    let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
+    let (p12, _) = authority_seal(&scratch, "rsa", "legacy");
+    let refused = scratch
+        .aup_stdin(
+            &[
+                "seal",
+                "import",
+                "--school",
+                "pakeman",
+                p12.to_str().unwrap(),
+                "--password-stdin",
+            ],
+            "correct horse\n",
+        )
+        .failure();
+    assert!(refused.contains("old 3DES/RC2 encryption"), "{refused}");
+    assert!(refused.contains("openssl pkcs12 -export"), "{refused}");
+    assert!(!scratch.path("archive/seals/pakeman").exists());
+}

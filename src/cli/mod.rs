@@ -296,7 +296,8 @@ pub enum Command {
     /// Exit status: 0 when listed; 1 when the school has no forms for the year
     /// or the archive cannot be written; 2 for a usage error.
     Links(links::LinksArgs),
-    /// The school's seal, with which aup signs what people sign online: init.
+    /// The school's seal, with which aup signs what people sign online: init
+    /// (made here) or import (from a certificate authority's PKCS#12 file).
     ///
     /// Exit status: 0 when done; 1 when it could not be done; 2 for a usage error.
     Seal(seal::SealArgs),

@@ -36,10 +36,74 @@ pub enum SealCommand {
         #[arg(long, value_name = "SLUG")]
         school: String,
     },
+    /// Take the school's seal from a certificate authority: a PKCS#12 file
+    /// (.p12 or .pfx, AES-encrypted as OpenSSL 3, Windows and macOS export it)
+    /// holding the seal's key (P-256 or RSA), its certificate and the
+    /// authority's. PDF readers that trust the authority then show sealed
+    /// returns as trusted without being told about this seal. The password is
+    /// asked for (not echoed), or read from the first line of standard input
+    /// with --password-stdin. An existing seal is never replaced.
+    ///
+    /// Output: the certificate's path on stdout.
+    ///
+    /// Exit status: 0 when imported; 1 when the file cannot be read or opened,
+    /// or the school already has a seal; 2 for a usage error.
+    Import {
+        /// The school, by slug.
+        #[arg(long, value_name = "SLUG")]
+        school: String,
+        /// The PKCS#12 file.
+        #[arg(value_name = "FILE.p12")]
+        file: PathBuf,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 pub fn run(args: SealArgs) -> Result<Outcome, String> {
     match args.command {
+        SealCommand::Import {
+            school,
+            file,
+            password_stdin,
+        } => {
+            select_schools(&args.dir.schools, std::slice::from_ref(&school))?;
+            let metadata = std::fs::metadata(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            if !metadata.is_file() || metadata.len() > 1024 * 1024 {
+                return Err(format!(
+                    "{} is not a PKCS#12 file (a regular file of at most 1 MB)",
+                    file.display()
+                ));
+            }
+            let bytes =
+                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let password = match password_stdin {
+                true => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| format!("cannot read the password: {e}"))?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+                false => rpassword::prompt_password(format!("Password of {}: ", file.display()))
+                    .map_err(|e| format!("cannot read the password: {e}"))?,
+            };
+            let seal = Seal::import(&args.archive, &school, &bytes, &password)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let certificate = seal::seal_dir(&args.archive, &school).join("seal.crt");
+            outln!("{}", certificate.display());
+            eprintln!(
+                "imported the seal of {school} ({}), with {} authority certificate(s): keep {} private and back it up with the archive",
+                crate::digital::signature::common_name(&seal.certificate).unwrap_or_default(),
+                seal.chain.len(),
+                seal::seal_dir(&args.archive, &school)
+                    .join("seal.key")
+                    .display()
+            );
+            Ok(Outcome::Success)
+        }
         SealCommand::Init { school } => {
             let files = select_schools(&args.dir.schools, std::slice::from_ref(&school))?;
             let file = files

@@ -6,6 +6,7 @@
 pub mod fill;
 pub mod links;
 pub mod pades;
+pub mod pkcs12;
 pub mod seal;
 
 pub use seal::{Seal, SealError};

@@ -3,19 +3,18 @@
 //! they were. The signature dictionary is `/SubFilter /ETSI.CAdES.detached`; its
 //! CMS SignedData holds the seal certificate and one SignerInfo whose signed
 //! attributes are content-type, message-digest (SHA-256 of the byte ranges) and
-//! signing-certificate-v2 (the certificate's SHA-256), signed with ECDSA P-256.
+//! signing-certificate-v2 (the certificate's SHA-256), signed with the seal's
+//! key (ECDSA P-256, or RSA PKCS#1 v1.5, with SHA-256).
 //! PAdES puts the signing time in the dictionary's `/M`, not in the CMS.
 
 use der::asn1::{Any, OctetString, SetOfVec};
 use der::{Decode, Encode};
 use lopdf::{Dictionary, Document, IncrementalDocument, Object, StringFormat};
-use p256::ecdsa::DerSignature;
-use p256::ecdsa::signature::Signer;
 use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 
-use super::seal::{ECDSA_WITH_SHA256, Seal};
+use super::seal::Seal;
 
 const ID_DATA: &str = "1.2.840.113549.1.7.1";
 const ID_SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
@@ -292,7 +291,10 @@ fn signed_data(digest: &[u8], seal: &Seal) -> Result<Vec<u8>, der::Error> {
         )?,
     ])?;
     // The signature is over the attributes' DER as a SET (RFC 5652 §5.4).
-    let signature: DerSignature = seal.key.sign(&attributes.to_der()?);
+    let (signature_algorithm, signature) = seal
+        .key
+        .sign(&attributes.to_der()?)
+        .map_err(|_| der::Error::from(der::ErrorKind::Failed))?;
     let tbs = seal.certificate.tbs_certificate();
     let signer = SignerInfo {
         version: CmsVersion::V1,
@@ -302,11 +304,8 @@ fn signed_data(digest: &[u8], seal: &Seal) -> Result<Vec<u8>, der::Error> {
         }),
         digest_alg: sha256.clone(),
         signed_attrs: Some(attributes),
-        signature_algorithm: AlgorithmIdentifierOwned {
-            oid: ECDSA_WITH_SHA256,
-            parameters: None,
-        },
-        signature: OctetString::new(signature.as_bytes().to_vec())?,
+        signature_algorithm,
+        signature: OctetString::new(signature)?,
         unsigned_attrs: None,
     };
     let signed = SignedData {

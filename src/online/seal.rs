@@ -1,8 +1,10 @@
-//! The school's seal: a P-256 key and a certificate naming the school, with
-//! which aup signs what a person signed online, so that any PDF reader shows the
-//! return as unmodified and sealed by the school. Kept beside the archive, in
-//! `<archive>/seals/<slug>/`: `seal.key` (PKCS#8, readable by its owner only)
-//! and `seal.crt`. Nothing under `seals/` is ever served.
+//! The school's seal: a key and a certificate naming the school, with which aup
+//! signs what a person signed online, so that any PDF reader shows the return as
+//! unmodified and sealed by the school. Made here (P-256, self-signed) or
+//! imported from a certificate authority's PKCS#12 file (P-256 or RSA, with the
+//! authority's chain). Kept beside the archive, in `<archive>/seals/<slug>/`:
+//! `seal.key` (PKCS#8, readable by its owner only), `seal.crt`, and `chain.pem`
+//! for an imported seal's authorities. Nothing under `seals/` is ever served.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,12 +30,87 @@ pub const ECDSA_WITH_SHA256: der::oid::ObjectIdentifier =
 /// after the year ends, and a seal outlives the returns it sealed.
 const VALID_YEARS: u64 = 10;
 
-/// A school's seal: its key and certificate.
+/// sha256WithRSAEncryption (RFC 4055).
+pub const SHA256_WITH_RSA: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+
+/// A seal's private key: made here (P-256), or a certificate authority's
+/// (P-256 or RSA, as most issue).
+pub enum SealKey {
+    P256(SigningKey),
+    Rsa(Box<rsa::PrivateKey>),
+}
+
+impl SealKey {
+    /// The key from PKCS#8 DER, of either kind.
+    fn from_pkcs8_der(der: &[u8]) -> Result<Self, String> {
+        if let Ok(key) = SigningKey::from_pkcs8_der(der) {
+            return Ok(Self::P256(key));
+        }
+        rsa::PrivateKey::from_pkcs8_der(der)
+            .map(|key| Self::Rsa(Box::new(key)))
+            .map_err(|_| "the key is neither P-256 nor RSA".to_owned())
+    }
+
+    fn to_pkcs8_pem(&self) -> Result<String, String> {
+        let pem = match self {
+            Self::P256(key) => key.to_pkcs8_pem(LineEnding::LF),
+            Self::Rsa(key) => {
+                rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(key.as_ref(), LineEnding::LF)
+            }
+        };
+        pem.map(|p| p.to_string()).map_err(|e| e.to_string())
+    }
+
+    /// The public key's SubjectPublicKeyInfo, DER.
+    fn public_der(&self) -> Result<Vec<u8>, String> {
+        let der = match self {
+            Self::P256(key) => key.verifying_key().to_public_key_der(),
+            Self::Rsa(key) => rsa::pkcs8::EncodePublicKey::to_public_key_der(&key.to_public_key()),
+        };
+        der.map(|d| d.as_bytes().to_vec())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Signs `message` with SHA-256: the algorithm's OID (with its NULL
+    /// parameters for RSA, as RFC 4055 writes it) and the signature.
+    pub fn sign(&self, message: &[u8]) -> Result<(AlgorithmIdentifierOwned, Vec<u8>), String> {
+        match self {
+            Self::P256(key) => {
+                let signature: DerSignature = key.sign(message);
+                Ok((
+                    AlgorithmIdentifierOwned {
+                        oid: ECDSA_WITH_SHA256,
+                        parameters: None,
+                    },
+                    signature.as_bytes().to_vec(),
+                ))
+            }
+            Self::Rsa(key) => {
+                let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.as_ref().clone());
+                let signature = rsa::signature::Signer::try_sign(&signer, message)
+                    .map_err(|e| e.to_string())?;
+                Ok((
+                    AlgorithmIdentifierOwned {
+                        oid: SHA256_WITH_RSA,
+                        parameters: Some(der::Any::null()),
+                    },
+                    rsa::signature::SignatureEncoding::to_vec(&signature),
+                ))
+            }
+        }
+    }
+}
+
+/// A school's seal: its key, certificate and the authorities above it.
 pub struct Seal {
-    pub key: SigningKey,
+    pub key: SealKey,
     pub certificate: Certificate,
     /// The certificate's DER bytes, as embedded in each signature.
     pub certificate_der: Vec<u8>,
+    /// An imported seal's issuing authorities, embedded too so readers can
+    /// build the chain; empty for a seal made here.
+    pub chain: Vec<Certificate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +133,8 @@ pub enum SealError {
     Invalid { path: PathBuf, message: String },
     #[error("cannot make the seal: {0}")]
     Make(String),
+    #[error("the PKCS#12 file cannot be the seal: {0}")]
+    Import(String),
 }
 
 /// `<archive>/seals/<slug>`.
@@ -82,15 +161,14 @@ impl Seal {
         let certificate = self_signed(&key, school_name, today)?;
         let make = |e: der::Error| SealError::Make(e.to_string());
         let certificate_der = certificate.to_der().map_err(make)?;
+        let key = SealKey::P256(key);
         let write = |path: &Path, source| SealError::Write {
             path: path.to_owned(),
             source,
         };
         std::fs::create_dir_all(&dir).map_err(|e| write(&dir, e))?;
         restrict_to_owner(&dir, 0o700).map_err(|e| write(&dir, e))?;
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| SealError::Make(e.to_string()))?;
+        let pem = key.to_pkcs8_pem().map_err(SealError::Make)?;
         write_private(&key_path, pem.as_bytes()).map_err(|e| write(&key_path, e))?;
         let cert_path = dir.join("seal.crt");
         let cert_pem = certificate.to_pem(LineEnding::LF).map_err(make)?;
@@ -100,6 +178,74 @@ impl Seal {
             key,
             certificate,
             certificate_der,
+            chain: Vec::new(),
+        })
+    }
+
+    /// Takes the school's seal from a certificate authority's PKCS#12 file:
+    /// the key and certificate (P-256 or RSA) and the authorities with them.
+    /// An existing seal is never replaced.
+    pub fn import(
+        archive: &Path,
+        slug: &str,
+        p12: &[u8],
+        password: &str,
+    ) -> Result<Self, SealError> {
+        let dir = seal_dir(archive, slug);
+        let key_path = dir.join("seal.key");
+        if key_path.exists() {
+            return Err(SealError::Exists(dir));
+        }
+        let refused = |message: String| SealError::Import(message);
+        let contents = super::pkcs12::read(p12, password).map_err(refused)?;
+        let mut certificates = contents
+            .certificates
+            .iter()
+            .map(|der| Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| refused(format!("a certificate in it cannot be read: {e}")))?;
+        let key = SealKey::from_pkcs8_der(&contents.keys[0]).map_err(refused)?;
+        let public = key.public_der().map_err(refused)?;
+        // The key's own certificate first, whatever order the file keeps.
+        let own = certificates
+            .iter()
+            .position(|c| {
+                c.tbs_certificate()
+                    .subject_public_key_info()
+                    .to_der()
+                    .is_ok_and(|spki| spki == public)
+            })
+            .ok_or_else(|| refused("none of its certificates is the key's".into()))?;
+        let certificate = certificates.remove(own);
+        let make = |e: der::Error| SealError::Make(e.to_string());
+        let certificate_der = certificate.to_der().map_err(make)?;
+        let write = |path: &Path, source| SealError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| write(&dir, e))?;
+        restrict_to_owner(&dir, 0o700).map_err(|e| write(&dir, e))?;
+        let pem = key.to_pkcs8_pem().map_err(SealError::Make)?;
+        write_private(&key_path, pem.as_bytes()).map_err(|e| write(&key_path, e))?;
+        let cert_path = dir.join("seal.crt");
+        let cert_pem = certificate.to_pem(LineEnding::LF).map_err(make)?;
+        crate::durable::write_atomically(&cert_path, cert_pem.as_bytes())
+            .map_err(|e| write(&cert_path, e))?;
+        if !certificates.is_empty() {
+            let chain_path = dir.join("chain.pem");
+            let pems = certificates
+                .iter()
+                .map(|c| c.to_pem(LineEnding::LF))
+                .collect::<Result<String, _>>()
+                .map_err(make)?;
+            crate::durable::write_atomically(&chain_path, pems.as_bytes())
+                .map_err(|e| write(&chain_path, e))?;
+        }
+        Ok(Self {
+            key,
+            certificate,
+            certificate_der,
+            chain: certificates,
         })
     }
 
@@ -120,34 +266,40 @@ impl Seal {
             path: path.to_owned(),
             message,
         };
-        let key = SigningKey::from_pkcs8_pem(&read(&key_path)?)
+        let key_pem = read(&key_path)?;
+        let (_, key_der) = der::pem::decode_vec(key_pem.as_bytes())
             .map_err(|e| invalid(&key_path, e.to_string()))?;
+        let key = SealKey::from_pkcs8_der(&key_der).map_err(|e| invalid(&key_path, e))?;
         let cert_path = dir.join("seal.crt");
         let certificate = Certificate::from_pem(read(&cert_path)?.as_bytes())
             .map_err(|e| invalid(&cert_path, e.to_string()))?;
         let certificate_der = certificate
             .to_der()
             .map_err(|e| invalid(&cert_path, e.to_string()))?;
-        let public = key
-            .verifying_key()
-            .to_public_key_der()
-            .map_err(|e| invalid(&key_path, e.to_string()))?;
+        let public = key.public_der().map_err(|e| invalid(&key_path, e))?;
         let named = certificate
             .tbs_certificate()
             .subject_public_key_info()
             .to_der()
             .map_err(|e| invalid(&cert_path, e.to_string()))?;
-        if public.as_bytes() != named.as_slice() {
+        if public != named {
             return Err(invalid(
                 &cert_path,
                 "the certificate is not the key's (seal.crt and seal.key do not belong together)"
                     .into(),
             ));
         }
+        let chain_path = dir.join("chain.pem");
+        let chain = match chain_path.exists() {
+            true => Certificate::load_pem_chain(read(&chain_path)?.as_bytes())
+                .map_err(|e| invalid(&chain_path, e.to_string()))?,
+            false => Vec::new(),
+        };
         Ok(Some(Self {
             key,
             certificate,
             certificate_der,
+            chain,
         }))
     }
 }
