@@ -326,6 +326,21 @@ fn a_sealed_return_with_one_byte_changed_or_a_page_added_is_rejected() {
     assert_eq!(verdict(&bytes, "added-copy.pdf"), "rejected");
 }
 
+/// `aup seal import` of `p12` with `password` on standard input.
+fn import(scratch: &Scratch, p12: &std::path::Path, password: &str) -> common::Run {
+    scratch.aup_stdin(
+        &[
+            "seal",
+            "import",
+            "--school",
+            "pakeman",
+            p12.to_str().unwrap(),
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    )
+}
+
 /// A certificate authority (RSA) and a seal certificate it issued, of `kind`
 /// (rsa or ec), bundled as PKCS#12 with `password` (`aes` or `legacy`):
 /// (the .p12, the authority's certificate).
@@ -376,35 +391,11 @@ fn a_seal_from_a_certificate_authority_is_trusted_through_the_authority() {
         let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
         let (p12, ca) = authority_seal(&scratch, kind, "aes");
         // A wrong password opens nothing and keeps nothing.
-        let wrong = scratch
-            .aup_stdin(
-                &[
-                    "seal",
-                    "import",
-                    "--school",
-                    "pakeman",
-                    p12.to_str().unwrap(),
-                    "--password-stdin",
-                ],
-                "wrong\n",
-            )
-            .failure();
+        let wrong = import(&scratch, &p12, "wrong").failure();
         assert!(wrong.contains("the password does not open it"), "{wrong}");
         assert!(!scratch.path("archive/seals/pakeman").exists());
 
-        let imported = scratch
-            .aup_stdin(
-                &[
-                    "seal",
-                    "import",
-                    "--school",
-                    "pakeman",
-                    p12.to_str().unwrap(),
-                    "--password-stdin",
-                ],
-                "correct horse\n",
-            )
-            .success();
+        let imported = import(&scratch, &p12, "correct horse").success();
         assert!(
             imported
                 .stderr()
@@ -448,19 +439,7 @@ fn a_seal_from_a_certificate_authority_is_trusted_through_the_authority() {
 fn a_pkcs12_file_with_the_old_encryption_is_refused_with_how_to_export_it() {
     let scratch = Scratch::pakeman_issued("Name,Role\nAmelia Hart,Class Teacher\n", &[]);
     let (p12, _) = authority_seal(&scratch, "rsa", "legacy");
-    let refused = scratch
-        .aup_stdin(
-            &[
-                "seal",
-                "import",
-                "--school",
-                "pakeman",
-                p12.to_str().unwrap(),
-                "--password-stdin",
-            ],
-            "correct horse\n",
-        )
-        .failure();
+    let refused = import(&scratch, &p12, "correct horse").failure();
     assert!(refused.contains("old 3DES/RC2 encryption"), "{refused}");
     assert!(refused.contains("openssl pkcs12 -export"), "{refused}");
     assert!(!scratch.path("archive/seals/pakeman").exists());

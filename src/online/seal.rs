@@ -137,6 +137,16 @@ pub enum SealError {
     Import(String),
 }
 
+/// Refuses to make a seal where there is one: returns already sealed name its
+/// certificate.
+fn no_seal_yet(archive: &Path, slug: &str) -> Result<(), SealError> {
+    let dir = seal_dir(archive, slug);
+    match dir.join("seal.key").exists() {
+        true => Err(SealError::Exists(dir)),
+        false => Ok(()),
+    }
+}
+
 /// `<archive>/seals/<slug>`.
 pub fn seal_dir(archive: &Path, slug: &str) -> PathBuf {
     archive.join("seals").join(slug)
@@ -152,34 +162,20 @@ impl Seal {
         school_name: &str,
         today: time::Date,
     ) -> Result<Self, SealError> {
-        let dir = seal_dir(archive, slug);
-        let key_path = dir.join("seal.key");
-        if key_path.exists() {
-            return Err(SealError::Exists(dir));
-        }
+        no_seal_yet(archive, slug)?;
         let key = new_key()?;
         let certificate = self_signed(&key, school_name, today)?;
-        let make = |e: der::Error| SealError::Make(e.to_string());
-        let certificate_der = certificate.to_der().map_err(make)?;
-        let key = SealKey::P256(key);
-        let write = |path: &Path, source| SealError::Write {
-            path: path.to_owned(),
-            source,
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| write(&dir, e))?;
-        restrict_to_owner(&dir, 0o700).map_err(|e| write(&dir, e))?;
-        let pem = key.to_pkcs8_pem().map_err(SealError::Make)?;
-        write_private(&key_path, pem.as_bytes()).map_err(|e| write(&key_path, e))?;
-        let cert_path = dir.join("seal.crt");
-        let cert_pem = certificate.to_pem(LineEnding::LF).map_err(make)?;
-        crate::durable::write_atomically(&cert_path, cert_pem.as_bytes())
-            .map_err(|e| write(&cert_path, e))?;
-        Ok(Self {
-            key,
+        let certificate_der = certificate
+            .to_der()
+            .map_err(|e| SealError::Make(e.to_string()))?;
+        let seal = Self {
+            key: SealKey::P256(key),
             certificate,
             certificate_der,
             chain: Vec::new(),
-        })
+        };
+        seal.write(archive, slug)?;
+        Ok(seal)
     }
 
     /// Takes the school's seal from a certificate authority's PKCS#12 file:
@@ -191,11 +187,7 @@ impl Seal {
         p12: &[u8],
         password: &str,
     ) -> Result<Self, SealError> {
-        let dir = seal_dir(archive, slug);
-        let key_path = dir.join("seal.key");
-        if key_path.exists() {
-            return Err(SealError::Exists(dir));
-        }
+        no_seal_yet(archive, slug)?;
         let refused = |message: String| SealError::Import(message);
         let contents = super::pkcs12::read(p12, password).map_err(refused)?;
         let mut certificates = contents
@@ -217,23 +209,41 @@ impl Seal {
             })
             .ok_or_else(|| refused("none of its certificates is the key's".into()))?;
         let certificate = certificates.remove(own);
+        let certificate_der = certificate
+            .to_der()
+            .map_err(|e| SealError::Make(e.to_string()))?;
+        let seal = Self {
+            key,
+            certificate,
+            certificate_der,
+            chain: certificates,
+        };
+        seal.write(archive, slug)?;
+        Ok(seal)
+    }
+
+    /// Writes the seal's files: the key (0600, never over an existing one),
+    /// the certificate, and the authorities' chain when there is one.
+    fn write(&self, archive: &Path, slug: &str) -> Result<(), SealError> {
+        let dir = seal_dir(archive, slug);
         let make = |e: der::Error| SealError::Make(e.to_string());
-        let certificate_der = certificate.to_der().map_err(make)?;
         let write = |path: &Path, source| SealError::Write {
             path: path.to_owned(),
             source,
         };
         std::fs::create_dir_all(&dir).map_err(|e| write(&dir, e))?;
         restrict_to_owner(&dir, 0o700).map_err(|e| write(&dir, e))?;
-        let pem = key.to_pkcs8_pem().map_err(SealError::Make)?;
+        let key_path = dir.join("seal.key");
+        let pem = self.key.to_pkcs8_pem().map_err(SealError::Make)?;
         write_private(&key_path, pem.as_bytes()).map_err(|e| write(&key_path, e))?;
         let cert_path = dir.join("seal.crt");
-        let cert_pem = certificate.to_pem(LineEnding::LF).map_err(make)?;
+        let cert_pem = self.certificate.to_pem(LineEnding::LF).map_err(make)?;
         crate::durable::write_atomically(&cert_path, cert_pem.as_bytes())
             .map_err(|e| write(&cert_path, e))?;
-        if !certificates.is_empty() {
+        if !self.chain.is_empty() {
             let chain_path = dir.join("chain.pem");
-            let pems = certificates
+            let pems = self
+                .chain
                 .iter()
                 .map(|c| c.to_pem(LineEnding::LF))
                 .collect::<Result<String, _>>()
@@ -241,12 +251,7 @@ impl Seal {
             crate::durable::write_atomically(&chain_path, pems.as_bytes())
                 .map_err(|e| write(&chain_path, e))?;
         }
-        Ok(Self {
-            key,
-            certificate,
-            certificate_der,
-            chain: certificates,
-        })
+        Ok(())
     }
 
     /// The school's seal, if it has one.
