@@ -486,12 +486,25 @@ fn a_kill_between_commit_and_head_write_is_no_tampering_alarm() {
 }
 
 #[test]
+fn tidying_after_a_crash_leaves_the_temporary_files_of_a_running_process() {
+    // `aup serve` writes the audit head's next value through a temporary file
+    // while a CLI ingest starts beside it: that file is not a crash's leftover.
+    let scratch = school();
+    let live = format!("archive/.audit.head.next.{}.tmp", std::process::id());
+    scratch.write(&live, "1 abc\n");
+    let run = scratch.aup(&["ingest", "--settle", "0"]).success();
+    assert!(!run.stderr().contains("temporary file"), "{}", run.stderr());
+    assert!(scratch.path(&live).exists());
+}
+
+#[test]
 fn temporary_files_of_a_killed_run_are_removed_by_the_next() {
     let scratch = school();
+    // Process 4194305 cannot exist (Linux numbers processes below 2^22).
     let leftovers = [
-        "archive/received/ab/.abcdef.pdf.4242.tmp",
-        "archive/received/.incoming.4242.tmp",
-        "archive/pakeman/2025-26/returns/.PAK-2526-0001-X-1234.pdf.4242.link",
+        "archive/received/ab/.abcdef.pdf.4194305.tmp",
+        "archive/received/.incoming.4194305.tmp",
+        "archive/pakeman/2025-26/returns/.PAK-2526-0001-X-1234.pdf.4194305.link",
     ];
     for leftover in leftovers {
         scratch.write(leftover, &"x".repeat(100_000));

@@ -57,6 +57,26 @@ pub(super) fn open_lock_file(path: &Path) -> Result<(std::fs::File, PathBuf), Ar
 /// `.<name>.<pid>.link`, `.incoming.<pid>.tmp`, as big as a scan) anywhere in the
 /// archive. Call only under the archive's lock: no other run is writing then.
 /// Returns a note for the run's output when anything was removed.
+/// Whether a temporary file named `.<name>.<pid>.tmp` (or `.link`), as
+/// `durable` names them, belongs to a process that is still running.
+fn written_by_a_live_process(file_name: &str) -> bool {
+    let stem = file_name
+        .strip_suffix(".tmp")
+        .or_else(|| file_name.strip_suffix(".link"))
+        .unwrap_or(file_name);
+    let Some(pid) = stem
+        .rsplit('.')
+        .next()
+        .and_then(|p| p.parse::<libc::pid_t>().ok())
+        .filter(|pid| *pid > 0)
+    else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists.
+    let status = unsafe { libc::kill(pid, 0) };
+    status == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 pub fn tidy_after_crash(root: &Path) -> Vec<String> {
     let (mut files, mut bytes) = (0u64, 0u64);
     for entry in walkdir::WalkDir::new(root)
@@ -68,7 +88,9 @@ pub fn tidy_after_crash(root: &Path) -> Vec<String> {
         let temporary = name.starts_with('.')
             && (name.ends_with(".tmp") || name.ends_with(".link"))
             && entry.file_type().is_file();
-        if temporary {
+        // A temporary file of a process still running is being written now
+        // (`aup serve` records uploads beside a CLI run): it is not left over.
+        if temporary && !written_by_a_live_process(&name) {
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             if std::fs::remove_file(entry.path()).is_ok() {
                 files += 1;
