@@ -109,14 +109,14 @@ pub fn resolve(
     school.resolve(&catalogue).map_err(GenerateError::Config)
 }
 
-/// Compiles a resolved school's staff AUP: the readable policy, or (`form`) the
-/// base of personal forms.
-pub fn compile(
+/// The Typst world of a resolved school's staff AUP: the readable policy, or
+/// (`form`) the base of personal forms.
+fn world(
     resolved: &ResolvedSchool,
     slug: &SchoolSlug,
     plan: &GeneratePlan,
     form: bool,
-) -> Result<Compiled, GenerateError> {
+) -> Result<AupWorld, GenerateError> {
     let year = plan.year().to_string();
     let files = render::inputs::template_files(
         &resolved.input,
@@ -126,18 +126,33 @@ pub fn compile(
         form,
     )
     .map_err(|e| GenerateError::Other(format!("cannot encode the template input: {e}")))?;
-    let render_error = |source| GenerateError::Render {
-        school: slug.clone(),
-        source,
-    };
-    let world = AupWorld::new(Job {
+    AupWorld::new(Job {
         templates: &plan.templates,
         main: STAFF_AUP,
         files,
         today: plan.date,
     })
-    .map_err(render_error)?;
-    world.compile().map_err(render_error)
+    .map_err(|source| render_error(slug, source))
+}
+
+fn render_error(slug: &SchoolSlug, source: RenderError) -> GenerateError {
+    GenerateError::Render {
+        school: slug.clone(),
+        source,
+    }
+}
+
+/// Compiles a resolved school's staff AUP: the readable policy, or (`form`) the
+/// base of personal forms.
+pub fn compile(
+    resolved: &ResolvedSchool,
+    slug: &SchoolSlug,
+    plan: &GeneratePlan,
+    form: bool,
+) -> Result<Compiled, GenerateError> {
+    world(resolved, slug, plan, form)?
+        .compile()
+        .map_err(|source| render_error(slug, source))
 }
 
 /// The policy as HTML, from the same template and data as the PDF: its words,
@@ -148,27 +163,9 @@ pub fn policy_html(
     slug: &SchoolSlug,
     plan: &GeneratePlan,
 ) -> Result<String, GenerateError> {
-    let year = plan.year().to_string();
-    let files = render::inputs::template_files(
-        &resolved.input,
-        resolved.signature_image.as_ref(),
-        &year,
-        &long_date(plan.date),
-        false,
-    )
-    .map_err(|e| GenerateError::Other(format!("cannot encode the template input: {e}")))?;
-    let render_error = |source| GenerateError::Render {
-        school: slug.clone(),
-        source,
-    };
-    let world = AupWorld::new(Job {
-        templates: &plan.templates,
-        main: STAFF_AUP,
-        files,
-        today: plan.date,
-    })
-    .map_err(render_error)?;
-    let (html, _warnings) = world.compile_html().map_err(render_error)?;
+    let (html, _warnings) = world(resolved, slug, plan, false)?
+        .compile_html()
+        .map_err(|source| render_error(slug, source))?;
     Ok(html)
 }
 
@@ -193,15 +190,19 @@ pub fn fingerprint(
     form: &Compiled,
     slug: &SchoolSlug,
 ) -> Result<Fingerprint, GenerateError> {
-    let boxes = form.field_boxes().map_err(|source| GenerateError::Render {
-        school: slug.clone(),
-        source,
-    })?;
-    Ok(Fingerprint::from_hex(&render::printed::fingerprint(
+    let boxes = form
+        .field_boxes()
+        .map_err(|source| render_error(slug, source))?;
+    Ok(fingerprint_with(policy, form, &boxes))
+}
+
+/// [`fingerprint`] with the form's boxes already read.
+fn fingerprint_with(policy: &Compiled, form: &Compiled, boxes: &[render::FieldBox]) -> Fingerprint {
+    Fingerprint::from_hex(&render::printed::fingerprint(
         &policy.document,
         &form.document,
-        &boxes,
-    )))
+        boxes,
+    ))
 }
 
 /// Generates one school: the policy, a form per roster person and per blank, the
@@ -219,16 +220,14 @@ pub fn generate_school(
     };
     let year = plan.year();
     let year_dir = plan.year_dir(slug);
-    let render_error = |source| GenerateError::Render {
-        school: slug.clone(),
-        source,
-    };
+    let render_error = |source| render_error(slug, source);
 
     let recipients = recipients(&people, plan.blank);
     // The form is compiled even when nobody is on the roster: the version is a
     // digest of both, and must not depend on whether anyone gets a form.
     let (policy, base) = compile_policy_and_form(&resolved, slug, plan)?;
-    let fingerprint = fingerprint(&policy, &base, slug)?;
+    let boxes = base.field_boxes().map_err(render_error)?;
+    let fingerprint = fingerprint_with(&policy, &base, &boxes);
     let policy_pdf = policy
         .pdf(&format!("aup/{slug}/{year}/staff"), year.first_day())
         .map_err(render_error)?;
@@ -252,7 +251,6 @@ pub fn generate_school(
     let base_pdf = base
         .pdf(&format!("aup/{slug}/{year}/staff-form"), year.first_day())
         .map_err(render_error)?;
-    let boxes = base.field_boxes().map_err(render_error)?;
     let stamp_error = |source| GenerateError::Stamp {
         school: slug.clone(),
         source,

@@ -453,31 +453,9 @@ pub async fn form_issued(
         return refused;
     }
     form_file(user, app, id, |app, _, form| {
-        let folder = app
-            .folders
-            .out
-            .join(&form.school)
-            .join(&form.year)
-            .join("forms");
-        let prefix = format!("{}-", form.form_id);
-        let path = std::fs::read_dir(&folder)
-            .ok()?
-            .flatten()
-            .find(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))?
-            .path();
-        let relative = path
-            .strip_prefix(&app.folders.out)
-            .ok()?
-            .to_str()?
-            .to_owned();
-        let path = inside(&app.folders.out, &relative)?;
-        let bytes = std::fs::read(&path).ok()?;
-        let same = form.file_sha256.as_deref().is_none_or(|sha| {
-            use sha2::Digest;
-            sha == crate::form::id::hex(&sha2::Sha256::digest(&bytes))
-        });
+        let (path, _) = super::downloads::issued_form(&app.folders.out, form)?;
         let name = path.file_name()?.to_str()?.to_owned();
-        same.then_some((path, name))
+        Some((path, name))
     })
     .await
 }

@@ -51,6 +51,8 @@ type PolicyKey = (String, String);
 /// The policy's words for the page: what comes before the declaration, and
 /// the declaration.
 pub struct PolicyText {
+    /// The school's name, as its file gives it.
+    pub school: String,
     pub body: String,
     pub declaration: String,
 }
@@ -82,8 +84,11 @@ impl Signing {
 enum Opened {
     /// Nothing: unknown, expired, revoked, or not a token.
     Nothing,
-    /// Signed already, on this day (RFC 3339).
-    Used { form: RegisteredForm, at: String },
+    /// Signed already (the link's `used_at` says when).
+    Used {
+        link: SigningLink,
+        form: RegisteredForm,
+    },
     /// A link of an older policy version: a newer form exists, or not.
     Changed { newer: bool },
     /// Ready to sign.
@@ -106,8 +111,8 @@ fn open(app: &App, token: &str) -> Opened {
     let Ok(Some(form)) = index.issued(&link.form_id) else {
         return Opened::Nothing;
     };
-    if let Some(at) = link.used_at.clone() {
-        return Opened::Used { form, at };
+    if link.used_at.is_some() {
+        return Opened::Used { link, form };
     }
     let today = time::OffsetDateTime::now_utc().date().to_string();
     if link.revoked_at.is_some() || link.expires_on < today {
@@ -124,9 +129,14 @@ fn open(app: &App, token: &str) -> Opened {
     Opened::Open { link, form }
 }
 
-/// The client, as the brake counts it (see `auth::client_address`).
-fn client(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    super::auth::client_address(app, peer, headers)
+/// The client, as the brake counts it (see `auth::client_address`), or the
+/// refusal when it has tried too many links that open nothing.
+fn unbraked(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Result<IpAddr, Response> {
+    let address = super::auth::client_address(app, peer, headers);
+    match app.signing.refused(address) {
+        true => Err(too_many(app)),
+        false => Ok(address),
+    }
 }
 
 fn page(app: &App, name: &str, status: StatusCode, context: minijinja::Value) -> Response {
@@ -160,7 +170,8 @@ fn too_many(app: &App) -> Response {
     )
 }
 
-fn used(app: &App, token: &str, form: &RegisteredForm, at: &str) -> Response {
+fn used(app: &App, token: &str, form: &RegisteredForm, link: &SigningLink) -> Response {
+    let at = link.used_at.as_deref().unwrap_or_default();
     page(
         app,
         "link.html",
@@ -227,7 +238,7 @@ fn policy_text(app: &App, form: &RegisteredForm) -> Result<Option<Arc<PolicyText
         crate::generate::fingerprint(&policy, &base, &loaded.slug).map_err(|e| e.to_string())?;
     let html =
         crate::generate::policy_html(&resolved, &loaded.slug, &plan).map_err(|e| e.to_string())?;
-    let text = Arc::new(split_policy(&html));
+    let text = Arc::new(split_policy(&html, &loaded.config.name));
     app.signing
         .policies
         .lock()
@@ -238,7 +249,7 @@ fn policy_text(app: &App, form: &RegisteredForm) -> Result<Option<Arc<PolicyText
 
 /// Typst's HTML document cut into the policy (its body up to the declaration)
 /// and the declaration's paragraph. Typst escaped every text it wrote.
-fn split_policy(html: &str) -> PolicyText {
+fn split_policy(html: &str, school: &str) -> PolicyText {
     let body = html
         .split_once("<body>")
         .map(|(_, rest)| rest)
@@ -252,11 +263,13 @@ fn split_policy(html: &str) -> PolicyText {
                 .map(|(p, _)| p.to_owned())
                 .unwrap_or_default();
             PolicyText {
+                school: school.to_owned(),
                 body: policy.to_owned(),
                 declaration,
             }
         }
         None => PolicyText {
+            school: school.to_owned(),
             body: body.to_owned(),
             declaration: String::new(),
         },
@@ -315,10 +328,6 @@ fn sign_page(
     let Some(csrf) = csrf(app, link) else {
         return nothing(app);
     };
-    let school_name =
-        crate::config::load(&app.folders.schools.join(format!("{}.yaml", form.school)))
-            .map(|s| s.config.name)
-            .unwrap_or_else(|_| form.school.clone());
     page(
         app,
         "sign.html",
@@ -330,7 +339,7 @@ fn sign_page(
         context! {
             token => token,
             csrf => csrf,
-            school => school_name,
+            school => policy.school.clone(),
             name => form.name.clone().unwrap_or_default(),
             role => role.map(str::to_owned).or_else(|| form.role.clone()).unwrap_or_default(),
             date => today_long(),
@@ -348,16 +357,16 @@ pub async fn show(
     headers: HeaderMap,
     UrlPath(token): UrlPath<String>,
 ) -> Response {
-    let address = client(&app, peer, &headers);
-    if app.signing.refused(address) {
-        return too_many(&app);
-    }
+    let address = match unbraked(&app, peer, &headers) {
+        Ok(address) => address,
+        Err(refused) => return refused,
+    };
     super::pages::blocking(move || match open(&app, &token) {
         Opened::Nothing => {
             app.signing.guessed(address);
             nothing(&app)
         }
-        Opened::Used { form, at } => used(&app, &token, &form, &at),
+        Opened::Used { link, form } => used(&app, &token, &form, &link),
         Opened::Changed { newer } => changed(&app, newer),
         Opened::Open { link, form } => sign_page(&app, &token, &link, &form, None, None),
     })
@@ -388,10 +397,10 @@ pub async fn submit(
     UrlPath(token): UrlPath<String>,
     axum::Form(form): axum::Form<SignForm>,
 ) -> Response {
-    let address = client(&app, peer, &headers);
-    if app.signing.refused(address) {
-        return too_many(&app);
-    }
+    let address = match unbraked(&app, peer, &headers) {
+        Ok(address) => address,
+        Err(refused) => return refused,
+    };
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -405,7 +414,7 @@ pub async fn submit(
                 app.signing.guessed(address);
                 return nothing(&app);
             }
-            Opened::Used { form, at } => return used(&app, &token, &form, &at),
+            Opened::Used { link, form } => return used(&app, &token, &form, &link),
             Opened::Changed { newer } => return changed(&app, newer),
             Opened::Open { link, form } => (link, form),
         };
@@ -444,20 +453,11 @@ pub async fn submit(
             return again(&format!("{}{}", capitalised(&problem), "."));
         }
         match sign(&app, &link, &issued, role, &mark, address, &user_agent) {
-            Ok(()) => {
-                let at = time::OffsetDateTime::now_utc()
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default();
-                used(&app, &token, &issued, &at)
-            }
-            Err(SignError::Used) => {
-                let at = Archive::open_read_only(&app.folders.archive)
-                    .ok()
-                    .and_then(|i| i.link_by_token(&links::token_sha256(&token)).ok().flatten())
-                    .and_then(|l| l.used_at)
-                    .unwrap_or_default();
-                used(&app, &token, &issued, &at)
-            }
+            // Signed now, or by a submit a moment before: as the link now says.
+            Ok(()) | Err(SignError::Used) => match open(&app, &token) {
+                Opened::Used { link, form } => used(&app, &token, &form, &link),
+                _ => nothing(&app),
+            },
             Err(SignError::NoSeal) => page(
                 &app,
                 "link.html",
@@ -530,7 +530,13 @@ fn sign(
         Ok(None) => return Err(SignError::NoSeal),
         Err(e) => return Err(failed(&e)),
     };
-    let issued = issued_pdf(app, form).map_err(|e| failed(&e))?;
+    let (_, issued) = super::downloads::issued_form(&app.folders.out, form).ok_or_else(|| {
+        SignError::Failed(format!(
+            "the issued form {} is not under {} as it was issued",
+            form.form_id,
+            app.folders.out.display()
+        ))
+    })?;
     let date = today_long();
     let filled = fill(
         &issued,
@@ -643,33 +649,6 @@ fn signed_copy(archive: &Path, link: i64) -> PathBuf {
     archive.join("signed-online").join(format!("{link}.pdf"))
 }
 
-/// The person's form as issued: from `out/`, checked against the register.
-fn issued_pdf(app: &App, form: &RegisteredForm) -> Result<Vec<u8>, String> {
-    let folder = app
-        .folders
-        .out
-        .join(&form.school)
-        .join(&form.year)
-        .join("forms");
-    let prefix = format!("{}-", form.form_id);
-    let entries = std::fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with(&prefix) && name.ends_with(".pdf")) {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).map_err(|e| e.to_string())?;
-        if form.file_sha256.as_deref() == Some(hex(&Sha256::digest(&bytes)).as_str()) {
-            return Ok(bytes);
-        }
-    }
-    Err(format!(
-        "the issued form {} is not in {} as it was issued",
-        form.form_id,
-        folder.display()
-    ))
-}
-
 /// The person's signed copy, once signed.
 pub async fn signed_pdf(
     State(app): State<Arc<App>>,
@@ -677,41 +656,26 @@ pub async fn signed_pdf(
     headers: HeaderMap,
     UrlPath(token): UrlPath<String>,
 ) -> Response {
-    let address = client(&app, peer, &headers);
-    if app.signing.refused(address) {
-        return too_many(&app);
-    }
-    super::pages::blocking(move || {
-        let link = links::looks_like_token(&token)
-            .then(|| Archive::open_read_only(&app.folders.archive).ok())
-            .flatten()
-            .and_then(|index| {
-                index
-                    .link_by_token(&links::token_sha256(&token))
-                    .ok()
-                    .flatten()
-            })
-            .filter(|link| link.used_at.is_some());
-        let Some(link) = link else {
+    let address = match unbraked(&app, peer, &headers) {
+        Ok(address) => address,
+        Err(refused) => return refused,
+    };
+    let found = tokio::task::spawn_blocking(move || match open(&app, &token) {
+        Opened::Used { link, .. } => Ok((signed_copy(&app.folders.archive, link.id), link.form_id)),
+        Opened::Nothing => {
             app.signing.guessed(address);
-            return nothing(&app);
-        };
-        match std::fs::read(signed_copy(&app.folders.archive, link.id)) {
-            Ok(bytes) => (
-                [
-                    (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{}-signed.pdf\"", link.form_id),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response(),
-            Err(_) => nothing(&app),
+            Err(nothing(&app))
         }
+        _ => Err(nothing(&app)),
     })
-    .await
+    .await;
+    match found {
+        Ok(Ok((path, form_id))) => {
+            super::downloads::send(&path, &format!("{form_id}-signed.pdf"), false).await
+        }
+        Ok(Err(response)) => response,
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "failed").into_response(),
+    }
 }
 
 pub async fn script() -> Response {
