@@ -249,6 +249,36 @@ fn a_typed_signature_counts_and_nonsense_is_refused() {
     // Unsealed, it is a PDF filled in a reader: accepted, by ink in the box.
     assert_eq!(report["verdict"], "accepted", "{report:#}");
     assert_eq!(report["method"], "pdf", "{report:#}");
+    // Drawn in the handwriting as outlines, inside the box: ink for poppler,
+    // and no second "Amelia Hart" in the text layer.
+    let issued = scratch.form_pdf("pakeman", "amelia-hart");
+    let where_ink = common::python("ink_outside_boxes.py", &[&issued, &path]);
+    assert!(where_ink.contains("signer_signature: inked"), "{where_ink}");
+    assert!(
+        where_ink.contains("outside boxes: 0 pixels changed"),
+        "{where_ink}"
+    );
+    let artefacts = common::repo().join("target/test-artefacts/seal");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    std::fs::copy(&path, artefacts.join("typed-signature.pdf")).unwrap();
+    let names = |pdf: &std::path::Path| common::pdftotext(pdf).matches("Amelia Hart").count();
+    assert_eq!(names(&path), names(&issued));
+    // A Polish name, in the handwriting too.
+    let polish = SignatureMark::Typed("Łukasz Wójcik".into());
+    let filled = fill(
+        &form,
+        &Submission {
+            role: "Class Teacher",
+            date: "8 September 2025",
+            signature: &polish,
+        },
+    )
+    .unwrap();
+    let polish_pdf = scratch.path("polish.pdf");
+    std::fs::write(&polish_pdf, &filled).unwrap();
+    assert!(!common::pdftotext(&polish_pdf).contains("Łukasz"));
+    let where_ink = common::python("ink_outside_boxes.py", &[&issued, &polish_pdf]);
+    assert!(where_ink.contains("signer_signature: inked"), "{where_ink}");
 
     for (mark, said) in [
         (SignatureMark::Drawn(vec![]), "the signature pad is empty"),

@@ -12,25 +12,29 @@ use std::time::Duration;
 use common::{Scratch, run_tool};
 use office::{Client, Server, answer, count, office, wait_until};
 
-/// The office's school with a seal, and the links of everyone who has not
-/// signed, for `server`: (name, link).
+/// `aup links` for Pakeman's 2025-26 forms as JSON lines, with `extra`.
+fn links_json(scratch: &Scratch, public_url: &str, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "links",
+        "--school",
+        "pakeman",
+        "--year",
+        "2025-26",
+        "--expires",
+        "2027-08-31",
+        "--public-url",
+        public_url,
+        "--format",
+        "json",
+    ];
+    args.extend(extra);
+    scratch.aup(&args).success()
+}
+
+/// The links of everyone who has not signed, for `server`: (name, link).
 fn links(scratch: &Scratch, server: &Server) -> Vec<(String, String)> {
-    let run = scratch
-        .aup(&[
-            "links",
-            "--school",
-            "pakeman",
-            "--year",
-            "2025-26",
-            "--expires",
-            "2027-08-31",
-            "--public-url",
-            &server.url,
-            "--format",
-            "json",
-        ])
-        .success();
-    run.json_lines()
+    links_json(scratch, &server.url, &[])
+        .json_lines()
         .into_iter()
         .map(|l| {
             (
@@ -268,12 +272,13 @@ fn links_that_open_nothing_all_look_alike_and_guesses_are_braked() {
     assert_eq!(count(&scratch, "SELECT COUNT(*) FROM audit"), before);
     assert!(office::inbox_files(&scratch).is_empty());
 
-    // Twenty wrong tokens from one client, and that client is refused even its
-    // own link; the next client is not.
-    for n in 0..20 {
-        let guess = format!("/s/{:A>43}", n);
-        assert_eq!(from(&guess, "198.51.100.9").status, 404);
-    }
+    // Fifty wrong tokens from one client: the first twenty are answered, the
+    // rest refused, and then even its own link; the next client is not.
+    let answered: Vec<u16> = (0..50)
+        .map(|n| from(&format!("/s/{:A>43}", n), "198.51.100.9").status)
+        .collect();
+    assert_eq!(answered[..20], [404; 20]);
+    assert_eq!(answered[20..], [429; 30]);
     let amelia = link_of("Amelia Hart");
     assert_eq!(from(&amelia, "198.51.100.9").status, 429);
     assert_eq!(from(&amelia, "198.51.100.10").status, 200);
@@ -395,6 +400,10 @@ fn a_phone_signs_with_a_finger_and_another_types_without_javascript() {
         .unwrap_or_else(|| panic!("{seen}"));
     assert!(passed >= 10, "{seen}");
     assert!(seen.contains("download: http"), "{seen}");
+    assert!(
+        seen.contains("typed font: 1 \"AUP Handwriting\", cursive"),
+        "{seen}"
+    );
     let ink: usize = seen
         .lines()
         .find_map(|l| l.strip_prefix("pad ink pixels: "))
@@ -461,4 +470,177 @@ fn markup_in_a_schools_own_words_is_shown_as_text_on_the_signing_page() {
         1,
         "only the page's own script"
     );
+}
+
+#[test]
+fn someone_who_is_not_the_person_named_says_so_and_the_link_stops() {
+    let scratch = sealed_office();
+    let server = Server::start(&scratch, &["--out", "out"]);
+    let all = links(&scratch, &server);
+    let amelia = path_of(
+        &all.iter().find(|(n, _)| n == "Amelia Hart").unwrap().1,
+        &server,
+    );
+    let client = Client::anonymous(&server);
+    let page = client.get(&amelia);
+    assert!(
+        page.text().contains(&format!("href=\"{amelia}/not-me\"")),
+        "{}",
+        page.text()
+    );
+
+    let ask = client.get(&format!("{amelia}/not-me"));
+    assert_eq!(ask.status, 200);
+    let asked = ask.text();
+    assert!(asked.contains("If you are not Amelia Hart"), "{asked}");
+    assert!(asked.contains("This link is not for me"), "{asked}");
+    let csrf = page_csrf(&asked);
+
+    // Not from the page: nothing changes.
+    let forged = client.post_form(
+        &format!("{amelia}/not-me"),
+        "csrf=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    );
+    assert_eq!(forged.status, 403);
+    assert_eq!(client.get(&amelia).status, 200);
+
+    let said = client.post_form(&format!("{amelia}/not-me"), &format!("csrf={csrf}"));
+    assert_eq!(said.status, 200);
+    assert!(
+        said.text().contains("the school office has been told"),
+        "{}",
+        said.text()
+    );
+    let unknown = client.get("/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let now = client.get(&amelia);
+    assert_eq!((now.status, now.text()), (404, unknown.text()));
+    let audit = common::sqlite(&scratch.path("archive"), "SELECT detail FROM audit");
+    let (_, amelia_id) = office::form(&scratch, "amelia-hart");
+    assert!(
+        audit.contains(&format!(
+            "the person who opened the signing link of {amelia_id} said it is not theirs"
+        )),
+        "{audit}"
+    );
+    let token = amelia.trim_start_matches("/s/");
+    assert!(!audit.contains(token));
+
+    // No new link goes to the same address unasked.
+    let again = links(&scratch, &server);
+    assert!(again.iter().all(|(n, _)| n != "Amelia Hart"), "{again:?}");
+    let run = links_json(&scratch, &server.url, &["--renew", &amelia_id]);
+    assert!(
+        !run.stderr().contains("no new link for Amelia Hart"),
+        "{}",
+        run.stderr()
+    );
+    let renewed = run
+        .json_lines()
+        .into_iter()
+        .find(|l| l["name"] == "Amelia Hart")
+        .expect("a new link for Amelia");
+    let renewed = path_of(renewed["link"].as_str().unwrap(), &server);
+    assert_ne!(renewed, amelia);
+    assert_eq!(client.get(&renewed).status, 200);
+}
+
+#[test]
+fn the_office_downloads_everyones_signing_links_from_its_pages() {
+    let scratch = sealed_office();
+    let public = "https://aup.pakeman.example";
+    let server = Server::start(&scratch, &["--out", "out", "--public-url", public]);
+    let office = Client::signed_in(&server, "office");
+    let page = office.get("/school/pakeman/2025-26");
+    assert!(
+        page.text().contains("Signing links (CSV)"),
+        "{}",
+        page.text()
+    );
+    let viewer = Client::signed_in(&server, "viewer");
+    assert!(
+        !viewer
+            .get("/school/pakeman/2025-26")
+            .text()
+            .contains("Signing links")
+    );
+    let refused = viewer.post_form(
+        "/school/pakeman/2025-26/signing-links.csv",
+        &format!("csrf={}", viewer.csrf),
+    );
+    assert_eq!(refused.status, 403);
+    assert_eq!(count(&scratch, "SELECT COUNT(*) FROM signing_links"), 0);
+
+    let csv = office.post_form(
+        "/school/pakeman/2025-26/signing-links.csv",
+        &format!("csrf={}", office.csrf),
+    );
+    assert_eq!(csv.status, 200, "{}", csv.text());
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(csv.header("cache-control"), Some("no-store"));
+    let text = csv.text();
+    assert!(
+        text.starts_with("\u{feff}name,email,role,form_id,state,expires,link\r\n"),
+        "{text}"
+    );
+    let lines: Vec<&str> = text.trim_end().split("\r\n").skip(1).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    // A year over: the links stay open four weeks from today.
+    let four_weeks =
+        (time::OffsetDateTime::now_utc().date() + time::Duration::days(28)).to_string();
+    let amelia = lines
+        .iter()
+        .find(|l| l.starts_with("Amelia Hart,"))
+        .unwrap();
+    assert!(amelia.contains(&four_weeks), "{amelia}");
+    let link = amelia.rsplit(',').next().unwrap();
+    let path = link.strip_prefix(public).expect("the public address");
+    assert!(
+        Client::anonymous(&server)
+            .get(path)
+            .text()
+            .contains("For Amelia Hart.")
+    );
+
+    // The command line lists the same links, and the person's page says one is out.
+    let cli = scratch
+        .aup(&[
+            "links",
+            "--school",
+            "pakeman",
+            "--year",
+            "2025-26",
+            "--public-url",
+            public,
+        ])
+        .success();
+    assert!(cli.stdout().contains(link), "{}", cli.stdout());
+    let (_, amelia_id) = office::form(&scratch, "amelia-hart");
+    let person = office.get(&format!("/form/{amelia_id}")).text();
+    assert!(
+        person.contains("Signing online: a link is out, open until"),
+        "{person}"
+    );
+    assert!(!person.contains(path));
+    let audit = common::sqlite(&scratch.path("archive"), "SELECT detail FROM audit");
+    assert!(
+        audit.contains("office on the office's pages made signing links for"),
+        "{audit}"
+    );
+
+    // Without the public address the page offers nothing and says why.
+    drop(server);
+    let server = Server::start(&scratch, &["--out", "out"]);
+    let office = Client::signed_in(&server, "office");
+    assert!(
+        !office
+            .get("/school/pakeman/2025-26")
+            .text()
+            .contains("Signing links")
+    );
+    let said = office.post_form(
+        "/school/pakeman/2025-26/signing-links.csv",
+        &format!("csrf={}", office.csrf),
+    );
+    assert_eq!(said.status, 409);
+    assert!(said.text().contains("--public-url"), "{}", said.text());
 }

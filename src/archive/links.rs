@@ -19,6 +19,8 @@ pub struct SigningLink {
     pub expires_on: String,
     pub revoked_at: Option<String>,
     pub used_at: Option<String>,
+    /// When the person who opened it said it was not theirs.
+    pub reported_at: Option<String>,
 }
 
 /// A link to make: the form, its version, the nonce and the token's SHA-256.
@@ -38,10 +40,12 @@ fn link(row: &rusqlite::Row<'_>) -> rusqlite::Result<SigningLink> {
         expires_on: row.get(4)?,
         revoked_at: row.get(5)?,
         used_at: row.get(6)?,
+        reported_at: row.get(7)?,
     })
 }
 
-const COLUMNS: &str = "id, form_id, fingerprint, nonce, expires_on, revoked_at, used_at";
+const COLUMNS: &str =
+    "id, form_id, fingerprint, nonce, expires_on, revoked_at, used_at, reported_at";
 
 impl Archive {
     /// The link of `form_id` for `fingerprint` that still opens on `today`
@@ -97,6 +101,21 @@ impl Archive {
         )
     }
 
+    /// The newest link of `form_id`, whatever its state: what the office's
+    /// page says of signing online.
+    pub fn newest_link(&self, form_id: &str) -> Result<Option<SigningLink>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM signing_links WHERE form_id = ?1 ORDER BY id DESC LIMIT 1"
+                ),
+                params![form_id],
+                link,
+            )
+            .optional()?)
+    }
+
     /// The link a token opens, by the token's SHA-256, whatever its state.
     pub fn link_by_token(&self, token_sha256: &str) -> Result<Option<SigningLink>, ArchiveError> {
         Ok(self
@@ -121,6 +140,48 @@ impl Archive {
             &format!("{by} revoked {revoked} signing link(s) of {form_id}"),
         )?;
         Ok(revoked)
+    }
+
+    /// Revokes a link its recipient says is not theirs (an unused one only),
+    /// recorded so the office sees it and no new link goes to the same
+    /// address unasked; false when it was used or revoked already.
+    pub fn report_link(&self, id: i64, form_id: &str) -> Result<bool, ArchiveError> {
+        let tx = self.begin_audited()?;
+        let at = now();
+        let reported = tx.execute(
+            "UPDATE signing_links SET revoked_at = ?2, reported_at = ?2
+             WHERE id = ?1 AND used_at IS NULL AND revoked_at IS NULL",
+            params![id, at],
+        )?;
+        if reported == 0 {
+            return Ok(false);
+        }
+        tx.commit(
+            "links",
+            &format!(
+                "the person who opened the signing link of {form_id} said it is not theirs; the link was revoked"
+            ),
+        )?;
+        Ok(true)
+    }
+
+    /// When the newest link of `form_id` for `fingerprint` was reported as not
+    /// its recipient's, if it was.
+    pub fn reported_link(
+        &self,
+        form_id: &str,
+        fingerprint: &str,
+    ) -> Result<Option<String>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT reported_at FROM signing_links WHERE form_id = ?1 AND fingerprint = ?2
+                 ORDER BY id DESC LIMIT 1",
+                params![form_id, fingerprint],
+                |row| row.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
     }
 
     /// Marks a link used, once: false when it was used already (two submits at

@@ -186,6 +186,12 @@ CREATE TABLE signing_links (
 CREATE INDEX signing_links_by_form ON signing_links (form_id);
 ";
 
+/// Step 7: a link whose recipient said "this is not me" (revoked then, and
+/// not made again for that form until the office asks).
+const LINK_REPORTS: &str = "
+ALTER TABLE signing_links ADD COLUMN reported_at TEXT;
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -195,11 +201,12 @@ fn migrations() -> Migrations<'static> {
         M::up(OFFICE),
         M::up(UPLOAD_SCOPE),
         M::up(SIGNING_LINKS),
+        M::up(LINK_REPORTS),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 6;
+pub const LATEST: usize = 7;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

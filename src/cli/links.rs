@@ -4,13 +4,13 @@ use std::path::PathBuf;
 
 use anstream::eprintln;
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::json;
 
 use super::{Outcome, SchoolsDir, json_line, select_schools};
-use crate::archive::{Archive, NewLink};
+use crate::archive::Archive;
 use crate::config::{self, AcademicYear, roster};
-use crate::online::links::{self, LinkKey};
-use crate::report::{self, State};
+use crate::online::links::LinkKey;
+use crate::online::mail_merge::{self, Wanted};
+use crate::report;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -38,12 +38,17 @@ pub struct ListArgs {
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// The last day the new links open the signing page, YYYY-MM-DD; by default
-    /// the end of the academic year (31 August).
+    /// the end of the academic year (31 August), or four weeks from today for
+    /// a year already over.
     #[arg(long, value_name = "DATE", value_parser = crate::config::year::iso_date_arg)]
     pub expires: Option<String>,
     /// Also list people who have signed already.
     #[arg(long)]
     pub all: bool,
+    /// Make a new link for this form although the person who opened its last
+    /// link said it was not theirs (check the roster's email first); repeatable.
+    #[arg(long, value_name = "FORM_ID")]
+    pub renew: Vec<String>,
     /// csv (for a mail merge: UTF-8 with a byte-order mark) or json (one object
     /// per line).
     #[arg(long, value_enum, default_value = "csv")]
@@ -101,11 +106,7 @@ pub fn run(args: LinksArgs) -> Result<Outcome, String> {
     let public_url = list.public_url.as_deref().ok_or(
         "give --public-url, the address people reach aup serve at (e.g. https://aup.school.example)",
     )?;
-    if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
-        return Err(format!(
-            "--public-url `{public_url}` is not a web address: start it with https://"
-        ));
-    }
+    mail_merge::check_public_url(public_url)?;
     let today = time::OffsetDateTime::now_utc().date();
     let year = match &list.year {
         Some(text) => text.parse::<AcademicYear>()?,
@@ -114,7 +115,7 @@ pub fn run(args: LinksArgs) -> Result<Outcome, String> {
     let expires = list
         .expires
         .clone()
-        .unwrap_or_else(|| year.last_day().to_string());
+        .unwrap_or_else(|| mail_merge::default_expiry(year, today).to_string());
     if expires < today.to_string() {
         return Err(format!("--expires {expires} is in the past"));
     }
@@ -137,88 +138,38 @@ pub fn run(args: LinksArgs) -> Result<Outcome, String> {
         .map_err(|e| e.to_string())?;
     let rows = report::rows(school, &year_text, &people, &forms, Some(&current));
     let key = LinkKey::load_or_create(&args.archive)?;
-    let today_text = today.to_string();
-
-    // Each person's live link for the current form, made where missing.
-    let wanted: Vec<&report::StatusRow> = rows
-        .iter()
-        .filter(|r| r.on_roster && r.form_id.is_some())
-        .filter(|r| list.all || r.state != State::Signed)
-        .collect();
-    let mut new = Vec::new();
-    for row in &wanted {
-        let form_id = row.form_id.as_deref().unwrap_or_default();
-        let live = archive
-            .live_link(form_id, &current, &today_text)
-            .map_err(|e| e.to_string())?;
-        if live.is_none() {
-            let nonce = links::new_nonce()?;
-            let token_sha256 = links::token_sha256(&key.token(&nonce));
-            new.push(NewLink {
-                form_id,
-                fingerprint: &current,
-                nonce,
-                token_sha256,
-            });
-        }
+    let drawn_up = mail_merge::draw_up(
+        &archive,
+        &key,
+        &rows,
+        &people,
+        &current,
+        &Wanted {
+            public_url,
+            expires: &expires,
+            all: list.all,
+            renew: &list.renew,
+            by,
+        },
+    )?;
+    for (name, form_id, at) in &drawn_up.held_back {
+        eprintln!(
+            "no new link for {name} ({form_id}): on {} the person who opened their link said it is not theirs. Check their email in the roster, then run again with --renew {form_id}",
+            crate::clock::uk_date_long(at)
+        );
     }
-    archive
-        .add_links(&new, &expires, by)
-        .map_err(|e| e.to_string())?;
-
-    let mut csv = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let _ = csv.write_record([
-        "name", "email", "role", "form_id", "state", "expires", "link",
-    ]);
-    for row in &wanted {
-        let form_id = row.form_id.as_deref().unwrap_or_default();
-        let Some(link) = archive
-            .live_link(form_id, &current, &today_text)
-            .map_err(|e| e.to_string())?
-        else {
-            continue;
-        };
-        let email = people
-            .iter()
-            .find(|p| p.name == row.name)
-            .and_then(|p| p.email.clone())
-            .unwrap_or_default();
-        let url = links::url(public_url, &key.token(&link.nonce));
-        let state = format!("{:?}", row.state).to_lowercase();
-        match list.format {
-            LinkFormat::Json => json_line(&json!({
-                "name": row.name,
-                "email": email,
-                "role": row.role,
-                "form_id": form_id,
-                "state": state,
-                "expires": link.expires_on,
-                "link": url,
-            })),
-            LinkFormat::Csv => {
-                let cells = [
-                    row.name.as_str(),
-                    email.as_str(),
-                    row.role.as_str(),
-                    form_id,
-                    state.as_str(),
-                    link.expires_on.as_str(),
-                    url.as_str(),
-                ];
-                let _ = csv.write_record(cells.map(|c| report::spreadsheet_cell(c).into_owned()));
+    match list.format {
+        LinkFormat::Json => {
+            for row in &drawn_up.rows {
+                json_line(&row);
             }
         }
-    }
-    if let LinkFormat::Csv = list.format {
-        let bytes = csv.into_inner().map_err(|e| e.to_string())?;
-        outln!("\u{feff}{}", String::from_utf8_lossy(&bytes).trim_end());
+        LinkFormat::Csv => outln!("{}", mail_merge::csv(&drawn_up.rows).trim_end()),
     }
     eprintln!(
         "{} link(s) for {school} {year_text}, {} new, open until {expires}; each opens one person's own form",
-        wanted.len(),
-        new.len()
+        drawn_up.rows.len(),
+        drawn_up.made
     );
     Ok(Outcome::Success)
 }

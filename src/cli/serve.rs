@@ -51,11 +51,19 @@ pub struct ServeArgs {
     /// names then cross the network unencrypted: only on a network you trust.
     #[arg(long)]
     pub insecure_lan: bool,
+    /// The address people reach these pages at, e.g. https://aup.school.example
+    /// (behind the proxy, if any): the office's pages then offer each school's
+    /// signing links as a CSV for a mail merge, as `aup links` does.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub dir: SchoolsDir,
 }
 
 pub fn run(args: ServeArgs) -> Result<Outcome, String> {
+    if let Some(url) = &args.public_url {
+        crate::online::mail_merge::check_public_url(url)?;
+    }
     crate::serve::run(ServeOptions {
         listen: args.listen,
         folders: Folders {
@@ -69,6 +77,7 @@ pub fn run(args: ServeArgs) -> Result<Outcome, String> {
         insecure_lan: args.insecure_lan,
         tls: args.tls_cert.zip(args.tls_key),
         behind_proxy: args.behind_proxy,
+        public_url: args.public_url,
     })?;
     Ok(Outcome::Success)
 }

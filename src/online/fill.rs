@@ -240,13 +240,19 @@ fn signature_appearance(width: f64, height: f64, mark: &SignatureMark, font: Obj
         }
         SignatureMark::Typed(name) => {
             let name = name.trim();
-            let mut size = (inner_h * 0.7).min(28.0);
-            let fits = FONT.width(name, size);
-            if fits > inner_w {
-                size *= inner_w / fits;
+            match super::handwriting::outlines(name, inset, inset, inner_w, inner_h, 28.0) {
+                Some(ops) => content.push_str(&ops),
+                // A name the handwriting lacks a letter of, in the form's font.
+                None => {
+                    let mut size = (inner_h * 0.7).min(28.0);
+                    let fits = FONT.width(name, size);
+                    if fits > inner_w {
+                        size *= inner_w / fits;
+                    }
+                    let y = (height - size * 0.7) / 2.0;
+                    text_at(&mut content, name, size, inset, y);
+                }
             }
-            let y = (height - size * 0.7) / 2.0;
-            text_at(&mut content, name, size, inset, y);
         }
     }
     content.push_str("Q\n");

@@ -4,7 +4,9 @@
 //! school's key and certificate, and `pades` seals the filled form with them.
 
 pub mod fill;
+pub mod handwriting;
 pub mod links;
+pub mod mail_merge;
 pub mod pades;
 pub mod pkcs12;
 pub mod seal;

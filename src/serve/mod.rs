@@ -17,6 +17,7 @@ mod actions;
 mod auth;
 mod downloads;
 pub mod filing;
+mod mail_merge;
 mod pages;
 pub mod sessions;
 mod signing;
@@ -70,6 +71,8 @@ pub struct ServeOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// A TLS reverse proxy on this machine forwards to us.
     pub behind_proxy: bool,
+    /// The address people reach these pages at, for signing links.
+    pub public_url: Option<String>,
 }
 
 /// Everything a request handler needs.
@@ -90,6 +93,8 @@ pub struct App {
     pub checking_pdfs: Arc<tokio::sync::Semaphore>,
     /// The signing page's brake on guesses and its copies of policies.
     pub signing: signing::Signing,
+    /// The address people reach these pages at (`--public-url`), for links.
+    pub public_url: Option<String>,
 }
 
 const TEMPLATES: [(&str, &str); 14] = [
@@ -146,6 +151,7 @@ impl App {
             checking_passwords: Arc::new(tokio::sync::Semaphore::new(2)),
             checking_pdfs: Arc::new(tokio::sync::Semaphore::new(1)),
             signing: signing::Signing::default(),
+            public_url: None,
         }
     }
 
@@ -189,6 +195,10 @@ pub fn router(app: Arc<App>) -> Router {
             get(pages::school_year_csv),
         )
         .route("/school/{slug}/{year}/chase", get(pages::chase_list))
+        .route(
+            "/school/{slug}/{year}/signing-links.csv",
+            post(mail_merge::signing_links),
+        )
         .route("/form/{id}", get(pages::form))
         .route("/form/{id}/return/{n}", get(pages::form_return))
         .route(
@@ -226,7 +236,14 @@ pub fn router(app: Arc<App>) -> Router {
                 .layer(DefaultBodyLimit::max(SIGNING_REQUEST_BYTES)),
         )
         .route("/s/{token}/signed.pdf", get(signing::signed_pdf))
+        .route(
+            "/s/{token}/not-me",
+            get(signing::not_me_page)
+                .post(signing::not_me)
+                .layer(DefaultBodyLimit::max(SIGNING_REQUEST_BYTES)),
+        )
         .route("/s/assets/sign.js", get(signing::script))
+        .route("/s/assets/handwriting.ttf", get(signing::handwriting_font))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .layer(middleware::from_fn_with_state(
             app.clone(),
@@ -351,12 +368,14 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .watching = watching.plain();
-        let app = Arc::new(App::new(
+        let mut app = App::new(
             folders.clone(),
             filing,
             acceptor.is_some(),
             options.behind_proxy,
-        ));
+        );
+        app.public_url = options.public_url.clone();
+        let app = Arc::new(app);
         eprintln!(
             "aup serve: inbox {} ({}), archive {}",
             folders.inbox.display(),

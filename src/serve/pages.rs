@@ -147,7 +147,7 @@ pub struct RosterFilter {
 
 /// The school year's rows, checked: the user may see the school, and it has
 /// forms in that year.
-fn school_rows(
+pub(super) fn school_rows(
     app: &App,
     user: &User,
     slug: &str,
@@ -210,6 +210,7 @@ pub async fn school_year(
                 state => wanted_state,
                 q => filter.q.unwrap_or_default(),
                 states => report::State::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                signing_links => app.public_url.is_some() && user.role.files_returns(),
             },
         )
     })
@@ -286,6 +287,26 @@ fn visible_form(
     }
 }
 
+/// What the person's page says of their signing link (never the link).
+fn signing_link_state(link: &crate::archive::SigningLink) -> String {
+    let day = crate::clock::uk_date_long;
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    if let Some(at) = &link.used_at {
+        format!("signed online on {}", day(at))
+    } else if let Some(at) = &link.reported_at {
+        format!(
+            "on {} the person who opened the link said it is not theirs, so it was revoked: check their email, then make a new one with aup links --renew",
+            day(at)
+        )
+    } else if let Some(at) = &link.revoked_at {
+        format!("the link was revoked on {}", day(at))
+    } else if link.expires_on < today {
+        format!("the link expired on {}", day(&link.expires_on))
+    } else {
+        format!("a link is out, open until {}", day(&link.expires_on))
+    }
+}
+
 pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     blocking(move || {
         let index = or_page!(open_index(&app, &user));
@@ -327,6 +348,11 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
             None => "The policy".to_owned(),
         };
         let school_name = app.views.school_name(&app.folders.schools, &form.school);
+        let online = index
+            .newest_link(&form.form_id)
+            .ok()
+            .flatten()
+            .map(|link| signing_link_state(&link));
         let evidence = inside(
             &app.folders.archive,
             &format!(
@@ -351,6 +377,7 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
                 current => current.as_deref() == Some(form.fingerprint.as_str()),
                 returns => returns,
                 evidence => evidence,
+                online => online,
             },
         )
     })

@@ -129,6 +129,24 @@ fn open(app: &App, token: &str) -> Opened {
     Opened::Open { link, form }
 }
 
+/// The link and form a token opens for signing, or the page to answer with
+/// instead (a guess is counted).
+fn open_for_signing(
+    app: &App,
+    token: &str,
+    address: IpAddr,
+) -> Result<(SigningLink, RegisteredForm), Response> {
+    match open(app, token) {
+        Opened::Nothing => {
+            app.signing.guessed(address);
+            Err(nothing(app))
+        }
+        Opened::Used { link, form } => Err(used(app, token, &form, &link)),
+        Opened::Changed { newer } => Err(changed(app, newer)),
+        Opened::Open { link, form } => Ok((link, form)),
+    }
+}
+
 /// The client, as the brake counts it (see `auth::client_address`), or the
 /// refusal when it has tried too many links that open nothing.
 fn unbraked(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Result<IpAddr, Response> {
@@ -361,14 +379,9 @@ pub async fn show(
         Ok(address) => address,
         Err(refused) => return refused,
     };
-    super::pages::blocking(move || match open(&app, &token) {
-        Opened::Nothing => {
-            app.signing.guessed(address);
-            nothing(&app)
-        }
-        Opened::Used { link, form } => used(&app, &token, &form, &link),
-        Opened::Changed { newer } => changed(&app, newer),
-        Opened::Open { link, form } => sign_page(&app, &token, &link, &form, None, None),
+    super::pages::blocking(move || match open_for_signing(&app, &token, address) {
+        Ok((link, form)) => sign_page(&app, &token, &link, &form, None, None),
+        Err(page) => page,
     })
     .await
 }
@@ -409,14 +422,9 @@ pub async fn submit(
         .take(300)
         .collect::<String>();
     super::pages::blocking(move || {
-        let (link, issued) = match open(&app, &token) {
-            Opened::Nothing => {
-                app.signing.guessed(address);
-                return nothing(&app);
-            }
-            Opened::Used { link, form } => return used(&app, &token, &form, &link),
-            Opened::Changed { newer } => return changed(&app, newer),
-            Opened::Open { link, form } => (link, form),
+        let (link, issued) = match open_for_signing(&app, &token, address) {
+            Ok(opened) => opened,
+            Err(page) => return page,
         };
         let Some(expected) = csrf(&app, &link) else {
             return nothing(&app);
@@ -476,6 +484,114 @@ pub async fn submit(
                     context! {
                         title => "Not signed",
                         text => "Something went wrong on the school's server, and nothing was signed. Try again later, or ask the school office.",
+                    },
+                )
+            }
+        }
+    })
+    .await
+}
+
+/// "Not you?": the person who opened the link is asked to confirm, so a slip
+/// of the finger revokes nothing.
+pub async fn not_me_page(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    UrlPath(token): UrlPath<String>,
+) -> Response {
+    let address = match unbraked(&app, peer, &headers) {
+        Ok(address) => address,
+        Err(refused) => return refused,
+    };
+    super::pages::blocking(move || match open_for_signing(&app, &token, address) {
+        Err(page) => page,
+        Ok((link, form)) => {
+            let Some(csrf) = csrf(&app, &link) else {
+                return nothing(&app);
+            };
+            let name = form.name.unwrap_or_default();
+            page(
+                &app,
+                "link.html",
+                StatusCode::OK,
+                context! {
+                    title => "Is this link not for you?",
+                    text => format!(
+                        "This link was sent for {name} to sign the school's Acceptable Use Policy. If you are not {name}, say so here: the link stops working and the school office is told, so they can check who it was meant for."
+                    ),
+                    confirm => context! {
+                        action => format!("/s/{token}/not-me"),
+                        csrf => csrf,
+                        label => "This link is not for me",
+                        back => format!("/s/{token}"),
+                    },
+                },
+            )
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct NotMeForm {
+    csrf: String,
+}
+
+/// The link is revoked and marked as reported; the office sees it on the
+/// person's page and `aup links` makes no new link for them unasked.
+pub async fn not_me(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    UrlPath(token): UrlPath<String>,
+    axum::Form(said): axum::Form<NotMeForm>,
+) -> Response {
+    let address = match unbraked(&app, peer, &headers) {
+        Ok(address) => address,
+        Err(refused) => return refused,
+    };
+    super::pages::blocking(move || {
+        let (link, form) = match open_for_signing(&app, &token, address) {
+            Ok(opened) => opened,
+            Err(page) => return page,
+        };
+        let expected = csrf(&app, &link).unwrap_or_default();
+        if expected.is_empty() || !super::sessions::same_token(&said.csrf, &expected) {
+            return page(
+                &app,
+                "link.html",
+                StatusCode::FORBIDDEN,
+                context! {
+                    title => "Nothing was changed",
+                    text => "This did not come from your link's page. Open the link again.",
+                },
+            );
+        }
+        let reported = Archive::open_unlocked(&app.folders.archive)
+            .and_then(|index| index.report_link(link.id, &form.form_id));
+        match reported {
+            Ok(_) => page(
+                &app,
+                "link.html",
+                StatusCode::OK,
+                context! {
+                    title => "Thank you",
+                    text => "This link no longer works, and the school office has been told. Nothing was signed. You can close this page.",
+                },
+            ),
+            Err(error) => {
+                eprintln!(
+                    "aup serve: a link of {} reported as not its recipient's could not be revoked: {error}",
+                    form.form_id
+                );
+                page(
+                    &app,
+                    "link.html",
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    context! {
+                        title => "Not recorded",
+                        text => "Something went wrong on the school's server. Please tell the school office that this link is not for you.",
                     },
                 )
             }
@@ -676,6 +792,18 @@ pub async fn signed_pdf(
         Ok(Err(response)) => response,
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "failed").into_response(),
     }
+}
+
+/// The typed signature's handwriting font, for the signing page's typed field.
+pub async fn handwriting_font() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "font/ttf"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        crate::online::handwriting::FONT_FILE,
+    )
+        .into_response()
 }
 
 pub async fn script() -> Response {

@@ -50,7 +50,7 @@ struct SchoolFiles {
 #[derive(Clone)]
 pub struct SchoolYear {
     generation: i64,
-    people: Arc<Vec<Person>>,
+    pub people: Arc<Vec<Person>>,
     pub name: String,
     pub rows: Arc<Vec<StatusRow>>,
 }

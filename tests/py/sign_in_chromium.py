@@ -66,6 +66,16 @@ try:
         print(f"axe: {len(violations)} violations, {passes} rules passed")
         for violation in violations:
             print(f"  {violation}")
+        # The typed field writes in the handwriting the PDF will show.
+        typed = driver.find_element(By.ID, "typed")
+        typed.send_keys(name)
+        font = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "document.fonts.load('16px \"AUP Handwriting\"', 'A').then(f => done(f.length + ' '"
+            " + getComputedStyle(document.getElementById('typed')).fontFamily));"
+        )
+        print(f"typed font: {font}")
+        typed.clear()
         # Through the policy to the form.
         height = driver.execute_script("return document.documentElement.scrollHeight;")
         for y in range(0, height, 700):
