@@ -62,6 +62,8 @@ python3 -c "import pymupdf" 2>/dev/null || need_pip+=(pymupdf)
 # (profiles ua1, 2a) and pdfua (pikepdf-based, which the field checks use too).
 python3 -c "import page" 2>/dev/null || need_pip+=(page-validation==0.11.0)
 command -v pdfua >/dev/null || need_pip+=(pdfua==0.1.3)
+# Mail is sent to a real SMTP server on loopback: aiosmtpd, delivering to a Maildir.
+python3 -c "import aiosmtpd" 2>/dev/null || need_pip+=(aiosmtpd==1.4.6)
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "installing ${need_pip[*]}" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need_pip[@]}"

@@ -82,6 +82,18 @@ pub fn uk_moment(text: &str) -> String {
     }
 }
 
+/// Now, on a UK clock (for the mail's sending window). `AUP_NOW` (RFC 3339)
+/// stands in for the clock in tests.
+pub fn uk_now() -> time::PrimitiveDateTime {
+    let now = std::env::var("AUP_NOW")
+        .ok()
+        .and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok())
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    let text = now.format(&Rfc3339).unwrap_or_default();
+    let local = uk_time(&text).unwrap_or(now);
+    PrimitiveDateTime::new(local.date(), local.time())
+}
+
 /// An RFC 3339 time in UK time.
 fn uk_time(text: &str) -> Option<OffsetDateTime> {
     // Checked: a time at the very end of year 9999 has no UK time.

@@ -24,6 +24,8 @@ pub mod durable;
 pub mod form;
 pub mod generate;
 pub mod ingest;
+pub mod issued;
+pub mod mail;
 pub mod online;
 pub mod pdf;
 pub mod render;

@@ -644,3 +644,54 @@ fn the_office_downloads_everyones_signing_links_from_its_pages() {
     assert_eq!(said.status, 409);
     assert!(said.text().contains("--public-url"), "{}", said.text());
 }
+
+#[test]
+fn pruning_a_year_whose_forms_have_signing_links_removes_the_links_and_the_signed_copies() {
+    let scratch = Scratch::pakeman_with_roster(
+        "Staff Code,Forename,Surname,Job Title\nP1,Amelia,Hart,Teacher\n",
+    );
+    scratch
+        .aup(&["generate", "--year", "2018-19", "--date", "2018-09-03"])
+        .success();
+    scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .success();
+    let made = scratch
+        .aup(&[
+            "links",
+            "--school",
+            "pakeman",
+            "--year",
+            "2018-19",
+            "--expires",
+            "2027-08-31",
+            "--public-url",
+            "https://aup.pakeman.example",
+            "--format",
+            "json",
+        ])
+        .success();
+    assert_eq!(made.json_lines().len(), 1);
+    // As the signing page leaves a signed link: used, with the person's copy.
+    let archive = scratch.path("archive");
+    common::sqlite(
+        &archive,
+        "UPDATE signing_links SET used_at = '2019-01-07T10:00:00Z'",
+    );
+    let id = count(&scratch, "SELECT id FROM signing_links");
+    let copy = archive.join(format!("signed-online/{id}.pdf"));
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::write(&copy, b"%PDF-1.7 signed copy").unwrap();
+
+    let out = scratch
+        .aup(&["prune", "--before", "2026-27", "--today", "2026-11-23"])
+        .success()
+        .stdout();
+    assert!(
+        out.contains("pakeman 2018-19: removed 1 forms, 0 returns, 1 received files"),
+        "{out}"
+    );
+    assert_eq!(common::index_rows(&archive, "signing_links"), 0);
+    assert!(!copy.exists());
+    scratch.aup(&["audit", "verify"]).success();
+}

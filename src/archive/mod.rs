@@ -14,6 +14,7 @@
 mod audit;
 mod links;
 mod lock;
+mod mail;
 mod office;
 mod prune;
 mod register;
@@ -27,6 +28,7 @@ use rusqlite::Connection;
 pub use audit::AUDIT_HEAD;
 pub use links::{NewLink, SigningLink};
 pub use lock::{ArchiveLock, lock, lock_waiting, tidy_after_crash};
+pub use mail::{Claim, Claimed, MailEntry};
 pub use office::{
     FiledReturn, FormMatch, NewUpload, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord,
     UserRecord,

@@ -69,6 +69,24 @@ impl Archive {
             pruned.received.extend(stored);
         }
         let in_year = "(SELECT form_id FROM forms WHERE school = ?1 AND year = ?2)";
+        // Copies kept for the person's download of what they signed online.
+        let signed_online: Vec<i64> = tx
+            .prepare(&format!(
+                "SELECT id FROM signing_links WHERE used_at IS NOT NULL AND form_id IN {in_year}"
+            ))?
+            .query_map(params![school, year], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        pruned.received.extend(
+            signed_online
+                .iter()
+                .map(|id| format!("signed-online/{id}.pdf")),
+        );
+        for table in ["signing_links", "mail_log"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE form_id IN {in_year}"),
+                params![school, year],
+            )?;
+        }
         tx.execute(
             &format!("DELETE FROM form_boxes WHERE form_id IN {in_year}"),
             params![school, year],

@@ -192,6 +192,22 @@ const LINK_REPORTS: &str = "
 ALTER TABLE signing_links ADD COLUMN reported_at TEXT;
 ";
 
+/// Step 8: the mail log (see `archive::mail`).
+const MAIL_LOG: &str = "
+CREATE TABLE mail_log (
+    id         INTEGER PRIMARY KEY,
+    form_id    TEXT NOT NULL REFERENCES forms(form_id),
+    kind       TEXT NOT NULL,
+    recipient  TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    detail     TEXT NOT NULL
+);
+CREATE INDEX mail_log_by_form ON mail_log (form_id, kind);
+CREATE INDEX mail_log_by_time ON mail_log (at);
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -202,11 +218,12 @@ fn migrations() -> Migrations<'static> {
         M::up(UPLOAD_SCOPE),
         M::up(SIGNING_LINKS),
         M::up(LINK_REPORTS),
+        M::up(MAIL_LOG),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 7;
+pub const LATEST: usize = 8;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

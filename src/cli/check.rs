@@ -33,6 +33,10 @@ pub struct CheckArgs {
     /// One JSON object per line on stdout for each school file (see above).
     #[arg(long)]
     pub json: bool,
+    /// The mail settings, checked too when the file exists (the default,
+    /// mail.yaml in this folder, may be absent; a named file must exist).
+    #[arg(long, value_name = "FILE")]
+    pub mail: Option<PathBuf>,
 }
 
 pub fn run(args: CheckArgs) -> Result<Outcome, String> {
@@ -102,6 +106,19 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
         files.len() - failed,
         files.len()
     );
+    let mail = args
+        .mail
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("mail.yaml"));
+    if args.mail.is_some() || mail.exists() {
+        match crate::mail::settings::MailSettings::load(&mail) {
+            Ok(_) => eprintln!("{} {}", style.ok("ok"), mail.display()),
+            Err(error) => {
+                failed += 1;
+                eprintln!("{} {error}", style.error("error:"));
+            }
+        }
+    }
     Ok(match failed {
         0 => Outcome::Success,
         _ => Outcome::SomeFailed,

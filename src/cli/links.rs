@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use anstream::eprintln;
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{Outcome, SchoolsDir, json_line, select_schools};
+use super::{Outcome, SchoolsDir, json_line};
 use crate::archive::Archive;
-use crate::config::{self, AcademicYear, roster};
+use crate::config::AcademicYear;
 use crate::online::links::LinkKey;
-use crate::online::mail_merge::{self, Wanted};
-use crate::report;
+use crate::online::mail_merge::{self, Roll, Wanted};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -119,31 +118,15 @@ pub fn run(args: LinksArgs) -> Result<Outcome, String> {
     if expires < today.to_string() {
         return Err(format!("--expires {expires} is in the past"));
     }
-    let files = select_schools(&list.dir.schools, &[school.to_owned()])?;
-    let loaded = config::load(&files[0]).map_err(|e| e.to_string())?;
-    let roster_file = roster::roster_path(loaded.dir(), school);
-    let people = match roster_file.is_file() {
-        true => roster::read(&roster_file).map_err(|e| e.to_string())?,
-        false => Vec::new(),
-    };
     let year_text = year.to_string();
-    let current = archive
-        .current_fingerprint(school, &year_text)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!("{school} has no forms issued for {year_text}: run aup generate first")
-        })?;
-    let forms = archive
-        .forms_with_returns(school, &year_text)
-        .map_err(|e| e.to_string())?;
-    let rows = report::rows(school, &year_text, &people, &forms, Some(&current));
+    let roll = Roll::read(&archive, &list.dir.schools, school, &year_text)?;
     let key = LinkKey::load_or_create(&args.archive)?;
     let drawn_up = mail_merge::draw_up(
         &archive,
         &key,
-        &rows,
-        &people,
-        &current,
+        &roll.rows,
+        &roll.people,
+        &roll.current,
         &Wanted {
             public_url,
             expires: &expires,

@@ -20,10 +20,12 @@ mod generate;
 mod ingest;
 mod init;
 mod links;
+mod mail;
 mod output;
 mod prune;
 mod schema;
 mod seal;
+mod send;
 mod serve;
 mod show;
 mod status;
@@ -296,6 +298,30 @@ pub enum Command {
     /// Exit status: 0 when listed; 1 when the school has no forms for the year
     /// or the archive cannot be written; 2 for a usage error.
     Links(links::LinksArgs),
+    /// Mail each person who has not signed their invitation: their personal
+    /// signing link, in the school's words (school YAML `mail:`), and their
+    /// form as a PDF where the school attaches it. Never a second invitation
+    /// for the same form without --again. Sent through the SMTP server of the
+    /// mail settings (--mail, default mail.yaml), at most sending.per_minute a
+    /// minute, only inside the sending window (default Monday to Friday,
+    /// 08:00–17:00 UK time). People without an address are listed: print
+    /// their form.
+    ///
+    /// Output: a line per person (outcome, name and address, form id, the
+    /// server's words), or with --json one object per person: to, name,
+    /// form_id, outcome (sent, refused, failed, already_invited,
+    /// refused_before, would_send, not_sent), detail, message_id.
+    ///
+    /// Exit status: 0 when every message went (or none was due); 1 when any
+    /// was refused or failed, or nothing could be sent (settings, window,
+    /// archive); 2 for a usage error.
+    Send(send::SendArgs),
+    /// The mail settings: `aup mail test` signs in to the SMTP server and says
+    /// exactly what failed.
+    ///
+    /// Exit status: 0 when it signed in; 1 when it could not; 2 for a usage
+    /// error.
+    Mail(mail::MailArgs),
     /// The school's seal, with which aup signs what people sign online: init
     /// (made here) or import (from a certificate authority's PKCS#12 file).
     ///
@@ -349,6 +375,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Init(args) => init::run(args),
         Command::Seal(args) => seal::run(args),
         Command::Links(args) => links::run(args),
+        Command::Send(args) => send::run(args),
+        Command::Mail(args) => mail::run(args),
     };
     match outcome {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
@@ -375,7 +403,10 @@ pub enum Outcome {
 }
 
 /// The school files a command acts on: the named slugs, or every school in the folder.
-fn select_schools(dir: &std::path::Path, slugs: &[String]) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn select_schools(
+    dir: &std::path::Path,
+    slugs: &[String],
+) -> Result<Vec<PathBuf>, String> {
     if slugs.is_empty() {
         let files = crate::config::school_files(dir)
             .map_err(|e| format!("cannot read the schools folder {}: {e}", dir.display()))?;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use locate::{Locations, Position};
 pub use resolve::{ClauseCatalogue, PLACEHOLDERS, PolicyInput, ResolvedSchool};
-pub use schema::SchoolConfig;
+pub use schema::{SchoolConfig, SchoolMail};
 pub use year::{AcademicYear, IssueDate};
 
 /// A school's short identifier: its YAML file name without `.yaml`.

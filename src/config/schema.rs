@@ -100,6 +100,36 @@ pub struct SchoolConfig {
     /// changing it does not make anyone sign again.
     #[serde(default, skip_serializing_if = "Records::is_default")]
     pub records: Records,
+    /// What aup mails people (with `aup send`). Not part of the policy's
+    /// wording.
+    #[serde(default, skip_serializing_if = "SchoolMail::is_default")]
+    pub mail: SchoolMail,
+}
+
+/// The school's own words for the mail aup sends. In both, `{name}` is the
+/// person's name, `{school}` the school's, `{year}` the academic year,
+/// `{link}` their personal signing link and `{expires}` the day it stops
+/// working.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchoolMail {
+    /// The invitation's subject. Default: "Please sign {school}'s Acceptable
+    /// Use Policy".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_subject: Option<String>,
+    /// The invitation's text; it must contain `{link}`. Default: a short
+    /// plain-English request with the link and when it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_text: Option<String>,
+    /// Attach each person's own form as a PDF, for those who prefer paper.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attach_form: bool,
+}
+
+impl SchoolMail {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Record keeping for signed forms.

@@ -46,6 +46,59 @@ pub struct LinkList {
     pub held_back: Vec<(String, String, String)>,
 }
 
+/// A school year's roll as links and invitations need it: the school file,
+/// the roster, everyone's state, and the current policy version.
+pub struct Roll {
+    pub school: crate::config::LoadedSchool,
+    pub people: Vec<Person>,
+    pub rows: Vec<StatusRow>,
+    pub current: String,
+}
+
+impl Roll {
+    /// Reads `school`'s file from `schools`, its roster, and the year's forms.
+    pub fn read(
+        archive: &Archive,
+        schools: &std::path::Path,
+        school: &str,
+        year: &str,
+    ) -> Result<Self, String> {
+        use crate::config::{self, roster};
+        let files = crate::cli::select_schools(schools, &[school.to_owned()])?;
+        let loaded = config::load(&files[0]).map_err(|e| e.to_string())?;
+        let roster_file = roster::roster_path(loaded.dir(), school);
+        let people = match roster_file.is_file() {
+            true => roster::read(&roster_file).map_err(|e| e.to_string())?,
+            false => Vec::new(),
+        };
+        let current = archive
+            .current_fingerprint(school, year)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!("{school} has no forms issued for {year}: run aup generate first")
+            })?;
+        let forms = archive
+            .forms_with_returns(school, year)
+            .map_err(|e| e.to_string())?;
+        let rows = report::rows(school, year, &people, &forms, Some(&current));
+        Ok(Self {
+            school: loaded,
+            people,
+            rows,
+            current,
+        })
+    }
+
+    /// The roster's address of the person on `row`.
+    pub fn email_of(&self, row: &StatusRow) -> Option<&str> {
+        self.people
+            .iter()
+            .find(|p| p.name == row.name)
+            .and_then(|p| p.email.as_deref())
+            .filter(|e| !e.trim().is_empty())
+    }
+}
+
 /// How long new links of a year already over stay open: the office is
 /// chasing the last few.
 pub const LATE_LINK_DAYS: i64 = 28;

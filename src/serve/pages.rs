@@ -353,6 +353,7 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
             .ok()
             .flatten()
             .map(|link| signing_link_state(&link));
+        let mail = index.mail_of(&form.form_id).unwrap_or_default();
         let evidence = inside(
             &app.folders.archive,
             &format!(
@@ -378,6 +379,7 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
                 returns => returns,
                 evidence => evidence,
                 online => online,
+                mail => mail,
             },
         )
     })

@@ -1,0 +1,274 @@
+//! The invitation: one person's message asking them to sign, in the school's
+//! own words (school YAML `mail:`) or plain-English defaults, with their
+//! personal link and, where the school wants it, their form as a PDF. A text
+//! part and an HTML part saying the same; `Auto-Submitted: auto-generated`
+//! (RFC 3834) so auto-replies stay quiet; a Message-ID aup records.
+
+use lettre::Message;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+
+use crate::config::SchoolMail;
+
+/// The placeholders the school's words may use.
+pub const PLACEHOLDERS: [&str; 5] = ["name", "school", "year", "link", "expires"];
+
+const SUBJECT: &str = "Please sign {school}'s Acceptable Use Policy";
+
+const TEXT: &str = "Dear {name},
+
+Please read and sign {school}'s Acceptable Use Policy for {year}. It takes a few minutes, on a phone or a computer:
+
+{link}
+
+This link is for you alone, so please do not forward it. It works until {expires}.
+
+Thank you,
+{school}";
+
+const PAPER: &str = "If you would rather sign on paper, print the attached form, sign it, and hand it to the school office.";
+
+/// What one invitation says and to whom.
+pub struct Invitation<'a> {
+    pub from: &'a str,
+    pub reply_to: Option<&'a str>,
+    /// The person's name and address.
+    pub name: &'a str,
+    pub email: &'a str,
+    pub school: &'a str,
+    pub year: &'a str,
+    pub link: &'a str,
+    /// As people read it: "31 August 2026".
+    pub expires: &'a str,
+    pub form_id: &'a str,
+    /// The person's issued form, when the school attaches it: (file name, PDF).
+    pub form: Option<(String, Vec<u8>)>,
+    /// `<…@…>`, made by [`message_id`].
+    pub message_id: &'a str,
+}
+
+/// Problems with a school's words for `aup check`: (key, problem).
+pub fn check_words(mail: &SchoolMail) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    for (key, text) in [
+        ("mail.invitation_subject", &mail.invitation_subject),
+        ("mail.invitation_text", &mail.invitation_text),
+    ] {
+        let Some(text) = text else { continue };
+        for unknown in placeholders_in(text).filter(|p| !PLACEHOLDERS.contains(p)) {
+            problems.push((
+                key,
+                format!(
+                    "{{{unknown}}} is not a placeholder aup fills; it fills {}",
+                    PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(text) = &mail.invitation_text
+        && !text.contains("{link}")
+    {
+        problems.push((
+            "mail.invitation_text",
+            "it must contain {link}, the person's own signing link".into(),
+        ));
+    }
+    problems
+}
+
+fn placeholders_in(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+}
+
+/// A Message-ID for a message about `form_id` from `from`'s domain.
+pub fn message_id(form_id: &str, from: &str) -> Result<String, String> {
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>').trim())
+        .filter(|d| !d.is_empty())
+        .unwrap_or("aup.invalid");
+    let mut random = [0u8; 12];
+    getrandom::fill(&mut random).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "<{}.{}@{domain}>",
+        crate::form::id::hex(&random),
+        form_id.to_ascii_lowercase()
+    ))
+}
+
+/// `Auto-Submitted: auto-generated`: this message was written by a program,
+/// so vacation responders must not answer it (RFC 3834).
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
+}
+
+impl Invitation<'_> {
+    fn fill(&self, text: &str) -> String {
+        text.replace("{name}", self.name)
+            .replace("{school}", self.school)
+            .replace("{year}", self.year)
+            .replace("{link}", self.link)
+            .replace("{expires}", self.expires)
+    }
+
+    /// The message, ready to send.
+    pub fn message(&self, words: &SchoolMail) -> Result<Message, String> {
+        let bad = |what: &str, text: &str| format!("{what} `{text}` is not an e-mail address");
+        let from: Mailbox = self.from.parse().map_err(|_| bad("from", self.from))?;
+        let to = Mailbox::new(
+            Some(self.name.to_owned()),
+            self.email
+                .parse()
+                .map_err(|_| bad("the roster's", self.email))?,
+        );
+        let subject = self.fill(words.invitation_subject.as_deref().unwrap_or(SUBJECT));
+        let mut text = self.fill(words.invitation_text.as_deref().unwrap_or(TEXT));
+        if self.form.is_some() {
+            text = match text.rsplit_once("\n\nThank you") {
+                Some((before, after)) => format!("{before}\n\n{PAPER}\n\nThank you{after}"),
+                None => format!("{text}\n\n{PAPER}"),
+            };
+        }
+        let mut builder = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .message_id(Some(self.message_id.to_owned()))
+            .header(AutoSubmitted);
+        if let Some(reply_to) = self.reply_to {
+            builder = builder.reply_to(reply_to.parse().map_err(|_| bad("reply_to", reply_to))?);
+        }
+        let words = MultiPart::alternative()
+            .singlepart(SinglePart::plain(text.clone()))
+            .singlepart(SinglePart::html(html(&text, self.link)));
+        let body =
+            match &self.form {
+                Some((name, pdf)) => MultiPart::mixed().multipart(words).singlepart(
+                    Attachment::new(name.clone()).body(
+                        pdf.clone(),
+                        ContentType::parse("application/pdf").map_err(|e| e.to_string())?,
+                    ),
+                ),
+                None => words,
+            };
+        builder.multipart(body).map_err(|e| e.to_string())
+    }
+}
+
+/// The text as HTML: paragraphs, escaped, with the link a link.
+fn html(text: &str, link: &str) -> String {
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(|p| {
+            let escaped = escape(p.trim()).replace('\n', "<br>\n");
+            let link = escape(link);
+            let linked = escaped.replace(&link, &format!("<a href=\"{link}\">{link}</a>"));
+            format!("<p>{linked}</p>")
+        })
+        .collect();
+    format!(
+        "<!doctype html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family: sans-serif; font-size: 16px; line-height: 1.5\">\n{}\n</body></html>\n",
+        paragraphs.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amelia(form: Option<(String, Vec<u8>)>) -> Invitation<'static> {
+        Invitation {
+            from: "Pakeman Primary School <office@pakeman.example>",
+            reply_to: None,
+            name: "Amelia Hart",
+            email: "amelia@pakeman.example",
+            school: "Pakeman Primary School",
+            year: "2025-26",
+            link: "https://aup.pakeman.example/s/abc",
+            expires: "31 August 2026",
+            form_id: "PAK-2526-0001-X",
+            form,
+            message_id: "<1.pak-2526-0001-x@pakeman.example>",
+        }
+    }
+
+    #[test]
+    fn an_invitation_has_the_link_in_both_parts_and_says_it_is_automatic() {
+        let message = amelia(None).message(&SchoolMail::default()).unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(
+            raw.contains("Subject: Please sign Pakeman Primary School's Acceptable Use Policy"),
+            "{raw}"
+        );
+        assert!(raw.contains("Auto-Submitted: auto-generated"));
+        assert!(raw.contains("Message-ID: <1.pak-2526-0001-x@pakeman.example>"));
+        assert!(
+            raw.contains("To: \"Amelia Hart\" <amelia@pakeman.example>"),
+            "{raw}"
+        );
+        assert!(raw.contains("Content-Type: text/plain"));
+        assert!(raw.contains("Content-Type: text/html"));
+        assert!(
+            raw.contains("<a href=3D\"https://aup.pakeman.example/s/abc\">")
+                || raw.contains("<a href=\"https://aup.pakeman.example/s/abc\">"),
+            "{raw}"
+        );
+        assert!(!raw.contains("attached form"));
+    }
+
+    #[test]
+    fn a_school_that_attaches_forms_says_so_and_attaches_the_pdf() {
+        let form = Some((
+            "PAK-2526-0001-X-amelia-hart.pdf".to_owned(),
+            b"%PDF-1.7".to_vec(),
+        ));
+        let raw = String::from_utf8(
+            amelia(form)
+                .message(&SchoolMail::default())
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
+        assert!(raw.contains("Content-Type: application/pdf"));
+        assert!(
+            raw.contains("filename=\"PAK-2526-0001-X-amelia-hart.pdf\""),
+            "{raw}"
+        );
+        assert!(raw.contains("print the attached form"), "{raw}");
+    }
+
+    #[test]
+    fn a_schools_words_need_the_link_and_known_placeholders() {
+        let words = SchoolMail {
+            invitation_subject: Some("AUP for {nmae}".into()),
+            invitation_text: Some("Dear {name}, please sign.".into()),
+            attach_form: false,
+        };
+        let problems = check_words(&words);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].1.contains("{nmae} is not a placeholder"));
+        assert!(problems[1].1.contains("must contain {link}"));
+    }
+}

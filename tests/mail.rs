@@ -1,0 +1,522 @@
+//! Mailing people their links: `aup send` against a real SMTP server (Python's
+//! aiosmtpd) on loopback, which delivers into a Maildir that Python's own
+//! e-mail parser reads back. Each person gets their own link and nobody
+//! else's, once; refusals and put-offs are handled as a mail server means
+//! them; nothing goes out of the sending window.
+
+mod common;
+mod office;
+mod scan;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::Scratch;
+
+const ROSTER: &str = "Staff Code,Forename,Surname,Job Title,Email\n\
+A1,Amelia,Hart,Teacher,amelia@pakeman.example\n\
+A2,Ben,Okafor,TA,ben@pakeman.example\n\
+A3,Chloe,Price,Governor,\n\
+A4,Dev,Patel,Teacher,dev@gone.example\n";
+
+const PUBLIC: &str = "https://aup.pakeman.example";
+
+/// aiosmtpd on a free loopback port, delivering into `maildir`; stopped when
+/// dropped.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl SmtpServer {
+    fn start(maildir: &Path, options: &[&str]) -> Self {
+        let mut child = Command::new("python3")
+            .arg(common::repo().join("tests/py/smtp_server.py"))
+            .arg(maildir)
+            .args(options)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("a port, not {line:?}"));
+        Self {
+            child,
+            port,
+            maildir: maildir.to_owned(),
+        }
+    }
+
+    /// Every message delivered so far, as Python's e-mail parser reads it.
+    fn messages(&self) -> Vec<serde_json::Value> {
+        let json = common::python("read_maildir.py", &[&self.maildir]);
+        serde_json::from_str(&json).unwrap()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Pakeman's forms issued, and mail settings for `server` with an app password
+/// kept in a file only its owner reads; the window open all week.
+fn school_with_mail(server: &SmtpServer) -> Scratch {
+    let scratch = Scratch::pakeman_with_roster(ROSTER);
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .success();
+    let password = scratch.write("smtp-password", "app password 1\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+    scratch.write(
+        "mail.yaml",
+        &format!(
+            "from: Pakeman Primary School <office@pakeman.example>\n\
+             public_url: {PUBLIC}\n\
+             smtp: {{host: 127.0.0.1, port: {}, tls: none, auth: password, username: office, password_file: smtp-password}}\n\
+             sending: {{per_minute: 600, days: [mon, tue, wed, thu, fri, sat, sun], from: '00:00', until: '24:00'}}\n",
+            server.port
+        ),
+    );
+    scratch
+}
+
+fn send(scratch: &Scratch, extra: &[&str]) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    let mut args = vec!["send", "--school", "pakeman", "--year", "2025-26", "--json"];
+    args.extend(extra);
+    let run = scratch.aup(&args);
+    (run.code(), run.json_lines(), run.stderr())
+}
+
+fn outcome_of<'a>(lines: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    lines
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {lines:#?}"))
+}
+
+#[test]
+fn each_person_is_invited_once_with_their_own_link_and_refusals_are_kept() {
+    let mailroom = Scratch::empty();
+    let server = SmtpServer::start(
+        &mailroom.path("maildir"),
+        &[
+            "--login",
+            "office:app password 1",
+            "--refuse",
+            "dev@gone.example",
+            "--later",
+            "ben@pakeman.example",
+        ],
+    );
+    let scratch = school_with_mail(&server);
+
+    // A dry run says who, and sends and makes nothing.
+    let (code, lines, said) = send(&scratch, &["--dry-run"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(lines.iter().all(|l| l["outcome"] == "would_send"));
+    assert!(
+        said.contains("no e-mail address on the roster, so print their form: Chloe Price"),
+        "{said}"
+    );
+    assert!(server.messages().is_empty());
+    assert_eq!(
+        common::index_rows(&scratch.path("archive"), "signing_links"),
+        0
+    );
+
+    let (code, lines, said) = send(&scratch, &[]);
+    // Dev's address does not exist: exit 1, the others went.
+    assert_eq!(code, Some(1), "{said}");
+    assert_eq!(outcome_of(&lines, "Amelia Hart")["outcome"], "sent");
+    // Ben's server said "later" once (451): tried again, and sent.
+    assert_eq!(outcome_of(&lines, "Ben Okafor")["outcome"], "sent");
+    let dev = outcome_of(&lines, "Dev Patel");
+    assert_eq!(dev["outcome"], "refused");
+    assert!(dev["detail"].as_str().unwrap().contains("550"), "{dev}");
+    assert!(
+        dev["detail"].as_str().unwrap().contains("User unknown"),
+        "{dev}"
+    );
+
+    // Each message: the person's own name and link, nobody else's.
+    let links = scratch
+        .aup(&[
+            "links",
+            "--school",
+            "pakeman",
+            "--year",
+            "2025-26",
+            "--public-url",
+            PUBLIC,
+            "--format",
+            "json",
+        ])
+        .success()
+        .json_lines();
+    let link_of = |name: &str| {
+        links.iter().find(|l| l["name"] == name).unwrap()["link"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let messages = server.messages();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    for (name, address) in [
+        ("Amelia Hart", "amelia@pakeman.example"),
+        ("Ben Okafor", "ben@pakeman.example"),
+    ] {
+        let message = messages
+            .iter()
+            .find(|m| m["to"].as_str().unwrap().contains(address))
+            .unwrap_or_else(|| panic!("{address} in {messages:#?}"));
+        assert_eq!(
+            message["to"],
+            format!("{name} <{address}>").as_str(),
+            "{message:#}"
+        );
+        assert_eq!(
+            message["subject"],
+            "Please sign Pakeman Primary School's Acceptable Use Policy"
+        );
+        assert_eq!(message["auto_submitted"], "auto-generated");
+        assert_eq!(
+            message["message_id"],
+            outcome_of(&lines, name)["message_id"]
+        );
+        let text = message["text"].as_str().unwrap();
+        let html = message["html"].as_str().unwrap();
+        assert!(text.starts_with(&format!("Dear {name},")), "{text}");
+        assert!(text.contains(&link_of(name)), "{text}");
+        assert!(
+            html.contains(&format!("<a href=\"{}\">", link_of(name))),
+            "{html}"
+        );
+        assert!(text.contains("It works until "), "{text}");
+        for other in ["Amelia Hart", "Ben Okafor", "Dev Patel"]
+            .iter()
+            .filter(|o| **o != name)
+        {
+            assert!(
+                !text.contains(other) && !html.contains(other),
+                "{other} in {name}'s mail"
+            );
+            assert!(
+                !text.contains(&link_of(other)),
+                "{other}'s link in {name}'s mail"
+            );
+        }
+        assert!(message["attachments"].as_array().unwrap().is_empty());
+    }
+
+    // The mail log and the audit log have each message; the tokens nowhere.
+    let log = common::sqlite(
+        &scratch.path("archive"),
+        "SELECT kind, recipient, outcome FROM mail_log ORDER BY id",
+    );
+    assert_eq!(log.matches("invitation").count(), 3, "{log}");
+    let audit = common::sqlite(&scratch.path("archive"), "SELECT detail FROM audit");
+    assert!(audit.contains("was sent"), "{audit}");
+    for name in ["Amelia Hart", "Ben Okafor"] {
+        let token = link_of(name).rsplit('/').next().unwrap().to_owned();
+        assert!(!audit.contains(&token) && !log.contains(&token));
+    }
+    scratch.aup(&["audit", "verify"]).success();
+
+    // Again: nobody is invited twice, and the refused address is not tried.
+    let (code, lines, _) = send(&scratch, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        outcome_of(&lines, "Amelia Hart")["outcome"],
+        "already_invited"
+    );
+    assert_eq!(
+        outcome_of(&lines, "Ben Okafor")["outcome"],
+        "already_invited"
+    );
+    let dev = outcome_of(&lines, "Dev Patel");
+    assert_eq!(dev["outcome"], "refused_before");
+    assert!(
+        dev["detail"]
+            .as_str()
+            .unwrap()
+            .contains("correct it in the roster"),
+        "{dev}"
+    );
+    assert_eq!(server.messages().len(), 2);
+
+    // The person's page on aup serve shows what was sent, and what was refused.
+    office::add_user(&scratch, "office", "office", &[]);
+    let serve = office::Server::start(&scratch, &["--out", "out"]);
+    let browser = office::Client::signed_in(&serve, "office");
+    let (_, dev_id) = office::form(&scratch, "dev-patel");
+    let page = browser.get(&format!("/form/{dev_id}")).text();
+    assert!(page.contains("<td data-label=\"To\">dev@gone.example</td>"), "{page}");
+    assert!(page.contains("refused: "), "{page}");
+    assert!(page.contains("User unknown"), "{page}");
+    drop(serve);
+
+    // --again for one person sends them one more.
+    let (code, lines, said) = send(&scratch, &["--again", "--to", "amelia hart"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(server.messages().len(), 3);
+}
+
+#[test]
+fn nothing_goes_out_of_the_window_and_a_wrong_password_says_what_the_server_said() {
+    let mailroom = Scratch::empty();
+    let server = SmtpServer::start(
+        &mailroom.path("maildir"),
+        &["--login", "office:app password 1"],
+    );
+    let scratch = school_with_mail(&server);
+
+    // The default window: Monday to Friday, 08:00 to 17:00 UK time.
+    let yaml = std::fs::read_to_string(scratch.path("mail.yaml")).unwrap();
+    let office_hours: String = yaml
+        .lines()
+        .filter(|l| !l.starts_with("sending:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    scratch.write("mail.yaml", &office_hours);
+    // Saturday 5 December 2026, 10:00 UK time.
+    let saturday = scratch.aup_env(
+        &["send", "--school", "pakeman", "--year", "2025-26"],
+        &[("AUP_NOW", "2026-12-05T10:00:00Z")],
+    );
+    let said = saturday.failure();
+    assert!(
+        said.contains(
+            "it is 10:00 UK time, outside the sending window (mon,tue,wed,thu,fri 08:00–17:00"
+        ),
+        "{said}"
+    );
+    assert!(server.messages().is_empty());
+    // Monday 7 December, 16:59 UK time: inside.
+    scratch
+        .aup_env(
+            &["send", "--school", "pakeman", "--year", "2025-26"],
+            &[("AUP_NOW", "2026-12-07T16:59:00Z")],
+        )
+        .success();
+    assert_eq!(server.messages().len(), 3);
+
+    scratch.aup(&["mail", "test"]).success();
+    scratch.write("smtp-password", "wrong\n");
+    let wrong = scratch.aup(&["mail", "test"]);
+    let said = wrong.failure();
+    assert!(said.contains("127.0.0.1"), "{said}");
+    assert!(said.contains("535"), "{said}");
+
+    // A password file others may read is refused, naming it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        scratch.path("smtp-password"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let said = scratch.aup(&["mail", "test"]).failure();
+    assert!(
+        said.contains("smtp-password: others may read it (mode 644)"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_school_that_attaches_forms_sends_each_person_their_own_issued_pdf() {
+    let mailroom = Scratch::empty();
+    let server = SmtpServer::start(
+        &mailroom.path("maildir"),
+        &["--login", "office:app password 1"],
+    );
+    let scratch = school_with_mail(&server);
+    let yaml = std::fs::read_to_string(scratch.path("schools/pakeman.yaml")).unwrap();
+    scratch.write(
+        "schools/pakeman.yaml",
+        &format!("{yaml}\nmail:\n  attach_form: true\n  invitation_subject: \"{{school}}: your AUP for {{year}}\"\n"),
+    );
+    let (code, _, said) = send(&scratch, &["--to", "Amelia Hart"]);
+    assert_eq!(code, Some(0), "{said}");
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert_eq!(
+        message["subject"],
+        "Pakeman Primary School: your AUP for 2025-26"
+    );
+    let issued = std::fs::read(scratch.form_pdf("pakeman", "amelia-hart")).unwrap();
+    use sha2::Digest;
+    let sha = aup::form::id::hex(&sha2::Sha256::digest(&issued));
+    let attachments = message["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1, "{message:#}");
+    assert_eq!(attachments[0]["type"], "application/pdf");
+    assert_eq!(attachments[0]["sha256"], sha.as_str());
+    assert!(
+        attachments[0]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("amelia-hart.pdf")
+    );
+    assert!(
+        message["text"]
+            .as_str()
+            .unwrap()
+            .contains("print the attached form")
+    );
+
+    // Words with a placeholder aup does not fill are refused by aup check.
+    scratch.write(
+        "schools/pakeman.yaml",
+        &format!("{yaml}\nmail:\n  invitation_text: \"Dear {{nmae}}, sign here.\"\n"),
+    );
+    let said = scratch.aup(&["check"]).failure();
+    assert!(said.contains("{nmae} is not a placeholder"), "{said}");
+    assert!(said.contains("must contain {link}"), "{said}");
+}
+
+/// A certificate authority and a certificate it signed for 127.0.0.1, as a
+/// school's own IT would make them with openssl: (authority, chain, key).
+fn school_authority(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let path = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let made = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=Pakeman IT authority",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "smtp.key",
+        "-out",
+        "smtp.csr",
+    ]);
+    std::fs::write(
+        path("san.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "smtp.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "smtp.pem",
+    ]);
+    (path("ca.pem"), path("smtp.pem"), path("smtp.key"))
+}
+
+#[test]
+fn a_server_with_starttls_is_reached_through_the_schools_own_authority() {
+    let mailroom = Scratch::empty();
+    let (ca, cert, key) = school_authority(mailroom.dir.path());
+    let server = SmtpServer::start(
+        &mailroom.path("maildir"),
+        &[
+            "--login",
+            "office:app password 1",
+            "--starttls",
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+        ],
+    );
+    let scratch = school_with_mail(&server);
+    let plain = std::fs::read_to_string(scratch.path("mail.yaml")).unwrap();
+    let starttls = plain.replace("tls: none", "tls: starttls");
+    // Not an authority the system trusts: refused, and said why.
+    scratch.write("mail.yaml", &starttls);
+    let said = scratch.aup(&["mail", "test"]).failure();
+    assert!(said.to_lowercase().contains("certificate"), "{said}");
+    // With the school's authority named, it signs in and sends.
+    scratch.write(
+        "mail.yaml",
+        &starttls.replace(
+            "password_file: smtp-password",
+            &format!("password_file: smtp-password, ca_file: {}", ca.display()),
+        ),
+    );
+    scratch.aup(&["mail", "test"]).success();
+    let (code, lines, said) = send(&scratch, &["--to", "Ben Okafor"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(lines[0]["outcome"], "sent");
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn the_mail_schema_is_current_and_the_example_settings_check() {
+    let shipped = std::fs::read_to_string(common::repo().join("mail.schema.json")).unwrap();
+    let now = Scratch::empty()
+        .aup(&["schema", "--mail"])
+        .success()
+        .stdout();
+    assert_eq!(
+        shipped, now,
+        "run `cargo run -- schema --mail > mail.schema.json`"
+    );
+    let scratch = Scratch::pakeman_with_roster(ROSTER);
+    std::fs::copy(
+        common::repo().join("mail.example.yaml"),
+        scratch.path("mail.yaml"),
+    )
+    .unwrap();
+    let said = scratch.aup(&["check"]).success().stderr();
+    assert!(said.contains("ok mail.yaml"), "{said}");
+    let broken = std::fs::read_to_string(scratch.path("mail.yaml"))
+        .unwrap()
+        .replace("tls: starttls", "tls: none");
+    scratch.write("mail.yaml", &broken);
+    let said = scratch.aup(&["check"]).failure();
+    assert!(
+        said.contains("mail.yaml: smtp.tls: `none` would send passwords"),
+        "{said}"
+    );
+}
