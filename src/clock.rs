@@ -82,13 +82,18 @@ pub fn uk_moment(text: &str) -> String {
     }
 }
 
-/// Now, on a UK clock (for the mail's sending window). `AUP_NOW` (RFC 3339)
-/// stands in for the clock in tests.
-pub fn uk_now() -> time::PrimitiveDateTime {
-    let now = std::env::var("AUP_NOW")
+/// Now, for the mail's schedule and caps. `AUP_NOW` (RFC 3339) stands in
+/// for the clock, so tests move time instead of waiting for it.
+pub fn now() -> OffsetDateTime {
+    std::env::var("AUP_NOW")
         .ok()
         .and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok())
-        .unwrap_or_else(OffsetDateTime::now_utc);
+        .unwrap_or_else(OffsetDateTime::now_utc)
+}
+
+/// Now on a UK clock (for the mail's sending window).
+pub fn uk_now() -> time::PrimitiveDateTime {
+    let now = now();
     let text = now.format(&Rfc3339).unwrap_or_default();
     let local = uk_time(&text).unwrap_or(now);
     PrimitiveDateTime::new(local.date(), local.time())

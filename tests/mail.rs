@@ -238,14 +238,8 @@ fn each_person_is_invited_once_with_their_own_link_and_refusals_are_kept() {
     // Again: nobody is invited twice, and the refused address is not tried.
     let (code, lines, _) = send(&scratch, &[]);
     assert_eq!(code, Some(1));
-    assert_eq!(
-        outcome_of(&lines, "Amelia Hart")["outcome"],
-        "already_invited"
-    );
-    assert_eq!(
-        outcome_of(&lines, "Ben Okafor")["outcome"],
-        "already_invited"
-    );
+    assert_eq!(outcome_of(&lines, "Amelia Hart")["outcome"], "already_sent");
+    assert_eq!(outcome_of(&lines, "Ben Okafor")["outcome"], "already_sent");
     let dev = outcome_of(&lines, "Dev Patel");
     assert_eq!(dev["outcome"], "refused_before");
     assert!(
@@ -263,7 +257,10 @@ fn each_person_is_invited_once_with_their_own_link_and_refusals_are_kept() {
     let browser = office::Client::signed_in(&serve, "office");
     let (_, dev_id) = office::form(&scratch, "dev-patel");
     let page = browser.get(&format!("/form/{dev_id}")).text();
-    assert!(page.contains("<td data-label=\"To\">dev@gone.example</td>"), "{page}");
+    assert!(
+        page.contains("<td data-label=\"To\">dev@gone.example</td>"),
+        "{page}"
+    );
     assert!(page.contains("refused: "), "{page}");
     assert!(page.contains("User unknown"), "{page}");
     drop(serve);
@@ -519,4 +516,131 @@ fn the_mail_schema_is_current_and_the_example_settings_check() {
         said.contains("mail.yaml: smtp.tls: `none` would send passwords"),
         "{said}"
     );
+}
+
+#[test]
+fn reminders_go_on_schedule_only_to_people_yet_to_sign_and_two_runners_send_each_once() {
+    let mailroom = Scratch::empty();
+    let server = SmtpServer::start(
+        &mailroom.path("maildir"),
+        &["--login", "office:app password 1"],
+    );
+    let scratch = school_with_mail(&server);
+    let (code, _, said) = send(&scratch, &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(server.messages().len(), 3);
+
+    // Amelia signs on paper; the others do not.
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    std::fs::write(
+        scratch.path("inbox/amelia.pdf"),
+        office::signed_scan(&scratch, "amelia-hart"),
+    )
+    .unwrap();
+    assert_eq!(scratch.ingest_json()[0]["verdict"], "accepted");
+
+    // The clock moves; nobody waits.
+    let invited = time::OffsetDateTime::now_utc();
+    let day = |n: i64| {
+        (invited + time::Duration::days(n) + time::Duration::minutes(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let remind = |n: i64| {
+        let run = scratch.aup_env(
+            &["remind", "--year", "2025-26", "--json"],
+            &[("AUP_NOW", &day(n))],
+        );
+        assert_eq!(run.code(), Some(0), "{}", run.stderr());
+        run.json_lines()
+    };
+    assert!(remind(4).is_empty());
+    assert_eq!(server.messages().len(), 3);
+
+    // Day 5: two runners at once (cron on two servers) send each reminder once.
+    let runners: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_aup"))
+                .args(["remind", "--year", "2025-26", "--json"])
+                .current_dir(scratch.dir.path())
+                .env("AUP_NOW", day(5))
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for runner in runners {
+        let out = runner.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            outcomes.push((
+                line["name"].as_str().unwrap().to_owned(),
+                line["outcome"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let sent: Vec<&String> = outcomes
+        .iter()
+        .filter(|(_, o)| o == "sent")
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(sent.len(), 2, "{outcomes:?}");
+    assert!(
+        sent.contains(&&"Ben Okafor".to_owned()) && sent.contains(&&"Dev Patel".to_owned()),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().all(|(n, _)| n != "Amelia Hart"),
+        "{outcomes:?}"
+    );
+    assert_eq!(server.messages().len(), 5);
+    assert!(remind(5).iter().all(|l| l["outcome"] != "sent"));
+
+    // Then every seven days, three reminders at most.
+    assert_eq!(remind(11).len(), 0);
+    assert_eq!(remind(12).len(), 2);
+    assert_eq!(remind(19).len(), 2);
+    assert!(remind(26).is_empty());
+    assert!(remind(60).is_empty());
+    let messages = server.messages();
+    assert_eq!(messages.len(), 3 + 2 * 3);
+    let reminders: Vec<&serde_json::Value> = messages
+        .iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Reminder: please sign")
+        })
+        .collect();
+    assert_eq!(reminders.len(), 6);
+    assert!(
+        reminders
+            .iter()
+            .all(|m| !m["to"].as_str().unwrap().contains("amelia"))
+    );
+    let kinds = common::sqlite(
+        &scratch.path("archive"),
+        "SELECT kind FROM mail_log WHERE kind LIKE 'reminder-%' AND outcome = 'sent' ORDER BY kind",
+    );
+    assert_eq!(
+        kinds.split_whitespace().collect::<Vec<_>>(),
+        [
+            "reminder-1",
+            "reminder-1",
+            "reminder-2",
+            "reminder-2",
+            "reminder-3",
+            "reminder-3"
+        ]
+    );
+    scratch.aup(&["audit", "verify"]).success();
 }

@@ -23,6 +23,7 @@ mod links;
 mod mail;
 mod output;
 mod prune;
+mod remind;
 mod schema;
 mod seal;
 mod send;
@@ -309,13 +310,25 @@ pub enum Command {
     ///
     /// Output: a line per person (outcome, name and address, form id, the
     /// server's words), or with --json one object per person: to, name,
-    /// form_id, outcome (sent, refused, failed, already_invited,
-    /// refused_before, would_send, not_sent), detail, message_id.
+    /// form_id, outcome (sent, refused, failed, already_sent, refused_before,
+    /// would_send, not_sent, daily_cap), detail, message_id.
     ///
     /// Exit status: 0 when every message went (or none was due); 1 when any
     /// was refused or failed, or nothing could be sent (settings, window,
     /// archive); 2 for a usage error.
     Send(send::SendArgs),
+    /// Remind people who were invited and have not signed, on each school's
+    /// schedule (school YAML `mail.reminders`: by default 5 days after the
+    /// invitation, then every 7 days, at most 3), for cron; `aup serve` does
+    /// it too. Each reminder is claimed in the index first, so two runs at
+    /// once send it once. Inside the sending window only.
+    ///
+    /// Output: as `aup send`, a line or JSON object per reminder sent or due.
+    ///
+    /// Exit status: 0 when every due reminder went (or none was due); 1 when
+    /// any was refused or failed, or nothing could be sent; 2 for a usage
+    /// error.
+    Remind(remind::RemindArgs),
     /// The mail settings: `aup mail test` signs in to the SMTP server and says
     /// exactly what failed.
     ///
@@ -376,6 +389,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Seal(args) => seal::run(args),
         Command::Links(args) => links::run(args),
         Command::Send(args) => send::run(args),
+        Command::Remind(args) => remind::run(args),
         Command::Mail(args) => mail::run(args),
     };
     match outcome {

@@ -3,19 +3,18 @@
 
 use std::path::PathBuf;
 
-use anstream::eprintln;
-use clap::Args;
-use serde_json::json;
-
 use super::{Outcome, SchoolsDir, json_line};
-use crate::archive::{Archive, Claim, Claimed};
+use crate::archive::Archive;
 use crate::config::AcademicYear;
-use crate::mail::invitation::{self, Invitation};
-use crate::mail::send::{Mailer, Sent};
+use crate::mail::letter::Kind;
+use crate::mail::post::{Batch, Posted, post};
+use crate::mail::send::Mailer;
 use crate::mail::settings::MailSettings;
 use crate::online::links::LinkKey;
-use crate::online::mail_merge::{self, Roll, Wanted};
+use crate::online::mail_merge::{self, LinkRow, Roll, Wanted};
 use crate::report::{State, StatusRow};
+use anstream::eprintln;
+use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -39,7 +38,7 @@ pub struct SendArgs {
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// One JSON object per person (to, name, form_id, outcome, detail,
-    /// message_id) instead of lines for a person.
+    /// message_id) instead of a line per person.
     #[arg(long)]
     pub json: bool,
     /// The mail settings.
@@ -55,293 +54,243 @@ pub struct SendArgs {
     pub dir: SchoolsDir,
 }
 
-pub fn run(args: SendArgs) -> Result<Outcome, String> {
-    let settings = MailSettings::load(&args.mail).map_err(|e| e.to_string())?;
-    let public_url = args
-        .public_url
-        .clone()
+/// What `send` and `remind` need before posting: the settings, the year, the
+/// archive, and the school's roll.
+pub(super) struct Ready {
+    pub settings: MailSettings,
+    pub public_url: String,
+    pub year: AcademicYear,
+    pub archive: Archive,
+    pub roll: Roll,
+}
+
+/// Loads the settings, refuses outside the sending window (unless only
+/// looking, or `window` is false: the caller asks `outside_window` itself),
+/// and reads the school's roll.
+/// What a mail command was asked to do.
+pub(super) struct Asked<'a> {
+    pub mail: &'a std::path::Path,
+    pub public_url: Option<&'a str>,
+    pub year: Option<&'a str>,
+    pub archive: &'a std::path::Path,
+    pub schools: &'a std::path::Path,
+    pub school: &'a str,
+    pub dry_run: bool,
+    /// Refuse outside the sending window.
+    pub window: bool,
+}
+
+pub(super) fn ready(asked: &Asked<'_>) -> Result<Ready, String> {
+    let Asked {
+        mail,
+        public_url,
+        year,
+        archive: archive_dir,
+        schools,
+        school,
+        dry_run,
+        window,
+    } = *asked;
+    let settings = MailSettings::load(mail).map_err(|e| e.to_string())?;
+    let public_url = public_url
+        .map(str::to_owned)
         .or_else(|| settings.public_url.clone())
         .ok_or("give --public-url (or public_url in the mail settings): the address people reach aup serve at")?;
     mail_merge::check_public_url(&public_url)?;
-    let now = crate::clock::uk_now();
-    if !args.dry_run && !settings.sending.open_at(now) {
-        return Err(format!(
-            "it is {} UK time, outside the sending window ({} {}–{}, UK time; `sending:` in {}): nothing was sent. Run aup send again then.",
-            now.time()
-                .format(&time::macros::format_description!("[hour]:[minute]"))
-                .unwrap_or_default(),
-            settings
-                .sending
-                .days
-                .iter()
-                .map(|d| format!("{d:?}").to_lowercase())
-                .collect::<Vec<_>>()
-                .join(","),
-            settings.sending.from,
-            settings.sending.until,
-            args.mail.display()
-        ));
+    if !dry_run
+        && window
+        && let Some(closed) = outside_window(&settings, mail)
+    {
+        return Err(format!("{closed}: nothing was sent. Run it again then."));
     }
-    let today = time::OffsetDateTime::now_utc().date();
-    let year = match &args.year {
+    let year = match year {
         Some(text) => text.parse::<AcademicYear>()?,
-        None => AcademicYear::containing(today),
+        None => AcademicYear::containing(crate::clock::now().date()),
     };
-    let year_text = year.to_string();
-    let school = args.school.as_str();
-
-    let lock = crate::archive::lock_waiting(&args.archive).map_err(|e| e.to_string())?;
-    let archive = Archive::open(&args.archive).map_err(|e| e.to_string())?;
-    let roll = Roll::read(&archive, &args.dir.schools, school, &year_text)?;
-    let wanted_name = |row: &StatusRow| {
-        args.to.is_empty()
-            || args
-                .to
-                .iter()
-                .any(|n| n.trim().eq_ignore_ascii_case(&row.name))
-    };
-    for name in &args.to {
-        if !roll
-            .rows
-            .iter()
-            .any(|r| r.on_roster && r.name.eq_ignore_ascii_case(name.trim()))
-        {
-            return Err(format!("--to `{name}` is nobody on {school}'s roster"));
-        }
-    }
-    let outstanding: Vec<&StatusRow> = roll
-        .rows
-        .iter()
-        .filter(|r| r.on_roster && r.form_id.is_some() && r.state != State::Signed)
-        .filter(|r| wanted_name(r))
-        .collect();
-    let (with_address, without): (Vec<&StatusRow>, Vec<&StatusRow>) = outstanding
-        .into_iter()
-        .partition(|r| roll.email_of(r).is_some());
-    if !without.is_empty() {
-        eprintln!(
-            "no e-mail address on the roster, so print their form: {}",
-            without
-                .iter()
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let school_name = roll.school.config.name.clone();
-    if args.dry_run {
-        for row in &with_address {
-            let email = roll.email_of(row).unwrap_or_default();
-            report_one(
-                &args,
-                &row.name,
-                email,
-                row.form_id.as_deref().unwrap_or_default(),
-                "would_send",
-                "",
-                "",
-            );
-        }
-        eprintln!(
-            "{} invitation(s) would be sent for {school} {year_text}; nothing was sent",
-            with_address.len()
-        );
-        return Ok(Outcome::Success);
-    }
-
-    // Links for everyone to be mailed, made under the writers' lock; the
-    // sending itself does not hold it (it takes minutes under the cap).
-    let key = LinkKey::load_or_create(&args.archive)?;
-    let expires = mail_merge::default_expiry(year, today).to_string();
-    let chosen: Vec<StatusRow> = with_address.iter().map(|r| (*r).clone()).collect();
-    let list = mail_merge::draw_up(
-        &archive,
-        &key,
-        &chosen,
-        &roll.people,
-        &roll.current,
-        &Wanted {
-            public_url: &public_url,
-            expires: &expires,
-            all: false,
-            renew: &[],
-            by: "aup send",
-        },
-    )?;
-    for (name, form_id, _) in &list.held_back {
-        eprintln!(
-            "not invited: {name} ({form_id}) said their last link was not theirs; check their address, then aup links --renew {form_id}"
-        );
-    }
-    drop(lock);
-
-    let day_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(1))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let mut sent_today = archive
-        .mail_claimed_since(&day_ago)
-        .map_err(|e| e.to_string())?;
-    let mut mailer = Mailer::new(&settings)?;
-    let words = &roll.school.config.mail;
-    let (mut sent, mut problems) = (0, 0);
-    for row in &list.rows {
-        if sent_today >= settings.sending.per_day {
-            eprintln!(
-                "stopped at the daily cap of {} messages (sending.per_day); run aup send again tomorrow for the rest",
-                settings.sending.per_day
-            );
-            problems += 1;
-            break;
-        }
-        let form = match words.attach_form {
-            true => attached_form(&archive, &args.out, &row.form_id)?,
-            false => None,
-        };
-        let message_id = invitation::message_id(&row.form_id, &settings.from)?;
-        let message = Invitation {
-            from: &settings.from,
-            reply_to: settings.reply_to.as_deref(),
-            name: &row.name,
-            email: &row.email,
-            school: &school_name,
-            year: &year_text,
-            link: &row.link,
-            expires: &crate::clock::uk_date_long(&row.expires),
-            form_id: &row.form_id,
-            form,
-            message_id: &message_id,
-        }
-        .message(words);
-        let message = match message {
-            Ok(message) => message,
-            Err(problem) => {
-                report_one(
-                    &args,
-                    &row.name,
-                    &row.email,
-                    &row.form_id,
-                    "not_sent",
-                    &problem,
-                    "",
-                );
-                problems += 1;
-                continue;
-            }
-        };
-        let claim = Claim {
-            form_id: &row.form_id,
-            kind: "invitation",
-            recipient: &row.email,
-            message_id: &message_id,
-        };
-        let id = match archive
-            .claim_mail(&claim, args.again)
-            .map_err(|e| e.to_string())?
-        {
-            Claimed::Claimed(id) => id,
-            Claimed::AlreadySent => {
-                report_one(
-                    &args,
-                    &row.name,
-                    &row.email,
-                    &row.form_id,
-                    "already_invited",
-                    "",
-                    "",
-                );
-                continue;
-            }
-            Claimed::RefusedBefore(words) => {
-                let hint =
-                    format!("this address was refused before ({words}); correct it in the roster");
-                report_one(
-                    &args,
-                    &row.name,
-                    &row.email,
-                    &row.form_id,
-                    "refused_before",
-                    &hint,
-                    "",
-                );
-                problems += 1;
-                continue;
-            }
-        };
-        sent_today += 1;
-        let answer = mailer.send(&message);
-        archive
-            .mail_outcome(id, answer.outcome(), answer.detail())
-            .map_err(|e| e.to_string())?;
-        match answer {
-            Sent::Sent => sent += 1,
-            _ => problems += 1,
-        }
-        report_one(
-            &args,
-            &row.name,
-            &row.email,
-            &row.form_id,
-            answer.outcome(),
-            answer.detail(),
-            &message_id,
-        );
-    }
-    eprintln!("{sent} invitation(s) sent for {school} {year_text}");
-    Ok(match problems {
-        0 => Outcome::Success,
-        _ => Outcome::SomeFailed,
+    let archive = Archive::open(archive_dir).map_err(|e| e.to_string())?;
+    let roll = Roll::read(&archive, schools, school, &year.to_string())?;
+    Ok(Ready {
+        settings,
+        public_url,
+        year,
+        archive,
+        roll,
     })
 }
 
-/// The person's issued form as an attachment: its file name and bytes.
-fn attached_form(
-    archive: &Archive,
-    out: &std::path::Path,
-    form_id: &str,
-) -> Result<Option<(String, Vec<u8>)>, String> {
-    let form = archive
-        .issued(form_id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("form {form_id} is not in the issue register"))?;
-    let (path, bytes) = crate::issued::issued_form(out, &form).ok_or_else(|| {
-        format!(
-            "the school attaches forms, but {form_id} is not under {} as it was issued: run aup send with --out where aup generate wrote it",
-            out.display()
-        )
-    })?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("form.pdf")
-        .to_owned();
-    Ok(Some((name, bytes)))
+/// What to say when now is outside the sending window.
+pub(super) fn outside_window(settings: &MailSettings, mail: &std::path::Path) -> Option<String> {
+    let now = crate::clock::uk_now();
+    if settings.sending.open_at(now) {
+        return None;
+    }
+    Some(format!(
+        "it is {} UK time, outside the sending window ({} {}–{}, UK time; `sending:` in {})",
+        now.time()
+            .format(&time::macros::format_description!("[hour]:[minute]"))
+            .unwrap_or_default(),
+        settings
+            .sending
+            .days
+            .iter()
+            .map(|d| format!("{d:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(","),
+        settings.sending.from,
+        settings.sending.until,
+        mail.display()
+    ))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn report_one(
-    args: &SendArgs,
-    name: &str,
-    email: &str,
-    form_id: &str,
-    outcome: &str,
-    detail: &str,
-    message_id: &str,
-) {
-    match args.json {
-        true => json_line(&json!({
-            "to": email,
-            "name": name,
-            "form_id": form_id,
-            "outcome": outcome,
-            "detail": detail,
-            "message_id": message_id,
-        })),
-        false => {
-            let said = match detail.is_empty() {
-                true => String::new(),
-                false => format!(": {detail}"),
-            };
-            outln!("{outcome}\t{name} <{email}>\t{form_id}{said}");
+impl Ready {
+    /// Everyone on the roll who has not signed (those named in `to`, when
+    /// any), split into those with an address and those without, who are
+    /// listed on stderr.
+    pub fn outstanding(&self, to: &[String]) -> Result<Vec<StatusRow>, String> {
+        for name in to {
+            if !self
+                .roll
+                .rows
+                .iter()
+                .any(|r| r.on_roster && r.name.eq_ignore_ascii_case(name.trim()))
+            {
+                return Err(format!("--to `{name}` is nobody on the roster"));
+            }
         }
+        let (with, without): (Vec<&StatusRow>, Vec<&StatusRow>) = self
+            .roll
+            .rows
+            .iter()
+            .filter(|r| r.on_roster && r.form_id.is_some() && r.state != State::Signed)
+            .filter(|r| to.is_empty() || to.iter().any(|n| n.trim().eq_ignore_ascii_case(&r.name)))
+            .partition(|r| self.roll.email_of(r).is_some());
+        if !without.is_empty() {
+            eprintln!(
+                "no e-mail address on the roster, so print their form: {}",
+                without
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(with.into_iter().cloned().collect())
     }
+
+    /// The links of `rows`, made where missing (under the writers' lock).
+    pub fn links(
+        &self,
+        archive_dir: &std::path::Path,
+        rows: &[StatusRow],
+        by: &str,
+    ) -> Result<Vec<LinkRow>, String> {
+        let _lock = crate::archive::lock_waiting(archive_dir).map_err(|e| e.to_string())?;
+        let key = LinkKey::load_or_create(archive_dir)?;
+        let expires = mail_merge::default_expiry(self.year, crate::clock::now().date()).to_string();
+        let list = mail_merge::draw_up(
+            &self.archive,
+            &key,
+            rows,
+            &self.roll.people,
+            &self.roll.current,
+            &Wanted {
+                public_url: &self.public_url,
+                expires: &expires,
+                all: false,
+                renew: &[],
+                by,
+            },
+        )?;
+        for (name, form_id, _) in &list.held_back {
+            eprintln!(
+                "not mailed: {name} ({form_id}) said their last link was not theirs; check their address, then aup links --renew {form_id}"
+            );
+        }
+        Ok(list.rows)
+    }
+
+    /// Posts `letters`, printing each as it is settled.
+    pub fn post(
+        &self,
+        letters: &[(&LinkRow, Kind)],
+        out: &std::path::Path,
+        again: bool,
+        json: bool,
+    ) -> Result<Vec<Posted>, String> {
+        let mut mailer = Mailer::new(&self.settings)?;
+        let batch = Batch {
+            settings: &self.settings,
+            archive: &self.archive,
+            words: &self.roll.school.config.mail,
+            school_name: &self.roll.school.config.name,
+            year: &self.year.to_string(),
+            out,
+            again,
+        };
+        post(&batch, letters, &mut mailer, |posted| report(posted, json))
+    }
+}
+
+/// One person's line: tab-separated for people, or a JSON object.
+pub(super) fn report(posted: &Posted, json: bool) {
+    if json {
+        json_line(posted);
+        return;
+    }
+    let said = match posted.detail.is_empty() {
+        true => String::new(),
+        false => format!(": {}", posted.detail),
+    };
+    outln!(
+        "{}\t{} <{}>\t{}{said}",
+        posted.outcome,
+        posted.name,
+        posted.to,
+        posted.form_id
+    );
+}
+
+pub fn run(args: SendArgs) -> Result<Outcome, String> {
+    let ready = ready(&Asked {
+        mail: &args.mail,
+        public_url: args.public_url.as_deref(),
+        year: args.year.as_deref(),
+        archive: &args.archive,
+        schools: &args.dir.schools,
+        school: &args.school,
+        dry_run: args.dry_run,
+        window: true,
+    })?;
+    let year = ready.year.to_string();
+    let rows = ready.outstanding(&args.to)?;
+    if args.dry_run {
+        for row in &rows {
+            report(
+                &Posted {
+                    to: ready.roll.email_of(row).unwrap_or_default().to_owned(),
+                    name: row.name.clone(),
+                    form_id: row.form_id.clone().unwrap_or_default(),
+                    outcome: "would_send".into(),
+                    detail: String::new(),
+                    message_id: String::new(),
+                },
+                args.json,
+            );
+        }
+        eprintln!(
+            "{} invitation(s) would be sent for {} {year}; nothing was sent",
+            rows.len(),
+            args.school
+        );
+        return Ok(Outcome::Success);
+    }
+    let links = ready.links(&args.archive, &rows, "aup send")?;
+    let letters: Vec<(&LinkRow, Kind)> = links.iter().map(|l| (l, Kind::Invitation)).collect();
+    let posted = ready.post(&letters, &args.out, args.again, args.json)?;
+    let sent = posted.iter().filter(|p| p.outcome == "sent").count();
+    eprintln!("{sent} invitation(s) sent for {} {year}", args.school);
+    Ok(match posted.iter().any(Posted::is_problem) {
+        false => Outcome::Success,
+        true => Outcome::SomeFailed,
+    })
 }

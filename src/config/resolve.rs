@@ -446,7 +446,7 @@ impl LoadedSchool {
         if let Err(root_errors) = self.trust_roots() {
             errors.extend(root_errors);
         }
-        for (key, problem) in crate::mail::invitation::check_words(&c.mail) {
+        for (key, problem) in crate::mail::letter::check_words(&c.mail) {
             errors.push(self.error_at(key, problem));
         }
         match errors.is_empty() {

@@ -124,9 +124,48 @@ pub struct SchoolMail {
     /// Attach each person's own form as a PDF, for those who prefer paper.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub attach_form: bool,
+    /// A reminder's subject. Default: "Reminder: please sign {school}'s
+    /// Acceptable Use Policy".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_subject: Option<String>,
+    /// A reminder's text; it must contain `{link}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_text: Option<String>,
+    /// When people who have not signed are reminded (`aup remind`, and
+    /// `aup serve` on its own).
+    #[serde(default, skip_serializing_if = "Reminders::is_default")]
+    pub reminders: Reminders,
 }
 
 impl SchoolMail {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The reminder schedule, counted from the invitation.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reminders {
+    /// Days after the invitation for the first reminder. Default 5.
+    pub first_after_days: u16,
+    /// Days between reminders after that. Default 7.
+    pub every_days: u16,
+    /// Reminders at most; 0 sends none. Default 3.
+    pub at_most: u16,
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        Self {
+            first_after_days: 5,
+            every_days: 7,
+            at_most: 3,
+        }
+    }
+}
+
+impl Reminders {
     fn is_default(&self) -> bool {
         *self == Self::default()
     }

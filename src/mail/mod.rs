@@ -1,8 +1,10 @@
 //! Mail: the deployment's settings (`settings`), the messages aup writes
-//! (`invitation`), and sending them through the school's SMTP server within
-//! its caps and window (`send`). What was sent is in the index's mail log
-//! (`archive::mail`).
+//! (`letter`), who is due a reminder (`reminders`), posting a batch with its
+//! claims and caps (`post`), and the SMTP connection (`send`). What was sent
+//! is in the index's mail log (`archive::mail`).
 
-pub mod invitation;
+pub mod letter;
+pub mod post;
+pub mod reminders;
 pub mod send;
 pub mod settings;

@@ -1,8 +1,9 @@
-//! The invitation: one person's message asking them to sign, in the school's
-//! own words (school YAML `mail:`) or plain-English defaults, with their
-//! personal link and, where the school wants it, their form as a PDF. A text
-//! part and an HTML part saying the same; `Auto-Submitted: auto-generated`
-//! (RFC 3834) so auto-replies stay quiet; a Message-ID aup records.
+//! One person's message asking them to sign, an invitation or a reminder, in
+//! the school's own words (school YAML `mail:`) or plain-English defaults,
+//! with their personal link and, where the school wants it, their form as a
+//! PDF. A text part and an HTML part saying the same; `Auto-Submitted:
+//! auto-generated` (RFC 3834) so auto-replies stay quiet; a Message-ID aup
+//! records.
 
 use lettre::Message;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
@@ -14,6 +15,19 @@ use crate::config::SchoolMail;
 pub const PLACEHOLDERS: [&str; 5] = ["name", "school", "year", "link", "expires"];
 
 const SUBJECT: &str = "Please sign {school}'s Acceptable Use Policy";
+
+const REMINDER_SUBJECT: &str = "Reminder: please sign {school}'s Acceptable Use Policy";
+
+const REMINDER_TEXT: &str = "Dear {name},
+
+This is a reminder: we have not yet had your signed Acceptable Use Policy for {year}. It takes a few minutes, on a phone or a computer:
+
+{link}
+
+This link is for you alone, so please do not forward it. It works until {expires}. If you have signed in the last day or two, thank you, and please ignore this message.
+
+Thank you,
+{school}";
 
 const TEXT: &str = "Dear {name},
 
@@ -28,8 +42,27 @@ Thank you,
 
 const PAPER: &str = "If you would rather sign on paper, print the attached form, sign it, and hand it to the school office.";
 
-/// What one invitation says and to whom.
-pub struct Invitation<'a> {
+/// Which message: the mail log's `kind` is its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Invitation,
+    /// The n-th reminder, from 1.
+    Reminder(u16),
+}
+
+impl Kind {
+    /// As the mail log keeps it: `invitation`, `reminder-2`.
+    pub fn name(self) -> String {
+        match self {
+            Self::Invitation => "invitation".into(),
+            Self::Reminder(n) => format!("reminder-{n}"),
+        }
+    }
+}
+
+/// What one message says and to whom.
+pub struct Letter<'a> {
+    pub kind: Kind,
     pub from: &'a str,
     pub reply_to: Option<&'a str>,
     /// The person's name and address.
@@ -53,6 +86,8 @@ pub fn check_words(mail: &SchoolMail) -> Vec<(&'static str, String)> {
     for (key, text) in [
         ("mail.invitation_subject", &mail.invitation_subject),
         ("mail.invitation_text", &mail.invitation_text),
+        ("mail.reminder_subject", &mail.reminder_subject),
+        ("mail.reminder_text", &mail.reminder_text),
     ] {
         let Some(text) = text else { continue };
         for unknown in placeholders_in(text).filter(|p| !PLACEHOLDERS.contains(p)) {
@@ -65,13 +100,18 @@ pub fn check_words(mail: &SchoolMail) -> Vec<(&'static str, String)> {
             ));
         }
     }
-    if let Some(text) = &mail.invitation_text
-        && !text.contains("{link}")
-    {
-        problems.push((
-            "mail.invitation_text",
-            "it must contain {link}, the person's own signing link".into(),
-        ));
+    for (key, text) in [
+        ("mail.invitation_text", &mail.invitation_text),
+        ("mail.reminder_text", &mail.reminder_text),
+    ] {
+        if let Some(text) = text
+            && !text.contains("{link}")
+        {
+            problems.push((
+                key,
+                "it must contain {link}, the person's own signing link".into(),
+            ));
+        }
     }
     problems
 }
@@ -118,7 +158,7 @@ impl Header for AutoSubmitted {
     }
 }
 
-impl Invitation<'_> {
+impl Letter<'_> {
     fn fill(&self, text: &str) -> String {
         text.replace("{name}", self.name)
             .replace("{school}", self.school)
@@ -137,8 +177,21 @@ impl Invitation<'_> {
                 .parse()
                 .map_err(|_| bad("the roster's", self.email))?,
         );
-        let subject = self.fill(words.invitation_subject.as_deref().unwrap_or(SUBJECT));
-        let mut text = self.fill(words.invitation_text.as_deref().unwrap_or(TEXT));
+        let (subject, text) = match self.kind {
+            Kind::Invitation => (
+                words.invitation_subject.as_deref().unwrap_or(SUBJECT),
+                words.invitation_text.as_deref().unwrap_or(TEXT),
+            ),
+            Kind::Reminder(_) => (
+                words
+                    .reminder_subject
+                    .as_deref()
+                    .unwrap_or(REMINDER_SUBJECT),
+                words.reminder_text.as_deref().unwrap_or(REMINDER_TEXT),
+            ),
+        };
+        let subject = self.fill(subject);
+        let mut text = self.fill(text);
         if self.form.is_some() {
             text = match text.rsplit_once("\n\nThank you") {
                 Some((before, after)) => format!("{before}\n\n{PAPER}\n\nThank you{after}"),
@@ -198,8 +251,9 @@ fn html(text: &str, link: &str) -> String {
 mod tests {
     use super::*;
 
-    fn amelia(form: Option<(String, Vec<u8>)>) -> Invitation<'static> {
-        Invitation {
+    fn amelia(form: Option<(String, Vec<u8>)>) -> Letter<'static> {
+        Letter {
+            kind: Kind::Invitation,
             from: "Pakeman Primary School <office@pakeman.example>",
             reply_to: None,
             name: "Amelia Hart",
@@ -264,7 +318,7 @@ mod tests {
         let words = SchoolMail {
             invitation_subject: Some("AUP for {nmae}".into()),
             invitation_text: Some("Dear {name}, please sign.".into()),
-            attach_form: false,
+            ..SchoolMail::default()
         };
         let problems = check_words(&words);
         assert_eq!(problems.len(), 2, "{problems:?}");

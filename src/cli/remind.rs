@@ -1,0 +1,137 @@
+//! `aup remind`: the reminders due now, for every school with forms this year
+//! (or one), as cron would run it.
+
+use std::path::PathBuf;
+
+use anstream::eprintln;
+use clap::Args;
+
+use super::send::{Asked, outside_window, ready, report};
+use super::{Outcome, SchoolsDir};
+use crate::archive::Archive;
+use crate::config::AcademicYear;
+use crate::mail::letter::Kind;
+use crate::mail::post::Posted;
+use crate::mail::reminders;
+use crate::mail::settings::MailSettings;
+use crate::online::mail_merge::LinkRow;
+
+#[derive(Debug, Args)]
+pub struct RemindArgs {
+    /// The school, by slug; by default every school in the schools folder.
+    #[arg(long, value_name = "SLUG")]
+    pub school: Option<String>,
+    /// The academic year, like 2025-26; by default the one today falls in.
+    #[arg(long, value_name = "YEAR", value_parser = crate::config::year::academic_year_arg)]
+    pub year: Option<String>,
+    /// Say who is due a reminder, and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The address people reach `aup serve` at; by default mail.yaml's
+    /// `public_url`.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// One JSON object per reminder (as `aup send --json`).
+    #[arg(long)]
+    pub json: bool,
+    /// The mail settings.
+    #[arg(long, value_name = "FILE", default_value = "mail.yaml")]
+    pub mail: PathBuf,
+    /// The archive folder.
+    #[arg(long, value_name = "DIR", default_value = "archive")]
+    pub archive: PathBuf,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
+}
+
+pub fn run(args: RemindArgs) -> Result<Outcome, String> {
+    let schools = match &args.school {
+        Some(school) => vec![school.clone()],
+        None => super::select_schools(&args.dir.schools, &[])?
+            .iter()
+            .filter_map(|f| f.file_stem()?.to_str().map(str::to_owned))
+            .collect(),
+    };
+    let settings = MailSettings::load(&args.mail).map_err(|e| e.to_string())?;
+    if !args.dry_run
+        && let Some(closed) = outside_window(&settings, &args.mail)
+    {
+        // Cron calls at any hour: outside the window is not a failure.
+        eprintln!("{closed}: reminders wait for it");
+        return Ok(Outcome::Success);
+    }
+    let year = match &args.year {
+        Some(text) => text.parse::<AcademicYear>()?,
+        None => AcademicYear::containing(crate::clock::now().date()),
+    };
+    let index = Archive::open_read_only(&args.archive).map_err(|e| e.to_string())?;
+    let mut problems = false;
+    for school in &schools {
+        let issued = index
+            .current_fingerprint(school, &year.to_string())
+            .map_err(|e| e.to_string())?;
+        // A school with no forms this year has nobody to remind.
+        if issued.is_none() && args.school.is_none() {
+            continue;
+        }
+        let year_text = year.to_string();
+        let ready = ready(&Asked {
+            mail: &args.mail,
+            public_url: args.public_url.as_deref(),
+            year: Some(&year_text),
+            archive: &args.archive,
+            schools: &args.dir.schools,
+            school,
+            dry_run: args.dry_run,
+            window: false,
+        })?;
+        let rows = ready.outstanding(&[])?;
+        let now = crate::clock::now();
+        let schedule = &ready.roll.school.config.mail.reminders;
+        let mut due = Vec::new();
+        for row in &rows {
+            let form_id = row.form_id.as_deref().unwrap_or_default();
+            let log = ready.archive.mail_of(form_id).map_err(|e| e.to_string())?;
+            if let Some(kind) = reminders::due(&log, schedule, now) {
+                due.push((row.clone(), kind));
+            }
+        }
+        if args.dry_run {
+            for (row, kind) in &due {
+                let posted = Posted {
+                    to: ready.roll.email_of(row).unwrap_or_default().to_owned(),
+                    name: row.name.clone(),
+                    form_id: row.form_id.clone().unwrap_or_default(),
+                    outcome: "would_send".into(),
+                    detail: kind.name(),
+                    message_id: String::new(),
+                };
+                report(&posted, args.json);
+            }
+            continue;
+        }
+        if due.is_empty() {
+            continue;
+        }
+        let due_rows: Vec<_> = due.iter().map(|(r, _)| r.clone()).collect();
+        let links = ready.links(&args.archive, &due_rows, "aup remind")?;
+        let letters: Vec<(&LinkRow, Kind)> = due
+            .iter()
+            .filter_map(|(row, kind)| {
+                let link = links
+                    .iter()
+                    .find(|l| Some(&l.form_id) == row.form_id.as_ref())?;
+                Some((link, *kind))
+            })
+            .collect();
+        let out = PathBuf::from("out");
+        let posted = ready.post(&letters, &out, false, args.json)?;
+        let sent = posted.iter().filter(|p| p.outcome == "sent").count();
+        eprintln!("{sent} reminder(s) sent for {school} {}", ready.year);
+        problems |= posted.iter().any(Posted::is_problem);
+    }
+    Ok(match problems {
+        false => Outcome::Success,
+        true => Outcome::SomeFailed,
+    })
+}
