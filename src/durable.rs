@@ -36,10 +36,20 @@ pub fn store_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_via_temp(path, true, |file| file.write_all(bytes))
 }
 
+/// Like [`store_durably`], for a secret: readable and writable by its owner
+/// only, from the first byte (the temporary file is made that way).
+pub fn store_secret_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    write_via_temp_as(path, true, Some(0o600), |file| file.write_all(bytes))
+}
+
 /// Makes `path` another name for `existing` (same file system), replacing what
 /// `path` was atomically and durably; copies if the file system has no hard links.
 pub fn link_durably(existing: &Path, path: &Path) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = dir.join(format!(".{name}.{}.link", std::process::id()));
@@ -59,12 +69,33 @@ fn write_via_temp(
     sync_dir: bool,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    write_via_temp_as(path, sync_dir, None, fill)
+}
+
+/// [`write_via_temp`], the temporary file made with `mode` when given.
+fn write_via_temp_as(
+    path: &Path,
+    sync_dir: bool,
+    mode: Option<u32>,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // A temporary file a crash left keeps its old mode when reopened.
+    let _ = std::fs::remove_file(&temp);
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        if let Some(mode) = mode {
+            options.mode(mode);
+        }
+        let mut file = options.open(&temp)?;
         fill(&mut file)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)?;

@@ -27,6 +27,8 @@ const PUBLIC: &str = "https://aup.pakeman.example";
 struct SmtpServer {
     child: Child,
     port: u16,
+    /// The token endpoint's port, with `--oauth`.
+    token_port: Option<u16>,
     maildir: PathBuf,
 }
 
@@ -43,15 +45,28 @@ impl SmtpServer {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("a port, not {line:?}"));
+        let mut ports = line
+            .split_whitespace()
+            .map(|p| p.parse().unwrap_or_else(|_| panic!("ports, not {line:?}")));
         Self {
+            port: ports.next().expect("a port"),
+            token_port: ports.next(),
             child,
-            port,
             maildir: maildir.to_owned(),
         }
+    }
+
+    /// What the token endpoint has given: tokens issued, refreshes, and the
+    /// refresh token now current.
+    fn token_stats(&self) -> serde_json::Value {
+        let port = self.token_port.expect("--oauth");
+        let answer = ureq::get(&format!("http://127.0.0.1:{port}/stats"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&answer).unwrap()
     }
 
     /// Every message delivered so far, as Python's e-mail parser reads it.
@@ -643,4 +658,85 @@ fn reminders_go_on_schedule_only_to_people_yet_to_sign_and_two_runners_send_each
         ]
     );
     scratch.aup(&["audit", "verify"]).success();
+}
+
+/// Mail settings signing in with XOAUTH2, tokens from the server's endpoint.
+fn oauth_settings(scratch: &Scratch, server: &SmtpServer, grant: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    for (file, text) in [
+        ("client-secret", "s3cret\n"),
+        ("refresh-token", "refresh-0"),
+    ] {
+        let path = scratch.write(file, text);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let refresh = match grant {
+        "refresh_token" => ", refresh_token_file: refresh-token",
+        _ => ", scope: 'https://outlook.office365.com/.default'",
+    };
+    scratch.write(
+        "mail.yaml",
+        &format!(
+            "from: Pakeman Primary School <office@pakeman.example>\n\
+             public_url: {PUBLIC}\n\
+             smtp:\n  host: 127.0.0.1\n  port: {}\n  tls: none\n  auth: xoauth2\n  username: office@pakeman.example\n  \
+             oauth: {{token_url: 'http://127.0.0.1:{}/token', grant: {grant}, client_id: aup, client_secret_file: client-secret{refresh}}}\n\
+             sending: {{per_minute: 600, days: [mon, tue, wed, thu, fri, sat, sun], from: '00:00', until: '24:00'}}\n",
+            server.port,
+            server.token_port.unwrap()
+        ),
+    );
+}
+
+#[test]
+fn xoauth2_tokens_are_refreshed_before_they_expire_and_a_rotated_refresh_token_is_kept() {
+    let mailroom = Scratch::empty();
+    // Tokens that last four minutes: inside the five-minute margin, so each
+    // message needs a fresh one.
+    let server = SmtpServer::start(
+        &mailroom.path("maildir"),
+        &["--oauth", "--token-lifetime", "240"],
+    );
+    let scratch = school_with_mail(&server);
+    oauth_settings(&scratch, &server, "refresh_token");
+
+    let (code, lines, said) = send(&scratch, &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(lines.iter().all(|l| l["outcome"] == "sent"), "{lines:#?}");
+    assert_eq!(server.messages().len(), 3);
+    let stats = server.token_stats();
+    // One token to start, and one before each of the three messages.
+    assert_eq!(stats["refreshed"], 4, "{stats}");
+    // Every rotated refresh token was kept at once, for the owner only.
+    let kept = std::fs::read_to_string(scratch.path("refresh-token")).unwrap();
+    assert_eq!(kept, stats["refresh"].as_str().unwrap());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(scratch.path("refresh-token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // A new process goes on with the kept one.
+    scratch.aup(&["mail", "test"]).success();
+
+    // An old refresh token is void: the endpoint's words are shown.
+    scratch.write("refresh-token", "refresh-0");
+    let said = scratch.aup(&["mail", "test"]).failure();
+    assert!(
+        said.contains("invalid_grant Token has been expired or revoked."),
+        "{said}"
+    );
+
+    // A token the server does not know is refused with the server's code.
+    // (Microsoft 365's client credentials; a wrong secret first.)
+    oauth_settings(&scratch, &server, "client_credentials");
+    scratch.write("client-secret", "wrong\n");
+    let said = scratch.aup(&["mail", "test"]).failure();
+    assert!(
+        said.contains("AADSTS7000215: Invalid client secret provided."),
+        "{said}"
+    );
+    scratch.write("client-secret", "s3cret\n");
+    scratch.aup(&["mail", "test"]).success();
+    assert_eq!(server.token_stats()["client_credentials"], 1);
 }

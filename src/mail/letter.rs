@@ -105,6 +105,7 @@ pub fn check_words(mail: &SchoolMail) -> Vec<(&'static str, String)> {
         ("mail.reminder_text", &mail.reminder_text),
     ] {
         if let Some(text) = text
+            && !text.trim().is_empty()
             && !text.contains("{link}")
         {
             problems.push((

@@ -4,6 +4,7 @@
 //! is in the index's mail log (`archive::mail`).
 
 pub mod letter;
+pub mod oauth;
 pub mod post;
 pub mod reminders;
 pub mod send;

@@ -11,6 +11,7 @@ use lettre::transport::smtp::client::{Certificate, Tls as LettreTls, TlsParamete
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Message, SmtpTransport, Transport};
 
+use super::oauth::TokenSource;
 use super::settings::{Auth, MailSettings, Tls};
 
 /// Waits before the second and third tries of a message the server put off.
@@ -46,53 +47,49 @@ impl Sent {
 
 /// A connection to the school's SMTP server, and the pace it is used at.
 pub struct Mailer {
+    settings: MailSettings,
     transport: SmtpTransport,
+    /// For `auth: xoauth2`: the tokens, and the transport is made again with
+    /// each new one.
+    tokens: Option<TokenSource>,
     gap: Duration,
     last: Option<Instant>,
 }
 
 impl Mailer {
-    /// The transport the settings describe; nothing is sent or connected yet.
+    /// The transport the settings describe; nothing is sent or connected yet
+    /// (an OAuth token is fetched, though, so a refusal shows at once).
     pub fn new(settings: &MailSettings) -> Result<Self, String> {
-        let smtp = &settings.smtp;
-        let tls_parameters = || {
-            let mut parameters = TlsParameters::builder(smtp.host.clone());
-            if let Some(ca) = &smtp.ca_file {
-                let pem =
-                    std::fs::read(ca).map_err(|e| format!("smtp.ca_file {}: {e}", ca.display()))?;
-                let certificate = Certificate::from_pem(&pem)
-                    .map_err(|e| format!("smtp.ca_file {}: {e}", ca.display()))?;
-                parameters = parameters.add_root_certificate(certificate);
-            }
-            parameters.build_rustls().map_err(|e| e.to_string())
+        let mut tokens = settings.smtp.oauth.clone().map(TokenSource::new);
+        let secret = match (settings.smtp.auth, tokens.as_mut()) {
+            (Auth::Xoauth2, Some(tokens)) => Some(tokens.token()?.0),
+            (Auth::Password, _) => Some(
+                settings
+                    .smtp
+                    .password()
+                    .map_err(|e| format!("smtp password: {e}"))?,
+            ),
+            _ => None,
         };
-        let tls = match smtp.tls {
-            Tls::None => LettreTls::None,
-            Tls::Starttls => LettreTls::Required(tls_parameters()?),
-            Tls::Implicit => LettreTls::Wrapper(tls_parameters()?),
-        };
-        let domain = settings
-            .from
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('>').trim().to_owned())
-            .unwrap_or_else(|| "localhost".into());
-        let mut builder = SmtpTransport::builder_dangerous(smtp.host.clone())
-            .port(smtp.port)
-            .tls(tls)
-            .hello_name(ClientId::Domain(domain))
-            .timeout(Some(Duration::from_secs(60)));
-        if smtp.auth == Auth::Password {
-            let username = smtp.username.clone().unwrap_or_default();
-            let password = smtp.password().map_err(|e| format!("smtp password: {e}"))?;
-            builder = builder
-                .credentials(Credentials::new(username, password))
-                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-        }
         Ok(Self {
-            transport: builder.build(),
+            transport: transport(settings, secret)?,
+            settings: settings.clone(),
+            tokens: tokens.filter(|_| settings.smtp.auth == Auth::Xoauth2),
             gap: Duration::from_secs(60) / settings.sending.per_minute.max(1),
             last: None,
         })
+    }
+
+    /// A fresh token when the one in use is near its expiry.
+    fn refresh(&mut self) -> Result<(), String> {
+        let Some(tokens) = self.tokens.as_mut() else {
+            return Ok(());
+        };
+        let (token, new) = tokens.token()?;
+        if new {
+            self.transport = transport(&self.settings, Some(token))?;
+        }
+        Ok(())
     }
 
     /// Signs in and says hello, for `aup mail test`: the server's words when
@@ -110,6 +107,9 @@ impl Mailer {
     pub fn send(&mut self, message: &Message) -> Sent {
         let mut waits = RETRY_AFTER.iter();
         loop {
+            if let Err(problem) = self.refresh() {
+                return Sent::Failed(problem);
+            }
             if let Some(last) = self.last {
                 let since = last.elapsed();
                 if since < self.gap {
@@ -131,4 +131,48 @@ impl Mailer {
             }
         }
     }
+}
+
+/// The SMTP transport of `settings`, signing in with `secret` (a password or
+/// an access token, as `smtp.auth` says).
+fn transport(settings: &MailSettings, secret: Option<String>) -> Result<SmtpTransport, String> {
+    let smtp = &settings.smtp;
+    let tls_parameters = || {
+        let mut parameters = TlsParameters::builder(smtp.host.clone());
+        if let Some(ca) = &smtp.ca_file {
+            let pem =
+                std::fs::read(ca).map_err(|e| format!("smtp.ca_file {}: {e}", ca.display()))?;
+            let certificate = Certificate::from_pem(&pem)
+                .map_err(|e| format!("smtp.ca_file {}: {e}", ca.display()))?;
+            parameters = parameters.add_root_certificate(certificate);
+        }
+        parameters.build_rustls().map_err(|e| e.to_string())
+    };
+    let tls = match smtp.tls {
+        Tls::None => LettreTls::None,
+        Tls::Starttls => LettreTls::Required(tls_parameters()?),
+        Tls::Implicit => LettreTls::Wrapper(tls_parameters()?),
+    };
+    let domain = settings
+        .from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>').trim().to_owned())
+        .unwrap_or_else(|| "localhost".into());
+    let mut builder = SmtpTransport::builder_dangerous(smtp.host.clone())
+        .port(smtp.port)
+        .tls(tls)
+        .hello_name(ClientId::Domain(domain))
+        .timeout(Some(Duration::from_secs(60)));
+    let mechanisms = match smtp.auth {
+        Auth::None => None,
+        Auth::Password => Some(vec![Mechanism::Plain, Mechanism::Login]),
+        Auth::Xoauth2 => Some(vec![Mechanism::Xoauth2]),
+    };
+    if let (Some(mechanisms), Some(secret)) = (mechanisms, secret) {
+        let username = smtp.username.clone().unwrap_or_default();
+        builder = builder
+            .credentials(Credentials::new(username, secret))
+            .authentication(mechanisms);
+    }
+    Ok(builder.build())
 }

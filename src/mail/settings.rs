@@ -53,6 +53,9 @@ pub struct Smtp {
     /// The environment variable holding the password, e.g. `AUP_SMTP_PASSWORD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_env: Option<String>,
+    /// For `auth: xoauth2`: where the access tokens come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<super::oauth::OAuth>,
     /// A PEM file of the certificate authority that signed the server's
     /// certificate, when it is not one the system trusts (a school's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +83,9 @@ pub enum Auth {
     None,
     /// A username and password (an app password for Microsoft 365 or Google).
     Password,
+    /// OAuth 2.0 (`XOAUTH2`), with tokens from `oauth`: what Microsoft 365
+    /// and Google Workspace ask for now.
+    Xoauth2,
 }
 
 /// When and how fast mail goes out.
@@ -210,6 +216,10 @@ impl MailSettings {
         };
         beside(&mut settings.smtp.password_file);
         beside(&mut settings.smtp.ca_file);
+        if let Some(oauth) = settings.smtp.oauth.as_mut() {
+            beside(&mut oauth.client_secret_file);
+            beside(&mut oauth.refresh_token_file);
+        }
         Ok(settings)
     }
 
@@ -254,6 +264,23 @@ impl MailSettings {
                     "smtp.password_file",
                     "auth: password needs exactly one of password_file and password_env (never the password itself)".into(),
                 ));
+            }
+        }
+        if smtp.auth == Auth::Xoauth2 {
+            if smtp.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
+                return Err((
+                    "smtp.username",
+                    "auth: xoauth2 needs the mailbox's address as username".into(),
+                ));
+            }
+            match &smtp.oauth {
+                Some(oauth) => oauth.check()?,
+                None => {
+                    return Err((
+                        "smtp.oauth",
+                        "auth: xoauth2 needs oauth: {token_url, grant, client_id, client_secret_file}".into(),
+                    ));
+                }
             }
         }
         let sending = &self.sending;

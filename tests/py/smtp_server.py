@@ -7,8 +7,19 @@ usage: smtp_server.py MAILDIR [--refuse ADDR]... [--later ADDR]... [--login USER
   --login U:P    requires AUTH (PLAIN or LOGIN) with that user and password
   --starttls CERT KEY  requires STARTTLS with that certificate chain and key
                  (and AUTH only over it)
+  --oauth        also runs an OAuth 2.0 token endpoint (POST /token; client
+                 aup / s3cret; refresh tokens rotate on every use, the old one
+                 void) and takes AUTH XOAUTH2 with its unexpired tokens only;
+                 prints "SMTP_PORT TOKEN_PORT"; GET /stats says how many tokens
+                 it gave and the refresh token now current
+  --token-lifetime SECONDS  how long its access tokens last (default 3600)
 """
 import argparse
+import base64
+import http.server
+import json
+import threading
+import urllib.parse
 import mailbox
 import socket
 import ssl
@@ -24,13 +35,75 @@ parser.add_argument("--refuse", action="append", default=[])
 parser.add_argument("--later", action="append", default=[])
 parser.add_argument("--login")
 parser.add_argument("--starttls", nargs=2)
+parser.add_argument("--oauth", action="store_true")
+parser.add_argument("--token-lifetime", type=int, default=3600)
 args = parser.parse_args()
+if args.oauth and not args.login:
+    # AUTH is required; only XOAUTH2 can succeed.
+    args.login = "nobody:" + base64.b64encode(b"no password works").decode()
 
 box = mailbox.Maildir(args.maildir, create=True)
 put_off = set()
+tokens = {}  # access token -> expiry (time.time())
+oauth = {"refresh": "refresh-0", "issued": 0, "client_credentials": 0, "refreshed": 0}
+
+
+class TokenEndpoint(http.server.BaseHTTPRequestHandler):
+    def answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.answer(200, oauth)
+
+    def do_POST(self):
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        one = lambda key: (form.get(key) or [""])[0]
+        if one("client_id") != "aup" or one("client_secret") != "s3cret":
+            return self.answer(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+        answer = {"token_type": "Bearer", "expires_in": args.token_lifetime}
+        if one("grant_type") == "client_credentials":
+            oauth["client_credentials"] += 1
+        elif one("grant_type") == "refresh_token":
+            if one("refresh_token") != oauth["refresh"]:
+                return self.answer(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+            oauth["refreshed"] += 1
+            oauth["refresh"] = f"refresh-{oauth['refreshed']}"
+            answer["refresh_token"] = oauth["refresh"]
+        else:
+            return self.answer(400, {"error": "unsupported_grant_type"})
+        oauth["issued"] += 1
+        token = f"access-{oauth['issued']}"
+        tokens[token] = time.time() + args.token_lifetime
+        answer["access_token"] = token
+        self.answer(200, answer)
+
+    def log_message(self, *a):
+        pass
 
 
 class Handler:
+    async def auth_XOAUTH2(self, server, auth_args):
+        if not args.oauth:
+            return AuthResult(success=False, handled=False)
+        if len(auth_args) > 1:
+            response = auth_args[1].encode()
+        else:
+            response = await server.challenge_auth("", encode_to_b64=False)
+            if response is None:
+                return AuthResult(success=False, handled=True)
+        try:
+            fields = base64.b64decode(response).decode().split("\x01")
+        except Exception:
+            return AuthResult(success=False, handled=False)
+        bearer = next((f[len("auth=Bearer "):] for f in fields if f.startswith("auth=Bearer ")), "")
+        ok = tokens.get(bearer, 0) > time.time()
+        return AuthResult(success=ok, handled=False)
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in args.refuse:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
@@ -66,7 +139,12 @@ if args.starttls:
     options.update(tls_context=context, require_starttls=True)
 controller = Controller(Handler(), hostname="127.0.0.1", port=port, **options)
 controller.start()
-print(port, flush=True)
+if args.oauth:
+    endpoint = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TokenEndpoint)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    print(port, endpoint.server_address[1], flush=True)
+else:
+    print(port, flush=True)
 try:
     while True:
         time.sleep(3600)
