@@ -44,6 +44,8 @@ command -v node >/dev/null && command -v npm >/dev/null || need_apt+=(nodejs npm
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Oblique.ttf ] || need_apt+=(fonts-dejavu-extra)
 # Progress bars are checked on a pseudo-terminal made by util-linux's `script`.
 command -v script >/dev/null || need_apt+=(bsdutils)
+# Returns that arrive by e-mail are read from Dovecot (IMAP, and LMTP to deliver).
+command -v dovecot >/dev/null && [ -e /usr/lib/dovecot/lmtp ] || need_apt+=(dovecot-imapd dovecot-lmtpd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   scripts/apt-install.sh "${need_apt[@]}"
 fi

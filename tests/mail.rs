@@ -5,14 +5,15 @@
 //! them; nothing goes out of the sending window.
 
 mod common;
+mod mailserver;
 mod office;
 mod scan;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::Scratch;
+use mailserver::SmtpServer;
 
 const ROSTER: &str = "Staff Code,Forename,Surname,Job Title,Email\n\
 A1,Amelia,Hart,Teacher,amelia@pakeman.example\n\
@@ -21,67 +22,6 @@ A3,Chloe,Price,Governor,\n\
 A4,Dev,Patel,Teacher,dev@gone.example\n";
 
 const PUBLIC: &str = "https://aup.pakeman.example";
-
-/// aiosmtpd on a free loopback port, delivering into `maildir`; stopped when
-/// dropped.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    /// The token endpoint's port, with `--oauth`.
-    token_port: Option<u16>,
-    maildir: PathBuf,
-}
-
-impl SmtpServer {
-    fn start(maildir: &Path, options: &[&str]) -> Self {
-        let mut child = Command::new("python3")
-            .arg(common::repo().join("tests/py/smtp_server.py"))
-            .arg(maildir)
-            .args(options)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let mut ports = line
-            .split_whitespace()
-            .map(|p| p.parse().unwrap_or_else(|_| panic!("ports, not {line:?}")));
-        Self {
-            port: ports.next().expect("a port"),
-            token_port: ports.next(),
-            child,
-            maildir: maildir.to_owned(),
-        }
-    }
-
-    /// What the token endpoint has given: tokens issued, refreshes, and the
-    /// refresh token now current.
-    fn token_stats(&self) -> serde_json::Value {
-        let port = self.token_port.expect("--oauth");
-        let answer = ureq::get(&format!("http://127.0.0.1:{port}/stats"))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        serde_json::from_str(&answer).unwrap()
-    }
-
-    /// Every message delivered so far, as Python's e-mail parser reads it.
-    fn messages(&self) -> Vec<serde_json::Value> {
-        let json = common::python("read_maildir.py", &[&self.maildir]);
-        serde_json::from_str(&json).unwrap()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Pakeman's forms issued, and mail settings for `server` with an app password
 /// kept in a file only its owner reads; the window open all week.

@@ -15,6 +15,7 @@ mod audit;
 mod links;
 mod lock;
 mod mail;
+mod mail_in;
 mod office;
 mod prune;
 mod register;
@@ -29,6 +30,7 @@ pub use audit::AUDIT_HEAD;
 pub use links::{NewLink, SigningLink};
 pub use lock::{ArchiveLock, lock, lock_waiting, tidy_after_crash};
 pub use mail::{Claim, Claimed, MailEntry};
+pub use mail_in::TakenMail;
 pub use office::{
     FiledReturn, FormMatch, NewUpload, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord,
     UserRecord,

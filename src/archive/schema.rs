@@ -208,6 +208,22 @@ CREATE INDEX mail_log_by_form ON mail_log (form_id, kind);
 CREATE INDEX mail_log_by_time ON mail_log (at);
 ";
 
+/// Step 9: mail taken in from the office's mailbox (see `archive::mail_in`).
+const MAIL_IN: &str = "
+CREATE TABLE mail_in (
+    id          INTEGER PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    message_id  TEXT NOT NULL,
+    sender      TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    UNIQUE (uidvalidity, uid)
+);
+CREATE INDEX mail_in_by_message_id ON mail_in (message_id);
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -219,11 +235,12 @@ fn migrations() -> Migrations<'static> {
         M::up(SIGNING_LINKS),
         M::up(LINK_REPORTS),
         M::up(MAIL_LOG),
+        M::up(MAIL_IN),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 8;
+pub const LATEST: usize = 9;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

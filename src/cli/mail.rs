@@ -21,32 +21,120 @@ pub struct MailArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum MailCommand {
-    /// Connect and sign in to the SMTP server; nothing is sent.
+    /// Connect and sign in to the SMTP server, and to the IMAP mailbox when
+    /// there is one; nothing is sent, read or moved.
     Test,
+    /// Read the mailbox (`imap:` in the settings) once: each new message's
+    /// PDF and photo attachments go into the inbox for `aup ingest` (or `aup
+    /// serve`) to file, and the message moves to the filed folder; one with
+    /// nothing to file moves to the not-filed folder. A message is never taken
+    /// twice, not after a restart, nor when the mailbox was moved.
+    ///
+    /// Output: a line per message (outcome, sender, Message-ID, what was
+    /// done), or with --json one object per message: message_id, from,
+    /// outcome (filed, not_filed, already_taken), files, detail.
+    ///
+    /// Exit status: 0 when the folder was read; 1 when it could not be.
+    Fetch {
+        /// aup's inbox: attachments go into its `mail/` folder.
+        #[arg(long, value_name = "DIR", default_value = "inbox")]
+        inbox: PathBuf,
+        /// The archive folder (its index remembers the messages taken).
+        #[arg(long, value_name = "DIR", default_value = "archive")]
+        archive: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(args: MailArgs) -> Result<Outcome, String> {
-    let MailCommand::Test = args.command;
     let settings = MailSettings::load(&args.mail).map_err(|e| e.to_string())?;
+    if let MailCommand::Fetch {
+        inbox,
+        archive,
+        json,
+    } = &args.command
+    {
+        return fetch(&settings, inbox, archive, *json);
+    }
     let smtp = &settings.smtp;
-    let mailer = Mailer::new(&settings)?;
-    match mailer.test() {
-        Ok(()) => {
-            outln!(
-                "smtp: signed in to {}:{} ({:?}, auth {:?})",
-                smtp.host,
-                smtp.port,
-                smtp.tls,
-                smtp.auth
-            );
-            Ok(Outcome::Success)
-        }
+    let mut failed = Vec::new();
+    match Mailer::new(&settings).and_then(|mailer| mailer.test()) {
+        Ok(()) => outln!(
+            "smtp: signed in to {}:{} ({:?}, auth {:?})",
+            smtp.host,
+            smtp.port,
+            smtp.tls,
+            smtp.auth
+        ),
         Err(error) => {
             eprintln!("smtp: {}:{}: {error}", smtp.host, smtp.port);
-            Err(format!(
-                "could not sign in to {}; nothing was sent",
-                smtp.host
-            ))
+            failed.push(smtp.host.clone());
         }
     }
+    if let Some(imap) = &settings.imap {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let probe = crate::mail::fetch::fetch(&settings, crate::mail::fetch::Mode::Probe);
+        match runtime.block_on(probe) {
+            Ok((messages, _)) => outln!(
+                "imap: signed in to {}:{} as {}; {} holds {messages} message(s)",
+                imap.host,
+                imap.port,
+                imap.username,
+                imap.folder
+            ),
+            Err(error) => {
+                eprintln!("{error}");
+                failed.push(imap.host.clone());
+            }
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(Outcome::Success),
+        false => Err(format!(
+            "could not sign in to {}; nothing was sent or read",
+            failed.join(" and ")
+        )),
+    }
+}
+
+fn fetch(
+    settings: &MailSettings,
+    inbox: &std::path::Path,
+    archive: &std::path::Path,
+    json: bool,
+) -> Result<Outcome, String> {
+    // One reader at a time: two would both take a new message.
+    let _lock = crate::archive::lock_waiting(archive).map_err(|e| e.to_string())?;
+    let index = crate::archive::Archive::open(archive).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mode = crate::mail::fetch::Mode::Take {
+        archive: &index,
+        inbox,
+    };
+    let (_, fetched) = runtime.block_on(crate::mail::fetch::fetch(settings, mode))?;
+    for message in &fetched {
+        match json {
+            true => super::json_line(message),
+            false => outln!(
+                "{}\t{}\t{}\t{}",
+                message.outcome,
+                message.from,
+                message.message_id,
+                message.detail
+            ),
+        }
+    }
+    eprintln!(
+        "{} message(s) read; {} filed",
+        fetched.len(),
+        fetched.iter().filter(|m| m.outcome == "filed").count()
+    );
+    Ok(Outcome::Success)
 }

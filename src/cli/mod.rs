@@ -329,11 +329,12 @@ pub enum Command {
     /// any was refused or failed, or nothing could be sent; 2 for a usage
     /// error.
     Remind(remind::RemindArgs),
-    /// The mail settings: `aup mail test` signs in to the SMTP server and says
-    /// exactly what failed.
+    /// The mailbox and the mail server: `aup mail test` signs in to both and
+    /// says exactly what failed; `aup mail fetch` takes returns from the
+    /// mailbox into the inbox.
     ///
-    /// Exit status: 0 when it signed in; 1 when it could not; 2 for a usage
-    /// error.
+    /// Exit status: 0 when done; 1 when it could not sign in or read; 2 for a
+    /// usage error.
     Mail(mail::MailArgs),
     /// The school's seal, with which aup signs what people sign online: init
     /// (made here) or import (from a certificate authority's PKCS#12 file).

@@ -3,6 +3,7 @@
 //! claims and caps (`post`), and the SMTP connection (`send`). What was sent
 //! is in the index's mail log (`archive::mail`).
 
+pub mod fetch;
 pub mod letter;
 pub mod oauth;
 pub mod post;

@@ -64,19 +64,19 @@ impl OAuth {
             .is_some_and(super::settings::is_loopback);
         if !(url.starts_with("https://") || loopback) {
             return Err((
-                "smtp.oauth.token_url",
+                "oauth.token_url",
                 format!("`{url}` must be an https:// address (http only to this machine)"),
             ));
         }
         if self.client_secret_file.is_none() == self.client_secret_env.is_none() {
             return Err((
-                "smtp.oauth.client_secret_file",
+                "oauth.client_secret_file",
                 "give exactly one of client_secret_file and client_secret_env (never the secret itself)".into(),
             ));
         }
         if self.grant == Grant::RefreshToken && self.refresh_token_file.is_none() {
             return Err((
-                "smtp.oauth.refresh_token_file",
+                "oauth.refresh_token_file",
                 "grant: refresh_token needs the file that holds the refresh token".into(),
             ));
         }

@@ -29,6 +29,58 @@ pub struct MailSettings {
     /// When and how fast mail is sent.
     #[serde(default)]
     pub sending: Sending,
+    /// The mailbox returns arrive in (`aup mail fetch`), when aup reads one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap: Option<Imap>,
+}
+
+/// An IMAP mailbox people send returns to: Microsoft 365 is
+/// `outlook.office365.com`, port 993, `implicit`; Google Workspace
+/// `imap.gmail.com`, port 993, `implicit`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Imap {
+    pub host: String,
+    /// 993 for `implicit`, 143 for `starttls`.
+    pub port: u16,
+    pub tls: Tls,
+    /// `password` or `xoauth2` (`none` is not possible for IMAP).
+    pub auth: Auth,
+    pub username: String,
+    /// As for `smtp`: a file only the service's user may read, or
+    /// `password_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// For `auth: xoauth2` (Microsoft 365: `IMAP.AccessAsApp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<super::oauth::OAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The folder read. Default `INBOX`.
+    #[serde(default = "inbox_folder")]
+    pub folder: String,
+    /// Where a message goes once its attachments are in aup's inbox.
+    /// Default `aup/filed`; made when missing.
+    #[serde(default = "filed_folder")]
+    pub filed_folder: String,
+    /// Where a message with nothing aup can file goes. Default
+    /// `aup/not-filed`.
+    #[serde(default = "not_filed_folder")]
+    pub not_filed_folder: String,
+}
+
+fn inbox_folder() -> String {
+    "INBOX".into()
+}
+
+fn filed_folder() -> String {
+    "aup/filed".into()
+}
+
+fn not_filed_folder() -> String {
+    "aup/not-filed".into()
 }
 
 /// An SMTP server: Microsoft 365 is `smtp.office365.com`, port 587, `starttls`;
@@ -220,6 +272,14 @@ impl MailSettings {
             beside(&mut oauth.client_secret_file);
             beside(&mut oauth.refresh_token_file);
         }
+        if let Some(imap) = settings.imap.as_mut() {
+            beside(&mut imap.password_file);
+            beside(&mut imap.ca_file);
+            if let Some(oauth) = imap.oauth.as_mut() {
+                beside(&mut oauth.client_secret_file);
+                beside(&mut oauth.refresh_token_file);
+            }
+        }
         Ok(settings)
     }
 
@@ -283,6 +343,36 @@ impl MailSettings {
                 }
             }
         }
+        if let Some(imap) = &self.imap {
+            if imap.tls == Tls::None && !is_loopback(&imap.host) {
+                return Err((
+                    "imap.tls",
+                    format!(
+                        "`none` would send the mailbox's password unencrypted to {}: use implicit (port 993)",
+                        imap.host
+                    ),
+                ));
+            }
+            match imap.auth {
+                Auth::None => {
+                    return Err((
+                        "imap.auth",
+                        "an IMAP mailbox needs password or xoauth2".into(),
+                    ));
+                }
+                Auth::Password if imap.password_file.is_none() == imap.password_env.is_none() => {
+                    return Err((
+                        "imap.password_file",
+                        "auth: password needs exactly one of password_file and password_env".into(),
+                    ));
+                }
+                Auth::Xoauth2 => match &imap.oauth {
+                    Some(oauth) => oauth.check()?,
+                    None => return Err(("imap.oauth", "auth: xoauth2 needs oauth".into())),
+                },
+                Auth::Password => {}
+            }
+        }
         let sending = &self.sending;
         if sending.per_minute == 0 || sending.per_day == 0 {
             return Err(("sending.per_minute", "caps must be at least 1".into()));
@@ -312,18 +402,28 @@ impl Smtp {
     /// The password, from its file or the environment, with its source in
     /// any error. The file must be readable by its owner only.
     pub fn password(&self) -> Result<String, String> {
-        if let Some(file) = &self.password_file {
-            return secret_file(file);
-        }
-        if let Some(name) = &self.password_env {
-            return std::env::var(name)
-                .map(|v| v.trim_end_matches(['\r', '\n']).to_owned())
-                .map_err(|_| {
-                    format!("the environment variable {name} (smtp.password_env) is not set")
-                });
-        }
-        Err("no password_file or password_env is given".into())
+        password_from(&self.password_file, &self.password_env)
     }
+}
+
+impl Imap {
+    /// The mailbox's password, as [`Smtp::password`].
+    pub fn password(&self) -> Result<String, String> {
+        password_from(&self.password_file, &self.password_env)
+    }
+}
+
+/// A password from its file or the environment.
+fn password_from(file: &Option<PathBuf>, env: &Option<String>) -> Result<String, String> {
+    if let Some(file) = file {
+        return secret_file(file);
+    }
+    if let Some(name) = env {
+        return std::env::var(name)
+            .map(|v| v.trim_end_matches(['\r', '\n']).to_owned())
+            .map_err(|_| format!("the environment variable {name} is not set"));
+    }
+    Err("no password_file or password_env is given".into())
 }
 
 /// A secret from a file the service's user alone may read.

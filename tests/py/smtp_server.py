@@ -13,6 +13,8 @@ usage: smtp_server.py MAILDIR [--refuse ADDR]... [--later ADDR]... [--login USER
                  prints "SMTP_PORT TOKEN_PORT"; GET /stats says how many tokens
                  it gave and the refresh token now current
   --token-lifetime SECONDS  how long its access tokens last (default 3600)
+  --lmtp PORT    delivers through LMTP on that loopback port (Dovecot's)
+                 instead of into MAILDIR
 """
 import argparse
 import base64
@@ -21,6 +23,7 @@ import json
 import threading
 import urllib.parse
 import mailbox
+import smtplib
 import socket
 import ssl
 import sys
@@ -37,6 +40,7 @@ parser.add_argument("--login")
 parser.add_argument("--starttls", nargs=2)
 parser.add_argument("--oauth", action="store_true")
 parser.add_argument("--token-lifetime", type=int, default=3600)
+parser.add_argument("--lmtp", type=int)
 args = parser.parse_args()
 if args.oauth and not args.login:
     # AUTH is required; only XOAUTH2 can succeed.
@@ -114,7 +118,11 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        box.add(envelope.original_content)
+        if args.lmtp:
+            with smtplib.LMTP("127.0.0.1", args.lmtp) as lmtp:
+                lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
+        else:
+            box.add(envelope.original_content)
         return "250 2.0.0 Ok: queued"
 
 

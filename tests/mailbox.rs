@@ -1,0 +1,320 @@
+//! Returns that arrive by e-mail: the office sends invitations, people reply
+//! with a signed PDF or photos of their form, and `aup mail fetch` takes the
+//! attachments from the office's mailbox into the inbox, where ingest files
+//! them. Real servers on loopback: aiosmtpd relaying through LMTP into
+//! Dovecot, which serves the mailboxes over IMAP.
+
+mod common;
+mod mailserver;
+mod office;
+mod scan;
+
+use common::Scratch;
+use mailserver::{Dovecot, SmtpServer};
+
+const ROSTER: &str = "Staff Code,Forename,Surname,Job Title,Email\n\
+A1,Amelia,Hart,Teacher,amelia@pakeman.example\n\
+A2,Ben,Okafor,TA,ben@pakeman.example\n\
+A3,Dev,Patel,Teacher,dev@pakeman.example\n";
+
+const USERS: [(&str, &str); 4] = [
+    ("office", "imap password 1"),
+    ("amelia", "amelia pw"),
+    ("ben", "ben pw"),
+    ("dev", "dev pw"),
+];
+
+struct Post {
+    scratch: Scratch,
+    /// Holds the servers' folders; dropped last.
+    _servers: Scratch,
+    dovecot: Dovecot,
+    smtp: SmtpServer,
+}
+
+/// Pakeman's forms issued; Dovecot holding everyone's mailbox; an SMTP server
+/// delivering into it; mail settings sending through the one and reading the
+/// office's mailbox from the other.
+fn post() -> Post {
+    let servers = Scratch::empty();
+    let dovecot = Dovecot::start(&servers.path("dovecot"), &USERS);
+    let lmtp = dovecot.lmtp_port.to_string();
+    let smtp = SmtpServer::start(&servers.path("unused-maildir"), &["--lmtp", &lmtp]);
+    let scratch = Scratch::pakeman_with_roster(ROSTER);
+    scratch.aup(&["generate", "--date", "2025-09-01"]).success();
+    scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .success();
+    let password = scratch.write("imap-password", "imap password 1\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+    scratch.write(
+        "mail.yaml",
+        &format!(
+            "from: Pakeman Primary School <office@pakeman.example>\n\
+             public_url: https://aup.pakeman.example\n\
+             smtp: {{host: 127.0.0.1, port: {}, tls: none}}\n\
+             sending: {{per_minute: 600, days: [mon, tue, wed, thu, fri, sat, sun], from: '00:00', until: '24:00'}}\n\
+             imap: {{host: 127.0.0.1, port: {}, tls: none, auth: password, username: office, password_file: imap-password}}\n",
+            smtp.port, dovecot.imap_port
+        ),
+    );
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    Post {
+        scratch,
+        _servers: servers,
+        dovecot,
+        smtp,
+    }
+}
+
+impl Post {
+    /// Sends a message to the office as a person's mail program would.
+    fn reply(&self, from: &str, subject: &str, attachments: &[std::path::PathBuf]) {
+        let mut args = vec![
+            self.smtp.port.to_string(),
+            from.to_owned(),
+            "office@pakeman.example".to_owned(),
+            subject.to_owned(),
+        ];
+        for file in attachments {
+            args.push("--attach".into());
+            args.push(file.display().to_string());
+        }
+        common::python("send_mail.py", &args);
+    }
+
+    fn office_folders(&self) -> serde_json::Value {
+        self.dovecot.folders(
+            "office",
+            "imap password 1",
+            &["INBOX", "aup/filed", "aup/not-filed"],
+        )
+    }
+
+    fn fetch(&self) -> Vec<serde_json::Value> {
+        self.scratch
+            .aup(&["mail", "fetch", "--json"])
+            .success()
+            .json_lines()
+    }
+}
+
+fn count(folders: &serde_json::Value, folder: &str) -> usize {
+    folders[folder].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn replies_with_a_signed_pdf_or_photos_are_taken_from_the_mailbox_and_filed_once() {
+    let post = post();
+    let scratch = &post.scratch;
+    scratch
+        .aup(&["send", "--school", "pakeman", "--year", "2025-26"])
+        .success();
+    // Each person's own mailbox in Dovecot has their invitation.
+    let amelia = post.dovecot.folders("amelia", "amelia pw", &["INBOX"]);
+    assert_eq!(count(&amelia, "INBOX"), 1, "{amelia}");
+    assert_eq!(
+        amelia["INBOX"][0]["subject"],
+        "Please sign Pakeman Primary School's Acceptable Use Policy"
+    );
+
+    // Amelia replies with her signed scan; Ben with a photo of each page; Dev
+    // with words only.
+    let scan = scratch.path("amelia-signed.pdf");
+    std::fs::write(&scan, office::signed_scan(scratch, "amelia-hart")).unwrap();
+    post.reply("amelia@pakeman.example", "Re: AUP", &[scan]);
+    let (ben_form, _) = office::form(scratch, "ben-okafor");
+    let photos: Vec<_> = scan::paper(&scratch.path("archive"), &ben_form, 150.0, scan::SIGNED)
+        .iter()
+        .enumerate()
+        .map(|(i, page)| {
+            let path = scratch.path(&format!("IMG_{i}.jpg"));
+            std::fs::write(&path, scan::jpeg(page)).unwrap();
+            path
+        })
+        .collect();
+    post.reply("ben@pakeman.example", "signed", &photos);
+    post.reply("dev@pakeman.example", "I will sign tomorrow", &[]);
+    assert_eq!(count(&post.office_folders(), "INBOX"), 3);
+    // Signing in reads and moves nothing.
+    let tested = scratch.aup(&["mail", "test"]).success().stdout();
+    assert!(tested.contains("imap: signed in to 127.0.0.1:"), "{tested}");
+    assert!(
+        tested.contains("as office; INBOX holds 3 message(s)"),
+        "{tested}"
+    );
+    assert_eq!(count(&post.office_folders(), "INBOX"), 3);
+
+    let taken = post.fetch();
+    assert_eq!(taken.len(), 3, "{taken:#?}");
+    let of = |who: &str| {
+        taken
+            .iter()
+            .find(|m| m["from"].as_str().unwrap().starts_with(who))
+            .unwrap_or_else(|| panic!("{who} in {taken:#?}"))
+    };
+    assert_eq!(of("amelia")["outcome"], "filed");
+    assert_eq!(of("amelia")["files"].as_array().unwrap().len(), 1);
+    assert_eq!(of("ben")["outcome"], "filed");
+    assert_eq!(of("ben")["files"].as_array().unwrap().len(), 3);
+    assert_eq!(of("dev")["outcome"], "not_filed");
+    assert!(
+        of("dev")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no PDF or photo attached")
+    );
+    // Moved only now that the attachments are aup's: filed, or set aside.
+    let folders = post.office_folders();
+    assert_eq!(count(&folders, "INBOX"), 0, "{folders}");
+    assert_eq!(count(&folders, "aup/filed"), 2, "{folders}");
+    assert_eq!(count(&folders, "aup/not-filed"), 1, "{folders}");
+
+    // Ingest files both returns; status shows them signed.
+    let outcomes = scratch.ingest_json();
+    let accepted = outcomes
+        .iter()
+        .filter(|o| o["verdict"] == "accepted")
+        .count();
+    assert_eq!(accepted, 2, "{outcomes:#?}");
+    let status = scratch
+        .aup(&["status", "--year", "2025-26", "--format", "json"])
+        .success()
+        .stdout();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&status).unwrap();
+    let state = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap()["state"].clone();
+    assert_eq!(state("Amelia Hart"), "signed");
+    assert_eq!(state("Ben Okafor"), "signed");
+    assert_eq!(state("Dev Patel"), "outstanding");
+
+    // Again, and after someone drags a filed message back to the inbox: taken
+    // once only.
+    assert!(post.fetch().is_empty());
+    common::python(
+        "imap_copy.py",
+        &[
+            "127.0.0.1".to_owned(),
+            post.dovecot.imap_port.to_string(),
+            "office".to_owned(),
+            "imap password 1".to_owned(),
+            "aup/filed".to_owned(),
+            "INBOX".to_owned(),
+        ],
+    );
+    let again = post.fetch();
+    assert_eq!(again.len(), 2, "{again:#?}");
+    assert!(
+        again.iter().all(|m| m["outcome"] == "already_taken"),
+        "{again:#?}"
+    );
+    assert!(common::pdfs_under(&scratch.path("inbox")).is_empty());
+    assert_eq!(count(&post.office_folders(), "INBOX"), 0);
+    scratch.aup(&["audit", "verify"]).success();
+}
+
+#[test]
+fn hostile_mail_is_bounded_and_reported_and_the_rest_of_the_folder_is_still_filed() {
+    let post = post();
+    let scratch = &post.scratch;
+    let pdf = std::fs::read(scratch.form_pdf("pakeman", "amelia-hart")).unwrap();
+    // A PDF named to climb out of the inbox.
+    let climbing = scratch.path("climb.pdf");
+    std::fs::write(&climbing, &pdf).unwrap();
+    common::python(
+        "send_mail.py",
+        &[
+            post.smtp.port.to_string(),
+            "amelia@pakeman.example".into(),
+            "office@pakeman.example".into(),
+            "climb".into(),
+            "--attach".into(),
+            format!("{}:../../x.pdf", climbing.display()),
+        ],
+    );
+    // Two hundred small PDFs in one message.
+    let many: Vec<_> = (0..200)
+        .map(|i| {
+            let path = scratch.path(&format!("many-{i}.pdf"));
+            std::fs::write(&path, format!("%PDF-1.4\n% {i}\n")).unwrap();
+            path
+        })
+        .collect();
+    post.reply("ben@pakeman.example", "lots", &many);
+    // A zip of a zip.
+    let zip = scratch.path("forms.zip");
+    std::fs::write(&zip, b"PK\x03\x04nested PK\x03\x04 zip").unwrap();
+    post.reply("dev@pakeman.example", "zipped", &[zip]);
+    // A MIME tree that ends in the middle of a part.
+    let broken = scratch.write(
+        "broken.eml",
+        "From: dev@pakeman.example\r\nTo: office@pakeman.example\r\nSubject: broken\r\nMessage-ID: <broken@pakeman.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pdf; name=\"half.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK%%%not base64",
+    );
+    common::python(
+        "send_mail.py",
+        &[
+            post.smtp.port.to_string(),
+            "dev@pakeman.example".into(),
+            "office@pakeman.example".into(),
+            "broken".into(),
+            "--raw".into(),
+            broken.display().to_string(),
+        ],
+    );
+    // And one good return after them all.
+    let scan = scratch.path("amelia-signed.pdf");
+    std::fs::write(&scan, office::signed_scan(scratch, "amelia-hart")).unwrap();
+    post.reply("amelia@pakeman.example", "my form", &[scan]);
+
+    let taken = post.fetch();
+    assert_eq!(taken.len(), 5, "{taken:#?}");
+    let by_subject = |files: usize| {
+        taken
+            .iter()
+            .filter(move |m| m["files"].as_array().unwrap().len() == files)
+    };
+    // Twenty of two hundred, said so.
+    let lots = by_subject(20)
+        .next()
+        .unwrap_or_else(|| panic!("{taken:#?}"));
+    assert!(
+        lots["detail"]
+            .as_str()
+            .unwrap()
+            .contains("200 attachments: aup takes the first 20"),
+        "{lots}"
+    );
+    let zipped = taken
+        .iter()
+        .find(|m| m["detail"].as_str().unwrap().contains("zip file"))
+        .unwrap();
+    assert_eq!(zipped["outcome"], "not_filed");
+    // The climbing name stays in the inbox's mail folder.
+    let names: Vec<String> = taken
+        .iter()
+        .flat_map(|m| {
+            m["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("mail/mail-") && !n.contains("..")),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.ends_with("-x.pdf")), "{names:?}");
+    assert!(!scratch.path("x.pdf").exists() && !scratch.path("inbox/x.pdf").exists());
+    // The good return is among them, and is filed.
+    let outcomes = scratch
+        .aup(&["ingest", "--json", "--settle", "0"])
+        .json_lines();
+    assert!(
+        outcomes.iter().any(|o| o["verdict"] == "accepted"),
+        "{outcomes:#?}"
+    );
+    assert_eq!(count(&post.office_folders(), "INBOX"), 0);
+}
