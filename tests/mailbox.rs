@@ -318,3 +318,72 @@ fn hostile_mail_is_bounded_and_reported_and_the_rest_of_the_folder_is_still_file
     );
     assert_eq!(count(&post.office_folders(), "INBOX"), 0);
 }
+
+#[test]
+fn killing_a_fetch_at_any_moment_loses_no_message_and_takes_none_twice() {
+    let post = post();
+    let scratch = &post.scratch;
+    // Twenty fetches killed with SIGKILL, each after five more messages
+    // arrived, at moments spread over a fetch's run (0 to 140 ms: writing
+    // attachments, recording, moving).
+    let mut progress = Vec::new();
+    for trial in 0..20u64 {
+        common::python(
+            "lmtp_deliver.py",
+            &[
+                post.dovecot.lmtp_port.to_string(),
+                "office@pakeman.example".to_owned(),
+                "5".to_owned(),
+                (trial * 5).to_string(),
+            ],
+        );
+        let mut fetch = std::process::Command::new(env!("CARGO_BIN_EXE_aup"))
+            .args(["mail", "fetch", "--json"])
+            .current_dir(scratch.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis((trial * 29) % 141));
+        let _ = fetch.kill();
+        let _ = fetch.wait();
+        progress.push(common::index_rows(&scratch.path("archive"), "mail_in"));
+    }
+    eprintln!("messages taken after each killed fetch: {progress:?}");
+    // Most were cut off with messages still to take.
+    let cut = progress
+        .iter()
+        .enumerate()
+        .filter(|&(trial, &n)| n < (trial as i64 + 1) * 5)
+        .count();
+    assert!(cut >= 10, "{progress:?}");
+    // Then one that runs to the end.
+    post.fetch();
+    let folders = post.office_folders();
+    assert_eq!(count(&folders, "INBOX"), 0, "{folders}");
+    let filed: Vec<&str> = folders["aup/filed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    let mut distinct = filed.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!((filed.len(), distinct.len()), (100, 100), "{folders}");
+    // Each message's attachment is in the inbox once, under one name.
+    let mut placed: Vec<String> = std::fs::read_dir(scratch.path("inbox/mail"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    placed.sort();
+    assert_eq!(placed.len(), 100, "{placed:?}");
+    let bytes: std::collections::BTreeSet<Vec<u8>> = placed
+        .iter()
+        .map(|n| std::fs::read(scratch.path(&format!("inbox/mail/{n}"))).unwrap())
+        .collect();
+    assert_eq!(bytes.len(), 100);
+    assert_eq!(common::index_rows(&scratch.path("archive"), "mail_in"), 100);
+    scratch.aup(&["audit", "verify"]).success();
+}
