@@ -387,3 +387,44 @@ fn killing_a_fetch_at_any_moment_loses_no_message_and_takes_none_twice() {
     assert_eq!(common::index_rows(&scratch.path("archive"), "mail_in"), 100);
     scratch.aup(&["audit", "verify"]).success();
 }
+
+#[test]
+fn aup_serve_reads_the_mailbox_on_its_own_and_files_what_arrives() {
+    let post = post();
+    let scratch = &post.scratch;
+    office::add_user(scratch, "office", "office", &[]);
+    let server = office::Server::start(
+        scratch,
+        &["--out", "out", "--mail", "mail.yaml", "--mail-every", "1"],
+    );
+    let scan = scratch.path("amelia-signed.pdf");
+    std::fs::write(&scan, office::signed_scan(scratch, "amelia-hart")).unwrap();
+    post.reply("amelia@pakeman.example", "Re: AUP", &[scan]);
+    office::wait_until(
+        scratch,
+        "SELECT COUNT(*) FROM returns WHERE verdict = 'accepted'",
+        1,
+        std::time::Duration::from_secs(90),
+    );
+    assert_eq!(count(&post.office_folders(), "INBOX"), 0);
+    let browser = office::Client::signed_in(&server, "office");
+    let page = browser.get("/").text();
+    assert!(page.contains("id=\"mailbox\">Mail: last round"), "{page}");
+    assert!(!page.contains("Mail is not working"), "{page}");
+
+    // A mailbox that refuses the password is said on the overview.
+    scratch.write("imap-password", "wrong\n");
+    let started = std::time::Instant::now();
+    loop {
+        let page = browser.get("/").text();
+        if page.contains("Mail is not working") {
+            assert!(page.contains("refused office"), "{page}");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{page}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}

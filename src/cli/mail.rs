@@ -78,7 +78,13 @@ pub fn run(args: MailArgs) -> Result<Outcome, String> {
             .build()
             .map_err(|e| e.to_string())?;
         let probe = crate::mail::fetch::fetch(&settings, crate::mail::fetch::Mode::Probe);
-        match runtime.block_on(probe) {
+        let probe = async { tokio::time::timeout(std::time::Duration::from_secs(60), probe).await };
+        match runtime.block_on(probe).unwrap_or_else(|_| {
+            Err(format!(
+                "imap: {} did not answer within a minute",
+                imap.host
+            ))
+        }) {
             Ok((messages, _)) => outln!(
                 "imap: signed in to {}:{} as {}; {} holds {messages} message(s)",
                 imap.host,
@@ -118,7 +124,15 @@ fn fetch(
         archive: &index,
         inbox,
     };
-    let (_, fetched) = runtime.block_on(crate::mail::fetch::fetch(settings, mode))?;
+    // A server that stops answering must not hold the archive's lock forever.
+    let deadline = std::time::Duration::from_secs(10 * 60);
+    let (_, fetched) = runtime
+        .block_on(async {
+            tokio::time::timeout(deadline, crate::mail::fetch::fetch(settings, mode)).await
+        })
+        .map_err(|_| {
+            "imap: the mailbox did not answer within 10 minutes; nothing more was taken".to_owned()
+        })??;
     for message in &fetched {
         match json {
             true => super::json_line(message),

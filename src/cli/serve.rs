@@ -56,6 +56,14 @@ pub struct ServeArgs {
     /// signing links as a CSV for a mail merge, as `aup links` does.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// The mail settings (see `aup send`): serve then reads the mailbox for
+    /// returns (`imap:`) and sends the reminders due, every --mail-every
+    /// seconds, each in a child process.
+    #[arg(long, value_name = "FILE")]
+    pub mail: Option<PathBuf>,
+    /// Seconds between mail rounds.
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub mail_every: u64,
     #[command(flatten)]
     pub dir: SchoolsDir,
 }
@@ -63,6 +71,10 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> Result<Outcome, String> {
     if let Some(url) = &args.public_url {
         crate::online::mail_merge::check_public_url(url)?;
+    }
+    if let Some(mail) = &args.mail {
+        // Said at the start, not five minutes later in a log.
+        crate::mail::settings::MailSettings::load(mail).map_err(|e| e.to_string())?;
     }
     crate::serve::run(ServeOptions {
         listen: args.listen,
@@ -78,6 +90,9 @@ pub fn run(args: ServeArgs) -> Result<Outcome, String> {
         tls: args.tls_cert.zip(args.tls_key),
         behind_proxy: args.behind_proxy,
         public_url: args.public_url,
+        mail: args
+            .mail
+            .map(|file| (file, Duration::from_secs(args.mail_every))),
     })?;
     Ok(Outcome::Success)
 }

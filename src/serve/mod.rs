@@ -18,6 +18,7 @@ mod auth;
 mod downloads;
 pub mod filing;
 mod mail_merge;
+mod mailroom;
 mod pages;
 pub mod sessions;
 mod signing;
@@ -73,6 +74,9 @@ pub struct ServeOptions {
     pub behind_proxy: bool,
     /// The address people reach these pages at, for signing links.
     pub public_url: Option<String>,
+    /// The mail settings, and how often to read the mailbox and send the
+    /// reminders due.
+    pub mail: Option<(PathBuf, Duration)>,
 }
 
 /// Everything a request handler needs.
@@ -95,6 +99,8 @@ pub struct App {
     pub signing: signing::Signing,
     /// The address people reach these pages at (`--public-url`), for links.
     pub public_url: Option<String>,
+    /// How the last mail round went, when `--mail` is given.
+    pub mail: std::sync::Mutex<Option<mailroom::MailState>>,
 }
 
 const TEMPLATES: [(&str, &str); 14] = [
@@ -152,6 +158,7 @@ impl App {
             checking_pdfs: Arc::new(tokio::sync::Semaphore::new(1)),
             signing: signing::Signing::default(),
             public_url: None,
+            mail: std::sync::Mutex::new(None),
         }
     }
 
@@ -376,6 +383,9 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
         );
         app.public_url = options.public_url.clone();
         let app = Arc::new(app);
+        if let Some((mail, every)) = &options.mail {
+            mailroom::start(app.clone(), mail.clone(), *every);
+        }
         eprintln!(
             "aup serve: inbox {} ({}), archive {}",
             folders.inbox.display(),

@@ -133,6 +133,7 @@ pub async fn overview(user: User, State(app): State<Arc<App>>) -> Response {
                 filings => filings,
                 open_quarantine => open_quarantine,
                 inbox => inbox_for(&app, &user),
+                mail => app.mail.lock().unwrap_or_else(|e| e.into_inner()).clone(),
             },
         )
     })

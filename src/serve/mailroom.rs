@@ -1,0 +1,142 @@
+//! `aup serve`'s mail rounds: every few minutes `aup mail fetch` takes the
+//! returns that arrived in the office's mailbox into the inbox (the filing
+//! thread files them), and `aup remind` sends the reminders due. Both run as
+//! child processes under the readers' limits, as readers do: a message built
+//! to crash a parser takes down a child, never the office's pages. The
+//! overview says how the last round went.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{App, Folders};
+
+/// How long one child may run.
+const ROUND_DEADLINE: Duration = Duration::from_secs(10 * 60);
+
+/// What the overview says of the mail.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MailState {
+    /// The end of the last round (RFC 3339).
+    pub last_round_at: Option<String>,
+    /// Messages read from the mailbox in it, and of those filed.
+    pub read: usize,
+    pub filed: usize,
+    /// Reminders sent in it.
+    pub reminded: usize,
+    /// What went wrong in it, in the command's own words.
+    pub problem: Option<String>,
+}
+
+/// Starts the rounds: the first at once, then every `every`.
+pub fn start(app: Arc<App>, mail: PathBuf, every: Duration) {
+    *lock(&app.mail) = Some(MailState::default());
+    tokio::spawn(async move {
+        loop {
+            let (folders, mail_file) = (app.folders.clone(), mail.clone());
+            let state = tokio::task::spawn_blocking(move || round(&mail_file, &folders))
+                .await
+                .unwrap_or_else(|e| MailState {
+                    problem: Some(format!("the mail round failed: {e}")),
+                    ..MailState::default()
+                });
+            if state.filed > 0 {
+                app.filing.send(super::filing::Job::Wake);
+            }
+            if let Some(problem) = &state.problem {
+                eprintln!("aup serve: mail: {problem}");
+            }
+            *lock(&app.mail) = Some(state);
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn round(mail: &Path, folders: &Folders) -> MailState {
+    let mut state = MailState::default();
+    let mut problems = Vec::new();
+    let reads_mailbox = crate::mail::settings::MailSettings::load(mail)
+        .map(|s| s.imap.is_some())
+        .unwrap_or(true);
+    if reads_mailbox {
+        match child(&[
+            "mail".as_ref(),
+            "fetch".as_ref(),
+            "--json".as_ref(),
+            "--mail".as_ref(),
+            mail.as_os_str(),
+            "--inbox".as_ref(),
+            folders.inbox.as_os_str(),
+            "--archive".as_ref(),
+            folders.archive.as_os_str(),
+        ]) {
+            Ok(lines) => {
+                state.read = lines.len();
+                state.filed = lines.iter().filter(|l| l["outcome"] == "filed").count();
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    match child(&[
+        "remind".as_ref(),
+        "--json".as_ref(),
+        "--mail".as_ref(),
+        mail.as_os_str(),
+        "--archive".as_ref(),
+        folders.archive.as_os_str(),
+        "--schools".as_ref(),
+        folders.schools.as_os_str(),
+    ]) {
+        Ok(lines) => state.reminded = lines.iter().filter(|l| l["outcome"] == "sent").count(),
+        Err(problem) => problems.push(problem),
+    }
+    state.last_round_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok();
+    if !problems.is_empty() {
+        state.problem = Some(problems.join("; "));
+    }
+    state
+}
+
+/// Runs `aup <args>` under the readers' limits; its JSON lines, or its last
+/// words on stderr when it fails.
+fn child(args: &[&std::ffi::OsStr]) -> Result<Vec<serde_json::Value>, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find aup itself: {e}"))?;
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    crate::ingest::worker::apply_limits(
+        &mut command,
+        crate::ingest::worker::Limits::for_file(64 * 1024 * 1024, Some(ROUND_DEADLINE)),
+    );
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot start aup: {e}"))?;
+    let lines = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    match output.status.success() {
+        true => Ok(lines),
+        false => {
+            let said = String::from_utf8_lossy(&output.stderr);
+            let last = said
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("it stopped without a word");
+            Err(last.trim_start_matches("error: ").to_owned())
+        }
+    }
+}
