@@ -188,6 +188,42 @@ fn replies_with_a_signed_pdf_or_photos_are_taken_from_the_mailbox_and_filed_once
     assert_eq!(state("Ben Okafor"), "signed");
     assert_eq!(state("Dev Patel"), "outstanding");
 
+    // Each sender of a return hears what became of it, once.
+    let receipts = scratch
+        .aup(&["mail", "receipts", "--json"])
+        .success()
+        .json_lines();
+    assert_eq!(receipts.len(), 2, "{receipts:#?}");
+    assert!(
+        receipts.iter().all(|r| r["outcome"] == "sent"),
+        "{receipts:#?}"
+    );
+    assert!(
+        scratch
+            .aup(&["mail", "receipts", "--json"])
+            .success()
+            .json_lines()
+            .is_empty()
+    );
+    for (user, password) in [("amelia", "amelia pw"), ("ben", "ben pw")] {
+        let inbox = post.dovecot.folders(user, password, &["INBOX"]);
+        let subjects: Vec<&str> = inbox["INBOX"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["subject"].as_str().unwrap())
+            .collect();
+        assert!(
+            subjects.contains(&"Pakeman Primary School: your Acceptable Use Policy has arrived"),
+            "{user}: {subjects:?}"
+        );
+    }
+    // Dev sent no form: no receipt, as the not-filed folder says why.
+    assert_eq!(
+        count(&post.dovecot.folders("dev", "dev pw", &["INBOX"]), "INBOX"),
+        1
+    );
+
     // Again, and after someone drags a filed message back to the inbox: taken
     // once only.
     assert!(post.fetch().is_empty());
@@ -261,13 +297,27 @@ fn hostile_mail_is_bounded_and_reported_and_the_rest_of_the_folder_is_still_file
             broken.display().to_string(),
         ],
     );
+    // An out-of-office reply that happens to carry a PDF: filed, never answered.
+    common::python(
+        "send_mail.py",
+        &[
+            post.smtp.port.to_string(),
+            "ben@pakeman.example".into(),
+            "office@pakeman.example".into(),
+            "Automatic reply: away".into(),
+            "--header".into(),
+            "Auto-Submitted: auto-replied".into(),
+            "--attach".into(),
+            climbing.display().to_string(),
+        ],
+    );
     // And one good return after them all.
     let scan = scratch.path("amelia-signed.pdf");
     std::fs::write(&scan, office::signed_scan(scratch, "amelia-hart")).unwrap();
     post.reply("amelia@pakeman.example", "my form", &[scan]);
 
     let taken = post.fetch();
-    assert_eq!(taken.len(), 5, "{taken:#?}");
+    assert_eq!(taken.len(), 6, "{taken:#?}");
     let by_subject = |files: usize| {
         taken
             .iter()
@@ -317,6 +367,12 @@ fn hostile_mail_is_bounded_and_reported_and_the_rest_of_the_folder_is_still_file
         "{outcomes:#?}"
     );
     assert_eq!(count(&post.office_folders(), "INBOX"), 0);
+    // The program that replied is never answered: no receipt is due for it.
+    let automatic = common::sqlite(
+        &scratch.path("archive"),
+        "SELECT receipt FROM mail_in WHERE automatic = 1",
+    );
+    assert!(automatic.contains("none: sent by a program"), "{automatic}");
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub use audit::AUDIT_HEAD;
 pub use links::{NewLink, SigningLink};
 pub use lock::{ArchiveLock, lock, lock_waiting, tidy_after_crash};
 pub use mail::{Claim, Claimed, MailEntry};
-pub use mail_in::TakenMail;
+pub use mail_in::{Judged, TakenMail};
 pub use office::{
     FiledReturn, FormMatch, NewUpload, QuarantineEntry, UploadForm, UploadQuarantine, UploadRecord,
     UserRecord,

@@ -224,6 +224,14 @@ CREATE TABLE mail_in (
 CREATE INDEX mail_in_by_message_id ON mail_in (message_id);
 ";
 
+/// Step 10: what a message taken in held (its attachments' SHA-256, whether
+/// it was sent by a program) and the receipt sent for it.
+const MAIL_RECEIPTS: &str = "
+ALTER TABLE mail_in ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE mail_in ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mail_in ADD COLUMN receipt TEXT;
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -236,11 +244,12 @@ fn migrations() -> Migrations<'static> {
         M::up(LINK_REPORTS),
         M::up(MAIL_LOG),
         M::up(MAIL_IN),
+        M::up(MAIL_RECEIPTS),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 9;
+pub const LATEST: usize = 10;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

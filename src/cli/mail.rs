@@ -45,6 +45,27 @@ pub enum MailCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Answer the messages whose returns ingest has judged: each sender gets
+    /// what became of their return (complete, or what is missing and their
+    /// link). Never to a program's message, never twice; inside the sending
+    /// window only.
+    ///
+    /// Output: a line per receipt, or with --json one object per receipt:
+    /// to, message_id, outcome (sent, refused, failed, off), detail.
+    Receipts {
+        /// The archive folder.
+        #[arg(long, value_name = "DIR", default_value = "archive")]
+        archive: PathBuf,
+        /// The folder of the school files.
+        #[arg(long, value_name = "DIR", default_value = "schools")]
+        schools: PathBuf,
+        /// The address people reach `aup serve` at; by default the settings'
+        /// `public_url`.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(args: MailArgs) -> Result<Outcome, String> {
@@ -56,6 +77,30 @@ pub fn run(args: MailArgs) -> Result<Outcome, String> {
     } = &args.command
     {
         return fetch(&settings, inbox, archive, *json);
+    }
+    if let MailCommand::Receipts {
+        archive,
+        schools,
+        public_url,
+        json,
+    } = &args.command
+    {
+        let _lock = crate::archive::lock_waiting(archive).map_err(|e| e.to_string())?;
+        let index = crate::archive::Archive::open(archive).map_err(|e| e.to_string())?;
+        let places = crate::mail::receipts::Places {
+            archive_dir: archive,
+            schools,
+            public_url: public_url.as_deref().or(settings.public_url.as_deref()),
+        };
+        let answered = crate::mail::receipts::send_due(&settings, &index, &places)?;
+        for receipt in &answered {
+            match json {
+                true => super::json_line(receipt),
+                false => outln!("{}\t{}\t{}", receipt.outcome, receipt.to, receipt.detail),
+            }
+        }
+        eprintln!("{} receipt(s)", answered.len());
+        return Ok(Outcome::Success);
     }
     let smtp = &settings.smtp;
     let mut failed = Vec::new();

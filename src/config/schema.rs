@@ -110,7 +110,7 @@ pub struct SchoolConfig {
 /// person's name, `{school}` the school's, `{year}` the academic year,
 /// `{link}` their personal signing link and `{expires}` the day it stops
 /// working.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchoolMail {
     /// The invitation's subject. Default: "Please sign {school}'s Acceptable
@@ -131,6 +131,10 @@ pub struct SchoolMail {
     /// A reminder's text; it must contain `{link}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder_text: Option<String>,
+    /// Answer a return that arrives by e-mail with what became of it
+    /// (complete, or what is missing). Default true.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub receipts: bool,
     /// When people who have not signed are reminded (`aup remind`, and
     /// `aup serve` on its own).
     #[serde(default, skip_serializing_if = "Reminders::is_default")]
@@ -141,6 +145,24 @@ impl SchoolMail {
     fn is_default(&self) -> bool {
         *self == Self::default()
     }
+}
+
+impl Default for SchoolMail {
+    fn default() -> Self {
+        Self {
+            invitation_subject: None,
+            invitation_text: None,
+            attach_form: false,
+            reminder_subject: None,
+            reminder_text: None,
+            receipts: true,
+            reminders: Reminders::default(),
+        }
+    }
+}
+
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 
 /// The reminder schedule, counted from the invitation.

@@ -239,6 +239,7 @@ where
             .and_then(|a| a.address())
             .unwrap_or_default()
             .to_owned();
+        let automatic = header.as_ref().is_none_or(sent_by_a_program);
         if let Some(before) = archive
             .taken_mail(uidvalidity, uid, &message_id)
             .map_err(|e| e.to_string())?
@@ -254,8 +255,9 @@ where
             });
             continue;
         }
-        let (files, detail) = if size > MAX_MESSAGE_BYTES {
+        let (files, attachments, detail) = if size > MAX_MESSAGE_BYTES {
             (
+                Vec::new(),
                 Vec::new(),
                 format!(
                     "the message is {} MB; aup reads messages of at most {} MB: send the PDF or photo on its own",
@@ -293,6 +295,8 @@ where
                     .unwrap_or_default(),
                 outcome: outcome.into(),
                 detail: detail.clone(),
+                attachments,
+                automatic,
             })
             .map_err(|e| e.to_string())?;
         move_message(session, uid, folder_for(imap, outcome)).await?;
@@ -324,16 +328,61 @@ where
         .map_err(|e| format!("imap: moving message {uid} to {folder}: {e}"))
 }
 
+/// Whether a message was written by a program (RFC 3834 `Auto-Submitted`, a
+/// delivery report, a list, a vacation responder, a no-reply sender): aup
+/// never answers one, so no two programs answer each other for ever.
+fn sent_by_a_program(header: &Message<'_>) -> bool {
+    let raw = |name: &str| {
+        header
+            .header_raw(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    let auto_submitted = raw("Auto-Submitted").is_some_and(|v| v != "no");
+    let bulk = raw("Precedence")
+        .is_some_and(|v| matches!(v.as_str(), "bulk" | "junk" | "list" | "auto_reply"));
+    let report = raw("Content-Type").is_some_and(|v| v.starts_with("multipart/report"));
+    let responder = [
+        "X-Autoreply",
+        "X-Autorespond",
+        "List-Id",
+        "X-Auto-Response-Suppress",
+    ]
+    .iter()
+    .any(|name| raw(name).is_some());
+    let sender = header
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let machine = [
+        "mailer-daemon",
+        "postmaster",
+        "noreply",
+        "no-reply",
+        "donotreply",
+    ]
+    .iter()
+    .any(|m| sender.starts_with(m));
+    auto_submitted || bulk || report || responder || machine || sender.is_empty()
+}
+
 /// Writes the message's attachments aup can file into the inbox, durably;
-/// the files' names (relative to the inbox) and what was left and why.
+/// the files' names (relative to the inbox), their SHA-256, and what was left
+/// and why.
 fn place(
     raw: &[u8],
     uidvalidity: u32,
     uid: u32,
     inbox: &Path,
-) -> Result<(Vec<String>, String), String> {
+) -> Result<(Vec<String>, Vec<String>, String), String> {
+    use sha2::Digest;
     let Some(message) = MessageParser::default().parse(raw) else {
-        return Ok((Vec::new(), "the message could not be read as e-mail".into()));
+        return Ok((
+            Vec::new(),
+            Vec::new(),
+            "the message could not be read as e-mail".into(),
+        ));
     };
     let mut found = Vec::new();
     let mut notes = Vec::new();
@@ -347,7 +396,9 @@ fn place(
     }
     let folder = inbox.join("mail");
     let mut files = Vec::new();
+    let mut hashes = Vec::new();
     for (n, (name, bytes)) in found.iter().enumerate() {
+        hashes.push(crate::form::id::hex(&sha2::Sha256::digest(bytes)));
         let file = format!("mail-{uidvalidity}-{uid}-{}-{}", n + 1, safe_name(name));
         let path: PathBuf = folder.join(&file);
         crate::durable::store_durably(&path, bytes)
@@ -360,7 +411,7 @@ fn place(
         (false, false) => format!("placed {}; {}", files.join(", "), notes.join("; ")),
         (true, false) => notes.join("; "),
     };
-    Ok((files, detail))
+    Ok((files, hashes, detail))
 }
 
 /// What a file is, by its first bytes (never by its name or declared type).

@@ -140,10 +140,11 @@ pub fn message_id(form_id: &str, from: &str) -> Result<String, String> {
     ))
 }
 
-/// `Auto-Submitted: auto-generated`: this message was written by a program,
-/// so vacation responders must not answer it (RFC 3834).
+/// `Auto-Submitted`: this message was written by a program (`auto-generated`)
+/// or answers one (`auto-replied`), so vacation responders must not answer it
+/// (RFC 3834).
 #[derive(Clone)]
-struct AutoSubmitted;
+struct AutoSubmitted(&'static str);
 
 impl Header for AutoSubmitted {
     fn name() -> HeaderName {
@@ -151,11 +152,89 @@ impl Header for AutoSubmitted {
     }
 
     fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self)
+        Ok(Self("auto-generated"))
     }
 
     fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+        HeaderValue::new(Self::name(), self.0.to_owned())
+    }
+}
+
+/// One return a receipt speaks of.
+pub struct Received<'a> {
+    /// Whose form it is.
+    pub name: &'a str,
+    pub form_id: &'a str,
+    pub verdict: &'a str,
+    pub missing: &'a [String],
+    /// Their signing link, to finish online, when one is open.
+    pub link: Option<&'a str>,
+}
+
+/// The reply to a message whose attachments were filed: what became of each
+/// return in it. `Auto-Submitted: auto-replied`, in reply to the message.
+pub struct Receipt<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub in_reply_to: &'a str,
+    pub school: &'a str,
+    pub returns: &'a [Received<'a>],
+    pub message_id: &'a str,
+}
+
+impl Receipt<'_> {
+    pub fn text(&self) -> String {
+        let mut lines = vec!["Thank you for your message.".to_owned(), String::new()];
+        if self.returns.is_empty() {
+            lines.push(
+                "We could not find a signed form in what you sent, so the school office will look at it and be in touch if anything is needed.".into(),
+            );
+        }
+        for r in self.returns {
+            lines.push(match (r.verdict, r.link) {
+                ("accepted", _) => format!(
+                    "{}'s Acceptable Use Policy (form {}) has arrived and is complete. Nothing more is needed.",
+                    r.name, r.form_id
+                ),
+                (_, Some(link)) => format!(
+                    "{}'s Acceptable Use Policy (form {}) has arrived but is not complete yet: {} missing. You can finish it online here:\n\n{link}",
+                    r.name,
+                    r.form_id,
+                    r.missing.join(", ")
+                ),
+                (_, None) => format!(
+                    "{}'s Acceptable Use Policy (form {}) has arrived but is not complete yet: {} missing. Please complete it and send it again.",
+                    r.name,
+                    r.form_id,
+                    r.missing.join(", ")
+                ),
+            });
+            lines.push(String::new());
+        }
+        lines.push(self.school.to_owned());
+        lines.join("\n")
+    }
+
+    pub fn message(&self) -> Result<Message, String> {
+        let bad = |text: &str| format!("`{text}` is not an e-mail address");
+        let text = self.text();
+        Message::builder()
+            .from(self.from.parse().map_err(|_| bad(self.from))?)
+            .to(self.to.parse().map_err(|_| bad(self.to))?)
+            .subject(format!(
+                "{}: your Acceptable Use Policy has arrived",
+                self.school
+            ))
+            .message_id(Some(self.message_id.to_owned()))
+            .in_reply_to(self.in_reply_to.to_owned())
+            .references(self.in_reply_to.to_owned())
+            .header(AutoSubmitted("auto-replied"))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(text.clone()))
+                    .singlepart(SinglePart::html(html(&text, ""))),
+            )
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -204,7 +283,7 @@ impl Letter<'_> {
             .to(to)
             .subject(subject)
             .message_id(Some(self.message_id.to_owned()))
-            .header(AutoSubmitted);
+            .header(AutoSubmitted("auto-generated"));
         if let Some(reply_to) = self.reply_to {
             builder = builder.reply_to(reply_to.parse().map_err(|_| bad("reply_to", reply_to))?);
         }
@@ -238,7 +317,10 @@ fn html(text: &str, link: &str) -> String {
         .map(|p| {
             let escaped = escape(p.trim()).replace('\n', "<br>\n");
             let link = escape(link);
-            let linked = escaped.replace(&link, &format!("<a href=\"{link}\">{link}</a>"));
+            let linked = match link.is_empty() {
+                true => escaped,
+                false => escaped.replace(&link, &format!("<a href=\"{link}\">{link}</a>")),
+            };
             format!("<p>{linked}</p>")
         })
         .collect();
@@ -312,6 +394,44 @@ mod tests {
             "{raw}"
         );
         assert!(raw.contains("print the attached form"), "{raw}");
+    }
+
+    #[test]
+    fn a_receipt_says_what_is_missing_and_gives_the_link_to_finish_online() {
+        let missing = ["page 2".to_owned(), "signature".to_owned()];
+        let returns = [
+            Received {
+                name: "Amelia Hart",
+                form_id: "PAK-2526-0001-X",
+                verdict: "accepted",
+                missing: &[],
+                link: None,
+            },
+            Received {
+                name: "Ben Okafor",
+                form_id: "PAK-2526-0002-V",
+                verdict: "incomplete",
+                missing: &missing,
+                link: Some("https://aup.pakeman.example/s/abc"),
+            },
+        ];
+        let receipt = Receipt {
+            from: "Pakeman Primary School <office@pakeman.example>",
+            to: "amelia@pakeman.example",
+            in_reply_to: "<reply@pakeman.example>",
+            school: "Pakeman Primary School",
+            returns: &returns,
+            message_id: "<r@pakeman.example>",
+        };
+        let text = receipt.text();
+        assert!(text.contains("Amelia Hart's Acceptable Use Policy (form PAK-2526-0001-X) has arrived and is complete."));
+        assert!(text.contains("not complete yet: page 2, signature missing. You can finish it online here:\n\nhttps://aup.pakeman.example/s/abc"), "{text}");
+        let raw = String::from_utf8(receipt.message().unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains("In-Reply-To: <reply@pakeman.example>"),
+            "{raw}"
+        );
+        assert!(raw.contains("Auto-Submitted: auto-replied"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod letter;
 pub mod oauth;
 pub mod post;
+pub mod receipts;
 pub mod reminders;
 pub mod send;
 pub mod settings;

@@ -1,6 +1,7 @@
 //! `aup serve`'s mail rounds: every few minutes `aup mail fetch` takes the
 //! returns that arrived in the office's mailbox into the inbox (the filing
-//! thread files them), and `aup remind` sends the reminders due. Both run as
+//! thread files them), `aup mail receipts` answers the messages whose returns
+//! were filed since, and `aup remind` sends the reminders due. Both run as
 //! child processes under the readers' limits, as readers do: a message built
 //! to crash a parser takes down a child, never the office's pages. The
 //! overview says how the last round went.
@@ -26,6 +27,8 @@ pub struct MailState {
     pub filed: usize,
     /// Reminders sent in it.
     pub reminded: usize,
+    /// Receipts sent in it, for returns that came by mail.
+    pub receipts: usize,
     /// What went wrong in it, in the command's own words.
     pub problem: Option<String>,
 }
@@ -36,12 +39,15 @@ pub fn start(app: Arc<App>, mail: PathBuf, every: Duration) {
     tokio::spawn(async move {
         loop {
             let (folders, mail_file) = (app.folders.clone(), mail.clone());
-            let state = tokio::task::spawn_blocking(move || round(&mail_file, &folders))
-                .await
-                .unwrap_or_else(|e| MailState {
-                    problem: Some(format!("the mail round failed: {e}")),
-                    ..MailState::default()
-                });
+            let public_url = app.public_url.clone();
+            let state = tokio::task::spawn_blocking(move || {
+                round(&mail_file, &folders, public_url.as_deref())
+            })
+            .await
+            .unwrap_or_else(|e| MailState {
+                problem: Some(format!("the mail round failed: {e}")),
+                ..MailState::default()
+            });
             if state.filed > 0 {
                 app.filing.send(super::filing::Job::Wake);
             }
@@ -58,7 +64,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn round(mail: &Path, folders: &Folders) -> MailState {
+fn round(mail: &Path, folders: &Folders, public_url: Option<&str>) -> MailState {
     let mut state = MailState::default();
     let mut problems = Vec::new();
     let reads_mailbox = crate::mail::settings::MailSettings::load(mail)
@@ -80,6 +86,27 @@ fn round(mail: &Path, folders: &Folders) -> MailState {
                 state.read = lines.len();
                 state.filed = lines.iter().filter(|l| l["outcome"] == "filed").count();
             }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if reads_mailbox {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "mail".as_ref(),
+            "receipts".as_ref(),
+            "--json".as_ref(),
+            "--mail".as_ref(),
+            mail.as_os_str(),
+            "--archive".as_ref(),
+            folders.archive.as_os_str(),
+            "--schools".as_ref(),
+            folders.schools.as_os_str(),
+        ];
+        if let Some(url) = public_url {
+            args.push(std::ffi::OsStr::new("--public-url"));
+            args.push(std::ffi::OsStr::new(url));
+        }
+        match child(&args) {
+            Ok(lines) => state.receipts = lines.iter().filter(|l| l["outcome"] == "sent").count(),
             Err(problem) => problems.push(problem),
         }
     }
