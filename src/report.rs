@@ -73,6 +73,10 @@ pub struct StatusRow {
     pub missing: Vec<String>,
     /// False for someone who returned a form but is not on the roster now.
     pub on_roster: bool,
+    /// When the last message to them was refused or bounced: the address and
+    /// the server's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_problem: Option<String>,
 }
 
 /// The status of everyone on `roster`, and of anyone else who returned a form,
@@ -152,6 +156,7 @@ fn row(
         method: None,
         missing: Vec::new(),
         on_roster,
+        mail_problem: None,
     };
     if let Some((form, signed)) = forms
         .iter()

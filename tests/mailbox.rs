@@ -484,3 +484,73 @@ fn aup_serve_reads_the_mailbox_on_its_own_and_files_what_arrives() {
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
+
+#[test]
+fn a_delivery_report_marks_the_address_bounced_on_the_person_and_in_status() {
+    let post = post();
+    let scratch = &post.scratch;
+    scratch
+        .aup(&[
+            "send",
+            "--school",
+            "pakeman",
+            "--year",
+            "2025-26",
+            "--to",
+            "Dev Patel",
+        ])
+        .success();
+    let sent = common::sqlite(
+        &scratch.path("archive"),
+        "SELECT message_id FROM mail_log WHERE kind = 'invitation'",
+    );
+    let about = sent.trim().to_owned();
+    common::python(
+        "send_dsn.py",
+        &[
+            post.smtp.port.to_string(),
+            "office@pakeman.example".to_owned(),
+            about.clone(),
+            "dev@pakeman.example".to_owned(),
+        ],
+    );
+    let taken = post.fetch();
+    assert_eq!(taken.len(), 1, "{taken:#?}");
+    assert_eq!(taken[0]["outcome"], "bounce", "{taken:#?}");
+    assert!(
+        taken[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{about} bounced: 550 5.1.1")),
+        "{taken:#?}"
+    );
+    let status = scratch
+        .aup(&["status", "--year", "2025-26", "--format", "json"])
+        .success()
+        .stdout();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&status).unwrap();
+    let dev = rows.iter().find(|r| r["name"] == "Dev Patel").unwrap();
+    let problem = dev["mail_problem"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{dev}"));
+    assert!(
+        problem.starts_with("dev@pakeman.example: address bounced: 550 5.1.1"),
+        "{problem}"
+    );
+    assert!(
+        rows.iter()
+            .find(|r| r["name"] == "Amelia Hart")
+            .unwrap()
+            .get("mail_problem")
+            .is_none()
+    );
+    // A report is a program's message: no receipt for it.
+    assert!(
+        scratch
+            .aup(&["mail", "receipts", "--json"])
+            .success()
+            .json_lines()
+            .is_empty()
+    );
+    assert_eq!(count(&post.office_folders(), "aup/filed"), 1);
+}

@@ -132,6 +132,53 @@ impl Archive {
         )
     }
 
+    /// Marks the message with `message_id` bounced, as a delivery report
+    /// arriving later says; false when aup sent no such message.
+    pub fn mail_bounced(&self, message_id: &str, detail: &str) -> Result<bool, ArchiveError> {
+        let tx = self.begin_audited()?;
+        let form: Option<(i64, String, String)> = tx
+            .query_row(
+                "SELECT id, form_id, kind FROM mail_log WHERE message_id = ?1",
+                params![message_id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        let Some((id, form_id, kind)) = form else {
+            return Ok(false);
+        };
+        tx.execute(
+            "UPDATE mail_log SET outcome = 'bounced', detail = ?2 WHERE id = ?1",
+            params![id, detail],
+        )?;
+        tx.commit(
+            "mail",
+            &format!("the {kind} of {form_id} bounced: {detail}"),
+        )?;
+        Ok(true)
+    }
+
+    /// For each form of `school` and `year` whose latest message was refused
+    /// or bounced: what the office should know ("address bounced: 550 …").
+    pub fn mail_problems(
+        &self,
+        school: &str,
+        year: &str,
+    ) -> Result<std::collections::HashMap<String, String>, ArchiveError> {
+        let mut statement = self.conn.prepare(
+            "SELECT m.form_id, m.outcome, m.detail, m.recipient FROM mail_log m
+             JOIN forms f ON f.form_id = m.form_id
+             WHERE f.school = ?1 AND f.year = ?2
+               AND m.id = (SELECT MAX(id) FROM mail_log WHERE form_id = m.form_id)
+               AND m.outcome IN ('refused', 'bounced')",
+        )?;
+        let rows = statement.query_map(params![school, year], |row| {
+            let (form, outcome, detail, to): (String, String, String, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+            Ok((form, format!("{to}: address {outcome}: {detail}")))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every message sent about `form_id`, oldest first.
     pub fn mail_of(&self, form_id: &str) -> Result<Vec<MailEntry>, ArchiveError> {
         let mut statement = self.conn.prepare(&format!(

@@ -72,13 +72,17 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
         let current = archive
             .current_fingerprint(slug, &year)
             .map_err(|e| e.to_string())?;
-        rows.extend(report::rows(
-            slug,
-            &year,
-            &people,
-            &forms,
-            current.as_deref(),
-        ));
+        let problems = archive
+            .mail_problems(slug, &year)
+            .map_err(|e| e.to_string())?;
+        rows.extend(
+            report::rows(slug, &year, &people, &forms, current.as_deref())
+                .into_iter()
+                .map(|mut row| {
+                    row.mail_problem = row.form_id.as_ref().and_then(|f| problems.get(f).cloned());
+                    row
+                }),
+        );
     }
     if args.json {
         rows.iter().for_each(json_line);

@@ -278,11 +278,28 @@ where
                 .find(|f| f.uid == Some(uid))
                 .and_then(|f| f.body())
                 .unwrap_or_default();
-            place(raw, uidvalidity, uid, inbox)?
+            match bounce(raw) {
+                // A delivery report about one of aup's messages: the person's
+                // page and status say the address bounced.
+                Some((about, words)) => {
+                    let matched = archive
+                        .mail_bounced(&about, &words)
+                        .map_err(|e| e.to_string())?;
+                    let said = match matched {
+                        true => format!("delivery report: {about} bounced: {words}"),
+                        false => format!(
+                            "delivery report about a message aup did not send ({about}): {words}"
+                        ),
+                    };
+                    (Vec::new(), Vec::new(), said)
+                }
+                None => place(raw, uidvalidity, uid, inbox)?,
+            }
         };
-        let outcome = match files.is_empty() {
-            true => "not_filed",
-            false => "filed",
+        let outcome = match (files.is_empty(), detail.starts_with("delivery report")) {
+            (_, true) => "bounce",
+            (true, false) => "not_filed",
+            (false, false) => "filed",
         };
         archive
             .take_mail(&TakenMail {
@@ -313,7 +330,7 @@ where
 
 fn folder_for<'a>(imap: &'a Imap, outcome: &str) -> &'a str {
     match outcome {
-        "filed" => &imap.filed_folder,
+        "filed" | "bounce" => &imap.filed_folder,
         _ => &imap.not_filed_folder,
     }
 }
@@ -326,6 +343,80 @@ where
         .uid_mv(uid.to_string(), folder)
         .await
         .map_err(|e| format!("imap: moving message {uid} to {folder}: {e}"))
+}
+
+/// A delivery status notification (RFC 3464): the Message-ID of the message
+/// it reports on and what the server said, when it reports a failure.
+fn bounce(raw: &[u8]) -> Option<(String, String)> {
+    let message = MessageParser::default().parse(raw)?;
+    let report = message.content_type().is_some_and(|t| {
+        t.c_type.eq_ignore_ascii_case("multipart")
+            && t.c_subtype
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    });
+    if !report {
+        return None;
+    }
+    let mut about = None;
+    let mut fields = Vec::new();
+    for part in message.parts.iter() {
+        let Some(kind) = part.content_type() else {
+            continue;
+        };
+        let subtype = kind
+            .c_subtype
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match (kind.c_type.to_ascii_lowercase().as_str(), subtype.as_str()) {
+            ("message", "rfc822") => {
+                about = about.or_else(|| {
+                    part.message()
+                        .and_then(|m| m.message_id())
+                        .map(str::to_owned)
+                });
+            }
+            ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
+                about = about.or_else(|| {
+                    MessageParser::default()
+                        .parse_headers(part.contents())
+                        .and_then(|m| m.message_id().map(str::to_owned))
+                });
+            }
+            ("message", "delivery-status") | ("message", "global-delivery-status") => {
+                fields.extend(
+                    String::from_utf8_lossy(part.contents())
+                        .lines()
+                        .map(str::to_owned),
+                );
+            }
+            _ => {}
+        }
+    }
+    let field = |name: &str| {
+        fields.iter().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    };
+    if field("Action").is_some_and(|a| !a.eq_ignore_ascii_case("failed")) {
+        return None;
+    }
+    let words = field("Diagnostic-Code")
+        .map(|d| {
+            d.split_once(';')
+                .map_or(d.clone(), |(_, rest)| rest.trim().to_owned())
+        })
+        .or_else(|| field("Status"))
+        .unwrap_or_else(|| "the message could not be delivered".into());
+    let about = about?;
+    Some((
+        format!("<{}>", about.trim_matches(['<', '>'])),
+        words.chars().take(300).collect(),
+    ))
 }
 
 /// Whether a message was written by a program (RFC 3834 `Auto-Submitted`, a
