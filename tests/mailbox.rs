@@ -554,3 +554,47 @@ fn a_delivery_report_marks_the_address_bounced_on_the_person_and_in_status() {
     );
     assert_eq!(count(&post.office_folders(), "aup/filed"), 1);
 }
+
+#[test]
+fn the_mailbox_is_read_with_xoauth2_tokens_dovecot_checks_at_the_token_endpoint() {
+    let servers = Scratch::empty();
+    let smtp = SmtpServer::start(&servers.path("maildir"), &["--oauth"]);
+    let dovecot = Dovecot::start_with_oauth(&servers.path("dovecot"), &USERS, smtp.token_port);
+    let scratch = Scratch::pakeman_with_roster(ROSTER);
+    use std::os::unix::fs::PermissionsExt;
+    let secret = scratch.write("client-secret", "s3cret\n");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let settings = |secret_file: &str| {
+        format!(
+            "from: Pakeman Primary School <office@pakeman.example>\n\
+             smtp: {{host: 127.0.0.1, port: {}, tls: none}}\n\
+             imap:\n  host: 127.0.0.1\n  port: {}\n  tls: none\n  auth: xoauth2\n  username: office\n  \
+             oauth: {{token_url: 'http://127.0.0.1:{}/token', grant: client_credentials, client_id: aup, client_secret_file: {secret_file}, scope: 'https://outlook.office365.com/.default'}}\n",
+            smtp.port,
+            dovecot.imap_port,
+            smtp.token_port.unwrap()
+        )
+    };
+    scratch.write("mail.yaml", &settings("client-secret"));
+    let run = scratch.aup(&["mail", "test"]);
+    if run.code() != Some(0) {
+        panic!(
+            "{}\n{}",
+            run.stderr(),
+            std::fs::read_to_string(servers.path("dovecot/dovecot.log")).unwrap_or_default()
+        );
+    }
+    let tested = run.stdout();
+    assert!(tested.contains("imap: signed in to 127.0.0.1:"), "{tested}");
+    assert!(
+        tested.contains("as office; INBOX holds 0 message(s)"),
+        "{tested}"
+    );
+    // A token the endpoint never gave is refused by Dovecot, and said so.
+    let wrong = scratch.write("wrong-secret", "nope\n");
+    std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+    scratch.write("mail.yaml", &settings("wrong-secret"));
+    let said = scratch.aup(&["mail", "test"]).failure();
+    assert!(said.contains("Invalid client secret provided"), "{said}");
+    assert!(smtp.token_stats()["client_credentials"].as_u64().unwrap() >= 1);
+}

@@ -141,6 +141,19 @@ async fn work<T>(
 where
     T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
+    // The server's greeting first: a command sent before it is read takes
+    // the greeting for its answer (AUTHENTICATE then waits for ever).
+    let mut client = client;
+    match client.read_response().await {
+        Ok(Some(_)) => {}
+        Err(e) => return Err(format!("imap: {}: {e}", imap.host)),
+        Ok(None) => {
+            return Err(format!(
+                "imap: {} closed the connection before greeting",
+                imap.host
+            ));
+        }
+    }
     let mut session = match imap.auth {
         Auth::Xoauth2 => {
             let oauth = imap.oauth.clone().ok_or("imap.oauth is missing")?;

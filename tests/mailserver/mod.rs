@@ -96,6 +96,12 @@ pub struct Dovecot {
 impl Dovecot {
     /// `users`: (name, password); mail to `name@anything` is theirs.
     pub fn start(dir: &Path, users: &[(&str, &str)]) -> Self {
+        Self::start_with_oauth(dir, users, None)
+    }
+
+    /// As [`Dovecot::start`], also taking XOAUTH2 tokens that the
+    /// introspection endpoint on `introspect` (RFC 7662) says are live.
+    pub fn start_with_oauth(dir: &Path, users: &[(&str, &str)], introspect: Option<u16>) -> Self {
         use std::os::unix::fs::PermissionsExt;
         for sub in ["mail", "home", "run", "state"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
@@ -134,6 +140,25 @@ impl Dovecot {
              service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {lmtp_port}\n  }}\n}}\n\
              protocol lmtp {{\n  auth_username_format = %Ln\n}}\n"
         );
+        let config = match introspect {
+            None => config,
+            Some(port) => {
+                std::fs::write(
+                    dir.join("oauth2.conf"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = http://127.0.0.1:{port}/introspect\n\
+                         username_attribute = username\nactive_attribute = active\nactive_value = true\nforce_introspection = yes\n"
+                    ),
+                )
+                .unwrap();
+                config.replace(
+                    "auth_mechanisms = plain login",
+                    "auth_mechanisms = plain login xoauth2 oauthbearer",
+                ) + &format!(
+                    "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {d}/oauth2.conf\n}}\n"
+                )
+            }
+        };
         std::fs::write(dir.join("dovecot.conf"), config).unwrap();
         let child = Command::new("dovecot")
             .arg("-F")

@@ -7,7 +7,8 @@ usage: smtp_server.py MAILDIR [--refuse ADDR]... [--later ADDR]... [--login USER
   --login U:P    requires AUTH (PLAIN or LOGIN) with that user and password
   --starttls CERT KEY  requires STARTTLS with that certificate chain and key
                  (and AUTH only over it)
-  --oauth        also runs an OAuth 2.0 token endpoint (POST /token; client
+  --oauth        also runs an OAuth 2.0 token endpoint (POST /token, and
+                 POST /introspect as RFC 7662 for Dovecot; client
                  aup / s3cret; refresh tokens rotate on every use, the old one
                  void) and takes AUTH XOAUTH2 with its unexpired tokens only;
                  prints "SMTP_PORT TOKEN_PORT"; GET /stats says how many tokens
@@ -67,6 +68,10 @@ class TokenEndpoint(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
         one = lambda key: (form.get(key) or [""])[0]
+        if self.path.startswith("/introspect"):
+            # RFC 7662, as Dovecot's oauth2 passdb asks: is this token live, and whose?
+            live = tokens.get(one("token"), 0) > time.time()
+            return self.answer(200, {"active": live, "username": "office"} if live else {"active": False})
         if one("client_id") != "aup" or one("client_secret") != "s3cret":
             return self.answer(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
         answer = {"token_type": "Bearer", "expires_in": args.token_lifetime}
