@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anstream::eprintln;
 use clap::Args;
 
-use super::send::{Asked, outside_window, ready, report};
+use super::send::{Asked, Mailing, outside_window, ready, report};
 use super::{Outcome, SchoolsDir};
 use crate::archive::Archive;
 use crate::config::AcademicYear;
@@ -27,19 +27,8 @@ pub struct RemindArgs {
     /// Say who is due a reminder, and send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The address people reach `aup serve` at; by default mail.yaml's
-    /// `public_url`.
-    #[arg(long, value_name = "URL")]
-    pub public_url: Option<String>,
-    /// One JSON object per reminder (as `aup send --json`).
-    #[arg(long)]
-    pub json: bool,
-    /// The mail settings.
-    #[arg(long, value_name = "FILE", default_value = "mail.yaml")]
-    pub mail: PathBuf,
-    /// The archive folder.
-    #[arg(long, value_name = "DIR", default_value = "archive")]
-    pub archive: PathBuf,
+    #[command(flatten)]
+    pub mailing: Mailing,
     #[command(flatten)]
     pub dir: SchoolsDir,
 }
@@ -52,9 +41,9 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
             .filter_map(|f| f.file_stem()?.to_str().map(str::to_owned))
             .collect(),
     };
-    let settings = MailSettings::load(&args.mail).map_err(|e| e.to_string())?;
+    let settings = MailSettings::load(&args.mailing.mail).map_err(|e| e.to_string())?;
     if !args.dry_run
-        && let Some(closed) = outside_window(&settings, &args.mail)
+        && let Some(closed) = outside_window(&settings, &args.mailing.mail)
     {
         // Cron calls at any hour: outside the window is not a failure.
         eprintln!("{closed}: reminders wait for it");
@@ -64,7 +53,7 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
         Some(text) => text.parse::<AcademicYear>()?,
         None => AcademicYear::containing(crate::clock::now().date()),
     };
-    let index = Archive::open_read_only(&args.archive).map_err(|e| e.to_string())?;
+    let index = Archive::open_read_only(&args.mailing.archive).map_err(|e| e.to_string())?;
     let mut problems = false;
     for school in &schools {
         let issued = index
@@ -76,10 +65,10 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
         }
         let year_text = year.to_string();
         let ready = ready(&Asked {
-            mail: &args.mail,
-            public_url: args.public_url.as_deref(),
+            mail: &args.mailing.mail,
+            public_url: args.mailing.public_url.as_deref(),
             year: Some(&year_text),
-            archive: &args.archive,
+            archive: &args.mailing.archive,
             schools: &args.dir.schools,
             school,
             dry_run: args.dry_run,
@@ -106,7 +95,7 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
                     detail: kind.name(),
                     message_id: String::new(),
                 };
-                report(&posted, args.json);
+                report(&posted, args.mailing.json);
             }
             continue;
         }
@@ -114,7 +103,7 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
             continue;
         }
         let due_rows: Vec<_> = due.iter().map(|(r, _)| r.clone()).collect();
-        let links = ready.links(&args.archive, &due_rows, "aup remind")?;
+        let links = ready.links(&args.mailing.archive, &due_rows, "aup remind")?;
         let letters: Vec<(&LinkRow, Kind)> = due
             .iter()
             .filter_map(|(row, kind)| {
@@ -125,7 +114,7 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
             })
             .collect();
         let out = PathBuf::from("out");
-        let posted = ready.post(&letters, &out, false, args.json)?;
+        let posted = ready.post(&letters, &out, false, args.mailing.json)?;
         let sent = posted.iter().filter(|p| p.outcome == "sent").count();
         eprintln!("{sent} reminder(s) sent for {school} {}", ready.year);
         problems |= posted.iter().any(Posted::is_problem);

@@ -33,12 +33,24 @@ pub struct SendArgs {
     /// Invite again people invited before (a new message with the same link).
     #[arg(long)]
     pub again: bool,
+    #[command(flatten)]
+    pub mailing: Mailing,
+    /// Where `aup generate` wrote the forms (for attaching them).
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub dir: SchoolsDir,
+}
+
+/// What `send` and `remind` are both told.
+#[derive(Debug, Args)]
+pub struct Mailing {
     /// The address people reach `aup serve` at; by default mail.yaml's
     /// `public_url`.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
-    /// One JSON object per person (to, name, form_id, outcome, detail,
-    /// message_id) instead of a line per person.
+    /// One JSON object per message (to, name, form_id, outcome, detail,
+    /// message_id) instead of a line per message.
     #[arg(long)]
     pub json: bool,
     /// The mail settings.
@@ -47,11 +59,6 @@ pub struct SendArgs {
     /// The archive folder (its index holds the links and the mail log).
     #[arg(long, value_name = "DIR", default_value = "archive")]
     pub archive: PathBuf,
-    /// Where `aup generate` wrote the forms (for attaching them).
-    #[arg(long, value_name = "DIR", default_value = "out")]
-    pub out: PathBuf,
-    #[command(flatten)]
-    pub dir: SchoolsDir,
 }
 
 /// What `send` and `remind` need before posting: the settings, the year, the
@@ -252,10 +259,10 @@ pub(super) fn report(posted: &Posted, json: bool) {
 
 pub fn run(args: SendArgs) -> Result<Outcome, String> {
     let ready = ready(&Asked {
-        mail: &args.mail,
-        public_url: args.public_url.as_deref(),
+        mail: &args.mailing.mail,
+        public_url: args.mailing.public_url.as_deref(),
         year: args.year.as_deref(),
-        archive: &args.archive,
+        archive: &args.mailing.archive,
         schools: &args.dir.schools,
         school: &args.school,
         dry_run: args.dry_run,
@@ -274,7 +281,7 @@ pub fn run(args: SendArgs) -> Result<Outcome, String> {
                     detail: String::new(),
                     message_id: String::new(),
                 },
-                args.json,
+                args.mailing.json,
             );
         }
         eprintln!(
@@ -284,9 +291,9 @@ pub fn run(args: SendArgs) -> Result<Outcome, String> {
         );
         return Ok(Outcome::Success);
     }
-    let links = ready.links(&args.archive, &rows, "aup send")?;
+    let links = ready.links(&args.mailing.archive, &rows, "aup send")?;
     let letters: Vec<(&LinkRow, Kind)> = links.iter().map(|l| (l, Kind::Invitation)).collect();
-    let posted = ready.post(&letters, &args.out, args.again, args.json)?;
+    let posted = ready.post(&letters, &args.out, args.again, args.mailing.json)?;
     let sent = posted.iter().filter(|p| p.outcome == "sent").count();
     eprintln!("{sent} invitation(s) sent for {} {year}", args.school);
     Ok(match posted.iter().any(Posted::is_problem) {

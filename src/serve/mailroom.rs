@@ -70,56 +70,42 @@ fn round(mail: &Path, folders: &Folders, public_url: Option<&str>) -> MailState 
     let reads_mailbox = crate::mail::settings::MailSettings::load(mail)
         .map(|s| s.imap.is_some())
         .unwrap_or(true);
+    // What every command of the round is told: the settings and the folders.
+    let mail_and_archive: [&std::ffi::OsStr; 4] = [
+        "--mail".as_ref(),
+        mail.as_os_str(),
+        "--archive".as_ref(),
+        folders.archive.as_os_str(),
+    ];
+    let schools: [&std::ffi::OsStr; 2] = ["--schools".as_ref(), folders.schools.as_os_str()];
+    let command = |words: &[&'static str], more: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
+        args.extend(mail_and_archive);
+        args.extend(more);
+        child(&args)
+    };
     if reads_mailbox {
-        match child(&[
-            "mail".as_ref(),
-            "fetch".as_ref(),
-            "--json".as_ref(),
-            "--mail".as_ref(),
-            mail.as_os_str(),
-            "--inbox".as_ref(),
-            folders.inbox.as_os_str(),
-            "--archive".as_ref(),
-            folders.archive.as_os_str(),
-        ]) {
+        let inbox: [&std::ffi::OsStr; 2] = ["--inbox".as_ref(), folders.inbox.as_os_str()];
+        match command(&["mail", "fetch", "--json"], &inbox) {
             Ok(lines) => {
                 state.read = lines.len();
                 state.filed = lines.iter().filter(|l| l["outcome"] == "filed").count();
             }
             Err(problem) => problems.push(problem),
         }
-    }
-    if reads_mailbox {
-        let mut args: Vec<&std::ffi::OsStr> = vec![
-            "mail".as_ref(),
-            "receipts".as_ref(),
-            "--json".as_ref(),
-            "--mail".as_ref(),
-            mail.as_os_str(),
-            "--archive".as_ref(),
-            folders.archive.as_os_str(),
-            "--schools".as_ref(),
-            folders.schools.as_os_str(),
-        ];
+        let mut more = schools.to_vec();
         if let Some(url) = public_url {
-            args.push(std::ffi::OsStr::new("--public-url"));
-            args.push(std::ffi::OsStr::new(url));
+            more.extend([
+                std::ffi::OsStr::new("--public-url"),
+                std::ffi::OsStr::new(url),
+            ]);
         }
-        match child(&args) {
+        match command(&["mail", "receipts", "--json"], &more) {
             Ok(lines) => state.receipts = lines.iter().filter(|l| l["outcome"] == "sent").count(),
             Err(problem) => problems.push(problem),
         }
     }
-    match child(&[
-        "remind".as_ref(),
-        "--json".as_ref(),
-        "--mail".as_ref(),
-        mail.as_os_str(),
-        "--archive".as_ref(),
-        folders.archive.as_os_str(),
-        "--schools".as_ref(),
-        folders.schools.as_os_str(),
-    ]) {
+    match command(&["remind", "--json"], &schools) {
         Ok(lines) => state.reminded = lines.iter().filter(|l| l["outcome"] == "sent").count(),
         Err(problem) => problems.push(problem),
     }
