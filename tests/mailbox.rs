@@ -254,6 +254,19 @@ fn hostile_mail_is_bounded_and_reported_and_the_rest_of_the_folder_is_still_file
     let post = post();
     let scratch = &post.scratch;
     let pdf = std::fs::read(scratch.form_pdf("pakeman", "amelia-hart")).unwrap();
+    // A 60 MB attachment, straight into the mailbox (it is over the SMTP
+    // server's own limit): left unread, and said why.
+    common::python(
+        "lmtp_deliver.py",
+        &[
+            post.dovecot.lmtp_port.to_string(),
+            "office@pakeman.example".to_owned(),
+            "1".to_owned(),
+            "900".to_owned(),
+            "--megabytes".to_owned(),
+            "60".to_owned(),
+        ],
+    );
     // A PDF named to climb out of the inbox.
     let climbing = scratch.path("climb.pdf");
     std::fs::write(&climbing, &pdf).unwrap();
@@ -317,7 +330,19 @@ fn hostile_mail_is_bounded_and_reported_and_the_rest_of_the_folder_is_still_file
     post.reply("amelia@pakeman.example", "my form", &[scan]);
 
     let taken = post.fetch();
-    assert_eq!(taken.len(), 6, "{taken:#?}");
+    assert_eq!(taken.len(), 7, "{taken:#?}");
+    let huge = taken
+        .iter()
+        .find(|m| m["from"] == "person900@pakeman.example")
+        .unwrap();
+    assert_eq!(huge["outcome"], "not_filed");
+    assert!(
+        huge["detail"]
+            .as_str()
+            .unwrap()
+            .contains("aup reads messages of at most 40 MB"),
+        "{huge}"
+    );
     let by_subject = |files: usize| {
         taken
             .iter()
