@@ -94,17 +94,19 @@ pub fn now() -> OffsetDateTime {
 /// Now on a UK clock (for the mail's sending window).
 pub fn uk_now() -> time::PrimitiveDateTime {
     let now = now();
-    let text = now.format(&Rfc3339).unwrap_or_default();
-    let local = uk_time(&text).unwrap_or(now);
+    let local = in_uk(now).unwrap_or(now);
     PrimitiveDateTime::new(local.date(), local.time())
 }
 
 /// An RFC 3339 time in UK time.
 fn uk_time(text: &str) -> Option<OffsetDateTime> {
+    in_uk(OffsetDateTime::parse(text, &Rfc3339).ok()?)
+}
+
+/// A moment in UK time.
+fn in_uk(at: OffsetDateTime) -> Option<OffsetDateTime> {
     // Checked: a time at the very end of year 9999 has no UK time.
-    let at = OffsetDateTime::parse(text, &Rfc3339)
-        .ok()?
-        .checked_to_offset(UtcOffset::UTC)?;
+    let at = at.checked_to_offset(UtcOffset::UTC)?;
     let offset = match summer_time(at) {
         true => UtcOffset::from_hms(1, 0, 0).unwrap_or(UtcOffset::UTC),
         false => UtcOffset::UTC,

@@ -53,17 +53,17 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
         Some(text) => text.parse::<AcademicYear>()?,
         None => AcademicYear::containing(crate::clock::now().date()),
     };
+    let year_text = year.to_string();
     let index = Archive::open_read_only(&args.mailing.archive).map_err(|e| e.to_string())?;
     let mut problems = false;
     for school in &schools {
         let issued = index
-            .current_fingerprint(school, &year.to_string())
+            .current_fingerprint(school, &year_text)
             .map_err(|e| e.to_string())?;
         // A school with no forms this year has nobody to remind.
         if issued.is_none() && args.school.is_none() {
             continue;
         }
-        let year_text = year.to_string();
         let ready = ready(&Asked {
             mail: &args.mailing.mail,
             public_url: args.mailing.public_url.as_deref(),

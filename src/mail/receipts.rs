@@ -45,6 +45,7 @@ pub fn send_due(
     let today = crate::clock::now().date().to_string();
     let key = LinkKey::load(places.archive_dir)?;
     let mut mailer = None;
+    let mut schools = std::collections::HashMap::new();
     let mut all = Vec::new();
     for (id, taken) in archive.receipts_due().map_err(|e| e.to_string())? {
         // Still waiting in the inbox: next time.
@@ -54,11 +55,17 @@ pub fn send_due(
         else {
             continue;
         };
-        let school = judged.first().map(|j| j.school.clone());
-        let config = school.as_deref().and_then(|slug| {
-            let file = places.schools.join(format!("{slug}.yaml"));
-            crate::config::load(&file).ok().map(|l| l.config)
-        });
+        // Each school's file read once a run, however many messages it has.
+        let config = match judged.first() {
+            Some(j) => schools
+                .entry(j.school.clone())
+                .or_insert_with(|| {
+                    let file = places.schools.join(format!("{}.yaml", j.school));
+                    crate::config::load(&file).ok().map(|l| l.config)
+                })
+                .clone(),
+            None => None,
+        };
         if config.as_ref().is_some_and(|c| !c.mail.receipts) {
             archive
                 .mark_receipt(id, "none: the school sends no receipts")

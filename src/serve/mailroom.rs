@@ -22,6 +22,8 @@ const ROUND_DEADLINE: Duration = Duration::from_secs(10 * 60);
 pub struct MailState {
     /// The end of the last round (RFC 3339).
     pub last_round_at: Option<String>,
+    /// Whether the settings name a mailbox to read.
+    pub reads_mailbox: bool,
     /// Messages read from the mailbox in it, and of those filed.
     pub read: usize,
     pub filed: usize,
@@ -70,6 +72,7 @@ fn round(mail: &Path, folders: &Folders, public_url: Option<&str>) -> MailState 
     let reads_mailbox = crate::mail::settings::MailSettings::load(mail)
         .map(|s| s.imap.is_some())
         .unwrap_or(true);
+    state.reads_mailbox = reads_mailbox;
     // What every command of the round is told: the settings and the folders.
     let mail_and_archive: [&std::ffi::OsStr; 4] = [
         "--mail".as_ref(),
