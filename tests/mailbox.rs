@@ -404,33 +404,45 @@ fn hostile_mail_is_bounded_and_reported_and_the_rest_of_the_folder_is_still_file
 fn killing_a_fetch_at_any_moment_loses_no_message_and_takes_none_twice() {
     let post = post();
     let scratch = &post.scratch;
-    // Twenty fetches killed with SIGKILL, each after five more messages
-    // arrived, at moments spread over a fetch's run (0 to 140 ms: writing
-    // attachments, recording, moving).
-    let mut progress = Vec::new();
-    for trial in 0..20u64 {
+    let deliver = |first: u64| {
         common::python(
             "lmtp_deliver.py",
             &[
                 post.dovecot.lmtp_port.to_string(),
                 "office@pakeman.example".to_owned(),
                 "5".to_owned(),
-                (trial * 5).to_string(),
+                first.to_string(),
             ],
         );
-        let mut fetch = std::process::Command::new(env!("CARGO_BIN_EXE_aup"))
+    };
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aup"))
             .args(["mail", "fetch", "--json"])
             .current_dir(scratch.dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis((trial * 29) % 141));
+            .unwrap()
+    };
+    // How long a whole fetch of five messages takes on this machine, so the
+    // kills land inside one however fast the machine is.
+    deliver(0);
+    let started = std::time::Instant::now();
+    assert!(spawn().wait().unwrap().success());
+    let whole = started.elapsed();
+    // Nineteen fetches killed with SIGKILL, each after five more messages
+    // arrived, at moments spread over a whole fetch's run (starting, writing
+    // attachments, recording, moving).
+    let mut progress = vec![5];
+    for trial in 1..20u64 {
+        deliver(trial * 5);
+        let mut fetch = spawn();
+        std::thread::sleep(whole.mul_f64(((trial * 7) % 19) as f64 / 19.0));
         let _ = fetch.kill();
         let _ = fetch.wait();
         progress.push(common::index_rows(&scratch.path("archive"), "mail_in"));
     }
-    eprintln!("messages taken after each killed fetch: {progress:?}");
+    eprintln!("a whole fetch: {whole:?}; messages taken after each killed fetch: {progress:?}");
     // Most were cut off with messages still to take.
     let cut = progress
         .iter()
