@@ -91,6 +91,14 @@ pub fn now() -> OffsetDateTime {
         .unwrap_or_else(OffsetDateTime::now_utc)
 }
 
+/// The wall clock's now as RFC 3339 in UTC, as the index keeps moments
+/// (never the test clock: a record says when it really happened).
+pub fn now_text() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
 /// Now on a UK clock (for the mail's sending window).
 pub fn uk_now() -> time::PrimitiveDateTime {
     let now = now();

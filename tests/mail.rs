@@ -190,7 +190,13 @@ fn each_person_is_invited_once_with_their_own_link_and_refusals_are_kept() {
     }
     scratch.aup(&["audit", "verify"]).success();
 
-    // Again: nobody is invited twice, and the refused address is not tried.
+    // Again: nobody is invited twice, and the refused address is not tried;
+    // a dry run says so first.
+    let (code, lines, said) = send(&scratch, &["--dry-run"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(outcome_of(&lines, "Amelia Hart")["outcome"], "already_sent");
+    assert_eq!(outcome_of(&lines, "Dev Patel")["outcome"], "refused_before");
+    assert!(said.contains("0 invitation(s) would be sent"), "{said}");
     let (code, lines, _) = send(&scratch, &[]);
     assert_eq!(code, Some(1));
     assert_eq!(outcome_of(&lines, "Amelia Hart")["outcome"], "already_sent");

@@ -9,6 +9,8 @@ mod mailserver;
 mod office;
 mod scan;
 
+use std::time::Duration;
+
 use common::Scratch;
 use mailserver::{Dovecot, SmtpServer};
 
@@ -481,45 +483,199 @@ fn killing_a_fetch_at_any_moment_loses_no_message_and_takes_none_twice() {
     scratch.aup(&["audit", "verify"]).success();
 }
 
+/// Polls `path` as `browser` until its page says `wanted`.
+fn page_saying(browser: &office::Client, path: &str, wanted: &str, within: Duration) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let page = browser.get(path).text();
+        if page.contains(wanted) {
+            return page;
+        }
+        assert!(started.elapsed() < within, "no `{wanted}` in {page}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 #[test]
-fn aup_serve_reads_the_mailbox_on_its_own_and_files_what_arrives() {
+fn the_head_sends_invitations_from_the_pages_and_serve_files_the_replies_once_across_a_restart() {
     let post = post();
     let scratch = &post.scratch;
+    office::add_user(scratch, "head", "head", &[]);
     office::add_user(scratch, "office", "office", &[]);
-    let server = office::Server::start(
-        scratch,
-        &["--out", "out", "--mail", "mail.yaml", "--mail-every", "1"],
+    let serve_args = ["--out", "out", "--mail", "mail.yaml", "--mail-every", "1"];
+    let server = office::Server::start(scratch, &serve_args);
+    let head = office::Client::signed_in(&server, "head");
+    let mail_page = "/school/pakeman/2025-26/mail";
+    assert!(
+        head.get("/school/pakeman/2025-26")
+            .text()
+            .contains("Send invitations or reminders")
     );
+    // The office may not send mail; the head sees the count and the letter first.
+    let office_account = office::Client::signed_in(&server, "office");
+    assert_eq!(office_account.get(mail_page).status, 403);
+    let page = head.get(mail_page);
+    assert_eq!(page.status, 200);
+    let page = page.text();
+    assert!(
+        page.contains(
+            "<strong>3 people</strong> would get an invitation: Amelia Hart, Ben Okafor, Dev Patel."
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("What Amelia Hart &lt;amelia@pakeman.example&gt; would read"),
+        "{page}"
+    );
+    assert!(page.contains("Dear Amelia Hart,"), "{page}");
+    assert!(page.contains("Send 3 invitations</button>"), "{page}");
+    assert!(page.contains("Nobody is due a reminder today."), "{page}");
+    assert_eq!(
+        count(
+            &post.dovecot.folders("amelia", "amelia pw", &["INBOX"]),
+            "INBOX"
+        ),
+        0,
+        "a page view sends nothing"
+    );
+
+    // A forged press (no CSRF token) sends nothing; the real one sends three.
+    assert_eq!(
+        head.post_form(&format!("{mail_page}/invitations"), "")
+            .status,
+        403
+    );
+    let pressed = head.post_form(
+        &format!("{mail_page}/invitations"),
+        &format!("csrf={}", office::hidden_csrf(&page)),
+    );
+    assert_eq!(pressed.status, 303, "{}", pressed.text());
+    let done = page_saying(
+        &head,
+        mail_page,
+        "3 invitations sent</strong>",
+        Duration::from_secs(60),
+    );
+    assert!(done.contains("asked for by head"), "{done}");
+    assert!(
+        done.contains("Invited before, so not again: Amelia Hart, Ben Okafor, Dev Patel."),
+        "{done}"
+    );
+    assert!(!done.contains("Send 3 invitations"), "{done}");
+    let audit = common::sqlite(&scratch.path("archive"), "SELECT detail FROM audit");
+    assert!(
+        audit.contains("head asked on the office's pages for the invitations of pakeman 2025-26"),
+        "{audit}"
+    );
+    // Each has their own link, and nobody else's name.
+    let mut links = Vec::new();
+    for (user, password, name) in [
+        ("amelia", "amelia pw", "Amelia Hart"),
+        ("ben", "ben pw", "Ben Okafor"),
+        ("dev", "dev pw", "Dev Patel"),
+    ] {
+        let inbox = post.dovecot.inbox_with_text(user, password);
+        assert_eq!(inbox.len(), 1, "{user}: {inbox:#?}");
+        let text = inbox[0]["text"].as_str().unwrap();
+        assert!(text.contains(&format!("Dear {name},")), "{text}");
+        let link = text
+            .split_whitespace()
+            .find(|w| w.starts_with("https://aup.pakeman.example/s/"))
+            .unwrap_or_else(|| panic!("no link in {text}"))
+            .to_owned();
+        for other in ["Amelia", "Ben", "Dev"]
+            .iter()
+            .filter(|o| !name.starts_with(**o))
+        {
+            assert!(!text.contains(other), "{user} reads {other}: {text}");
+        }
+        links.push(link);
+    }
+    links.sort();
+    links.dedup();
+    assert_eq!(links.len(), 3);
+
+    // Amelia replies with a signed scan, Ben with a photo of each page; serve
+    // files both, moves the messages, and answers each sender once.
     let scan = scratch.path("amelia-signed.pdf");
     std::fs::write(&scan, office::signed_scan(scratch, "amelia-hart")).unwrap();
     post.reply("amelia@pakeman.example", "Re: AUP", &[scan]);
-    office::wait_until(
-        scratch,
-        "SELECT COUNT(*) FROM returns WHERE verdict = 'accepted'",
-        1,
-        std::time::Duration::from_secs(90),
+    let (ben_form, _) = office::form(scratch, "ben-okafor");
+    let photos: Vec<_> = scan::paper(&scratch.path("archive"), &ben_form, 150.0, scan::SIGNED)
+        .iter()
+        .enumerate()
+        .map(|(i, page)| {
+            let path = scratch.path(&format!("IMG_{i}.jpg"));
+            std::fs::write(&path, scan::jpeg(page)).unwrap();
+            path
+        })
+        .collect();
+    post.reply("ben@pakeman.example", "signed", &photos);
+    let accepted = "SELECT COUNT(*) FROM returns WHERE verdict = 'accepted'";
+    office::wait_until(scratch, accepted, 2, Duration::from_secs(120));
+    let receipted = "SELECT COUNT(*) FROM mail_in WHERE receipt LIKE 'sent %'";
+    office::wait_until(scratch, receipted, 2, Duration::from_secs(60));
+    let folders = post.office_folders();
+    assert_eq!(count(&folders, "INBOX"), 0, "{folders}");
+    assert_eq!(count(&folders, "aup/filed"), 2, "{folders}");
+    let school = head.get("/school/pakeman/2025-26").text();
+    assert!(
+        school.contains("67% signed") || school.contains("66% signed"),
+        "{school}"
     );
-    assert_eq!(count(&post.office_folders(), "INBOX"), 0);
-    let browser = office::Client::signed_in(&server, "office");
-    let page = browser.get("/").text();
-    assert!(page.contains("id=\"mailbox\">Mail: last round"), "{page}");
-    assert!(!page.contains("Mail is not working"), "{page}");
+    for (user, password) in [("amelia", "amelia pw"), ("ben", "ben pw")] {
+        let inbox = post.dovecot.folders(user, password, &["INBOX"]);
+        let receipts = inbox["INBOX"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m["subject"] == "Pakeman Primary School: your Acceptable Use Policy has arrived"
+            })
+            .count();
+        assert_eq!(receipts, 1, "{user}: {inbox}");
+    }
+    // A second send sends nothing.
+    let again = scratch
+        .aup(&["send", "--school", "pakeman", "--year", "2025-26", "--json"])
+        .success()
+        .json_lines();
+    assert!(
+        again.iter().all(|l| l["outcome"] == "already_sent"),
+        "{again:#?}"
+    );
+
+    // A restart of serve files nothing twice.
+    let inbox_before = office::inbox_files(scratch).len();
+    let mail_in = office::count(scratch, "SELECT COUNT(*) FROM mail_in");
+    drop(server);
+    let server = office::Server::start(scratch, &serve_args);
+    let head = office::Client::signed_in(&server, "head");
+    page_saying(
+        &head,
+        "/",
+        "id=\"mailbox\">Mail: last round",
+        Duration::from_secs(60),
+    );
+    page_saying(
+        &head,
+        "/",
+        "id=\"mailbox\">Mail: last round",
+        Duration::from_secs(60),
+    );
+    assert_eq!(office::count(scratch, accepted), 2);
+    assert_eq!(
+        office::count(scratch, "SELECT COUNT(*) FROM mail_in"),
+        mail_in
+    );
+    assert_eq!(office::inbox_files(scratch).len(), inbox_before);
+    assert_eq!(office::count(scratch, receipted), 2);
+    scratch.aup(&["audit", "verify"]).success();
 
     // A mailbox that refuses the password is said on the overview.
     scratch.write("imap-password", "wrong\n");
-    let started = std::time::Instant::now();
-    loop {
-        let page = browser.get("/").text();
-        if page.contains("Mail is not working") {
-            assert!(page.contains("refused office"), "{page}");
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "{page}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
+    let page = page_saying(&head, "/", "Mail is not working", Duration::from_secs(60));
+    assert!(page.contains("refused office"), "{page}");
 }
 
 #[test]

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use anstream::eprintln;
 use clap::Args;
 
-use super::send::{Asked, Mailing, outside_window, ready, report};
+use super::send::{Asked, Mailing, ready, say_no_address, say_plan};
 use super::{Outcome, SchoolsDir};
 use crate::archive::Archive;
 use crate::config::AcademicYear;
 use crate::mail::letter::Kind;
+use crate::mail::plan;
 use crate::mail::post::Posted;
-use crate::mail::reminders;
 use crate::mail::settings::MailSettings;
 use crate::online::mail_merge::LinkRow;
 
@@ -43,7 +43,7 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
     };
     let settings = MailSettings::load(&args.mailing.mail).map_err(|e| e.to_string())?;
     if !args.dry_run
-        && let Some(closed) = outside_window(&settings, &args.mailing.mail)
+        && let Some(closed) = settings.sending.closed_now(&args.mailing.mail)
     {
         // Cron calls at any hour: outside the window is not a failure.
         eprintln!("{closed}: reminders wait for it");
@@ -74,43 +74,25 @@ pub fn run(args: RemindArgs) -> Result<Outcome, String> {
             dry_run: args.dry_run,
             window: false,
         })?;
-        let rows = ready.outstanding(&[])?;
-        let now = crate::clock::now();
-        let schedule = &ready.roll.school.config.mail.reminders;
-        let mut due = Vec::new();
-        for row in &rows {
-            let form_id = row.form_id.as_deref().unwrap_or_default();
-            let log = ready.archive.mail_of(form_id).map_err(|e| e.to_string())?;
-            if let Some(kind) = reminders::due(&log, schedule, now) {
-                due.push((row.clone(), kind));
-            }
-        }
+        let plan = plan::reminders(&ready.archive, &ready.roll, crate::clock::now())?;
+        say_no_address(&plan);
         if args.dry_run {
-            for (row, kind) in &due {
-                let posted = Posted {
-                    to: ready.roll.email_of(row).unwrap_or_default().to_owned(),
-                    name: row.name.clone(),
-                    form_id: row.form_id.clone().unwrap_or_default(),
-                    outcome: "would_send".into(),
-                    detail: kind.name(),
-                    message_id: String::new(),
-                };
-                report(&posted, args.mailing.json);
-            }
+            say_plan(&plan, args.mailing.json);
             continue;
         }
-        if due.is_empty() {
+        if plan.people.is_empty() {
             continue;
         }
-        let due_rows: Vec<_> = due.iter().map(|(r, _)| r.clone()).collect();
+        let due_rows: Vec<_> = plan.people.iter().map(|p| p.row.clone()).collect();
         let links = ready.links(&args.mailing.archive, &due_rows, "aup remind")?;
-        let letters: Vec<(&LinkRow, Kind)> = due
+        let letters: Vec<(&LinkRow, Kind)> = plan
+            .people
             .iter()
-            .filter_map(|(row, kind)| {
+            .filter_map(|planned| {
                 let link = links
                     .iter()
-                    .find(|l| Some(&l.form_id) == row.form_id.as_ref())?;
-                Some((link, *kind))
+                    .find(|l| Some(&l.form_id) == planned.row.form_id.as_ref())?;
+                Some((link, planned.kind))
             })
             .collect();
         let out = PathBuf::from("out");

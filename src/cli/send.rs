@@ -7,12 +7,13 @@ use super::{Outcome, SchoolsDir, json_line};
 use crate::archive::Archive;
 use crate::config::AcademicYear;
 use crate::mail::letter::Kind;
+use crate::mail::plan::{self, Expect, Plan};
 use crate::mail::post::{Batch, Posted, post};
 use crate::mail::send::Mailer;
 use crate::mail::settings::MailSettings;
 use crate::online::links::LinkKey;
 use crate::online::mail_merge::{self, LinkRow, Roll, Wanted};
-use crate::report::{State, StatusRow};
+use crate::report::StatusRow;
 use anstream::eprintln;
 use clap::Args;
 
@@ -71,9 +72,6 @@ pub(super) struct Ready {
     pub roll: Roll,
 }
 
-/// Loads the settings, refuses outside the sending window (unless only
-/// looking, or `window` is false: the caller asks `outside_window` itself),
-/// and reads the school's roll.
 /// What a mail command was asked to do.
 pub(super) struct Asked<'a> {
     pub mail: &'a std::path::Path,
@@ -87,6 +85,9 @@ pub(super) struct Asked<'a> {
     pub window: bool,
 }
 
+/// Loads the settings, refuses outside the sending window (unless only
+/// looking, or `window` is false: the caller asks `closed_now` itself), and
+/// reads the school's roll.
 pub(super) fn ready(asked: &Asked<'_>) -> Result<Ready, String> {
     let Asked {
         mail,
@@ -106,7 +107,7 @@ pub(super) fn ready(asked: &Asked<'_>) -> Result<Ready, String> {
     mail_merge::check_public_url(&public_url)?;
     if !dry_run
         && window
-        && let Some(closed) = outside_window(&settings, mail)
+        && let Some(closed) = settings.sending.closed_now(mail)
     {
         return Err(format!("{closed}: nothing was sent. Run it again then."));
     }
@@ -125,65 +126,7 @@ pub(super) fn ready(asked: &Asked<'_>) -> Result<Ready, String> {
     })
 }
 
-/// What to say when now is outside the sending window.
-pub(super) fn outside_window(settings: &MailSettings, mail: &std::path::Path) -> Option<String> {
-    let now = crate::clock::uk_now();
-    if settings.sending.open_at(now) {
-        return None;
-    }
-    Some(format!(
-        "it is {} UK time, outside the sending window ({} {}–{}, UK time; `sending:` in {})",
-        now.time()
-            .format(&time::macros::format_description!("[hour]:[minute]"))
-            .unwrap_or_default(),
-        settings
-            .sending
-            .days
-            .iter()
-            .map(|d| format!("{d:?}").to_lowercase())
-            .collect::<Vec<_>>()
-            .join(","),
-        settings.sending.from,
-        settings.sending.until,
-        mail.display()
-    ))
-}
-
 impl Ready {
-    /// Everyone on the roll who has not signed (those named in `to`, when
-    /// any), split into those with an address and those without, who are
-    /// listed on stderr.
-    pub fn outstanding(&self, to: &[String]) -> Result<Vec<StatusRow>, String> {
-        for name in to {
-            if !self
-                .roll
-                .rows
-                .iter()
-                .any(|r| r.on_roster && r.name.eq_ignore_ascii_case(name.trim()))
-            {
-                return Err(format!("--to `{name}` is nobody on the roster"));
-            }
-        }
-        let (with, without): (Vec<&StatusRow>, Vec<&StatusRow>) = self
-            .roll
-            .rows
-            .iter()
-            .filter(|r| r.on_roster && r.form_id.is_some() && r.state != State::Signed)
-            .filter(|r| to.is_empty() || to.iter().any(|n| n.trim().eq_ignore_ascii_case(&r.name)))
-            .partition(|r| self.roll.email_of(r).is_some());
-        if !without.is_empty() {
-            eprintln!(
-                "no e-mail address on the roster, so print their form: {}",
-                without
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        Ok(with.into_iter().cloned().collect())
-    }
-
     /// The links of `rows`, made where missing (under the writers' lock).
     pub fn links(
         &self,
@@ -238,6 +181,35 @@ impl Ready {
     }
 }
 
+/// Lists the people with no address (their form is printed instead).
+pub(super) fn say_no_address(plan: &Plan) {
+    if !plan.no_address.is_empty() {
+        eprintln!(
+            "no e-mail address on the roster, so print their form: {}",
+            plan.no_address.join(", ")
+        );
+    }
+}
+
+/// A dry run's lines: who would be mailed, and who would not and why.
+pub(super) fn say_plan(plan: &Plan, json: bool) {
+    for planned in &plan.people {
+        let detail = match &planned.expect {
+            Expect::RefusedBefore(words) => format!("this address was refused before ({words})"),
+            Expect::Send | Expect::AlreadySent => planned.kind.name(),
+        };
+        let posted = Posted {
+            to: planned.email.clone(),
+            name: planned.row.name.clone(),
+            form_id: planned.row.form_id.clone().unwrap_or_default(),
+            outcome: planned.expect.outcome().into(),
+            detail,
+            message_id: String::new(),
+        };
+        report(&posted, json);
+    }
+}
+
 /// One person's line: tab-separated for people, or a JSON object.
 pub(super) fn report(posted: &Posted, json: bool) {
     if json {
@@ -269,28 +241,20 @@ pub fn run(args: SendArgs) -> Result<Outcome, String> {
         window: true,
     })?;
     let year = ready.year.to_string();
-    let rows = ready.outstanding(&args.to)?;
+    let plan = plan::invitations(&ready.archive, &ready.roll, &args.to, args.again)?;
+    say_no_address(&plan);
     if args.dry_run {
-        for row in &rows {
-            report(
-                &Posted {
-                    to: ready.roll.email_of(row).unwrap_or_default().to_owned(),
-                    name: row.name.clone(),
-                    form_id: row.form_id.clone().unwrap_or_default(),
-                    outcome: "would_send".into(),
-                    detail: String::new(),
-                    message_id: String::new(),
-                },
-                args.mailing.json,
-            );
-        }
+        say_plan(&plan, args.mailing.json);
         eprintln!(
             "{} invitation(s) would be sent for {} {year}; nothing was sent",
-            rows.len(),
+            plan.to_send().count(),
             args.school
         );
         return Ok(Outcome::Success);
     }
+    // Everyone goes to the post, which claims each letter and so says again
+    // who was invited before (a runner may have sent one since the plan).
+    let rows: Vec<StatusRow> = plan.people.iter().map(|p| p.row.clone()).collect();
     let links = ready.links(&args.mailing.archive, &rows, "aup send")?;
     let letters: Vec<(&LinkRow, Kind)> = links.iter().map(|l| (l, Kind::Invitation)).collect();
     let posted = ready.post(&letters, &args.out, args.again, args.mailing.json)?;

@@ -247,16 +247,9 @@ impl Letter<'_> {
             .replace("{expires}", self.expires)
     }
 
-    /// The message, ready to send.
-    pub fn message(&self, words: &SchoolMail) -> Result<Message, String> {
-        let bad = |what: &str, text: &str| format!("{what} `{text}` is not an e-mail address");
-        let from: Mailbox = self.from.parse().map_err(|_| bad("from", self.from))?;
-        let to = Mailbox::new(
-            Some(self.name.to_owned()),
-            self.email
-                .parse()
-                .map_err(|_| bad("the roster's", self.email))?,
-        );
+    /// Its subject and text, as the person reads them (and the office's
+    /// preview shows them).
+    pub fn words(&self, words: &SchoolMail) -> (String, String) {
         let (subject, text) = match self.kind {
             Kind::Invitation => (
                 words.invitation_subject.as_deref().unwrap_or(SUBJECT),
@@ -278,6 +271,20 @@ impl Letter<'_> {
                 None => format!("{text}\n\n{PAPER}"),
             };
         }
+        (subject, text)
+    }
+
+    /// The message, ready to send.
+    pub fn message(&self, words: &SchoolMail) -> Result<Message, String> {
+        let bad = |what: &str, text: &str| format!("{what} `{text}` is not an e-mail address");
+        let from: Mailbox = self.from.parse().map_err(|_| bad("from", self.from))?;
+        let to = Mailbox::new(
+            Some(self.name.to_owned()),
+            self.email
+                .parse()
+                .map_err(|_| bad("the roster's", self.email))?,
+        );
+        let (subject, text) = self.words(words);
         let mut builder = Message::builder()
             .from(from)
             .to(to)

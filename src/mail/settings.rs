@@ -216,6 +216,30 @@ impl Sending {
         };
         self.days.contains(&Weekday::of(at.weekday())) && from <= now && now < until
     }
+
+    /// What to say when now is outside the window (`file`: the settings
+    /// file, named so the reader knows where to change it); `None` inside it.
+    pub fn closed_now(&self, file: &Path) -> Option<String> {
+        let now = crate::clock::uk_now();
+        if self.open_at(now) {
+            return None;
+        }
+        let days: Vec<String> = self
+            .days
+            .iter()
+            .map(|d| format!("{d:?}").to_lowercase())
+            .collect();
+        Some(format!(
+            "it is {} UK time, outside the sending window ({} {}–{}, UK time; `sending:` in {})",
+            now.time()
+                .format(&time::macros::format_description!("[hour]:[minute]"))
+                .unwrap_or_default(),
+            days.join(","),
+            self.from,
+            self.until,
+            file.display()
+        ))
+    }
 }
 
 /// What was wrong with the mail settings, naming the file.

@@ -85,7 +85,7 @@ fn round(mail: &Path, folders: &Folders, public_url: Option<&str>) -> MailState 
         let mut args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
         args.extend(mail_and_archive);
         args.extend(more);
-        child(&args)
+        child(&args, ROUND_DEADLINE)
     };
     if reads_mailbox {
         let inbox: [&std::ffi::OsStr; 2] = ["--inbox".as_ref(), folders.inbox.as_os_str()];
@@ -121,9 +121,13 @@ fn round(mail: &Path, folders: &Folders, public_url: Option<&str>) -> MailState 
     state
 }
 
-/// Runs `aup <args>` under the readers' limits; its JSON lines, or its last
-/// words on stderr when it fails.
-fn child(args: &[&std::ffi::OsStr]) -> Result<Vec<serde_json::Value>, String> {
+/// Runs `aup <args>` under the readers' limits; its JSON lines. A command
+/// that ran but settled some letters badly (exit 1, each said in its lines)
+/// still gives its lines; one that stopped with an `error:` gives its words.
+pub(super) fn child<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    deadline: Duration,
+) -> Result<Vec<serde_json::Value>, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find aup itself: {e}"))?;
     let mut command = std::process::Command::new(exe);
     command
@@ -134,7 +138,7 @@ fn child(args: &[&std::ffi::OsStr]) -> Result<Vec<serde_json::Value>, String> {
         .stderr(std::process::Stdio::piped());
     crate::ingest::worker::apply_limits(
         &mut command,
-        crate::ingest::worker::Limits::for_file(64 * 1024 * 1024, Some(ROUND_DEADLINE)),
+        crate::ingest::worker::Limits::for_file(64 * 1024 * 1024, Some(deadline)),
     );
     let output = command
         .output()
@@ -143,16 +147,14 @@ fn child(args: &[&std::ffi::OsStr]) -> Result<Vec<serde_json::Value>, String> {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    match output.status.success() {
-        true => Ok(lines),
-        false => {
-            let said = String::from_utf8_lossy(&output.stderr);
-            let last = said
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("it stopped without a word");
-            Err(last.trim_start_matches("error: ").to_owned())
-        }
+    let said = String::from_utf8_lossy(&output.stderr);
+    let error = said.lines().rev().find_map(|l| l.strip_prefix("error: "));
+    match (output.status.code(), error) {
+        (Some(0), _) | (Some(1), None) => Ok(lines),
+        (_, Some(error)) => Err(error.trim().to_owned()),
+        (code, None) => Err(match code {
+            Some(code) => format!("aup stopped with exit code {code}"),
+            None => "aup was stopped by a signal (it ran too long, or ran out of memory)".into(),
+        }),
     }
 }

@@ -18,6 +18,7 @@ mod auth;
 mod downloads;
 pub mod filing;
 mod mail_merge;
+mod mail_page;
 mod mailroom;
 mod pages;
 pub mod sessions;
@@ -101,9 +102,13 @@ pub struct App {
     pub public_url: Option<String>,
     /// How the last mail round went, when `--mail` is given.
     pub mail: std::sync::Mutex<Option<mailroom::MailState>>,
+    /// The mail settings (`--mail`), for the head's mail page.
+    pub mail_file: Option<std::path::PathBuf>,
+    /// Letters sent from the mail page, and how it went.
+    pub mailings: mail_page::Mailings,
 }
 
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("overview.html", include_str!("templates/overview.html")),
@@ -124,6 +129,7 @@ const TEMPLATES: [(&str, &str); 14] = [
     ("message.html", include_str!("templates/message.html")),
     ("sign.html", include_str!("templates/sign.html")),
     ("link.html", include_str!("templates/link.html")),
+    ("mail.html", include_str!("templates/mail.html")),
 ];
 
 /// The page script: progressive upload, live results. No framework, no build.
@@ -159,6 +165,8 @@ impl App {
             signing: signing::Signing::default(),
             public_url: None,
             mail: std::sync::Mutex::new(None),
+            mail_file: None,
+            mailings: mail_page::Mailings::default(),
         }
     }
 
@@ -202,6 +210,8 @@ pub fn router(app: Arc<App>) -> Router {
             get(pages::school_year_csv),
         )
         .route("/school/{slug}/{year}/chase", get(pages::chase_list))
+        .route("/school/{slug}/{year}/mail", get(mail_page::page))
+        .route("/school/{slug}/{year}/mail/{what}", post(mail_page::send))
         .route(
             "/school/{slug}/{year}/signing-links.csv",
             post(mail_merge::signing_links),
@@ -382,6 +392,7 @@ pub fn run(options: ServeOptions) -> Result<(), String> {
             options.behind_proxy,
         );
         app.public_url = options.public_url.clone();
+        app.mail_file = options.mail.as_ref().map(|(file, _)| file.clone());
         let app = Arc::new(app);
         if let Some((mail, every)) = &options.mail {
             mailroom::start(app.clone(), mail.clone(), *every);

@@ -212,6 +212,7 @@ pub async fn school_year(
                 q => filter.q.unwrap_or_default(),
                 states => report::State::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
                 signing_links => app.public_url.is_some() && user.role.files_returns(),
+                mail_page => app.mail_file.is_some() && user.role.issues_forms(),
             },
         )
     })

@@ -197,6 +197,21 @@ impl Dovecot {
         args.extend(folders.iter().map(|f| f.to_string()));
         serde_json::from_str(&common::python("imap_folders.py", &args)).unwrap()
     }
+
+    /// The messages in `user`'s INBOX with their plain text ("text").
+    pub fn inbox_with_text(&self, user: &str, password: &str) -> Vec<serde_json::Value> {
+        let args = [
+            "--text",
+            "127.0.0.1",
+            &self.imap_port.to_string(),
+            user,
+            password,
+            "INBOX",
+        ];
+        let found: serde_json::Value =
+            serde_json::from_str(&common::python("imap_folders.py", &args)).unwrap();
+        found["INBOX"].as_array().cloned().unwrap_or_default()
+    }
 }
 
 impl Drop for Dovecot {
