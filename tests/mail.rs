@@ -686,3 +686,105 @@ fn xoauth2_tokens_are_refreshed_before_they_expire_and_a_rotated_refresh_token_i
     scratch.aup(&["mail", "test"]).success();
     assert_eq!(server.token_stats()["client_credentials"], 1);
 }
+
+/// A service account's key as Google Cloud gives it (JSON, the private key
+/// made by openssl as PKCS#8 PEM), kept for the owner only; and the file
+/// holding its public half, for the token endpoint.
+fn service_account_key(scratch: &Scratch, name: &str) -> PathBuf {
+    let key = scratch.path(&format!("{name}.pem"));
+    let public = scratch.path(&format!("{name}.pub.pem"));
+    common::run_tool(
+        "openssl",
+        &[
+            "genpkey".as_ref(),
+            "-algorithm".as_ref(),
+            "RSA".as_ref(),
+            "-pkeyopt".as_ref(),
+            "rsa_keygen_bits:2048".as_ref(),
+            "-out".as_ref(),
+            key.as_os_str(),
+        ],
+    );
+    common::run_tool(
+        "openssl",
+        &[
+            "pkey".as_ref(),
+            "-in".as_ref(),
+            key.as_os_str(),
+            "-pubout".as_ref(),
+            "-out".as_ref(),
+            public.as_os_str(),
+        ],
+    );
+    let json = serde_json::json!({
+        "type": "service_account",
+        "project_id": "pakeman-aup",
+        "private_key_id": "0123456789abcdef",
+        "private_key": std::fs::read_to_string(&key).unwrap(),
+        "client_email": "aup-mail@pakeman-aup.iam.gserviceaccount.com",
+        "client_id": "104729811234567890123",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    });
+    let file = scratch.write(&format!("{name}.json"), &json.to_string());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    public
+}
+
+#[test]
+fn a_google_service_account_signs_its_own_assertion_and_sends_as_the_office() {
+    // Google's keys and the server's mail, outside the school's folder.
+    let google = Scratch::empty();
+    let public = service_account_key(&google, "google-key");
+    service_account_key(&google, "another-key");
+    let server = SmtpServer::start(
+        &google.path("maildir"),
+        &["--oauth", "--service-account", public.to_str().unwrap()],
+    );
+    let scratch = school_with_mail(&server);
+    let settings = |key: &str, extra: &str| {
+        let key = google.path(key);
+        let key = key.display();
+        scratch.write(
+            "mail.yaml",
+            &format!(
+                "from: Pakeman Primary School <office@pakeman.example>\n\
+                 public_url: {PUBLIC}\n\
+                 smtp:\n  host: 127.0.0.1\n  port: {}\n  tls: none\n  auth: xoauth2\n  username: office@pakeman.example\n  \
+                 oauth: {{token_url: 'http://127.0.0.1:{}/token', grant: service_account, service_account_file: {key}, subject: office@pakeman.example, scope: 'https://mail.google.com/'{extra}}}\n\
+                 sending: {{per_minute: 600, days: [mon, tue, wed, thu, fri, sat, sun], from: '00:00', until: '24:00'}}\n",
+                server.port,
+                server.token_port.unwrap()
+            ),
+        );
+    };
+    settings("google-key.json", "");
+    scratch.aup(&["check"]).success();
+    let (code, lines, said) = send(&scratch, &[]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(lines.iter().all(|l| l["outcome"] == "sent"), "{lines:#?}");
+    assert_eq!(server.messages().len(), 3);
+    // One assertion, checked by the endpoint against the account's public
+    // key with Python's cryptography, for an hour's token and three messages.
+    let stats = server.token_stats();
+    assert_eq!(stats["assertions"], 1, "{stats}");
+    assert_eq!(stats["client_credentials"], 0, "{stats}");
+
+    // Another account's key is refused in Google's words.
+    settings("another-key.json", "");
+    let said = scratch.aup(&["mail", "test"]).failure();
+    assert!(
+        said.contains("invalid_grant Invalid JWT Signature."),
+        "{said}"
+    );
+    // A service account has no client secret; settings giving one are said.
+    settings("google-key.json", ", client_secret_file: smtp-password");
+    let said = scratch.aup(&["mail", "test"]).failure();
+    assert!(
+        said.contains(
+            "mail.yaml: oauth.client_secret_file: a service account signs with its key file"
+        ),
+        "{said}"
+    );
+}

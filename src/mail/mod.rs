@@ -1,7 +1,7 @@
 //! Mail: the deployment's settings (`settings`), the messages aup writes
 //! (`letter`), who is due a reminder (`reminders`), who a run would mail
 //! (`plan`), posting a batch with its claims and caps (`post`), the SMTP
-//! connection (`send`), OAuth tokens (`oauth`), the mailbox (`fetch`) and
+//! connection (`send`), OAuth tokens (`oauth`, `service_account`), the mailbox (`fetch`) and
 //! the replies to returns (`receipts`). What was sent is in the index's mail
 //! log (`archive::mail`).
 
@@ -13,4 +13,5 @@ pub mod post;
 pub mod receipts;
 pub mod reminders;
 pub mod send;
+pub mod service_account;
 pub mod settings;

@@ -1,7 +1,8 @@
-//! OAuth 2.0 access tokens for XOAUTH2 (SMTP, and IMAP later): Microsoft 365
-//! with the client-credentials grant (an app registration given
-//! `SMTP.SendAsApp`), or a refresh token (Google Workspace, or a delegated
-//! Microsoft app). A token is fetched from the token endpoint with ureq and
+//! OAuth 2.0 access tokens for XOAUTH2 (SMTP and IMAP): Microsoft 365 with
+//! the client-credentials grant (an app registration given `SMTP.SendAsApp`
+//! and `IMAP.AccessAsApp`), a refresh token (Google Workspace, or a
+//! delegated Microsoft app), or a Google service account with domain-wide
+//! delegation (`service_account`). A token is fetched from the token endpoint with ureq and
 //! used until five minutes before it expires. A refresh token the endpoint
 //! rotates is written back at once, atomically and readable by its owner
 //! only: an old one is refused after rotation, and losing the new one would
@@ -11,6 +12,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
+
+use super::service_account;
 use serde::{Deserialize, Serialize};
 
 /// How aup gets its access tokens.
@@ -22,8 +25,9 @@ pub struct OAuth {
     /// Google `https://oauth2.googleapis.com/token`.
     pub token_url: String,
     pub grant: Grant,
-    /// The app registration's (client's) id.
-    pub client_id: String,
+    /// The app registration's (client's) id; not for `service_account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// A file holding the client secret, readable by the service's user only
     /// (a relative path is beside the settings file). Or `client_secret_env`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +44,14 @@ pub struct OAuth {
     /// must be able to write its folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_file: Option<PathBuf>,
+    /// For `grant: service_account`: the service account's JSON key file as
+    /// Google Cloud gives it, readable by the service's user only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_file: Option<PathBuf>,
+    /// For `grant: service_account`: the mailbox to act as (domain-wide
+    /// delegation allows it), like `office@school.example`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -49,6 +61,9 @@ pub enum Grant {
     ClientCredentials,
     /// A refresh token a person consented with once (Google Workspace).
     RefreshToken,
+    /// A Google service account with domain-wide delegation: an assertion
+    /// signed with its key (RFC 7523), nothing to refresh.
+    ServiceAccount,
 }
 
 /// How long before expiry a token is replaced.
@@ -68,6 +83,19 @@ impl OAuth {
                 format!("`{url}` must be an https:// address (http only to this machine)"),
             ));
         }
+        if self.grant == Grant::ServiceAccount {
+            return self.check_service_account();
+        }
+        if self
+            .client_id
+            .as_deref()
+            .is_none_or(|id| id.trim().is_empty())
+        {
+            return Err((
+                "oauth.client_id",
+                "give the app registration's (client's) id".into(),
+            ));
+        }
         if self.client_secret_file.is_none() == self.client_secret_env.is_none() {
             return Err((
                 "oauth.client_secret_file",
@@ -81,6 +109,41 @@ impl OAuth {
             ));
         }
         Ok(())
+    }
+
+    fn check_service_account(&self) -> Result<(), (&'static str, String)> {
+        let needs = |key, what: &str| Err((key, format!("grant: service_account needs {what}")));
+        if self.service_account_file.is_none() {
+            return needs(
+                "oauth.service_account_file",
+                "the service account's JSON key file",
+            );
+        }
+        if !self.subject.as_deref().is_some_and(|s| s.contains('@')) {
+            return needs(
+                "oauth.subject",
+                "the mailbox to act as, like office@school.example",
+            );
+        }
+        if self.scope.is_none() {
+            return needs("oauth.scope", "scope: 'https://mail.google.com/'");
+        }
+        if self.client_secret_file.is_some() || self.client_secret_env.is_some() {
+            return Err((
+                "oauth.client_secret_file",
+                "a service account signs with its key file; it has no client secret".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The files the settings name, so a relative path is read beside them.
+    pub fn files_mut(&mut self) -> [&mut Option<PathBuf>; 3] {
+        [
+            &mut self.client_secret_file,
+            &mut self.refresh_token_file,
+            &mut self.service_account_file,
+        ]
     }
 
     fn client_secret(&self) -> Result<String, String> {
@@ -128,12 +191,8 @@ impl TokenSource {
 
     fn fetch(&self) -> Result<(String, Duration), String> {
         let oauth = &self.oauth;
-        let secret = oauth.client_secret()?;
-        let mut form = vec![
-            ("client_id", oauth.client_id.clone()),
-            ("client_secret", secret),
-        ];
         let refresh_file = oauth.refresh_token_file.as_ref();
+        let mut form = Vec::new();
         match oauth.grant {
             Grant::ClientCredentials => form.push(("grant_type", "client_credentials".into())),
             Grant::RefreshToken => {
@@ -141,8 +200,31 @@ impl TokenSource {
                 form.push(("grant_type", "refresh_token".into()));
                 form.push(("refresh_token", super::settings::secret_file(file)?));
             }
+            Grant::ServiceAccount => {
+                let asked = service_account::Asked {
+                    key_file: oauth
+                        .service_account_file
+                        .as_deref()
+                        .ok_or("no service_account_file")?,
+                    subject: oauth.subject.as_deref().unwrap_or_default(),
+                    scope: oauth.scope.as_deref().unwrap_or_default(),
+                    audience: &oauth.token_url,
+                };
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                form.push(("grant_type", service_account::GRANT_TYPE.into()));
+                form.push(("assertion", service_account::assertion(&asked, now)?));
+            }
         }
-        if let Some(scope) = &oauth.scope {
+        if oauth.grant != Grant::ServiceAccount {
+            form.push(("client_id", oauth.client_id.clone().unwrap_or_default()));
+            form.push(("client_secret", oauth.client_secret()?));
+        }
+        // The scope is inside a service account's assertion.
+        if let Some(scope) = oauth
+            .scope
+            .as_ref()
+            .filter(|_| oauth.grant != Grant::ServiceAccount)
+        {
             form.push(("scope", scope.clone()));
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -293,15 +293,13 @@ impl MailSettings {
         beside(&mut settings.smtp.password_file);
         beside(&mut settings.smtp.ca_file);
         if let Some(oauth) = settings.smtp.oauth.as_mut() {
-            beside(&mut oauth.client_secret_file);
-            beside(&mut oauth.refresh_token_file);
+            oauth.files_mut().into_iter().for_each(beside);
         }
         if let Some(imap) = settings.imap.as_mut() {
             beside(&mut imap.password_file);
             beside(&mut imap.ca_file);
             if let Some(oauth) = imap.oauth.as_mut() {
-                beside(&mut oauth.client_secret_file);
-                beside(&mut oauth.refresh_token_file);
+                oauth.files_mut().into_iter().for_each(beside);
             }
         }
         Ok(settings)
@@ -362,7 +360,7 @@ impl MailSettings {
                 None => {
                     return Err((
                         "smtp.oauth",
-                        "auth: xoauth2 needs oauth: {token_url, grant, client_id, client_secret_file}".into(),
+                        "auth: xoauth2 needs oauth: {token_url, grant, …} (the README's Email section has Microsoft 365's and Google's)".into(),
                     ));
                 }
             }

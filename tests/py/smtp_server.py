@@ -14,6 +14,13 @@ usage: smtp_server.py MAILDIR [--refuse ADDR]... [--later ADDR]... [--login USER
                  prints "SMTP_PORT TOKEN_PORT"; GET /stats says how many tokens
                  it gave and the refresh token now current
   --token-lifetime SECONDS  how long its access tokens last (default 3600)
+  --service-account PEM  the token endpoint also takes RFC 7523 assertions
+                 (Google's service accounts) signed RS256 by the key whose
+                 public half is in PEM, from aup-mail@pakeman-aup.iam.gserviceaccount.com,
+                 for the mailbox office@pakeman.example with scope
+                 https://mail.google.com/, audience the endpoint's /token
+                 address, lasting at most an hour; checked with Python's
+                 cryptography, as Google words its refusals
   --lmtp PORT    delivers through LMTP on that loopback port (Dovecot's)
                  instead of into MAILDIR
 """
@@ -42,6 +49,7 @@ parser.add_argument("--starttls", nargs=2)
 parser.add_argument("--oauth", action="store_true")
 parser.add_argument("--token-lifetime", type=int, default=3600)
 parser.add_argument("--lmtp", type=int)
+parser.add_argument("--service-account")
 args = parser.parse_args()
 if args.oauth and not args.login:
     # AUTH is required; only XOAUTH2 can succeed.
@@ -50,7 +58,43 @@ if args.oauth and not args.login:
 box = mailbox.Maildir(args.maildir, create=True)
 put_off = set()
 tokens = {}  # access token -> expiry (time.time())
-oauth = {"refresh": "refresh-0", "issued": 0, "client_credentials": 0, "refreshed": 0}
+oauth = {"refresh": "refresh-0", "issued": 0, "client_credentials": 0, "refreshed": 0, "assertions": 0}
+
+
+def b64url(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def check_assertion(jwt, audience):
+    """Google's checks of a service account's assertion: None, or its refusal."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.exceptions import InvalidSignature
+    try:
+        header, claims, signature = jwt.split(".")
+        head = json.loads(b64url(header))
+        body = json.loads(b64url(claims))
+    except ValueError:
+        return "Invalid JWT: malformed"
+    if head.get("alg") != "RS256":
+        return "Invalid JWT: alg must be RS256"
+    key = serialization.load_pem_public_key(open(args.service_account, "rb").read())
+    try:
+        key.verify(b64url(signature), f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return "Invalid JWT Signature."
+    now = time.time()
+    if body.get("iss") != "aup-mail@pakeman-aup.iam.gserviceaccount.com":
+        return "Invalid issuer"
+    if body.get("aud") != audience:
+        return "Invalid JWT: audience"
+    if not (body.get("iat", 0) - 300 <= now <= body.get("exp", 0)) or body["exp"] - body["iat"] > 3600:
+        return "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe."
+    if body.get("sub") != "office@pakeman.example":
+        return "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."
+    if body.get("scope") != "https://mail.google.com/":
+        return "Invalid OAuth scope or ID token audience provided."
+    return None
 
 
 class TokenEndpoint(http.server.BaseHTTPRequestHandler):
@@ -72,9 +116,16 @@ class TokenEndpoint(http.server.BaseHTTPRequestHandler):
             # RFC 7662, as Dovecot's oauth2 passdb asks: is this token live, and whose?
             live = tokens.get(one("token"), 0) > time.time()
             return self.answer(200, {"active": live, "username": "office"} if live else {"active": False})
+        answer = {"token_type": "Bearer", "expires_in": args.token_lifetime}
+        if one("grant_type") == "urn:ietf:params:oauth:grant-type:jwt-bearer" and args.service_account:
+            host, port = self.server.server_address[:2]
+            refused = check_assertion(one("assertion"), f"http://{host}:{port}/token")
+            if refused:
+                return self.answer(400, {"error": "invalid_grant", "error_description": refused})
+            oauth["assertions"] += 1
+            return self.give(answer)
         if one("client_id") != "aup" or one("client_secret") != "s3cret":
             return self.answer(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
-        answer = {"token_type": "Bearer", "expires_in": args.token_lifetime}
         if one("grant_type") == "client_credentials":
             oauth["client_credentials"] += 1
         elif one("grant_type") == "refresh_token":
@@ -85,6 +136,9 @@ class TokenEndpoint(http.server.BaseHTTPRequestHandler):
             answer["refresh_token"] = oauth["refresh"]
         else:
             return self.answer(400, {"error": "unsupported_grant_type"})
+        self.give(answer)
+
+    def give(self, answer):
         oauth["issued"] += 1
         token = f"access-{oauth['issued']}"
         tokens[token] = time.time() + args.token_lifetime
