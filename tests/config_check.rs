@@ -412,3 +412,34 @@ fn yaml_mistakes_get_a_hint_that_says_what_to_type() {
         "{err}"
     );
 }
+
+#[test]
+fn a_class_list_is_checked_with_the_school_and_a_row_without_a_class_names_its_line() {
+    let scratch = Scratch::empty();
+    scratch.write("schools/test.yaml", VALID);
+    // As Bromcom exports it.
+    scratch.write(
+        "schools/test.pupils.csv",
+        "Forename,Surname,Preferred Name,Tutor Group,NC Year,Contact 1 Name,Contact 1 Email Address\n\
+         Chloe,Price,,RB,R,Dan Price,dan@home.example\n\
+         Aiyana,Begum,Ana,3C,3,,\n\
+         Tom,Reed,,3C,Year 3,Jo Reed,jo@home.example\n",
+    );
+    let said = scratch.aup(&["check"]).success().stderr();
+    assert!(
+        said.contains(
+            "test.pupils.csv: 3 pupils in 2 classes (EYFS 1, KS2 2); 1 with no contact's e-mail"
+        ),
+        "{said}"
+    );
+    scratch.write(
+        "schools/test.pupils.csv",
+        "Forename,Surname,Tutor Group,NC Year\nChloe,Price,RB,R\nAiyana,Begum,,3\n",
+    );
+    let said = scratch.aup(&["check"]).failure();
+    assert!(
+        said.contains("test.pupils.csv:3: Aiyana Begum has no class"),
+        "{said}"
+    );
+    assert!(said.contains("1 of 1 school files are valid"), "{said}");
+}

@@ -56,6 +56,8 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
     let style = style();
     let archive = open_archive(&args.archive)?;
     let mut failed = 0;
+    // A roster or class list a school file is fine without.
+    let mut lists_failed = false;
     for file in &files {
         let (errors, change) = match crate::config::load_all(file) {
             Ok(school) => match school.resolve(&catalogue) {
@@ -67,6 +69,7 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
             },
             Err(errors) => (errors, None),
         };
+        let lists = check_lists(file);
         if args.json {
             json_line(&json!({
                 "file": file,
@@ -74,8 +77,21 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
                 "errors": errors.iter().map(error_json).collect::<Vec<_>>(),
                 "policy_version": change.as_ref().map(|c| &c.now),
                 "changes_printed_policy": change.as_ref().map(VersionChange::changes),
+                "lists": lists.iter().map(|l| json!({
+                    "file": l.file,
+                    "valid": l.read.is_ok(),
+                    "summary": l.read.as_ref().ok(),
+                    "error": l.read.as_ref().err(),
+                })).collect::<Vec<_>>(),
             }));
         }
+        for list in &lists {
+            match &list.read {
+                Ok(summary) => eprintln!("{} {}: {summary}", style.ok("ok"), list.file.display()),
+                Err(error) => eprintln!("{} {error}", style.error("error:")),
+            }
+        }
+        lists_failed |= lists.iter().any(|l| l.read.is_err());
         if errors.is_empty() {
             eprintln!("{} {}", style.ok("ok"), file.display());
             match change {
@@ -119,10 +135,48 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
             }
         }
     }
-    Ok(match failed {
-        0 => Outcome::Success,
-        _ => Outcome::SomeFailed,
+    Ok(match failed == 0 && !lists_failed {
+        true => Outcome::Success,
+        false => Outcome::SomeFailed,
     })
+}
+
+/// A school's staff roster or class list, and what reading it found.
+struct ListCheck {
+    file: PathBuf,
+    /// What it holds ("21 people"), or the problem with its line.
+    read: Result<String, String>,
+}
+
+/// Reads the school's staff roster and class list, where they exist.
+fn check_lists(school_file: &std::path::Path) -> Vec<ListCheck> {
+    use crate::config::{pupils, roster};
+    let (Some(dir), Some(slug)) = (
+        school_file.parent(),
+        school_file.file_stem().and_then(|s| s.to_str()),
+    ) else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    let staff = roster::roster_path(dir, slug);
+    if staff.exists() {
+        checks.push(ListCheck {
+            read: roster::read(&staff)
+                .map(|people| format!("{} people", people.len()))
+                .map_err(|e| e.to_string()),
+            file: staff,
+        });
+    }
+    let class_list = pupils::pupils_path(dir, slug);
+    if class_list.exists() {
+        checks.push(ListCheck {
+            read: pupils::read(&class_list)
+                .map(|list| pupils::summary(&list))
+                .map_err(|e| e.to_string()),
+            file: class_list,
+        });
+    }
+    checks
 }
 
 /// The policy a school issued last, and the one its file now prints.

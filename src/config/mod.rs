@@ -3,6 +3,8 @@
 //! path and what was expected.
 
 mod locate;
+mod mis_csv;
+pub mod pupils;
 pub mod resolve;
 pub mod roster;
 pub mod schema;

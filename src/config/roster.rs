@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::mis_csv::Table;
+
 /// One person on the roster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
@@ -98,16 +100,6 @@ const EMAIL: &[&str] = &[
     "email1",
 ];
 
-fn header_key(header: &str) -> String {
-    header
-        .trim()
-        .trim_start_matches('\u{feff}')
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// The roster file of a school, `<dir>/<slug>.staff.csv`.
 pub fn roster_path(schools_dir: &Path, slug: &str) -> PathBuf {
     schools_dir.join(format!("{slug}.staff.csv"))
@@ -129,115 +121,56 @@ pub fn read(file: &Path) -> Result<Vec<Person>, RosterError> {
 
 /// Parses the bytes of a roster; `file` only names it in errors.
 pub fn parse(file: &Path, bytes: Vec<u8>) -> Result<Vec<Person>, RosterError> {
-    let error = |line: Option<u64>, message: String, hint: Option<&str>| RosterError {
-        file: file.to_owned(),
-        line,
-        message,
-        hint: hint.map(String::from),
-    };
-    let text = String::from_utf8(bytes).map_err(|_| {
-        error(
-            None,
-            "the roster is not UTF-8 text".into(),
-            Some("in Excel choose \"CSV UTF-8 (Comma delimited)\" when saving"),
-        )
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| error(Some(1), format!("cannot read the header row: {e}"), None))?
-        .clone();
-    let keys: Vec<String> = headers.iter().map(header_key).collect();
-    let find = |names: &[&str]| keys.iter().position(|k| names.contains(&k.as_str()));
-    let full = find(FULL_NAME);
-    let first = find(FIRST_NAME);
-    let last = find(LAST_NAME);
-    let role = find(ROLE);
+    let table = Table::parse(file, bytes, "roster")?;
+    let full = table.column(FULL_NAME);
+    let first = table.column(FIRST_NAME);
+    let last = table.column(LAST_NAME);
     if full.is_none() && (first.is_none() || last.is_none()) {
-        return Err(error(
+        return Err(table.error(
             Some(1),
-            format!(
-                "no name column among the headers: {}",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            ),
+            format!("no name column among the headers: {}", table.headers()),
             Some(
                 "name the column `Name`, or give `Forename` and `Surname` (SIMS, Arbor and Bromcom spellings work)",
             ),
         ));
     }
-    let Some(role) = role else {
-        return Err(error(
+    let Some(role) = table.column(ROLE) else {
+        return Err(table.error(
             Some(1),
-            format!(
-                "no role column among the headers: {}",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            ),
+            format!("no role column among the headers: {}", table.headers()),
             Some("name the column `Role` or `Job Title`"),
         ));
     };
-    let staff_id = find(STAFF_ID);
-    let email = find(EMAIL);
+    let staff_id = table.column(STAFF_ID);
+    let email = table.column(EMAIL);
 
     let mut people: Vec<Person> = Vec::new();
     let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line());
-            let message = match e.kind() {
-                csv::ErrorKind::UnequalLengths {
-                    expected_len, len, ..
-                } => {
-                    format!("this row has {len} fields but the header has {expected_len}")
-                }
-                _ => format!("malformed row: {e}"),
-            };
-            error(
-                line,
-                message,
-                Some("a name containing a comma must be in double quotes"),
-            )
-        })?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let field = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        };
-        let name = match (field(full), field(first), field(last)) {
+    for row in &table.rows {
+        let line = row.line;
+        let name = match (row.get(full), row.get(first), row.get(last)) {
             (Some(full), _, _) => full.to_owned(),
             (None, Some(first), Some(last)) => format!("{first} {last}"),
-            _ => return Err(error(Some(line), "this row has no name".into(), None)),
+            _ => return Err(table.error(Some(line), "this row has no name".into(), None)),
         };
-        let Some(role) = field(Some(role)) else {
-            return Err(error(
+        let Some(role) = row.get(Some(role)) else {
+            return Err(table.error(
                 Some(line),
                 format!("{name} has no role"),
                 Some("the role is printed on the form; write e.g. Teacher, Governor, Volunteer"),
             ));
         };
-        if name.chars().count() > 80 || name.chars().any(char::is_control) {
-            return Err(error(
-                Some(line),
-                format!("`{name}` does not look like a person's name"),
-                None,
-            ));
-        }
+        check_name(&table, line, &name)?;
         let person = Person {
             name,
             role: role.to_owned(),
-            staff_id: field(staff_id).map(String::from),
-            email: field(email).map(String::from),
+            staff_id: row.get(staff_id).map(String::from),
+            email: row.get(email).map(String::from),
             line,
         };
         // One key per person, looked up: a 2,000-line roster stays linear.
         if let Some(earlier) = seen.insert(person.key(), line) {
-            return Err(error(
+            return Err(table.error(
                 Some(line),
                 format!("{} is already on line {earlier}", person.name),
                 Some(
@@ -248,6 +181,18 @@ pub fn parse(file: &Path, bytes: Vec<u8>) -> Result<Vec<Person>, RosterError> {
         people.push(person);
     }
     Ok(people)
+}
+
+/// Refuses what cannot be a name printed on a form.
+pub(super) fn check_name(table: &Table, line: u64, name: &str) -> Result<(), RosterError> {
+    match name.chars().count() > 80 || name.chars().any(char::is_control) {
+        true => Err(table.error(
+            Some(line),
+            format!("`{name}` does not look like a person's name"),
+            None,
+        )),
+        false => Ok(()),
+    }
 }
 
 #[cfg(test)]
