@@ -249,6 +249,24 @@ fn replies_with_a_signed_pdf_or_photos_are_taken_from_the_mailbox_and_filed_once
     assert!(common::pdfs_under(&scratch.path("inbox")).is_empty());
     assert_eq!(count(&post.office_folders(), "INBOX"), 0);
     scratch.aup(&["audit", "verify"]).success();
+
+    // Pruning the year removes the returns, and the record of the messages
+    // that brought them (sender and all) with them; Dev's words-only message
+    // brought nothing of the year and stays.
+    let pruned = scratch
+        .aup(&["prune", "--before", "2026-27", "--today", "2032-09-01"])
+        .success()
+        .stdout();
+    assert!(
+        pruned.contains("pakeman 2025-26: removed 3 forms, 2 returns, 4 received files, 2 messages taken in by mail"),
+        "{pruned}"
+    );
+    let left = common::sqlite(
+        &scratch.path("archive"),
+        "SELECT outcome, sender FROM mail_in",
+    );
+    assert_eq!(left.trim(), "not_filed dev@pakeman.example", "{left}");
+    scratch.aup(&["audit", "verify"]).success();
 }
 
 #[test]

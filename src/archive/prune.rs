@@ -13,6 +13,10 @@ pub struct Pruned {
     /// Received files (scans, emailed PDFs) no other return still needs, with
     /// their stored paths: deleted once the index no longer names them.
     pub received: Vec<String>,
+    /// Messages taken in from the mailbox whose every attachment went with
+    /// the year: the sender's address and the message are not kept longer
+    /// than what they brought.
+    pub mail_in: usize,
 }
 
 impl Archive {
@@ -31,6 +35,7 @@ impl Archive {
     pub fn prune(&mut self, school: &str, year: &str, why: &str) -> Result<Pruned, ArchiveError> {
         let tx = self.begin_audited()?;
         let mut pruned = Pruned::default();
+        let mut removed = std::collections::HashSet::new();
         let candidates: Vec<String> = tx
             .prepare(
                 "SELECT DISTINCT sha256 FROM return_received
@@ -67,6 +72,17 @@ impl Archive {
                 params![sha],
             )?;
             pruned.received.extend(stored);
+            removed.insert(sha);
+        }
+        let taken: Vec<(i64, String)> = tx
+            .prepare("SELECT id, attachments FROM mail_in WHERE outcome = 'filed'")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, attachments) in taken {
+            let shas: Vec<String> = serde_json::from_str(&attachments).unwrap_or_default();
+            if !shas.is_empty() && shas.iter().all(|sha| removed.contains(sha)) {
+                pruned.mail_in += tx.execute("DELETE FROM mail_in WHERE id = ?1", params![id])?;
+            }
         }
         let in_year = "(SELECT form_id FROM forms WHERE school = ?1 AND year = ?2)";
         // Copies kept for the person's download of what they signed online.
@@ -110,10 +126,11 @@ impl Archive {
             params![school, year],
         )?;
         let detail = format!(
-            "{school} {year}: {} forms, {} returns, {} received files removed ({why})",
+            "{school} {year}: {} forms, {} returns, {} received files, {} messages taken in by mail removed ({why})",
             pruned.forms,
             pruned.returns,
-            pruned.received.len()
+            pruned.received.len(),
+            pruned.mail_in
         );
         tx.commit("prune", &detail)?;
         Ok(pruned)

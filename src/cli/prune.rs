@@ -125,10 +125,15 @@ pub fn run(args: PruneArgs) -> Result<Outcome, String> {
             removed["forms"] = pruned.forms.into();
             removed["returns"] = pruned.returns.into();
             removed["received_files"] = pruned.received.len().into();
+            removed["messages_taken_in"] = pruned.mail_in.into();
             json_line(&removed);
         } else {
+            let messages = match pruned.mail_in {
+                0 => String::new(),
+                n => format!(", {n} messages taken in by mail"),
+            };
             outln!(
-                "{school} {year}: removed {} forms, {} returns, {} received files",
+                "{school} {year}: removed {} forms, {} returns, {} received files{messages}",
                 pruned.forms,
                 pruned.returns,
                 pruned.received.len()
