@@ -620,13 +620,23 @@ fn oauth_settings(scratch: &Scratch, server: &SmtpServer, grant: &str) {
         "refresh_token" => ", refresh_token_file: refresh-token",
         _ => ", scope: 'https://outlook.office365.com/.default'",
     };
+    xoauth2_settings(
+        scratch,
+        server,
+        &format!("grant: {grant}, client_id: aup, client_secret_file: client-secret{refresh}"),
+    );
+}
+
+/// Mail settings signing in to `server` with XOAUTH2, its token endpoint
+/// asked as `oauth` (the rest of the `oauth:` map) says.
+fn xoauth2_settings(scratch: &Scratch, server: &SmtpServer, oauth: &str) {
     scratch.write(
         "mail.yaml",
         &format!(
             "from: Pakeman Primary School <office@pakeman.example>\n\
              public_url: {PUBLIC}\n\
              smtp:\n  host: 127.0.0.1\n  port: {}\n  tls: none\n  auth: xoauth2\n  username: office@pakeman.example\n  \
-             oauth: {{token_url: 'http://127.0.0.1:{}/token', grant: {grant}, client_id: aup, client_secret_file: client-secret{refresh}}}\n\
+             oauth: {{token_url: 'http://127.0.0.1:{}/token', {oauth}}}\n\
              sending: {{per_minute: 600, days: [mon, tue, wed, thu, fri, sat, sun], from: '00:00', until: '24:00'}}\n",
             server.port,
             server.token_port.unwrap()
@@ -744,17 +754,12 @@ fn a_google_service_account_signs_its_own_assertion_and_sends_as_the_office() {
     let scratch = school_with_mail(&server);
     let settings = |key: &str, extra: &str| {
         let key = google.path(key);
-        let key = key.display();
-        scratch.write(
-            "mail.yaml",
+        xoauth2_settings(
+            &scratch,
+            &server,
             &format!(
-                "from: Pakeman Primary School <office@pakeman.example>\n\
-                 public_url: {PUBLIC}\n\
-                 smtp:\n  host: 127.0.0.1\n  port: {}\n  tls: none\n  auth: xoauth2\n  username: office@pakeman.example\n  \
-                 oauth: {{token_url: 'http://127.0.0.1:{}/token', grant: service_account, service_account_file: {key}, subject: office@pakeman.example, scope: 'https://mail.google.com/'{extra}}}\n\
-                 sending: {{per_minute: 600, days: [mon, tue, wed, thu, fri, sat, sun], from: '00:00', until: '24:00'}}\n",
-                server.port,
-                server.token_port.unwrap()
+                "grant: service_account, service_account_file: {}, subject: office@pakeman.example, scope: 'https://mail.google.com/'{extra}",
+                key.display()
             ),
         );
     };

@@ -86,6 +86,26 @@ impl Post {
         common::python("send_mail.py", &args);
     }
 
+    /// Amelia replies with her signed form scanned to PDF; Ben with a phone
+    /// photo of each page of his.
+    fn amelia_and_ben_reply_with_their_forms(&self) {
+        let scratch = &self.scratch;
+        let scan = scratch.path("amelia-signed.pdf");
+        std::fs::write(&scan, office::signed_scan(scratch, "amelia-hart")).unwrap();
+        self.reply("amelia@pakeman.example", "Re: AUP", &[scan]);
+        let (ben_form, _) = office::form(scratch, "ben-okafor");
+        let photos: Vec<_> = scan::paper(&scratch.path("archive"), &ben_form, 150.0, scan::SIGNED)
+            .iter()
+            .enumerate()
+            .map(|(i, page)| {
+                let path = scratch.path(&format!("IMG_{i}.jpg"));
+                std::fs::write(&path, scan::jpeg(page)).unwrap();
+                path
+            })
+            .collect();
+        self.reply("ben@pakeman.example", "signed", &photos);
+    }
+
     fn office_folders(&self) -> serde_json::Value {
         self.dovecot.folders(
             "office",
@@ -123,20 +143,7 @@ fn replies_with_a_signed_pdf_or_photos_are_taken_from_the_mailbox_and_filed_once
 
     // Amelia replies with her signed scan; Ben with a photo of each page; Dev
     // with words only.
-    let scan = scratch.path("amelia-signed.pdf");
-    std::fs::write(&scan, office::signed_scan(scratch, "amelia-hart")).unwrap();
-    post.reply("amelia@pakeman.example", "Re: AUP", &[scan]);
-    let (ben_form, _) = office::form(scratch, "ben-okafor");
-    let photos: Vec<_> = scan::paper(&scratch.path("archive"), &ben_form, 150.0, scan::SIGNED)
-        .iter()
-        .enumerate()
-        .map(|(i, page)| {
-            let path = scratch.path(&format!("IMG_{i}.jpg"));
-            std::fs::write(&path, scan::jpeg(page)).unwrap();
-            path
-        })
-        .collect();
-    post.reply("ben@pakeman.example", "signed", &photos);
+    post.amelia_and_ben_reply_with_their_forms();
     post.reply("dev@pakeman.example", "I will sign tomorrow", &[]);
     assert_eq!(count(&post.office_folders(), "INBOX"), 3);
     // Signing in reads and moves nothing.
@@ -615,20 +622,7 @@ fn the_head_sends_invitations_from_the_pages_and_serve_files_the_replies_once_ac
 
     // Amelia replies with a signed scan, Ben with a photo of each page; serve
     // files both, moves the messages, and answers each sender once.
-    let scan = scratch.path("amelia-signed.pdf");
-    std::fs::write(&scan, office::signed_scan(scratch, "amelia-hart")).unwrap();
-    post.reply("amelia@pakeman.example", "Re: AUP", &[scan]);
-    let (ben_form, _) = office::form(scratch, "ben-okafor");
-    let photos: Vec<_> = scan::paper(&scratch.path("archive"), &ben_form, 150.0, scan::SIGNED)
-        .iter()
-        .enumerate()
-        .map(|(i, page)| {
-            let path = scratch.path(&format!("IMG_{i}.jpg"));
-            std::fs::write(&path, scan::jpeg(page)).unwrap();
-            path
-        })
-        .collect();
-    post.reply("ben@pakeman.example", "signed", &photos);
+    post.amelia_and_ben_reply_with_their_forms();
     let accepted = "SELECT COUNT(*) FROM returns WHERE verdict = 'accepted'";
     office::wait_until(scratch, accepted, 2, Duration::from_secs(120));
     let receipted = "SELECT COUNT(*) FROM mail_in WHERE receipt LIKE 'sent %'";

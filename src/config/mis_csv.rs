@@ -34,6 +34,17 @@ pub fn header_key(header: &str) -> String {
 }
 
 impl Table {
+    /// Reads `file` (a regular file of at most `limit` bytes) and parses it.
+    pub fn read(file: &Path, limit: u64, what: &str) -> Result<Self, RosterError> {
+        let bytes = super::read_small_file(file, limit).map_err(|e| RosterError {
+            file: file.to_owned(),
+            line: None,
+            message: format!("cannot read the {what}: {e}"),
+            hint: None,
+        })?;
+        Self::parse(file, bytes, what)
+    }
+
     /// Parses `bytes`; `file` only names it in errors, `what` ("roster",
     /// "class list") in their words.
     pub fn parse(file: &Path, bytes: Vec<u8>, what: &str) -> Result<Self, RosterError> {

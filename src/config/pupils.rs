@@ -253,18 +253,11 @@ impl ContactColumns {
 
 /// Reads a class list. Every pupil needs a name, a class and a year group.
 pub fn read(file: &Path) -> Result<Vec<Pupil>, RosterError> {
-    let bytes = super::read_small_file(file, MAX_PUPILS_BYTES).map_err(|e| RosterError {
-        file: file.to_owned(),
-        line: None,
-        message: format!("cannot read the class list: {e}"),
-        hint: None,
-    })?;
-    parse(file, bytes)
+    pupils(&Table::read(file, MAX_PUPILS_BYTES, "class list")?)
 }
 
-/// Parses the bytes of a class list; `file` only names it in errors.
-pub fn parse(file: &Path, bytes: Vec<u8>) -> Result<Vec<Pupil>, RosterError> {
-    let table = Table::parse(file, bytes, "class list")?;
+/// The pupils of a parsed class list.
+fn pupils(table: &Table) -> Result<Vec<Pupil>, RosterError> {
     let full = table.column(FULL_NAME);
     let preferred_first = table.column(PREFERRED_FIRST);
     let legal_first = table.column(LEGAL_FIRST);
@@ -317,7 +310,7 @@ pub fn parse(file: &Path, bytes: Vec<u8>) -> Result<Vec<Pupil>, RosterError> {
             (None, Some(first), Some(last)) => format!("{first} {last}"),
             _ => return Err(table.error(Some(line), "this row has no name".into(), None)),
         };
-        check_name(&table, line, &name)?;
+        check_name(table, line, &name)?;
         let legal_name = match (row.get(legal_first), row.get(legal_last)) {
             (Some(first), Some(last)) => Some(format!("{first} {last}")),
             _ => None,
@@ -430,13 +423,14 @@ fn parse_date(text: &str) -> Option<time::Date> {
 mod tests {
     use super::*;
 
-    fn pupils(text: &str) -> Result<Vec<Pupil>, RosterError> {
-        parse(Path::new("pakeman.pupils.csv"), text.as_bytes().to_vec())
+    fn read_text(text: &str) -> Result<Vec<Pupil>, RosterError> {
+        let file = Path::new("pakeman.pupils.csv");
+        pupils(&Table::parse(file, text.as_bytes().to_vec(), "class list")?)
     }
 
     #[test]
     fn a_sims_export_with_a_preferred_name_and_two_contacts() {
-        let list = pupils(
+        let list = read_text(
             "\u{feff}Legal Forename,Legal Surname,Preferred Forename,Reg Group,Year,UPN,Adno,DOB,\
              Priority 1 Contact Name,Priority 1 Contact Relationship,Priority 1 Contact Email,\
              Priority 2 Contact Name,Priority 2 Contact Relationship,Priority 2 Contact Email\n\
@@ -472,7 +466,7 @@ mod tests {
 
     #[test]
     fn an_arbor_export() {
-        let list = pupils(
+        let list = read_text(
             "First name,Last name,Preferred first name,Registration form,Year group,UPN,Date of birth,\
              Primary contact name,Primary contact relationship,Primary contact email,\
              Secondary contact name,Secondary contact relationship,Secondary contact email\n\
@@ -494,7 +488,7 @@ mod tests {
 
     #[test]
     fn a_bromcom_export() {
-        let list = pupils(
+        let list = read_text(
             "Forename,Surname,Preferred Name,Tutor Group,NC Year,Admission No,Date Of Birth,\
              Contact 1 Name,Contact 1 Relationship,Contact 1 Email Address,\
              Contact 2 Name,Contact 2 Relationship,Contact 2 Email Address\n\
@@ -518,35 +512,36 @@ mod tests {
 
     #[test]
     fn a_row_without_a_class_is_refused_with_its_line() {
-        let e = pupils("Forename,Surname,Class,Year\nAmy,Lee,1C,Year 1\nBen,Cole,,Year 1\n")
+        let e = read_text("Forename,Surname,Class,Year\nAmy,Lee,1C,Year 1\nBen,Cole,,Year 1\n")
             .unwrap_err();
         assert_eq!(e.line, Some(3));
         assert_eq!(
             e.to_string().lines().next().unwrap(),
             "pakeman.pupils.csv:3: Ben Cole has no class"
         );
-        let e = pupils("Forename,Surname,Year\nAmy,Lee,Year 1\n").unwrap_err();
+        let e = read_text("Forename,Surname,Year\nAmy,Lee,Year 1\n").unwrap_err();
         assert!(e.message.contains("no class column"), "{e}");
-        let e = pupils("Forename,Surname,Class,Year\nAmy,Lee,1C,Year 14\n").unwrap_err();
+        let e = read_text("Forename,Surname,Class,Year\nAmy,Lee,1C,Year 14\n").unwrap_err();
         assert!(
             e.message
                 .contains("year group `Year 14` is not one aup knows"),
             "{e}"
         );
-        let e = pupils("Forename,Surname,Class,Year,DOB\nAmy,Lee,1C,1,31/02/2019\n").unwrap_err();
+        let e =
+            read_text("Forename,Surname,Class,Year,DOB\nAmy,Lee,1C,1,31/02/2019\n").unwrap_err();
         assert!(
             e.message
                 .contains("date of birth `31/02/2019` is not a date"),
             "{e}"
         );
-        let e = pupils("Forename,Surname,Class,Year,UPN\nAmy,Lee,1C,1,X1\nAmy,Lee,1D,1,x1\n")
+        let e = read_text("Forename,Surname,Class,Year,UPN\nAmy,Lee,1C,1,X1\nAmy,Lee,1D,1,x1\n")
             .unwrap_err();
         assert!(e.message.contains("already on line 2"), "{e}");
     }
 
     #[test]
     fn the_summary_counts_classes_key_stages_and_who_has_no_email() {
-        let list = pupils(
+        let list = read_text(
             "Forename,Surname,Class,Year,Contact 1 Email\n\
              Amy,Lee,RB,R,amy@home.example\nBen,Cole,1C,1,\nCat,Dunn,1C,Year 1,cat@home.example\n",
         )

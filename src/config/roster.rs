@@ -110,18 +110,11 @@ pub const MAX_ROSTER_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a roster. Every row must have a name; people appear once.
 pub fn read(file: &Path) -> Result<Vec<Person>, RosterError> {
-    let bytes = super::read_small_file(file, MAX_ROSTER_BYTES).map_err(|e| RosterError {
-        file: file.to_owned(),
-        line: None,
-        message: format!("cannot read the roster: {e}"),
-        hint: None,
-    })?;
-    parse(file, bytes)
+    people(&Table::read(file, MAX_ROSTER_BYTES, "roster")?)
 }
 
-/// Parses the bytes of a roster; `file` only names it in errors.
-pub fn parse(file: &Path, bytes: Vec<u8>) -> Result<Vec<Person>, RosterError> {
-    let table = Table::parse(file, bytes, "roster")?;
+/// The people of a parsed roster.
+fn people(table: &Table) -> Result<Vec<Person>, RosterError> {
     let full = table.column(FULL_NAME);
     let first = table.column(FIRST_NAME);
     let last = table.column(LAST_NAME);
@@ -160,7 +153,7 @@ pub fn parse(file: &Path, bytes: Vec<u8>) -> Result<Vec<Person>, RosterError> {
                 Some("the role is printed on the form; write e.g. Teacher, Governor, Volunteer"),
             ));
         };
-        check_name(&table, line, &name)?;
+        check_name(table, line, &name)?;
         let person = Person {
             name,
             role: role.to_owned(),
