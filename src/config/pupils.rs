@@ -295,8 +295,8 @@ fn pupils(table: &Table) -> Result<Vec<Pupil>, RosterError> {
     let admission = table.column(ADMISSION);
     let birth = table.column(BIRTH);
     let contacts = [
-        ContactColumns::find(&table, 1),
-        ContactColumns::find(&table, 2),
+        ContactColumns::find(table, 1),
+        ContactColumns::find(table, 2),
     ];
 
     let mut pupils = Vec::new();
