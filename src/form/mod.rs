@@ -1,10 +1,11 @@
 //! Form identity and signable PDFs: the fingerprint of a policy version, form ids
-//! people can type, the per-page QR code, the embedded font, and the surgery that
+//! people can type, the per-page QR code (`qr_code`), the embedded font, and the surgery that
 //! turns one compiled policy into personal forms with AcroForm fields.
 
 pub mod drawing;
 pub mod font;
 pub mod id;
+pub mod qr_code;
 pub mod stamp;
 pub mod tagging;
 pub mod xmp;

@@ -6,7 +6,6 @@
 //! second possible.
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
-use qrcode::{EcLevel, QrCode, Version};
 use sha2::{Digest, Sha256};
 
 use super::drawing::{DrawingHasher, DrawingPrint};
@@ -63,7 +62,7 @@ pub fn mark_square(mark: Mark, width: f64, height: f64) -> (f64, f64, f64) {
 }
 
 /// Modules of a version 2 QR code (every mark).
-pub const QR_MODULES: usize = 25;
+pub const QR_MODULES: usize = super::qr_code::MODULES;
 
 /// A compiled policy ready to be personalised.
 #[derive(Clone)]
@@ -732,10 +731,8 @@ fn draw_code(
     margin: f64,
     height: f64,
 ) -> Result<(), StampError> {
-    let code = QrCode::with_version(text.as_bytes(), Version::Normal(2), EcLevel::M)
-        .map_err(|e| StampError::Qr(e.to_string()))?;
-    let modules = code.width();
-    debug_assert_eq!(modules, QR_MODULES);
+    let dark = super::qr_code::encode(text.as_bytes()).map_err(StampError::Qr)?;
+    let modules = QR_MODULES;
     let module = side / modules as f64;
     // In PDF coordinates (origin bottom-left).
     let symbol_top = height - top;
@@ -746,14 +743,13 @@ fn draw_code(
         symbol_top - side - margin
     ));
     // One rectangle per run of dark modules in a row keeps the stream small.
-    let colors = code.to_colors();
     for row in 0..modules {
         let y = symbol_top - (row + 1) as f64 * module;
         let mut col = 0;
         while col < modules {
-            if colors[row * modules + col] == qrcode::Color::Dark {
+            if dark[row * modules + col] {
                 let start = col;
-                while col < modules && colors[row * modules + col] == qrcode::Color::Dark {
+                while col < modules && dark[row * modules + col] {
                     col += 1;
                 }
                 let x = left + start as f64 * module;
