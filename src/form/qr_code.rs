@@ -3,15 +3,17 @@
 //! for module (so forms stay byte for byte what earlier versions of aup
 //! issued, and a copy downloaded then still matches its register entry).
 //!
-//! Only the choice is done here: the crate scores each of the eight masks
-//! with general code (boxed closures per window, module enums), which was
-//! about 30% of `aup generate` for 1,800 codes. The same four penalty rules
+//! Only the masking and the choice are done here. The crate clones the symbol
+//! for each of the eight masks and scores it with general code (boxed closures
+//! per window, module enums): about 30% of `aup generate` for 1,800 codes.
+//! Here each row is a word of bits; a mask is one XOR per row with a symbol
+//! made once from the crate for that mask; and the same four penalty rules
 //! of ISO/IEC 18004 §7.8.3, with the crate's own variations (no rounding of
 //! the balance to 5% steps; every finder-like run counted, less the 360 the
-//! three finder patterns themselves always give), are scored here on a plain
-//! grid of dark bits.
+//! three finder patterns themselves always give), are a few shifts and
+//! counts per line.
 
-use qrcode::canvas::{Canvas, MaskPattern};
+use qrcode::canvas::{Canvas, MaskPattern, Module};
 use qrcode::{EcLevel, Version};
 
 /// Modules per side of a version 2 symbol.
@@ -29,6 +31,45 @@ const MASKS: [MaskPattern; 8] = [
     MaskPattern::Meadow,
 ];
 
+/// What every version 2-M symbol shares, found once from the crate itself:
+/// which modules carry data, and for each mask the symbol an all-zero
+/// message gives (the function patterns, the format information naming that
+/// mask, and the mask itself over the data modules). A message's symbol
+/// under a mask is then that, with the message's data bits flipped in.
+struct Shared {
+    data: [u32; MODULES],
+    masked: [[u32; MODULES]; 8],
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let zeros = unmasked(&[0; 28], &[0; 16]);
+        let mut data = [0u32; MODULES];
+        for (y, row) in data.iter_mut().enumerate() {
+            for x in 0..MODULES {
+                if matches!(zeros.get(x as i16, y as i16), Module::Unmasked(_)) {
+                    *row |= 1 << x;
+                }
+            }
+        }
+        let masked = MASKS.map(|mask| {
+            let mut canvas = zeros.clone();
+            canvas.apply_mask(mask);
+            rows_of(&canvas)
+        });
+        Shared { data, masked }
+    })
+}
+
+/// The symbol before masking: function patterns, and the codewords placed.
+fn unmasked(data: &[u8], ec: &[u8]) -> Canvas {
+    let mut canvas = Canvas::new(Version::Normal(2), EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(data, ec);
+    canvas
+}
+
 /// The symbol for `data`: `MODULES × MODULES` modules, row by row, `true`
 /// where dark.
 pub fn encode(data: &[u8]) -> Result<Vec<bool>, String> {
@@ -39,83 +80,105 @@ pub fn encode(data: &[u8]) -> Result<Vec<bool>, String> {
     bits.push_terminator(ec_level).map_err(|e| e.to_string())?;
     let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, ec_level)
         .map_err(|e| e.to_string())?;
-    let mut canvas = Canvas::new(version, ec_level);
-    canvas.draw_all_functional_patterns();
-    canvas.draw_data(&data, &ec);
-    let mut best: Option<(i32, Vec<bool>)> = None;
-    for mask in MASKS {
-        let mut masked = canvas.clone();
-        masked.apply_mask(mask);
-        let dark: Vec<bool> = masked
-            .into_colors()
-            .into_iter()
-            .map(|c| c == qrcode::Color::Dark)
-            .collect();
-        let score = penalty(&dark);
+    let shared = shared();
+    let placed = rows_of(&unmasked(&data, &ec));
+    let mut best: Option<(i32, [u32; MODULES])> = None;
+    for masked in &shared.masked {
+        let mut rows = *masked;
+        for ((row, placed), data) in rows.iter_mut().zip(&placed).zip(&shared.data) {
+            *row ^= placed & data;
+        }
+        let score = penalty(&rows);
         if best.as_ref().is_none_or(|(lowest, _)| score < *lowest) {
-            best = Some((score, dark));
+            best = Some((score, rows));
         }
     }
-    best.map(|(_, dark)| dark)
-        .ok_or_else(|| "no mask".to_owned())
+    let (_, rows) = best.ok_or("no mask")?;
+    Ok((0..MODULES * MODULES)
+        .map(|i| rows[i / MODULES] >> (i % MODULES) & 1 == 1)
+        .collect())
 }
 
-/// The penalty of a masked symbol, as the crate scores it.
-fn penalty(dark: &[bool]) -> i32 {
-    let at = |x: usize, y: usize| dark[y * MODULES + x];
-    let mut score = 0;
-    for horizontal in [true, false] {
-        let line = |i: usize, j: usize| match horizontal {
-            true => at(j, i),
-            false => at(i, j),
-        };
-        for i in 0..MODULES {
-            // Runs of five or more of one colour: 3 + (length - 5).
-            let mut run = 1;
-            for j in 1..=MODULES {
-                if j < MODULES && line(i, j) == line(i, j - 1) {
-                    run += 1;
-                    continue;
-                }
-                if run >= 5 {
-                    score += run - 2;
-                }
-                run = 1;
-            }
-            // 1:1:3:1:1 dark-light-dark-light-dark with four light modules
-            // (or the edge) on at least one side: 40 each.
-            for j in 0..MODULES - 6 {
-                let finder = [true, false, true, true, true, false, true]
-                    .iter()
-                    .enumerate()
-                    .all(|(k, &d)| line(i, j + k) == d);
-                if !finder {
-                    continue;
-                }
-                let dark_in = |from: isize, to: isize| {
-                    (from..to).any(|k| k >= 0 && (k as usize) < MODULES && line(i, k as usize))
-                };
-                let j = j as isize;
-                if !dark_in(j - 4, j) || !dark_in(j + 7, j + 11) {
-                    score += 40;
-                }
+/// Each row of a symbol as a word of bits, bit `x` dark.
+fn rows_of(canvas: &Canvas) -> [u32; MODULES] {
+    let mut rows = [0u32; MODULES];
+    for (y, row) in rows.iter_mut().enumerate() {
+        for x in 0..MODULES {
+            if canvas.get(x as i16, y as i16).is_dark() {
+                *row |= 1 << x;
             }
         }
-        score -= 360;
+    }
+    rows
+}
+
+/// The penalty of a masked symbol, as the crate scores it. Each row and
+/// column is a word of 25 bits (bit `k` is module `k`), so a rule is a few
+/// shifts and counts per line rather than a walk over modules.
+fn penalty(rows: &[u32; MODULES]) -> i32 {
+    let mut columns = [0u32; MODULES];
+    for (y, row) in rows.iter().enumerate() {
+        for (x, column) in columns.iter_mut().enumerate() {
+            *column |= (row >> x & 1) << y;
+        }
+    }
+    let mut score = 0;
+    for lines in [rows, &columns] {
+        score += lines
+            .iter()
+            .map(|&line| runs(line) + finders(line))
+            .sum::<i32>()
+            - 360;
     }
     // 2×2 blocks of one colour: 3 each.
-    for y in 0..MODULES - 1 {
-        for x in 0..MODULES - 1 {
-            let c = at(x, y);
-            if at(x + 1, y) == c && at(x, y + 1) == c && at(x + 1, y + 1) == c {
-                score += 3;
-            }
-        }
+    let all = (1u32 << MODULES) - 1;
+    for pair in rows.windows(2) {
+        let (top, bottom) = (pair[0], pair[1]);
+        let dark = top & (top >> 1) & bottom & (bottom >> 1);
+        let light = !top & !(top >> 1) & !bottom & !(bottom >> 1);
+        // Module 24 has no right neighbour.
+        let within = all >> 1;
+        score += 3 * ((dark & within).count_ones() + (light & within).count_ones()) as i32;
     }
     // Balance: distance from half dark, in percent of 200.
-    let dark_count = dark.iter().filter(|&&d| d).count();
-    let ratio = (dark_count * 200 / dark.len()) as i32;
+    let dark_count: u32 = rows.iter().map(|r| r.count_ones()).sum();
+    let ratio = (dark_count as usize * 200 / (MODULES * MODULES)) as i32;
     score + (ratio - 100).abs()
+}
+
+/// Runs of five or more of one colour along a line: 3 + (length - 5) each.
+fn runs(line: u32) -> i32 {
+    let mut score = 0;
+    let mut run = 1;
+    for k in 1..=MODULES {
+        if k < MODULES && (line >> k & 1) == (line >> (k - 1) & 1) {
+            run += 1;
+            continue;
+        }
+        if run >= 5 {
+            score += run - 2;
+        }
+        run = 1;
+    }
+    score
+}
+
+/// Finder-like 1:1:3:1:1 (dark, light, dark ×3, light, dark) along a line
+/// with four light modules (or the edge) on at least one side: 40 each.
+fn finders(line: u32) -> i32 {
+    const FINDER: u32 = 0b101_1101;
+    let mut score = 0;
+    for j in 0..MODULES - 6 {
+        if (line >> j) & 0x7F != FINDER {
+            continue;
+        }
+        let before = ((1u32 << j) - 1) & !((1u32 << j.saturating_sub(4)) - 1);
+        let after = (0xFu32 << (j + 7)) & ((1u32 << MODULES) - 1);
+        if line & before == 0 || line & after == 0 {
+            score += 40;
+        }
+    }
+    score
 }
 
 #[cfg(test)]

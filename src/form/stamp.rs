@@ -727,34 +727,28 @@ fn set_metadata(doc: &mut Document, meta: &FormMeta) {
 fn draw_code(
     out: &mut String,
     text: &str,
-    (left, top, side): (f64, f64, f64),
+    square: (f64, f64, f64),
     margin: f64,
     height: f64,
 ) -> Result<(), StampError> {
     let dark = super::qr_code::encode(text.as_bytes()).map_err(StampError::Qr)?;
-    let modules = QR_MODULES;
-    let module = side / modules as f64;
-    // In PDF coordinates (origin bottom-left).
-    let symbol_top = height - top;
-    let ground = side + 2.0 * margin;
-    out.push_str(&format!(
-        "1 g\n{:.2} {:.2} {ground:.2} {ground:.2} re f\n0 g\n",
-        left - margin,
-        symbol_top - side - margin
-    ));
+    let grid = ModuleGrid::at(square, margin, height);
+    out.push_str(&grid.ground);
     // One rectangle per run of dark modules in a row keeps the stream small.
-    for row in 0..modules {
-        let y = symbol_top - (row + 1) as f64 * module;
+    for row in 0..QR_MODULES {
         let mut col = 0;
-        while col < modules {
-            if dark[row * modules + col] {
+        while col < QR_MODULES {
+            if dark[row * QR_MODULES + col] {
                 let start = col;
-                while col < modules && dark[row * modules + col] {
+                while col < QR_MODULES && dark[row * QR_MODULES + col] {
                     col += 1;
                 }
-                let x = left + start as f64 * module;
-                let w = (col - start) as f64 * module;
-                out.push_str(&format!("{x:.3} {y:.3} {w:.3} {module:.3} re\n"));
+                for part in [&grid.xs[start], &grid.ys[row], &grid.widths[col - start]] {
+                    out.push_str(part);
+                    out.push(' ');
+                }
+                out.push_str(&grid.module);
+                out.push_str(" re\n");
             } else {
                 col += 1;
             }
@@ -762,4 +756,57 @@ fn draw_code(
     }
     out.push_str("f\n");
     Ok(())
+}
+
+/// The numbers a code's rectangles are written with at one place on the page,
+/// formatted once: the same three places on every page of every form, so
+/// 1,800 codes need a few dozen formatted numbers instead of a million.
+struct ModuleGrid {
+    /// The white ground, with its fill.
+    ground: String,
+    /// The left edge of each column, 0..=25.
+    xs: Vec<String>,
+    /// The bottom edge of each row.
+    ys: Vec<String>,
+    /// The width of a run of n modules, 0..=25.
+    widths: Vec<String>,
+    module: String,
+}
+
+impl ModuleGrid {
+    fn at((left, top, side): (f64, f64, f64), margin: f64, height: f64) -> std::rc::Rc<Self> {
+        thread_local! {
+            static MADE: std::cell::RefCell<Vec<([u64; 5], std::rc::Rc<ModuleGrid>)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let key = [left, top, side, margin, height].map(f64::to_bits);
+        MADE.with_borrow_mut(|made| {
+            if let Some((_, grid)) = made.iter().find(|(k, _)| *k == key) {
+                return grid.clone();
+            }
+            let module = side / QR_MODULES as f64;
+            // In PDF coordinates (origin bottom-left).
+            let symbol_top = height - top;
+            let ground = side + 2.0 * margin;
+            let grid = std::rc::Rc::new(Self {
+                ground: format!(
+                    "1 g\n{:.2} {:.2} {ground:.2} {ground:.2} re f\n0 g\n",
+                    left - margin,
+                    symbol_top - side - margin
+                ),
+                xs: (0..=QR_MODULES)
+                    .map(|start| format!("{:.3}", left + start as f64 * module))
+                    .collect(),
+                ys: (0..QR_MODULES)
+                    .map(|row| format!("{:.3}", symbol_top - (row + 1) as f64 * module))
+                    .collect(),
+                widths: (0..=QR_MODULES)
+                    .map(|n| format!("{:.3}", n as f64 * module))
+                    .collect(),
+                module: format!("{module:.3}"),
+            });
+            made.push((key, grid.clone()));
+            grid
+        })
+    }
 }
