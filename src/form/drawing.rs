@@ -42,14 +42,18 @@ impl DrawingHasher {
     /// Adds one content stream's operations; `Err` when it is not content.
     pub fn add_content(&mut self, content: &[u8]) -> Result<(), String> {
         for operation in operations(content)? {
-            let canonical = canonical(&operation);
-            if self.first.is_none() {
-                self.first = Some(hex(&Sha256::digest(&canonical)));
-            }
-            self.hasher.update(&canonical);
-            self.operations += 1;
+            self.add_canonical(&canonical(&operation));
         }
         Ok(())
+    }
+
+    /// Adds one operation already in its [`canonical`] form.
+    pub fn add_canonical(&mut self, canonical: &[u8]) {
+        if self.first.is_none() {
+            self.first = Some(hex(&Sha256::digest(canonical)));
+        }
+        self.hasher.update(canonical);
+        self.operations += 1;
     }
 
     pub fn finish(self) -> DrawingPrint {

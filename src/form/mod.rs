@@ -5,6 +5,7 @@
 pub mod drawing;
 pub mod font;
 pub mod id;
+mod overlay;
 pub mod qr_code;
 pub mod stamp;
 pub mod tagging;

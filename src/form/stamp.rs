@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::drawing::{DrawingHasher, DrawingPrint};
 use super::font::{FONT, FONT_NAME};
 use super::id::{FormId, Mark, PagePayload, hex};
+use super::overlay::{Overlay, draw_code};
 use super::tagging;
 use super::xmp::FormMetadata;
 use super::{FieldSpec, FormMeta, Rect};
@@ -223,14 +224,11 @@ impl FormBase {
         let pages = self.pages.len() as u32;
         (0..pages)
             .map(|i| {
-                let content = self.overlay(meta, i + 1, pages)?;
+                let drawing = self.drawing_hashers[i as usize].clone();
+                let (content, drawing) = self.overlay(meta, i + 1, pages, drawing)?;
                 let mut hasher = self.content_hashers[i as usize].clone();
                 hasher.update(&content);
                 hasher.update(b"\n");
-                let mut drawing = self.drawing_hashers[i as usize].clone();
-                drawing
-                    .add_content(&content)
-                    .map_err(StampError::Malformed)?;
                 Ok(PageOverlay {
                     stream: compressed(content),
                     content_hash: hex(&hasher.finalize()),
@@ -321,7 +319,13 @@ impl FormBase {
 
     /// The per-page content: QR code, form id and page number beside it and, for
     /// print files, the pre-filled values of the fields on this page.
-    fn overlay(&self, meta: &FormMeta, page: u32, pages: u32) -> Result<Vec<u8>, StampError> {
+    fn overlay(
+        &self,
+        meta: &FormMeta,
+        page: u32,
+        pages: u32,
+        drawing: DrawingHasher,
+    ) -> Result<(Vec<u8>, DrawingHasher), StampError> {
         let (width, height) = self.sizes[page as usize - 1];
         let payload = PagePayload {
             form: meta.form_id.clone(),
@@ -329,8 +333,8 @@ impl FormBase {
             pages,
             fingerprint: meta.fingerprint_short.clone(),
         };
-        let mut out = String::with_capacity(12 * 1024);
-        out.push_str("q\n");
+        let mut out = Overlay::artifact(drawing);
+        out.text.push_str("q\n");
         let (symbol_left, symbol_top, side) = mark_square(Mark::TopRight, width, height);
         let module = side / QR_MODULES as f64;
         let quiet = QR_QUIET_MODULES as f64 * module;
@@ -355,21 +359,21 @@ impl FormBase {
         let id = meta.form_id.as_str();
         let page_text = format!("page {page} of {pages}");
         text_at(
-            &mut out,
+            &mut out.text,
             id,
             11.0,
             right - FONT.width(id, 11.0),
             zone_top - 6.5 * MM,
         );
         text_at(
-            &mut out,
+            &mut out.text,
             &page_text,
             8.0,
             right - FONT.width(&page_text, 8.0),
             zone_top - 10.5 * MM,
         );
-        out.push_str("Q\n");
-        Ok(tagging::artifact(&out).into_bytes())
+        out.text.push_str("Q\n");
+        out.finish()
     }
 
     /// For print files, which have no fields: the pre-filled values drawn onto
@@ -718,95 +722,5 @@ fn set_metadata(doc: &mut Document, meta: &FormMeta) {
     let metadata = doc.add_object(stream);
     if let Ok(catalog) = doc.catalog_mut() {
         catalog.set("Metadata", Object::Reference(metadata));
-    }
-}
-
-/// Draws a QR code with `text` over the square `(left, top, side)` (points, from the
-/// page's top-left corner) of a page `height` points tall, on a white ground
-/// reaching `margin` points beyond the symbol.
-fn draw_code(
-    out: &mut String,
-    text: &str,
-    square: (f64, f64, f64),
-    margin: f64,
-    height: f64,
-) -> Result<(), StampError> {
-    let dark = super::qr_code::encode(text.as_bytes()).map_err(StampError::Qr)?;
-    let grid = ModuleGrid::at(square, margin, height);
-    out.push_str(&grid.ground);
-    // One rectangle per run of dark modules in a row keeps the stream small.
-    for row in 0..QR_MODULES {
-        let mut col = 0;
-        while col < QR_MODULES {
-            if dark[row * QR_MODULES + col] {
-                let start = col;
-                while col < QR_MODULES && dark[row * QR_MODULES + col] {
-                    col += 1;
-                }
-                for part in [&grid.xs[start], &grid.ys[row], &grid.widths[col - start]] {
-                    out.push_str(part);
-                    out.push(' ');
-                }
-                out.push_str(&grid.module);
-                out.push_str(" re\n");
-            } else {
-                col += 1;
-            }
-        }
-    }
-    out.push_str("f\n");
-    Ok(())
-}
-
-/// The numbers a code's rectangles are written with at one place on the page,
-/// formatted once: the same three places on every page of every form, so
-/// 1,800 codes need a few dozen formatted numbers instead of a million.
-struct ModuleGrid {
-    /// The white ground, with its fill.
-    ground: String,
-    /// The left edge of each column, 0..=25.
-    xs: Vec<String>,
-    /// The bottom edge of each row.
-    ys: Vec<String>,
-    /// The width of a run of n modules, 0..=25.
-    widths: Vec<String>,
-    module: String,
-}
-
-impl ModuleGrid {
-    fn at((left, top, side): (f64, f64, f64), margin: f64, height: f64) -> std::rc::Rc<Self> {
-        thread_local! {
-            static MADE: std::cell::RefCell<Vec<([u64; 5], std::rc::Rc<ModuleGrid>)>> =
-                const { std::cell::RefCell::new(Vec::new()) };
-        }
-        let key = [left, top, side, margin, height].map(f64::to_bits);
-        MADE.with_borrow_mut(|made| {
-            if let Some((_, grid)) = made.iter().find(|(k, _)| *k == key) {
-                return grid.clone();
-            }
-            let module = side / QR_MODULES as f64;
-            // In PDF coordinates (origin bottom-left).
-            let symbol_top = height - top;
-            let ground = side + 2.0 * margin;
-            let grid = std::rc::Rc::new(Self {
-                ground: format!(
-                    "1 g\n{:.2} {:.2} {ground:.2} {ground:.2} re f\n0 g\n",
-                    left - margin,
-                    symbol_top - side - margin
-                ),
-                xs: (0..=QR_MODULES)
-                    .map(|start| format!("{:.3}", left + start as f64 * module))
-                    .collect(),
-                ys: (0..QR_MODULES)
-                    .map(|row| format!("{:.3}", symbol_top - (row + 1) as f64 * module))
-                    .collect(),
-                widths: (0..=QR_MODULES)
-                    .map(|n| format!("{:.3}", n as f64 * module))
-                    .collect(),
-                module: format!("{module:.3}"),
-            });
-            made.push((key, grid.clone()));
-            grid
-        })
     }
 }
