@@ -295,30 +295,43 @@ pub fn generate_school(
         })
         .collect();
 
-    // Stamping and writing are independent per form: both cores share them.
+    // Each person's overlays first (both cores share them); then the print
+    // file, which one thread must assemble, is made beside the stamping and
+    // writing of the forms, which the other core (and any left) take.
     let forms_dir = year_dir.join("forms");
     progress(Step::Stamping(metas.len()));
-    let written: Vec<(PathBuf, crate::form::Stamped, String, Vec<PageOverlay>)> = metas
+    let overlays: Vec<Vec<PageOverlay>> = metas
         .par_iter()
-        .map(|meta| {
-            let overlays = base.overlays(meta).map_err(stamp_error)?;
-            let stamped = base.stamp(meta, &overlays).map_err(stamp_error)?;
-            let path = forms_dir.join(form_file_name(meta));
-            write_file(&path, &stamped.pdf)?;
-            let digest = hex(&Sha256::digest(&stamped.pdf));
-            progress(Step::FormWritten);
-            Ok((path, stamped, digest, overlays))
-        })
+        .map(|meta| base.overlays(meta).map_err(stamp_error))
         .collect::<Result<_, GenerateError>>()?;
-
-    let print_forms: Vec<(&FormMeta, &[PageOverlay])> = metas
-        .iter()
-        .zip(&written)
-        .map(|(meta, (.., overlays))| (meta, overlays.as_slice()))
-        .collect();
-    let print_all = base.print_all(&print_forms).map_err(stamp_error)?;
     let print_all_path = year_dir.join("print-all.pdf");
-    write_file(&print_all_path, &print_all)?;
+    let (written, printed) = rayon::join(
+        || {
+            metas
+                .par_iter()
+                .zip(&overlays)
+                .map(|(meta, overlays)| {
+                    let stamped = base.stamp(meta, overlays).map_err(stamp_error)?;
+                    let path = forms_dir.join(form_file_name(meta));
+                    write_file(&path, &stamped.pdf)?;
+                    let digest = hex(&Sha256::digest(&stamped.pdf));
+                    progress(Step::FormWritten);
+                    Ok((path, stamped, digest))
+                })
+                .collect::<Result<Vec<_>, GenerateError>>()
+        },
+        || {
+            let print_forms: Vec<(&FormMeta, &[PageOverlay])> = metas
+                .iter()
+                .zip(&overlays)
+                .map(|(meta, overlays)| (meta, overlays.as_slice()))
+                .collect();
+            let print_all = base.print_all(&print_forms).map_err(stamp_error)?;
+            write_file(&print_all_path, &print_all)
+        },
+    );
+    let written: Vec<(PathBuf, crate::form::Stamped, String)> = written?;
+    printed?;
 
     let policy_json =
         serde_json::to_string(&resolved.input).map_err(|e| GenerateError::Other(e.to_string()))?;
@@ -327,7 +340,7 @@ pub fn generate_school(
         .iter()
         .zip(&ids)
         .zip(&recipients)
-        .map(|(((_, stamped, digest, _), id), recipient)| IssuedForm {
+        .map(|(((_, stamped, digest), id), recipient)| IssuedForm {
             form_id: id,
             recipient,
             pages: base.sizes(),

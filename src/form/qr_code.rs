@@ -37,6 +37,8 @@ const MASKS: [MaskPattern; 8] = [
 /// mask, and the mask itself over the data modules). A message's symbol
 /// under a mask is then that, with the message's data bits flipped in.
 struct Shared {
+    /// The function patterns alone, before any data.
+    functional: Canvas,
     data: [u32; MODULES],
     masked: [[u32; MODULES]; 8],
 }
@@ -44,7 +46,9 @@ struct Shared {
 fn shared() -> &'static Shared {
     static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
     SHARED.get_or_init(|| {
-        let zeros = unmasked(&[0; 28], &[0; 16]);
+        let mut functional = Canvas::new(Version::Normal(2), EcLevel::M);
+        functional.draw_all_functional_patterns();
+        let zeros = placed(&functional, &[0; 28], &[0; 16]);
         let mut data = [0u32; MODULES];
         for (y, row) in data.iter_mut().enumerate() {
             for x in 0..MODULES {
@@ -58,14 +62,17 @@ fn shared() -> &'static Shared {
             canvas.apply_mask(mask);
             rows_of(&canvas)
         });
-        Shared { data, masked }
+        Shared {
+            functional,
+            data,
+            masked,
+        }
     })
 }
 
-/// The symbol before masking: function patterns, and the codewords placed.
-fn unmasked(data: &[u8], ec: &[u8]) -> Canvas {
-    let mut canvas = Canvas::new(Version::Normal(2), EcLevel::M);
-    canvas.draw_all_functional_patterns();
+/// The symbol before masking: the function patterns, and the codewords placed.
+fn placed(functional: &Canvas, data: &[u8], ec: &[u8]) -> Canvas {
+    let mut canvas = functional.clone();
     canvas.draw_data(data, ec);
     canvas
 }
@@ -81,12 +88,12 @@ pub fn encode(data: &[u8]) -> Result<Vec<bool>, String> {
     let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, ec_level)
         .map_err(|e| e.to_string())?;
     let shared = shared();
-    let placed = rows_of(&unmasked(&data, &ec));
+    let message = rows_of(&placed(&shared.functional, &data, &ec));
     let mut best: Option<(i32, [u32; MODULES])> = None;
     for masked in &shared.masked {
         let mut rows = *masked;
-        for ((row, placed), data) in rows.iter_mut().zip(&placed).zip(&shared.data) {
-            *row ^= placed & data;
+        for ((row, message), data) in rows.iter_mut().zip(&message).zip(&shared.data) {
+            *row ^= message & data;
         }
         let score = penalty(&rows);
         if best.as_ref().is_none_or(|(lowest, _)| score < *lowest) {
