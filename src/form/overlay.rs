@@ -27,7 +27,7 @@ impl Overlay {
     /// structure), drawn after `drawing`, the page's own content.
     pub fn artifact(drawing: DrawingHasher) -> Self {
         Self {
-            text: String::from("/Artifact BMC\n"),
+            text: String::from(super::tagging::ARTIFACT.0),
             drawing,
             unparsed: 0,
         }
@@ -56,7 +56,7 @@ impl Overlay {
 
     /// The finished content, and the page's drawing print with it.
     pub fn finish(mut self) -> Result<(Vec<u8>, DrawingHasher), StampError> {
-        self.text.push_str("EMC\n");
+        self.text.push_str(super::tagging::ARTIFACT.1);
         self.parse_pending()?;
         Ok((self.text.into_bytes(), self.drawing))
     }

@@ -10,10 +10,13 @@ use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat};
 
 use super::stamp::StampError;
 
+/// What opens and closes content that is not part of the document's text.
+pub const ARTIFACT: (&str, &str) = ("/Artifact BMC\n", "EMC\n");
+
 /// Wraps content that is not part of the document's text (QR marks, ids, the
 /// values drawn on printed copies) as an artifact.
 pub fn artifact(content: &str) -> String {
-    format!("/Artifact BMC\n{content}EMC\n")
+    format!("{}{content}{}", ARTIFACT.0, ARTIFACT.1)
 }
 
 /// The structure tree's root and the element everything hangs under (Typst's
