@@ -793,3 +793,74 @@ fn a_google_service_account_signs_its_own_assertion_and_sends_as_the_office() {
         "{said}"
     );
 }
+
+#[test]
+fn serve_sends_the_reminders_due_with_the_public_url_it_was_given() {
+    let mailroom = Scratch::empty();
+    let server = SmtpServer::start(
+        &mailroom.path("maildir"),
+        &["--login", "office:app password 1"],
+    );
+    let scratch = school_with_mail(&server);
+    // The address links open at is given to serve alone, not in mail.yaml.
+    let settings = std::fs::read_to_string(scratch.path("mail.yaml")).unwrap();
+    let without: String = settings
+        .lines()
+        .filter(|l| !l.starts_with("public_url:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    scratch.write("mail.yaml", &without);
+    // Serve reminds for the academic year today is in.
+    scratch.aup(&["generate"]).success();
+    let sent = scratch
+        .aup(&[
+            "send",
+            "--school",
+            "pakeman",
+            "--json",
+            "--public-url",
+            PUBLIC,
+        ])
+        .success()
+        .json_lines();
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+
+    // Six days on, serve's first mail round sends each their first reminder.
+    let six_days_on = (time::OffsetDateTime::now_utc() + time::Duration::days(6))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    std::fs::create_dir_all(scratch.path("inbox")).unwrap();
+    let _serve = office::Server::start_with_env(
+        &scratch,
+        &[
+            "--out",
+            "out",
+            "--mail",
+            "mail.yaml",
+            "--mail-every",
+            "1",
+            "--public-url",
+            PUBLIC,
+        ],
+        &[("AUP_NOW", &six_days_on)],
+    );
+    let started = std::time::Instant::now();
+    while server.messages().len() < 6 {
+        let log = std::fs::read_to_string(scratch.path("serve.log")).unwrap_or_default();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let reminders = server
+        .messages()
+        .iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("Reminder:"))
+        })
+        .count();
+    assert_eq!(reminders, 3);
+}

@@ -96,19 +96,22 @@ fn round(mail: &Path, folders: &Folders, public_url: Option<&str>) -> MailState 
             }
             Err(problem) => problems.push(problem),
         }
-        let mut more = schools.to_vec();
-        if let Some(url) = public_url {
-            more.extend([
-                std::ffi::OsStr::new("--public-url"),
-                std::ffi::OsStr::new(url),
-            ]);
-        }
-        match command(&["mail", "receipts", "--json"], &more) {
+    }
+    // Receipts and reminders carry people's links: the address serve knows.
+    let mut schools_and_url = schools.to_vec();
+    if let Some(url) = public_url {
+        schools_and_url.extend([
+            std::ffi::OsStr::new("--public-url"),
+            std::ffi::OsStr::new(url),
+        ]);
+    }
+    if reads_mailbox {
+        match command(&["mail", "receipts", "--json"], &schools_and_url) {
             Ok(lines) => state.receipts = lines.iter().filter(|l| l["outcome"] == "sent").count(),
             Err(problem) => problems.push(problem),
         }
     }
-    match command(&["remind", "--json"], &schools) {
+    match command(&["remind", "--json"], &schools_and_url) {
         Ok(lines) => state.reminded = lines.iter().filter(|l| l["outcome"] == "sent").count(),
         Err(problem) => problems.push(problem),
     }

@@ -42,6 +42,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(scratch: &Scratch, extra: &[&str]) -> Self {
+        Self::start_with_env(scratch, extra, &[])
+    }
+
+    /// `aup serve` with `env` set besides (e.g. `AUP_NOW`, the mail's test
+    /// clock, which the commands it runs inherit).
+    pub fn start_with_env(scratch: &Scratch, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let log = std::fs::File::create(scratch.path("serve.log")).unwrap();
         let settle: &[&str] = match extra.contains(&"--settle") {
             true => &[],
@@ -56,6 +62,7 @@ impl Server {
             .args(listen)
             .args(settle)
             .args(extra)
+            .envs(env.iter().copied())
             .current_dir(scratch.dir.path())
             .stdout(Stdio::piped())
             .stderr(log)
