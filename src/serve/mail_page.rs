@@ -26,6 +26,39 @@ use crate::mail::plan::{self, Expect, Plan};
 use crate::mail::settings::MailSettings;
 use crate::online::mail_merge::{self, Roll};
 
+/// Which letters a button sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum What {
+    Invitations,
+    Reminders,
+}
+
+impl What {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "invitations" => Some(Self::Invitations),
+            "reminders" => Some(Self::Reminders),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Invitations => "invitations",
+            Self::Reminders => "reminders",
+        }
+    }
+
+    /// The command that sends them.
+    fn command(self) -> &'static str {
+        match self {
+            Self::Invitations => "send",
+            Self::Reminders => "remind",
+        }
+    }
+}
+
 /// Letters sent from the page, by school year.
 #[derive(Default)]
 pub struct Mailings(Mutex<HashMap<(String, String), Run>>);
@@ -33,8 +66,7 @@ pub struct Mailings(Mutex<HashMap<(String, String), Run>>);
 /// One press of a button and how it went.
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
-    /// `invitations` or `reminders`.
-    pub what: &'static str,
+    pub what: What,
     pub by: String,
     /// RFC 3339.
     pub started_at: String,
@@ -61,8 +93,8 @@ impl Mailings {
 /// What the page says of one kind of letter.
 #[derive(Serialize)]
 struct Letters {
-    /// `invitations` or `reminders`: the button's path.
-    what: &'static str,
+    /// Also the button's path.
+    what: What,
     to_send: Vec<String>,
     already_sent: Vec<String>,
     refused_before: Vec<String>,
@@ -150,8 +182,8 @@ fn draw(app: &App, mail_file: &std::path::Path, slug: &str, year: &str) -> Resul
     Ok(Drawn {
         closed: settings.sending.closed_now(mail_file),
         no_public_url: settings.public_url.is_none(),
-        invitations: shown(&invitations, "invitations"),
-        reminders: shown(&reminders, "reminders"),
+        invitations: shown(&invitations, What::Invitations),
+        reminders: shown(&reminders, What::Reminders),
         schedule: roll.school.config.mail.reminders.clone(),
         no_address: invitations.no_address,
     })
@@ -160,7 +192,7 @@ fn draw(app: &App, mail_file: &std::path::Path, slug: &str, year: &str) -> Resul
 /// The names, counts and preview of one kind of letter.
 fn letters(
     plan: &Plan,
-    what: &'static str,
+    what: What,
     settings: &MailSettings,
     roll: &Roll,
     year: &str,
@@ -226,10 +258,8 @@ pub async fn send(
     if let Err(refused) = user.require(user.role.issues_forms(), "send mail to staff") {
         return refused;
     }
-    let what: &'static str = match what.as_str() {
-        "invitations" => "invitations",
-        "reminders" => "reminders",
-        _ => return StatusCode::NOT_FOUND.into_response(),
+    let Some(what) = What::parse(&what) else {
+        return StatusCode::NOT_FOUND.into_response();
     };
     let Some(mail_file) = app.mail_file.clone() else {
         return no_mail(&app, &user);
@@ -305,7 +335,7 @@ fn mail_page_path(slug: &str, year: &str) -> String {
 
 /// One press of a button, as the command it runs.
 struct Command {
-    what: &'static str,
+    what: What,
     slug: String,
     year: String,
     mail_file: PathBuf,
@@ -326,34 +356,31 @@ impl Command {
                     "mail",
                     &format!(
                         "{} asked on the office's pages for the {} of {} {}",
-                        self.by, self.what, self.slug, self.year
+                        self.by,
+                        self.what.as_str(),
+                        self.slug,
+                        self.year
                     ),
                 )
                 .map_err(|e| e.to_string())?;
         }
-        let verb = match self.what {
-            "invitations" => "send",
-            _ => "remind",
+        let told = super::mailroom::Told {
+            mail: &self.mail_file,
+            folders,
+            public_url: app.public_url.as_deref(),
         };
-        let mut args: Vec<std::ffi::OsString> = vec![
-            verb.into(),
-            "--json".into(),
-            "--school".into(),
-            self.slug.clone().into(),
-            "--year".into(),
-            self.year.clone().into(),
-            "--mail".into(),
-            self.mail_file.clone().into(),
-            "--archive".into(),
-            folders.archive.clone().into(),
-            "--schools".into(),
-            folders.schools.clone().into(),
+        let words = [
+            self.what.command(),
+            "--json",
+            "--school",
+            &self.slug,
+            "--year",
+            &self.year,
         ];
-        if verb == "send" {
+        let mut args = told.args(&words, true);
+        if self.what == What::Invitations {
+            // The school may attach each person's form.
             args.extend(["--out".into(), folders.out.clone().into()]);
-        }
-        if let Some(url) = &app.public_url {
-            args.extend(["--public-url".into(), url.into()]);
         }
         let lines = super::mailroom::child(&args, SENDING_DEADLINE)?;
         let sent = lines.iter().filter(|l| l["outcome"] == "sent").count();

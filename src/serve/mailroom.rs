@@ -73,55 +73,66 @@ fn round(mail: &Path, folders: &Folders, public_url: Option<&str>) -> MailState 
         .map(|s| s.imap.is_some())
         .unwrap_or(true);
     state.reads_mailbox = reads_mailbox;
-    // What every command of the round is told: the settings and the folders.
-    let mail_and_archive: [&std::ffi::OsStr; 4] = [
-        "--mail".as_ref(),
-        mail.as_os_str(),
-        "--archive".as_ref(),
-        folders.archive.as_os_str(),
-    ];
-    let schools: [&std::ffi::OsStr; 2] = ["--schools".as_ref(), folders.schools.as_os_str()];
-    let command = |words: &[&'static str], more: &[&std::ffi::OsStr]| {
-        let mut args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
-        args.extend(mail_and_archive);
-        args.extend(more);
-        child(&args, ROUND_DEADLINE)
+    let told = Told {
+        mail,
+        folders,
+        public_url,
     };
+    let run = |args: Vec<std::ffi::OsString>| child(&args, ROUND_DEADLINE);
     if reads_mailbox {
-        let inbox: [&std::ffi::OsStr; 2] = ["--inbox".as_ref(), folders.inbox.as_os_str()];
-        match command(&["mail", "fetch", "--json"], &inbox) {
+        let mut fetch = told.args(&["mail", "fetch", "--json"], false);
+        fetch.extend(["--inbox".into(), folders.inbox.clone().into()]);
+        match run(fetch) {
             Ok(lines) => {
                 state.read = lines.len();
                 state.filed = lines.iter().filter(|l| l["outcome"] == "filed").count();
             }
             Err(problem) => problems.push(problem),
         }
-    }
-    // Receipts and reminders carry people's links: the address serve knows.
-    let mut schools_and_url = schools.to_vec();
-    if let Some(url) = public_url {
-        schools_and_url.extend([
-            std::ffi::OsStr::new("--public-url"),
-            std::ffi::OsStr::new(url),
-        ]);
-    }
-    if reads_mailbox {
-        match command(&["mail", "receipts", "--json"], &schools_and_url) {
+        match run(told.args(&["mail", "receipts", "--json"], true)) {
             Ok(lines) => state.receipts = lines.iter().filter(|l| l["outcome"] == "sent").count(),
             Err(problem) => problems.push(problem),
         }
     }
-    match command(&["remind", "--json"], &schools_and_url) {
+    match run(told.args(&["remind", "--json"], true)) {
         Ok(lines) => state.reminded = lines.iter().filter(|l| l["outcome"] == "sent").count(),
         Err(problem) => problems.push(problem),
     }
-    state.last_round_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .ok();
+    state.last_round_at = Some(crate::clock::now_text());
     if !problems.is_empty() {
         state.problem = Some(problems.join("; "));
     }
     state
+}
+
+/// What every mail command `aup serve` runs is told.
+pub(super) struct Told<'a> {
+    pub mail: &'a Path,
+    pub folders: &'a Folders,
+    /// `--public-url`, for commands that write links.
+    pub public_url: Option<&'a str>,
+}
+
+impl Told<'_> {
+    /// `words`, then the settings and the archive; with `letters`, the
+    /// schools folder too (and the address links open at, when serve knows
+    /// it), for the commands that write to people.
+    pub fn args(&self, words: &[&str], letters: bool) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = words.iter().map(Into::into).collect();
+        args.extend([
+            "--mail".into(),
+            self.mail.into(),
+            "--archive".into(),
+            self.folders.archive.clone().into(),
+        ]);
+        if letters {
+            args.extend(["--schools".into(), self.folders.schools.clone().into()]);
+            if let Some(url) = self.public_url {
+                args.extend(["--public-url".into(), url.into()]);
+            }
+        }
+        args
+    }
 }
 
 /// Runs `aup <args>` under the readers' limits; its JSON lines. A command
