@@ -2,19 +2,20 @@
 //! the client-credentials grant (an app registration given `SMTP.SendAsApp`
 //! and `IMAP.AccessAsApp`), a refresh token (Google Workspace, or a
 //! delegated Microsoft app), or a Google service account with domain-wide
-//! delegation (`service_account`). A token is fetched from the token endpoint with ureq and
-//! used until five minutes before it expires. A refresh token the endpoint
-//! rotates is written back at once, atomically and readable by its owner
-//! only: an old one is refused after rotation, and losing the new one would
-//! lock the school out (paperless-ngx's users met this after 90 days).
+//! delegation (`service_account`). A token is fetched from the token
+//! endpoint with ureq and used until five minutes before it expires. A
+//! refresh token the endpoint rotates is written back at once, atomically
+//! and readable by its owner only: an old one is refused after rotation, and
+//! losing the new one would lock the school out (paperless-ngx's users met
+//! this after 90 days).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::service_account;
-use serde::{Deserialize, Serialize};
 
 /// How aup gets its access tokens.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -192,14 +193,8 @@ impl TokenSource {
     fn fetch(&self) -> Result<(String, Duration), String> {
         let oauth = &self.oauth;
         let refresh_file = oauth.refresh_token_file.as_ref();
-        let mut form = Vec::new();
-        match oauth.grant {
-            Grant::ClientCredentials => form.push(("grant_type", "client_credentials".into())),
-            Grant::RefreshToken => {
-                let file = refresh_file.ok_or("no refresh_token_file")?;
-                form.push(("grant_type", "refresh_token".into()));
-                form.push(("refresh_token", super::settings::secret_file(file)?));
-            }
+        let form: Vec<(&str, String)> = match oauth.grant {
+            // The scope and the mailbox are inside the signed assertion.
             Grant::ServiceAccount => {
                 let asked = service_account::Asked {
                     key_file: oauth
@@ -211,22 +206,27 @@ impl TokenSource {
                     audience: &oauth.token_url,
                 };
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                form.push(("grant_type", service_account::GRANT_TYPE.into()));
-                form.push(("assertion", service_account::assertion(&asked, now)?));
+                vec![
+                    ("grant_type", service_account::GRANT_TYPE.into()),
+                    ("assertion", service_account::assertion(&asked, now)?),
+                ]
             }
-        }
-        if oauth.grant != Grant::ServiceAccount {
-            form.push(("client_id", oauth.client_id.clone().unwrap_or_default()));
-            form.push(("client_secret", oauth.client_secret()?));
-        }
-        // The scope is inside a service account's assertion.
-        if let Some(scope) = oauth
-            .scope
-            .as_ref()
-            .filter(|_| oauth.grant != Grant::ServiceAccount)
-        {
-            form.push(("scope", scope.clone()));
-        }
+            Grant::ClientCredentials | Grant::RefreshToken => {
+                let mut form = vec![
+                    ("client_id", oauth.client_id.clone().unwrap_or_default()),
+                    ("client_secret", oauth.client_secret()?),
+                ];
+                if oauth.grant == Grant::RefreshToken {
+                    let file = refresh_file.ok_or("no refresh_token_file")?;
+                    form.push(("grant_type", "refresh_token".into()));
+                    form.push(("refresh_token", super::settings::secret_file(file)?));
+                } else {
+                    form.push(("grant_type", "client_credentials".into()));
+                }
+                form.extend(oauth.scope.clone().map(|scope| ("scope", scope)));
+                form
+            }
+        };
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
