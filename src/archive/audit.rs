@@ -158,9 +158,7 @@ pub(super) fn append_audit(
         )
         .optional()?
         .unwrap_or_else(|| GENESIS.to_owned());
-    let at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let at = crate::clock::now_text();
     let hash = entry_hash(&prev, &at, action, detail);
     tx.execute(
         "INSERT INTO audit (at, action, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -83,7 +83,7 @@ impl Archive {
             return Ok(());
         }
         let tx = self.begin_audited()?;
-        let at = now();
+        let at = crate::clock::now_text();
         for new in links {
             tx.execute(
                 "INSERT INTO signing_links (form_id, fingerprint, nonce, token_sha256, created_at, expires_on)
@@ -133,7 +133,7 @@ impl Archive {
         let tx = self.begin_audited()?;
         let revoked = tx.execute(
             "UPDATE signing_links SET revoked_at = ?2 WHERE form_id = ?1 AND revoked_at IS NULL",
-            params![form_id, now()],
+            params![form_id, crate::clock::now_text()],
         )?;
         tx.commit(
             "links",
@@ -147,7 +147,7 @@ impl Archive {
     /// address unasked; false when it was used or revoked already.
     pub fn report_link(&self, id: i64, form_id: &str) -> Result<bool, ArchiveError> {
         let tx = self.begin_audited()?;
-        let at = now();
+        let at = crate::clock::now_text();
         let reported = tx.execute(
             "UPDATE signing_links SET revoked_at = ?2, reported_at = ?2
              WHERE id = ?1 AND used_at IS NULL AND revoked_at IS NULL",
@@ -190,7 +190,7 @@ impl Archive {
         let tx = self.begin_audited()?;
         let used = tx.execute(
             "UPDATE signing_links SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
-            params![id, now()],
+            params![id, crate::clock::now_text()],
         )?;
         if used == 0 {
             return Ok(false);
@@ -231,8 +231,4 @@ impl Archive {
             )
             .optional()?)
     }
-}
-
-fn now() -> String {
-    crate::clock::now_text()
 }

@@ -96,7 +96,7 @@ impl Archive {
                 claim.kind,
                 claim.recipient,
                 claim.message_id,
-                now()
+                crate::clock::now_text()
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -196,8 +196,4 @@ impl Archive {
             |row| row.get(0),
         )?)
     }
-}
-
-fn now() -> String {
-    crate::clock::now_text()
 }

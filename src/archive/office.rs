@@ -133,7 +133,7 @@ impl Archive {
         let listed = serde_json::to_string(schools).unwrap_or_else(|_| "[]".into());
         let added = tx.execute(
             "INSERT OR IGNORE INTO users (name, role, password_hash, schools, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![name, role, password_hash, listed, now()],
+            params![name, role, password_hash, listed, crate::clock::now_text()],
         )?;
         if added == 0 {
             return Ok(false);
@@ -364,7 +364,7 @@ impl Archive {
         let changed = tx.execute(
             "UPDATE quarantine SET settled = ?2, settled_by = ?3, settled_at = ?4
              WHERE id = ?1 AND settled IS NULL",
-            params![id, how, by, now()],
+            params![id, how, by, crate::clock::now_text()],
         )?;
         if changed == 0 {
             return Ok(false);
@@ -494,10 +494,4 @@ fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
         schools: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
         created_at: row.get(4)?,
     })
-}
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

@@ -280,7 +280,7 @@ impl FilingThread {
         );
         eprintln!("aup serve: filed {said}");
         self.set_state(|s| {
-            s.last_batch_at = Some(now());
+            s.last_batch_at = Some(crate::clock::now_text());
             s.last_batch = Some(said);
         });
         // Files that changed while read are back in the inbox: look again soon.
@@ -394,10 +394,4 @@ impl FilingThread {
         self.with_lock(|index| index.record_action("issue", &detail))?;
         Ok(issued)
     }
-}
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

@@ -303,9 +303,7 @@ fn csrf(app: &App, link: &SigningLink) -> Option<String> {
 
 /// Today as the date box shows it, in the UK: "8 September 2025".
 fn today_long() -> String {
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let now = crate::clock::now_text();
     crate::clock::uk_date_long(&now)
 }
 
