@@ -127,7 +127,8 @@ impl KeyStage {
     }
 }
 
-/// Header spellings (as `mis_csv::header_key`s), most specific first.
+/// Header spellings (as `mis_csv::header_key`s); the first column whose header
+/// is one of them is read.
 const FULL_NAME: &[&str] = &["name", "fullname", "pupilname", "studentname", "childname"];
 const PREFERRED_FIRST: &[&str] = &[
     "preferredforename",
