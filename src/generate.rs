@@ -9,19 +9,22 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{Archive, IssuedForm, PolicyRecord, Recipient};
+use crate::config::aups::AupKind;
+use crate::config::pupils::{self, Pupil};
 use crate::config::roster::{self, Person};
 use crate::config::year::long_date;
 use crate::config::{AcademicYear, ConfigError, LoadedSchool, ResolvedSchool, SchoolSlug};
 use crate::form::id::hex;
 use crate::form::stamp::PageOverlay;
 use crate::form::{FieldSpec, Fingerprint, FormBase, FormId, FormMeta};
-use crate::render::{self, AupWorld, Compiled, Job, RenderError, STAFF_AUP, TemplateSource};
+use crate::render::{self, AupWorld, Compiled, Job, RenderError, TemplateSource};
 
 /// What one school's run produced.
 #[derive(Debug, Clone)]
 pub struct Generated {
     pub school: SchoolSlug,
-    /// The readable policy, `<slug>-staff-aup.pdf`.
+    pub aup: AupKind,
+    /// The readable policy, `<slug>-<aup>-aup.pdf`.
     pub policy: PathBuf,
     pub pages: usize,
     pub bytes: usize,
@@ -98,18 +101,47 @@ impl GeneratePlan {
             .join(slug.as_str())
             .join(self.year().to_string())
     }
+
+    /// Where an AUP's forms and print file go: the staff AUP's in the year's
+    /// folder (as before there were others), each other AUP's in a folder of
+    /// its name inside it.
+    fn aup_dir(&self, slug: &SchoolSlug, aup: AupKind) -> PathBuf {
+        match aup {
+            AupKind::Staff => self.year_dir(slug),
+            _ => self.year_dir(slug).join(aup.name()),
+        }
+    }
 }
 
-/// Resolves a loaded school against the template's clause catalogue.
+/// Resolves a loaded school against the staff template's clause catalogue.
 pub fn resolve(
     school: &LoadedSchool,
     templates: &TemplateSource,
 ) -> Result<ResolvedSchool, GenerateError> {
-    let catalogue = render::staff_catalogue(templates).map_err(GenerateError::Other)?;
-    school.resolve(&catalogue).map_err(GenerateError::Config)
+    resolve_aup(school, AupKind::Staff, templates)
 }
 
-/// The Typst world of a resolved school's staff AUP: the readable policy, or
+/// Resolves a loaded school for one of its AUPs, against that template's
+/// clause catalogue.
+pub fn resolve_aup(
+    school: &LoadedSchool,
+    aup: AupKind,
+    templates: &TemplateSource,
+) -> Result<ResolvedSchool, GenerateError> {
+    let catalogue = render::catalogue_of(aup, templates).map_err(GenerateError::Other)?;
+    school
+        .resolve_aup(aup, &catalogue)
+        .map_err(GenerateError::Config)
+}
+
+/// The template of a resolved AUP (its input says which).
+fn template_of(resolved: &ResolvedSchool) -> &'static str {
+    AupKind::parse(resolved.input.aup.name)
+        .unwrap_or(AupKind::Staff)
+        .template()
+}
+
+/// The Typst world of a resolved school's AUP: the readable policy, or
 /// (`form`) the base of personal forms.
 fn world(
     resolved: &ResolvedSchool,
@@ -128,7 +160,7 @@ fn world(
     .map_err(|e| GenerateError::Other(format!("cannot encode the template input: {e}")))?;
     AupWorld::new(Job {
         templates: &plan.templates,
-        main: STAFF_AUP,
+        main: template_of(resolved),
         files,
         today: plan.date,
     })
@@ -205,37 +237,44 @@ fn fingerprint_with(policy: &Compiled, form: &Compiled, boxes: &[render::FieldBo
     ))
 }
 
-/// Generates one school: the policy, a form per roster person and per blank, the
-/// print file, and the register rows.
+/// Generates one school's staff AUP (see [`generate_aup`]).
 pub fn generate_school(
     school: &LoadedSchool,
     plan: &GeneratePlan,
     progress: &(dyn Fn(Step) + Sync),
 ) -> Result<Generated, GenerateError> {
-    let slug = &school.slug;
-    let resolved = resolve(school, &plan.templates)?;
-    let people = match roster::roster_path(school.dir(), slug.as_str()) {
-        path if path.is_file() => roster::read(&path)?,
-        _ => Vec::new(),
-    };
-    let year = plan.year();
-    let year_dir = plan.year_dir(slug);
-    let render_error = |source| render_error(slug, source);
+    generate_aup(school, AupKind::Staff, plan, progress)
+}
 
-    let recipients = recipients(&people, plan.blank);
+/// Generates one of a school's AUPs: the policy, a form per person it is for
+/// (the staff roster, or the pupils of its year groups from the class lists)
+/// and per blank, the print file, and the register rows.
+pub fn generate_aup(
+    school: &LoadedSchool,
+    aup: AupKind,
+    plan: &GeneratePlan,
+    progress: &(dyn Fn(Step) + Sync),
+) -> Result<Generated, GenerateError> {
+    let slug = &school.slug;
+    let resolved = resolve_aup(school, aup, &plan.templates)?;
+    let recipients = recipients_of(school, aup, plan.blank)?;
+    let year = plan.year();
+    let year_dir = plan.aup_dir(slug, aup);
+    let render_error = |source| render_error(slug, source);
     // The form is compiled even when nobody is on the roster: the version is a
     // digest of both, and must not depend on whether anyone gets a form.
     let (policy, base) = compile_policy_and_form(&resolved, slug, plan)?;
     let boxes = base.field_boxes().map_err(render_error)?;
     let fingerprint = fingerprint_with(&policy, &base, &boxes);
     let policy_pdf = policy
-        .pdf(&format!("aup/{slug}/{year}/staff"), year.first_day())
+        .pdf(&format!("aup/{slug}/{year}/{aup}"), year.first_day())
         .map_err(render_error)?;
-    let policy_path = year_dir.join(format!("{slug}-staff-aup.pdf"));
+    let policy_path = plan.year_dir(slug).join(aup.policy_file(slug.as_str()));
     write_file(&policy_path, &policy_pdf)?;
 
     let mut generated = Generated {
         school: slug.clone(),
+        aup,
         policy: policy_path,
         pages: policy.page_count(),
         bytes: policy_pdf.len(),
@@ -249,7 +288,7 @@ pub fn generate_school(
         return Ok(generated);
     }
     let base_pdf = base
-        .pdf(&format!("aup/{slug}/{year}/staff-form"), year.first_day())
+        .pdf(&format!("aup/{slug}/{year}/{aup}-form"), year.first_day())
         .map_err(render_error)?;
     let stamp_error = |source| GenerateError::Stamp {
         school: slug.clone(),
@@ -355,7 +394,7 @@ pub fn generate_school(
             fingerprint: fingerprint.as_str(),
             school: slug.as_str(),
             year,
-            template: STAFF_AUP,
+            template: aup.template(),
             policy_json: &policy_json,
             issued_on: &issued_on,
         },
@@ -416,23 +455,78 @@ fn move_superseded(
     Ok(moved)
 }
 
-/// The roster's people, then `blank` unnamed forms.
-fn recipients(people: &[Person], blank: u32) -> Vec<Recipient> {
-    let named = people.iter().map(|p| Recipient {
-        key: p.key(),
-        name: Some(p.name.clone()),
-        role: Some(p.role.clone()),
-        staff_id: p.staff_id.clone(),
-        email: p.email.clone(),
-    });
-    let blanks = (1..=blank).map(|n| Recipient {
+/// Who gets a form of `aup`: the staff roster; the pupils of the AUP's year
+/// groups, class by class; a form per pupil for their parents; blank forms for
+/// visitors. Then `blank` unnamed forms.
+fn recipients_of(
+    school: &LoadedSchool,
+    aup: AupKind,
+    blank: u32,
+) -> Result<Vec<Recipient>, GenerateError> {
+    let options = &school.config.aup_options;
+    let slug = school.slug.as_str();
+    let mut named: Vec<Recipient> = Vec::new();
+    let mut blanks = blank;
+    match aup {
+        AupKind::Staff => {
+            let people = match roster::roster_path(school.dir(), slug) {
+                path if path.is_file() => roster::read(&path)?,
+                _ => Vec::new(),
+            };
+            named.extend(people.iter().map(staff_recipient));
+        }
+        AupKind::Visitors => blanks += options.visitor_forms(),
+        AupKind::EyfsKs1 | AupKind::Ks2 | AupKind::Ks34 | AupKind::Parents => {
+            let mut pupils = match pupils::pupils_path(school.dir(), slug) {
+                path if path.is_file() => pupils::read(&path)?,
+                _ => Vec::new(),
+            };
+            if aup != AupKind::Parents {
+                let years = options.year_groups(aup);
+                pupils.retain(|p| years.contains(&p.year));
+            }
+            pupils::sort_by_class(&mut pupils);
+            named.extend(pupils.iter().map(|p| pupil_recipient(p, aup)));
+        }
+    }
+    named.extend((1..=blanks).map(|n| Recipient {
         key: format!("blank:{n}"),
         name: None,
         role: None,
         staff_id: None,
         email: None,
-    });
-    named.chain(blanks).collect()
+    }));
+    Ok(named)
+}
+
+fn staff_recipient(p: &Person) -> Recipient {
+    Recipient {
+        key: p.key(),
+        name: Some(p.name.clone()),
+        role: Some(p.role.clone()),
+        staff_id: p.staff_id.clone(),
+        email: p.email.clone(),
+    }
+}
+
+/// A pupil's form (or their parents' form, which carries the first contact's
+/// address): printed with the pupil's name and class.
+fn pupil_recipient(pupil: &Pupil, aup: AupKind) -> Recipient {
+    let key = pupil.key();
+    let (key, email) = match aup {
+        AupKind::Parents => (
+            format!("parents-of:{key}"),
+            pupil.contacts.iter().find_map(|c| c.email.clone()),
+        ),
+        _ => (key, None),
+    };
+    Recipient {
+        key,
+        name: Some(pupil.name.clone()),
+        role: Some(pupil.class.clone()),
+        staff_id: pupil.pupil_id.clone(),
+        email,
+    }
 }
 
 /// The school's form-id prefix: as configured, else the slug's first letters.

@@ -9,8 +9,9 @@ use anstream::{eprint, eprintln};
 use serde_json::json;
 
 use super::{Outcome, SchoolsDir, json_line, output, select_schools, style};
+use crate::config::aups::AupKind;
 use crate::config::{self, AcademicYear, IssueDate};
-use crate::generate::{GeneratePlan, Step, generate_school};
+use crate::generate::{GeneratePlan, Generated, Step, generate_aup};
 use crate::render::TemplateSource;
 
 #[derive(Debug, Args)]
@@ -88,83 +89,103 @@ pub fn run(args: GenerateArgs) -> Result<Outcome, String> {
     let bar = output::progress(args.json);
     let mut failed = 0;
     for file in &files {
-        let started = Instant::now();
         let name = file.file_stem().unwrap_or_default().to_string_lossy();
-        bar.set_message(format!("{name}: compiling the policy"));
-        let progress = |step: Step| match step {
-            Step::Stamping(forms) => {
-                output::count(&bar, forms as u64, "forms");
-                bar.set_position(0);
-                bar.set_message(name.to_string());
-            }
-            Step::FormWritten => bar.inc(1),
-        };
-        let result = config::load(file)
-            .map_err(|e| e.to_string())
-            .and_then(|school| {
-                generate_school(&school, &plan, &progress).map_err(|e| e.to_string())
-            });
-        bar.suspend(|| match result {
-            Ok(generated) => {
-                if !generated.warnings.is_empty() {
-                    eprint!("{}", generated.warnings);
-                }
-                if args.json {
-                    json_line(&json!({
-                        "school": generated.school.as_str(),
-                        "year": plan.year().to_string(),
-                        "fingerprint": generated.fingerprint.as_str(),
-                        "policy": generated.policy,
-                        "pages": generated.pages,
-                        "forms": generated.forms.iter().map(|(id, path)| json!({
-                            "form_id": id.as_str(),
-                            "path": path,
-                        })).collect::<Vec<_>>(),
-                        "print_all": generated.print_all,
-                        "superseded": generated.superseded.iter().map(|(from, to)| json!({
-                            "from": from,
-                            "to": to,
-                        })).collect::<Vec<_>>(),
-                    }));
-                } else {
-                    // The written paths are the command's data: stdout, one per line.
-                    outln!("{}", generated.policy.display());
-                    for (_, path) in &generated.forms {
-                        outln!("{}", path.display());
-                    }
-                    if let Some(path) = &generated.print_all {
-                        outln!("{}", path.display());
-                    }
-                }
-                eprintln!(
-                    "{} {}: policy {} pages, {} forms, policy version {} in {} ms",
-                    style.ok("wrote"),
-                    generated.school,
-                    generated.pages,
-                    generated.forms.len(),
-                    &generated.fingerprint.as_str()[..12],
-                    started.elapsed().as_millis()
-                );
-                if let Some((_, to)) = generated.superseded.first() {
-                    let folder = to.parent().and_then(Path::parent).unwrap_or(to);
-                    eprintln!(
-                        "{} {}: {} forms of an older policy version moved out of forms/ to {} (they must not be printed)",
-                        style.warn("moved"),
-                        generated.school,
-                        generated.superseded.len(),
-                        folder.display()
-                    );
-                }
-            }
-            Err(message) => {
+        let school = match config::load(file) {
+            Ok(school) => school,
+            Err(e) => {
                 failed += 1;
-                eprintln!("{} {message}", style.error("error:"));
+                bar.suspend(|| eprintln!("{} {e}", style.error("error:")));
+                continue;
             }
-        });
+        };
+        for &aup in &school.config.aups {
+            let started = Instant::now();
+            let label = match aup {
+                AupKind::Staff => name.to_string(),
+                _ => format!("{name} {aup}"),
+            };
+            bar.set_message(format!("{label}: compiling the policy"));
+            let progress = |step: Step| match step {
+                Step::Stamping(forms) => {
+                    output::count(&bar, forms as u64, "forms");
+                    bar.set_position(0);
+                    bar.set_message(label.clone());
+                }
+                Step::FormWritten => bar.inc(1),
+            };
+            let result = generate_aup(&school, aup, &plan, &progress).map_err(|e| e.to_string());
+            bar.suspend(|| match result {
+                Ok(generated) => report(&args, &plan, &generated, &label, started),
+                Err(message) => {
+                    failed += 1;
+                    eprintln!("{} {message}", style.error("error:"));
+                }
+            });
+        }
     }
     bar.finish_and_clear();
     Ok(match failed {
         0 => Outcome::Success,
         _ => Outcome::SomeFailed,
     })
+}
+
+/// What one AUP's run wrote: the paths on stdout (or a JSON line), a summary
+/// on stderr.
+fn report(
+    args: &GenerateArgs,
+    plan: &GeneratePlan,
+    generated: &Generated,
+    label: &str,
+    started: Instant,
+) {
+    let style = style();
+    if !generated.warnings.is_empty() {
+        eprint!("{}", generated.warnings);
+    }
+    if args.json {
+        json_line(&json!({
+            "school": generated.school.as_str(),
+            "aup": generated.aup.name(),
+            "year": plan.year().to_string(),
+            "fingerprint": generated.fingerprint.as_str(),
+            "policy": generated.policy,
+            "pages": generated.pages,
+            "forms": generated.forms.iter().map(|(id, path)| json!({
+                "form_id": id.as_str(),
+                "path": path,
+            })).collect::<Vec<_>>(),
+            "print_all": generated.print_all,
+            "superseded": generated.superseded.iter().map(|(from, to)| json!({
+                "from": from,
+                "to": to,
+            })).collect::<Vec<_>>(),
+        }));
+    } else {
+        // The written paths are the command's data: stdout, one per line.
+        outln!("{}", generated.policy.display());
+        for (_, path) in &generated.forms {
+            outln!("{}", path.display());
+        }
+        if let Some(path) = &generated.print_all {
+            outln!("{}", path.display());
+        }
+    }
+    eprintln!(
+        "{} {label}: policy {} pages, {} forms, policy version {} in {} ms",
+        style.ok("wrote"),
+        generated.pages,
+        generated.forms.len(),
+        &generated.fingerprint.as_str()[..12],
+        started.elapsed().as_millis()
+    );
+    if let Some((_, to)) = generated.superseded.first() {
+        let folder = to.parent().and_then(Path::parent).unwrap_or(to);
+        eprintln!(
+            "{} {label}: {} forms of an older policy version moved out of forms/ to {} (they must not be printed)",
+            style.warn("moved"),
+            generated.superseded.len(),
+            folder.display()
+        );
+    }
 }

@@ -19,7 +19,7 @@ pub struct Position {
 
 /// Key paths (`clauses.replace.remote-log`, `audience[1]`) to the position of the
 /// value they name.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Locations {
     values: HashMap<String, Position>,
     keys: HashMap<String, Position>,

@@ -2,6 +2,7 @@
 //! found here, before any PDF is made, and reported with the file, line, column, key
 //! path and what was expected.
 
+pub mod aups;
 mod locate;
 mod mis_csv;
 pub mod pupils;
@@ -104,22 +105,67 @@ pub struct LoadedSchool {
     pub config: SchoolConfig,
     text: String,
     locations: Locations,
+    /// Where this school's clause edits and text blocks are in the file: at the
+    /// top (`None`, the staff AUP), or under `aup_options.<aup>` for the school
+    /// as one of its other AUPs sees it (see `for_aup`).
+    edits_at: Option<String>,
 }
 
 impl LoadedSchool {
     /// An error about the value at `key` in this file, placed at that value.
     pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        self.error_placed(key, self.locations.find(key), message.into())
+        let key = self.in_file(key);
+        self.error_placed(&key, self.locations.find(&key), message.into())
     }
 
     /// True when the school file sets `key` itself, rather than leaving the default.
     pub fn sets(&self, key: &str) -> bool {
-        self.locations.has(key)
+        self.locations.has(&self.in_file(key))
     }
 
     /// An error about the key itself (an unknown id used as a key).
     pub fn error_at_key(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        self.error_placed(key, self.locations.find_key(key), message.into())
+        let key = self.in_file(key);
+        self.error_placed(&key, self.locations.find_key(&key), message.into())
+    }
+
+    /// `key` as the file has it: an AUP's own clause edits and text blocks are
+    /// under its options.
+    fn in_file(&self, key: &str) -> String {
+        match &self.edits_at {
+            Some(at) if key.starts_with("clauses") || key.starts_with("text_blocks") => {
+                format!("{at}.{key}")
+            }
+            _ => key.to_owned(),
+        }
+    }
+
+    /// True for the school as one of its AUPs besides the staff one sees it.
+    pub fn is_for_another_aup(&self) -> bool {
+        self.edits_at.is_some()
+    }
+
+    /// The school as `aup` sees it: its settings, with that AUP's own clause
+    /// edits and text blocks in place of the staff AUP's, and errors about them
+    /// placed where the file has them.
+    pub fn for_aup(&self, aup: aups::AupKind) -> LoadedSchool {
+        let mut config = self.config.clone();
+        if aup != aups::AupKind::Staff {
+            let edits = config.aup_options.edits(aup);
+            config.clauses = edits
+                .as_ref()
+                .map(|e| e.clauses.clone())
+                .unwrap_or_default();
+            config.text_blocks = edits.map(|e| e.text_blocks.to_vec()).unwrap_or_default();
+        }
+        LoadedSchool {
+            slug: self.slug.clone(),
+            file: self.file.clone(),
+            config,
+            text: self.text.clone(),
+            locations: self.locations.clone(),
+            edits_at: (aup != aups::AupKind::Staff).then(|| format!("aup_options.{}", aup.name())),
+        }
     }
 
     fn error_placed(&self, key: &str, position: Option<Position>, message: String) -> ConfigError {
@@ -381,6 +427,7 @@ pub fn parse(file: &Path, slug: SchoolSlug, text: String) -> Result<LoadedSchool
         config,
         text,
         locations,
+        edits_at: None,
     })
 }
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::aups::{AupKind, Consent};
 use super::schema::{
     Approval, Curriculum, KeyPeoplePlacement, Learners, SchoolConfig, UsbKeys, Wording,
 };
@@ -69,6 +70,29 @@ pub struct PolicyInput {
     pub wording: Wording,
     pub edits: EditsText,
     pub approval: ApprovalText,
+    /// Which AUP this is, and what only some AUPs print.
+    pub aup: AupText,
+}
+
+/// What the template needs to know of its own AUP.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AupText {
+    /// `staff`, `ks2`, ...
+    pub name: &'static str,
+    /// Who signs a pupils' AUP: `parent`, `pupil-and-parent` or `pupil`.
+    pub signers: &'static str,
+    /// The parents' consents, in the school's order.
+    pub consents: Vec<Consent>,
+}
+
+impl AupText {
+    fn staff() -> Self {
+        Self {
+            name: AupKind::Staff.name(),
+            signers: "signer",
+            consents: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -178,6 +202,9 @@ pub struct ClauseCatalogue {
     pub bullets: Vec<String>,
     /// Headings and paragraphs outside the numbered list.
     pub blocks: Vec<String>,
+    /// The paragraphs a school's text block may follow (none listed: the staff
+    /// AUP's own list).
+    pub anchors: Vec<String>,
 }
 
 impl ClauseCatalogue {
@@ -204,6 +231,129 @@ pub struct ResolvedSchool {
 }
 
 impl LoadedSchool {
+    /// Resolves the school for one of its AUPs, against that AUP's template's
+    /// catalogue: the staff AUP as [`LoadedSchool::resolve`] does; any other
+    /// with its own clause edits and text blocks (errors other than those are
+    /// the staff resolution's to report).
+    pub fn resolve_aup(
+        &self,
+        aup: AupKind,
+        catalogue: &ClauseCatalogue,
+    ) -> Result<ResolvedSchool, Vec<ConfigError>> {
+        if aup == AupKind::Staff {
+            return self.resolve(catalogue);
+        }
+        let mut resolved = self.for_aup(aup).resolve(catalogue)?;
+        let options = &self.config.aup_options;
+        resolved.input.aup = AupText {
+            name: aup.name(),
+            signers: options.signers(aup).name(),
+            consents: match aup {
+                AupKind::Parents => options.consents(),
+                _ => Vec::new(),
+            },
+        };
+        Ok(resolved)
+    }
+
+    /// The `aups` list and each AUP's options: every name once, options only
+    /// for AUPs the school uses, year groups that are year groups and in one
+    /// pupils' AUP each, consents with ids and questions.
+    fn check_aups(&self, errors: &mut Vec<ConfigError>) {
+        let c = &self.config;
+        if c.aups.is_empty() {
+            errors.push(
+                self.error_at(
+                    "aups",
+                    "the list of AUPs is empty: nobody would sign anything",
+                )
+                .with_hint("list at least one, e.g. `aups: [staff]`"),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, aup) in c.aups.iter().enumerate() {
+            if !seen.insert(*aup) {
+                errors
+                    .push(self.error_at(&format!("aups[{i}]"), format!("`{aup}` is listed twice")));
+            }
+        }
+        for aup in c.aup_options.given() {
+            if !c.aups.contains(&aup) {
+                errors.push(
+                    self.error_at_key(
+                        &format!("aup_options.{aup}"),
+                        format!("options for `{aup}`, which is not in `aups`"),
+                    )
+                    .with_hint(format!("add `{aup}` to `aups`, or remove its options")),
+                );
+            }
+        }
+        let mut year_owner: BTreeMap<super::pupils::YearGroup, AupKind> = BTreeMap::new();
+        for aup in [AupKind::EyfsKs1, AupKind::Ks2, AupKind::Ks34] {
+            if let Some(list) = c
+                .aup_options
+                .pupils(aup)
+                .and_then(|o| o.year_groups.as_ref())
+            {
+                for (i, text) in list.iter().enumerate() {
+                    if text.year_group().is_none() {
+                        errors.push(
+                            self.error_at(
+                                &format!("aup_options.{aup}.year_groups[{i}]"),
+                                "not a year group",
+                            )
+                            .with_hint("write them as the class lists do: Nursery, Reception, 1 to 13, or \"Year 3\""),
+                        );
+                    }
+                }
+            }
+            if !c.aups.contains(&aup) {
+                continue;
+            }
+            for year in c.aup_options.year_groups(aup) {
+                if let Some(other) = year_owner.insert(year, aup) {
+                    errors.push(
+                        self.error_at(
+                            &format!("aup_options.{aup}.year_groups"),
+                            format!("{year} is given both the `{other}` and the `{aup}` AUP"),
+                        )
+                        .with_hint("each year group signs one pupils' AUP: set `year_groups` so they do not overlap"),
+                    );
+                }
+            }
+        }
+        if let Some(consents) = c
+            .aup_options
+            .parents
+            .as_ref()
+            .and_then(|p| p.consents.as_ref())
+        {
+            let mut ids = BTreeSet::new();
+            for (i, consent) in consents.iter().enumerate() {
+                if !is_id(&consent.id) {
+                    errors.push(self.error_at(
+                        &format!("aup_options.parents.consents[{i}].id"),
+                        format!(
+                            "`{}` is not an id: use lowercase letters, digits and dashes",
+                            consent.id
+                        ),
+                    ));
+                } else if !ids.insert(consent.id.as_str()) {
+                    errors.push(self.error_at(
+                        &format!("aup_options.parents.consents[{i}].id"),
+                        format!("the consent `{}` is listed twice", consent.id),
+                    ));
+                }
+                if consent.question.trim().is_empty() {
+                    errors.push(self.error_at(
+                        &format!("aup_options.parents.consents[{i}].question"),
+                        "the question is empty: parents would answer nothing",
+                    ));
+                }
+            }
+        }
+    }
+
     /// Checks everything serde cannot (cross-references, placeholders, dates, files)
     /// and builds the template input. All problems are returned, not just the first.
     pub fn resolve(&self, catalogue: &ClauseCatalogue) -> Result<ResolvedSchool, Vec<ConfigError>> {
@@ -340,7 +490,11 @@ impl LoadedSchool {
                 add: Vec::new(),
             },
             approval: ApprovalText::None,
+            aup: AupText::staff(),
         };
+        if !self.is_for_another_aup() {
+            self.check_aups(&mut errors);
+        }
 
         self.check_edits(&mut errors, catalogue);
         let values = placeholder_values(&input);
@@ -717,7 +871,7 @@ impl LoadedSchool {
             }
         }
         // Paragraphs inside the signature block (kept on one page) take no blocks.
-        let paragraphs = [
+        let staff_paragraphs = [
             "ethos",
             "key-people",
             "what-is-an-aup",
@@ -726,6 +880,10 @@ impl LoadedSchool {
             "find-out-more",
             "questions",
         ];
+        let paragraphs: Vec<&str> = match catalogue.anchors.is_empty() {
+            true => staff_paragraphs.to_vec(),
+            false => catalogue.anchors.iter().map(String::as_str).collect(),
+        };
         let removed = |id: &str| c.clauses.remove.iter().any(|r| r == id);
         // The school's own clauses at the top level of the list (not among bullets).
         let mut top_level: Vec<&str> = Vec::new();
@@ -804,7 +962,7 @@ impl LoadedSchool {
             } else {
                 let candidates = ["start", "title"]
                     .into_iter()
-                    .chain(paragraphs)
+                    .chain(paragraphs.iter().copied())
                     .chain(catalogue.clauses.iter().map(String::as_str))
                     .chain(top_level.iter().copied());
                 Some((

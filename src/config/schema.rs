@@ -96,6 +96,15 @@ pub struct SchoolConfig {
     /// The approval block under the signer's block.
     #[serde(default)]
     pub approval: Approval,
+    /// The AUPs this school asks people to sign: `staff`, `eyfs-ks1`, `ks2`,
+    /// `ks3-4`, `parents`, `visitors`. Defaults to `[staff]`. The pupils' and
+    /// parents' forms are made from `<slug>.pupils.csv`.
+    #[serde(default = "super::aups::default_aups")]
+    pub aups: Vec<super::aups::AupKind>,
+    /// Options of each AUP besides the staff one: year groups and who signs
+    /// for the pupils' AUPs, the parents' consents, each AUP's clause edits.
+    #[serde(default, skip_serializing_if = "is_default_options")]
+    pub aup_options: super::aups::AupOptions,
     /// How signed forms are kept and checked. Not part of the policy's wording:
     /// changing it does not make anyone sign again.
     #[serde(default, skip_serializing_if = "Records::is_default")]
@@ -540,6 +549,10 @@ pub enum Approval {
 
 fn yes() -> bool {
     true
+}
+
+fn is_default_options(options: &super::aups::AupOptions) -> bool {
+    *options == super::aups::AupOptions::default()
 }
 
 fn default_audience() -> Vec<String> {

@@ -65,6 +65,14 @@ impl FieldSpec {
             "approval_name" => "Approver's name",
             "approval_role" => "Approver's role",
             "approval_date" => "Date of approval",
+            "child_name" => "The child's name",
+            "child_class" => "The child's class",
+            "child_writes" => "The child's name, written by the child",
+            "pupil_signature" => "The pupil's signature",
+            "pupil_date" => "The date the pupil signed",
+            "parent_signature" => "Parent's or carer's signature",
+            "parent_name" => "Parent's or carer's name",
+            "parent_date" => "The date the parent or carer signed",
             other => other,
         };
         what.to_owned()
@@ -89,8 +97,8 @@ impl FormMeta {
     /// The pre-filled value of a field, if any: the signer's name and role.
     pub fn value_of(&self, field: &str) -> Option<&str> {
         match field {
-            "signer_name" => self.person.as_deref(),
-            "signer_role" => self.role.as_deref(),
+            "signer_name" | "child_name" => self.person.as_deref(),
+            "signer_role" | "child_class" => self.role.as_deref(),
             _ => None,
         }
     }

@@ -21,6 +21,7 @@ use typst::{Library, LibraryExt, World};
 use typst_kit::diagnostics::{DiagnosticFormat, DiagnosticWorld};
 use typst_layout::PagedDocument;
 
+use crate::config::aups::AupKind;
 use crate::config::resolve::ClauseCatalogue;
 
 /// The templates shipped in the binary, by file name.
@@ -30,6 +31,27 @@ pub const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/staff-aup.typ"),
     ),
     ("aup-lib.typ", include_str!("../../templates/aup-lib.typ")),
+    (
+        "audience-lib.typ",
+        include_str!("../../templates/audience-lib.typ"),
+    ),
+    (
+        "eyfs-ks1-aup.typ",
+        include_str!("../../templates/eyfs-ks1-aup.typ"),
+    ),
+    ("ks2-aup.typ", include_str!("../../templates/ks2-aup.typ")),
+    (
+        "ks3-4-aup.typ",
+        include_str!("../../templates/ks3-4-aup.typ"),
+    ),
+    (
+        "parents-aup.typ",
+        include_str!("../../templates/parents-aup.typ"),
+    ),
+    (
+        "visitors-aup.typ",
+        include_str!("../../templates/visitors-aup.typ"),
+    ),
 ];
 
 /// The template of the staff, governors and volunteers AUP.
@@ -380,6 +402,8 @@ impl Compiled {
             blocks: Vec<String>,
             clauses: Vec<String>,
             bullets: Vec<String>,
+            #[serde(default)]
+            anchors: Vec<String>,
         }
         let (value, _) = self
             .metadata("aup-catalogue")
@@ -395,21 +419,28 @@ impl Compiled {
             blocks: raw.blocks,
             clauses: raw.clauses,
             bullets: raw.bullets,
+            anchors: raw.anchors,
         })
     }
 }
 
-/// The clause catalogue of the staff template, compiled once per process with a
-/// neutral school (the catalogue does not depend on the school).
+/// The clause catalogue of the staff template (see [`catalogue_of`]).
 pub fn staff_catalogue(templates: &TemplateSource) -> Result<ClauseCatalogue, String> {
-    static EMBEDDED: OnceLock<Result<ClauseCatalogue, String>> = OnceLock::new();
+    catalogue_of(AupKind::Staff, templates)
+}
+
+/// The clause catalogue of `aup`'s template, compiled once per process with a
+/// neutral school (the catalogue does not depend on the school).
+pub fn catalogue_of(aup: AupKind, templates: &TemplateSource) -> Result<ClauseCatalogue, String> {
+    static EMBEDDED: [OnceLock<Result<ClauseCatalogue, String>>; AupKind::ALL.len()] =
+        [const { OnceLock::new() }; AupKind::ALL.len()];
     let build = || -> Result<ClauseCatalogue, String> {
         let input = inputs::neutral_policy_input();
         let files = inputs::template_files(&input, None, "2025-26", "2025-09-01", false)
             .map_err(|e| e.to_string())?;
         let world = AupWorld::new(Job {
             templates,
-            main: STAFF_AUP,
+            main: aup.template(),
             files,
             today: time::macros::date!(2025 - 09 - 01),
         })
@@ -420,7 +451,10 @@ pub fn staff_catalogue(templates: &TemplateSource) -> Result<ClauseCatalogue, St
             .map_err(|e| e.to_string())
     };
     match templates {
-        TemplateSource::Embedded => EMBEDDED.get_or_init(build).clone(),
+        TemplateSource::Embedded => {
+            let slot = AupKind::ALL.iter().position(|k| *k == aup).unwrap_or(0);
+            EMBEDDED[slot].get_or_init(build).clone()
+        }
         TemplateSource::Dir(_) => build(),
     }
 }
