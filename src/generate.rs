@@ -9,9 +9,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::archive::{Archive, IssuedForm, PolicyRecord, Recipient};
-use crate::config::aups::AupKind;
-use crate::config::pupils::{self, Pupil};
-use crate::config::roster::{self, Person};
+use crate::config::aups::{self, AupKind};
+use crate::config::roster;
 use crate::config::year::long_date;
 use crate::config::{AcademicYear, ConfigError, LoadedSchool, ResolvedSchool, SchoolSlug};
 use crate::form::id::hex;
@@ -455,78 +454,33 @@ fn move_superseded(
     Ok(moved)
 }
 
-/// Who gets a form of `aup`: the staff roster; the pupils of the AUP's year
-/// groups, class by class; a form per pupil for their parents; blank forms for
-/// visitors. Then `blank` unnamed forms.
+/// Who gets a form of `aup` (see [`aups::people_of`]): then the visitors'
+/// blank forms, and `blank` unnamed forms.
 fn recipients_of(
     school: &LoadedSchool,
     aup: AupKind,
     blank: u32,
 ) -> Result<Vec<Recipient>, GenerateError> {
-    let options = &school.config.aup_options;
-    let slug = school.slug.as_str();
-    let mut named: Vec<Recipient> = Vec::new();
-    let mut blanks = blank;
-    match aup {
-        AupKind::Staff => {
-            let people = match roster::roster_path(school.dir(), slug) {
-                path if path.is_file() => roster::read(&path)?,
-                _ => Vec::new(),
-            };
-            named.extend(people.iter().map(staff_recipient));
-        }
-        AupKind::Visitors => blanks += options.visitor_forms(),
-        AupKind::EyfsKs1 | AupKind::Ks2 | AupKind::Ks34 | AupKind::Parents => {
-            let mut pupils = match pupils::pupils_path(school.dir(), slug) {
-                path if path.is_file() => pupils::read(&path)?,
-                _ => Vec::new(),
-            };
-            if aup != AupKind::Parents {
-                let years = options.year_groups(aup);
-                pupils.retain(|p| years.contains(&p.year));
-            }
-            pupils::sort_by_class(&mut pupils);
-            named.extend(pupils.iter().map(|p| pupil_recipient(p, aup)));
-        }
-    }
-    named.extend((1..=blanks).map(|n| Recipient {
-        key: format!("blank:{n}"),
-        name: None,
-        role: None,
-        staff_id: None,
-        email: None,
-    }));
-    Ok(named)
-}
-
-fn staff_recipient(p: &Person) -> Recipient {
-    Recipient {
+    let people = aups::people_of(school, aup)?;
+    let blanks = match aup {
+        AupKind::Visitors => blank + school.config.aup_options.visitor_forms(),
+        _ => blank,
+    };
+    let named = people.iter().map(|p| Recipient {
         key: p.key(),
         name: Some(p.name.clone()),
         role: Some(p.role.clone()),
         staff_id: p.staff_id.clone(),
         email: p.email.clone(),
-    }
-}
-
-/// A pupil's form (or their parents' form, which carries the first contact's
-/// address): printed with the pupil's name and class.
-fn pupil_recipient(pupil: &Pupil, aup: AupKind) -> Recipient {
-    let key = pupil.key();
-    let (key, email) = match aup {
-        AupKind::Parents => (
-            format!("parents-of:{key}"),
-            pupil.contacts.iter().find_map(|c| c.email.clone()),
-        ),
-        _ => (key, None),
-    };
-    Recipient {
-        key,
-        name: Some(pupil.name.clone()),
-        role: Some(pupil.class.clone()),
-        staff_id: pupil.pupil_id.clone(),
-        email,
-    }
+    });
+    let blanks = (1..=blanks).map(|n| Recipient {
+        key: format!("blank:{n}"),
+        name: None,
+        role: None,
+        staff_id: None,
+        email: None,
+    });
+    Ok(named.chain(blanks).collect())
 }
 
 /// The school's form-id prefix: as configured, else the slug's first letters.

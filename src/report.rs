@@ -77,6 +77,14 @@ pub struct StatusRow {
     /// the server's words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_problem: Option<String>,
+    /// The AUP: `staff`, `ks2`, `parents`...
+    pub aup: String,
+    /// For the pupils' and parents' AUPs: the pupil's class (their row's
+    /// `role`) and year group, by which the report is grouped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year_group: Option<String>,
 }
 
 /// The status of everyone on `roster`, and of anyone else who returned a form,
@@ -157,6 +165,9 @@ fn row(
         missing: Vec::new(),
         on_roster,
         mail_problem: None,
+        aup: "staff".to_owned(),
+        class: None,
+        year_group: None,
     };
     if let Some((form, signed)) = forms
         .iter()
@@ -219,8 +230,7 @@ pub fn table(rows: &[StatusRow], colour: bool) -> String {
             false => format!("{state:<11}"),
         }
     };
-    for (school, rows) in by_school(rows) {
-        let year = rows.first().map(|r| r.year.as_str()).unwrap_or_default();
+    for (heading, rows) in by_section(rows) {
         let name_width = rows
             .iter()
             .map(|r| r.name.chars().count())
@@ -233,7 +243,7 @@ pub fn table(rows: &[StatusRow], colour: bool) -> String {
             .max()
             .unwrap_or(4)
             .max(4);
-        let _ = writeln!(out, "{school} {year}");
+        let _ = writeln!(out, "{heading}");
         for r in &rows {
             let detail = match r.state {
                 State::Signed => {
@@ -272,6 +282,23 @@ pub fn table(rows: &[StatusRow], colour: bool) -> String {
             .collect();
         let _ = writeln!(out, "  {} people: {}\n", rows.len(), totals.join(", "));
     }
+    let years = by_year_group(rows);
+    if !years.is_empty() {
+        let _ = writeln!(out, "By year group");
+        for (year_group, rows) in years {
+            let totals: Vec<String> = totals(&rows)
+                .iter()
+                .map(|(s, n)| format!("{n} {s}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {year_group}: {} people: {}",
+                rows.len(),
+                totals.join(", ")
+            );
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -306,6 +333,9 @@ pub fn csv(rows: &[StatusRow]) -> String {
         "method",
         "missing",
         "on_roster",
+        "aup",
+        "class",
+        "year_group",
     ]);
     for r in rows {
         let received = r.received_on.as_deref().map(crate::clock::uk_date);
@@ -321,6 +351,9 @@ pub fn csv(rows: &[StatusRow]) -> String {
             r.method.as_deref().unwrap_or(""),
             &r.missing.join("; "),
             if r.on_roster { "yes" } else { "no" },
+            r.aup.as_str(),
+            r.class.as_deref().unwrap_or(""),
+            r.year_group.as_deref().unwrap_or(""),
         ];
         let _ = writer.write_record(cells.map(spreadsheet_cell).iter().map(|c| c.as_bytes()));
     }
@@ -338,8 +371,8 @@ pub fn html(rows: &[StatusRow], generated_on: &str) -> String {
             .replace('"', "&quot;")
     };
     let mut body = String::new();
-    for (school, rows) in by_school(rows) {
-        let year = rows.first().map(|r| r.year.clone()).unwrap_or_default();
+    for (heading, rows) in by_section(rows) {
+        let (school, year) = heading.split_once(' ').unwrap_or((&heading, ""));
         let signed = rows.iter().filter(|r| r.state == State::Signed).count();
         let percent = match rows.len() {
             0 => 0,
@@ -350,8 +383,8 @@ pub fn html(rows: &[StatusRow], generated_on: &str) -> String {
             "<section><h2>{} <small>{}</small></h2>\
              <div class=\"bar\" role=\"progressbar\" aria-valuenow=\"{percent}\" aria-valuemin=\"0\" aria-valuemax=\"100\">\
              <div style=\"width:{percent}%\"></div></div><p>{signed} of {} signed ({percent}%): {}</p>",
-            escape(&school),
-            escape(&year),
+            escape(school),
+            escape(year),
             rows.len(),
             totals(&rows)
                 .iter()
@@ -394,15 +427,42 @@ pub fn html(rows: &[StatusRow], generated_on: &str) -> String {
     )
 }
 
-fn by_school(rows: &[StatusRow]) -> Vec<(String, Vec<StatusRow>)> {
-    let mut schools: Vec<(String, Vec<StatusRow>)> = Vec::new();
+/// The rows in sections, in the order they come: one per school (and AUP,
+/// when it is not the staff one), and for the pupils' and parents' AUPs one
+/// per class, each with its heading: `pakeman 2025-26`, `pakeman 2025-26 ks2,
+/// class 4B`.
+fn by_section(rows: &[StatusRow]) -> Vec<(String, Vec<StatusRow>)> {
+    let mut sections: Vec<(String, Vec<StatusRow>)> = Vec::new();
     for r in rows {
-        match schools.iter_mut().find(|(s, _)| *s == r.school) {
+        let mut heading = format!("{} {}", r.school, r.year);
+        if r.aup != "staff" {
+            heading.push_str(&format!(" {}", r.aup));
+        }
+        if let Some(class) = &r.class {
+            heading.push_str(&format!(", class {class}"));
+        }
+        match sections.iter_mut().find(|(h, _)| *h == heading) {
             Some((_, list)) => list.push(r.clone()),
-            None => schools.push((r.school.clone(), vec![r.clone()])),
+            None => sections.push((heading, vec![r.clone()])),
         }
     }
-    schools
+    sections
+}
+
+/// The rows of each year group, in the order the year groups come; none for
+/// the staff AUP.
+fn by_year_group(rows: &[StatusRow]) -> Vec<(String, Vec<StatusRow>)> {
+    let mut years: Vec<(String, Vec<StatusRow>)> = Vec::new();
+    for r in rows {
+        let Some(year_group) = &r.year_group else {
+            continue;
+        };
+        match years.iter_mut().find(|(y, _)| y == year_group) {
+            Some((_, list)) => list.push(r.clone()),
+            None => years.push((year_group.clone(), vec![r.clone()])),
+        }
+    }
+    years
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Archive, ArchiveError};
 use crate::config::AcademicYear;
+use crate::config::aups::AupKind;
 use crate::form::drawing::DrawingPrint;
 use crate::form::{FieldSpec, FormId};
 
@@ -342,35 +343,87 @@ impl Archive {
         Ok(forms)
     }
 
-    /// The policy version a school issued last, in any year, with that year:
+    /// The version of `aup` a school issued last, in any year, with that year:
     /// what `aup check` compares an edited school file with.
-    pub fn latest_policy(&self, school: &str) -> Result<Option<(String, String)>, ArchiveError> {
+    pub fn latest_policy(
+        &self,
+        school: &str,
+        aup: AupKind,
+    ) -> Result<Option<(String, String)>, ArchiveError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT year, fingerprint FROM policy_years WHERE school = ?1
-                 ORDER BY issued_seq DESC LIMIT 1",
-                params![school],
+                "SELECT py.year, py.fingerprint FROM policy_years py
+                 JOIN policies p ON p.fingerprint = py.fingerprint
+                 WHERE py.school = ?1 AND p.template = ?2
+                 ORDER BY py.issued_seq DESC LIMIT 1",
+                params![school, aup.template()],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?)
     }
 
-    /// The policy version most recently issued for a school and year: forms of any
-    /// other version are outdated.
+    /// The staff AUP's policy version most recently issued for a school and
+    /// year: forms of any other version of it are outdated.
     pub fn current_fingerprint(
         &self,
         school: &str,
         year: &str,
     ) -> Result<Option<String>, ArchiveError> {
+        self.current_fingerprint_of(school, year, AupKind::Staff)
+    }
+
+    /// `aup`'s policy version most recently issued for a school and year.
+    pub fn current_fingerprint_of(
+        &self,
+        school: &str,
+        year: &str,
+        aup: AupKind,
+    ) -> Result<Option<String>, ArchiveError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT fingerprint FROM policy_years WHERE school = ?1 AND year = ?2
-                 ORDER BY issued_seq DESC LIMIT 1",
-                params![school, year],
+                "SELECT py.fingerprint FROM policy_years py
+                 JOIN policies p ON p.fingerprint = py.fingerprint
+                 WHERE py.school = ?1 AND py.year = ?2 AND p.template = ?3
+                 ORDER BY py.issued_seq DESC LIMIT 1",
+                params![school, year, aup.template()],
                 |row| row.get(0),
             )
             .optional()?)
+    }
+
+    /// The current version of the AUP a form was issued for: the version
+    /// issued last for its school and year among those of the same template.
+    pub fn current_fingerprint_for(
+        &self,
+        form: &RegisteredForm,
+    ) -> Result<Option<String>, ArchiveError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT py.fingerprint FROM policy_years py
+                 JOIN policies p ON p.fingerprint = py.fingerprint
+                 WHERE py.school = ?1 AND py.year = ?2
+                   AND p.template = (SELECT template FROM policies WHERE fingerprint = ?3)
+                 ORDER BY py.issued_seq DESC LIMIT 1",
+                params![form.school, form.year, form.fingerprint],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The AUP a policy version is of (`None` for a version the register does
+    /// not know).
+    pub fn aup_of(&self, fingerprint: &str) -> Result<Option<AupKind>, ArchiveError> {
+        let template: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT template FROM policies WHERE fingerprint = ?1",
+                params![fingerprint],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(template.and_then(|t| AupKind::of_template(&t)))
     }
 }

@@ -5,6 +5,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Archive, ArchiveError};
+use crate::config::aups::AupKind;
 use crate::verdict::Verdict;
 
 /// What one ingest run writes to the index, in one transaction.
@@ -174,16 +175,18 @@ impl Archive {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Every form issued for a school and year with its returns, for the status
-    /// report: (form, returns oldest first).
+    /// Every form of one AUP issued for a school and year with its returns, for
+    /// the status report: (form, returns oldest first).
     pub fn forms_with_returns(
         &self,
         school: &str,
         year: &str,
+        aup: AupKind,
     ) -> Result<Vec<IssuedWithReturns>, ArchiveError> {
         let mut forms = self.conn.prepare_cached(
-            "SELECT form_id, person_key, name, role, fingerprint FROM forms
-             WHERE school = ?1 AND year = ?2 ORDER BY serial",
+            "SELECT f.form_id, f.person_key, f.name, f.role, f.fingerprint FROM forms f
+             JOIN policies p ON p.fingerprint = f.fingerprint
+             WHERE f.school = ?1 AND f.year = ?2 AND p.template = ?3 ORDER BY f.serial",
         )?;
         // Every return of the school year in one indexed query, not one per form.
         let mut returns = self.conn.prepare_cached(
@@ -214,7 +217,7 @@ impl Archive {
             by_form.entry(form_id).or_default().push(summary);
         }
         let mut out: Vec<IssuedWithReturns> = forms
-            .query_map(params![school, year], |row| {
+            .query_map(params![school, year, aup.template()], |row| {
                 Ok(IssuedWithReturns {
                     form_id: row.get(0)?,
                     person_key: row.get(1)?,

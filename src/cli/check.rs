@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{Outcome, SchoolsDir, json_line, select_schools, style};
 use crate::archive::{Archive, DATABASE};
+use crate::config::aups::AupKind;
 use crate::config::{ConfigError, IssueDate, LoadedSchool, ResolvedSchool};
 use crate::generate::{self, GeneratePlan};
 use crate::render::{self, TemplateSource};
@@ -19,8 +20,10 @@ pub struct CheckArgs {
     /// Schools to check, by slug (file name without .yaml); all when omitted.
     #[arg(value_name = "SLUG")]
     pub slugs: Vec<String>,
-    /// List the template's clause ids (for `clauses.remove`, `replace` and `add`)
-    /// and the placeholders clause text may use, then exit.
+    /// List each AUP's clause ids (for `clauses.remove`, `replace` and `add`;
+    /// the staff AUP's first, then each other AUP's, edited under
+    /// `aup_options.<aup>.clauses`) and the placeholders clause text may use,
+    /// then exit.
     #[arg(long)]
     pub clauses: bool,
     /// The archive folder `aup generate` records forms in: each valid school is
@@ -41,11 +44,17 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> Result<Outcome, String> {
     let templates = TemplateSource::Embedded;
-    let catalogue = render::staff_catalogue(&templates)?;
     if args.clauses {
-        outln!("paragraphs: {}", catalogue.blocks.join(" "));
-        outln!("clauses:    {}", catalogue.clauses.join(" "));
-        outln!("bullets:    {}", catalogue.bullets.join(" "));
+        for aup in AupKind::ALL {
+            let catalogue = render::catalogue_of(aup, &templates)?;
+            if aup != AupKind::Staff {
+                outln!();
+                outln!("{aup} ({}; edits under aup_options.{aup}):", aup.title());
+            }
+            outln!("paragraphs: {}", catalogue.blocks.join(" "));
+            outln!("clauses:    {}", catalogue.clauses.join(" "));
+            outln!("bullets:    {}", catalogue.bullets.join(" "));
+        }
         outln!("placeholders:");
         for (name, meaning) in crate::config::PLACEHOLDERS {
             outln!("  {{{name}}}  {meaning}");
@@ -59,15 +68,9 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
     // A roster or class list a school file is fine without.
     let mut lists_failed = false;
     for file in &files {
-        let (errors, change) = match crate::config::load_all(file) {
-            Ok(school) => match school.resolve(&catalogue) {
-                Ok(resolved) => match version_change(archive.as_ref(), &school, &resolved, &args) {
-                    Ok(change) => (Vec::new(), change),
-                    Err(error) => (vec![error], None),
-                },
-                Err(errors) => (errors, None),
-            },
-            Err(errors) => (errors, None),
+        let (errors, changes) = match crate::config::load_all(file) {
+            Ok(school) => check_aups(archive.as_ref(), &school, &args, &templates),
+            Err(errors) => (errors, Vec::new()),
         };
         let lists = check_lists(file);
         if args.json {
@@ -75,8 +78,13 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
                 "file": file,
                 "valid": errors.is_empty(),
                 "errors": errors.iter().map(error_json).collect::<Vec<_>>(),
-                "policy_version": change.as_ref().map(|c| &c.now),
-                "changes_printed_policy": change.as_ref().map(VersionChange::changes),
+                "policy_version": changes.iter().find(|c| c.aup == AupKind::Staff).map(|c| &c.now),
+                "changes_printed_policy": changes.iter().find(|c| c.aup == AupKind::Staff).and_then(VersionChange::compared),
+                "aups": changes.iter().map(|c| json!({
+                    "aup": c.aup.name(),
+                    "policy_version": c.now,
+                    "changes_printed_policy": c.compared(),
+                })).collect::<Vec<_>>(),
                 "lists": lists.iter().map(|l| json!({
                     "file": l.file,
                     "valid": l.read.is_ok(),
@@ -94,21 +102,31 @@ pub fn run(args: CheckArgs) -> Result<Outcome, String> {
         lists_failed |= lists.iter().any(|l| l.read.is_err());
         if errors.is_empty() {
             eprintln!("{} {}", style.ok("ok"), file.display());
-            match change {
-                Some(change) if change.changes() => eprintln!(
-                    "{} {}: this changes the printed policy: staff will be asked to sign again (version {} issued for {} becomes {})",
-                    style.warn("warning:"),
-                    file.display(),
-                    short(&change.issued),
-                    change.year,
-                    short(&change.now),
-                ),
-                Some(change) => eprintln!(
-                    "  the printed policy is unchanged since version {} issued for {}: nobody is asked to sign again",
-                    short(&change.issued),
-                    change.year,
-                ),
-                None => {}
+            for change in changes.iter().filter(|c| c.issued.is_some()) {
+                let issued = change.issued.as_deref().unwrap_or_default();
+                let which = match change.aup {
+                    AupKind::Staff => String::new(),
+                    aup => format!(" of the {aup} AUP"),
+                };
+                match change.changes() {
+                    true => eprintln!(
+                        "{} {}: this changes the printed policy{which}: {} will be asked to sign again (version {} issued for {} becomes {})",
+                        style.warn("warning:"),
+                        file.display(),
+                        match change.aup {
+                            AupKind::Staff => "staff",
+                            aup => aup.title(),
+                        },
+                        short(issued),
+                        change.year,
+                        short(&change.now),
+                    ),
+                    false => eprintln!(
+                        "  the printed policy{which} is unchanged since version {} issued for {}: nobody is asked to sign again",
+                        short(issued),
+                        change.year,
+                    ),
+                }
             }
             continue;
         }
@@ -179,16 +197,84 @@ fn check_lists(school_file: &std::path::Path) -> Vec<ListCheck> {
     checks
 }
 
-/// The policy a school issued last, and the one its file now prints.
+/// An AUP's version as a school issued it last, and the one its file now prints.
 struct VersionChange {
+    aup: AupKind,
     year: String,
-    issued: String,
+    /// `None` when the school has not issued this AUP yet.
+    issued: Option<String>,
     now: String,
 }
 
 impl VersionChange {
     fn changes(&self) -> bool {
-        self.issued != self.now
+        self.issued
+            .as_deref()
+            .is_some_and(|issued| issued != self.now)
+    }
+
+    /// Whether the printed policy changes; `None` with nothing issued to
+    /// compare with.
+    fn compared(&self) -> Option<bool> {
+        self.issued.as_ref().map(|_| self.changes())
+    }
+}
+
+/// Resolves the school for each AUP it uses and, when it issued that AUP
+/// before, compares the version its file prints now with it. The staff
+/// resolution reports the school's settings; the others add only what is
+/// their own (their clause edits and text blocks), so a mistake is told once.
+fn check_aups(
+    archive: Option<&Archive>,
+    school: &LoadedSchool,
+    args: &CheckArgs,
+    templates: &TemplateSource,
+) -> (Vec<ConfigError>, Vec<VersionChange>) {
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    let staff = render::catalogue_of(AupKind::Staff, templates)
+        .map_err(|e| vec![whole_file_error(school, e)])
+        .and_then(|catalogue| school.resolve(&catalogue));
+    let staff = match staff {
+        Ok(resolved) => Some(resolved),
+        Err(found) => {
+            errors.extend(found);
+            None
+        }
+    };
+    for &aup in &school.config.aups {
+        let resolved = match (aup, &staff) {
+            (AupKind::Staff, None) => continue,
+            (AupKind::Staff, Some(staff)) => Ok(staff.clone()),
+            _ => render::catalogue_of(aup, templates)
+                .map_err(|e| vec![whole_file_error(school, e)])
+                .and_then(|catalogue| school.resolve_aup(aup, &catalogue))
+                .map_err(|found| {
+                    let own = format!("aup_options.{aup}.");
+                    found
+                        .into_iter()
+                        .filter(|e| e.key.starts_with(&own) || e.key.is_empty())
+                        .collect()
+                }),
+        };
+        match resolved.and_then(|resolved| {
+            version_change(archive, school, aup, &resolved, args).map_err(|e| vec![e])
+        }) {
+            Ok(change) => changes.push(change),
+            Err(found) => errors.extend(found),
+        }
+    }
+    (errors, changes)
+}
+
+fn whole_file_error(school: &LoadedSchool, message: String) -> ConfigError {
+    ConfigError {
+        file: school.file.clone(),
+        position: None,
+        key: String::new(),
+        message,
+        hint: None,
+        source_line: None,
     }
 }
 
@@ -208,30 +294,21 @@ fn open_archive(root: &std::path::Path) -> Result<Option<Archive>, String> {
     }
 }
 
-/// Lays the school's policy and form out, as `aup generate` would today, and
+/// Lays an AUP's policy and form out, as `aup generate` would today, and
 /// compares their version with the one the school issued last.
 fn version_change(
     archive: Option<&Archive>,
     school: &LoadedSchool,
+    aup: AupKind,
     resolved: &ResolvedSchool,
     args: &CheckArgs,
-) -> Result<Option<VersionChange>, ConfigError> {
-    let as_error = |message: String| ConfigError {
-        file: school.file.clone(),
-        position: None,
-        key: String::new(),
-        message,
-        hint: None,
-        source_line: None,
-    };
-    let Some(archive) = archive else {
-        return Ok(None);
-    };
-    let Some((year, issued)) = archive
-        .latest_policy(school.slug.as_str())
-        .map_err(|e| as_error(e.to_string()))?
-    else {
-        return Ok(None);
+) -> Result<VersionChange, ConfigError> {
+    let as_error = |message: String| whole_file_error(school, message);
+    let issued = match archive {
+        Some(archive) => archive
+            .latest_policy(school.slug.as_str(), aup)
+            .map_err(|e| as_error(e.to_string()))?,
+        None => None,
     };
     let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
     let plan = GeneratePlan {
@@ -244,15 +321,22 @@ fn version_change(
         archive: args.archive.clone(),
         blank: 0,
     };
+    // Every AUP is laid out, issued or not: a school's edit that breaks the
+    // layout (a block the page cannot hold) is found here, not at generate.
     let (policy, form) = generate::compile_policy_and_form(resolved, &school.slug, &plan)
         .map_err(|e| as_error(e.to_string()))?;
     let now =
         generate::fingerprint(&policy, &form, &school.slug).map_err(|e| as_error(e.to_string()))?;
-    Ok(Some(VersionChange {
+    let (year, issued) = match issued {
+        Some((year, fingerprint)) => (year, Some(fingerprint)),
+        None => (String::new(), None),
+    };
+    Ok(VersionChange {
+        aup,
         year,
         issued,
         now: now.as_str().to_owned(),
-    }))
+    })
 }
 
 fn error_json(error: &ConfigError) -> serde_json::Value {

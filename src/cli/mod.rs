@@ -93,8 +93,11 @@ pub enum Command {
     /// one object per school file on stdout: file, valid (true or false), errors
     /// (each with file, line, column, key, message and hint; line and column are null
     /// only for a problem with the whole file), policy_version (the fingerprint the
-    /// file prints now) and changes_printed_policy (true or false; both null when
-    /// there is nothing issued to compare with).
+    /// staff AUP prints now; null when the file is not valid),
+    /// changes_printed_policy (true or false; null when there is nothing issued
+    /// to compare with), and aups (the same two for each AUP in `aups`, with its
+    /// name). Every AUP the school uses is laid out, so a clause edit or text
+    /// block of any of them that cannot print is found here.
     ///
     /// Exit status: 0 when every school file is valid; 1 when any is not; 2 for a
     /// usage error.

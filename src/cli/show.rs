@@ -32,7 +32,7 @@ pub fn run(args: ShowArgs) -> Result<Outcome, String> {
         ));
     };
     let current = archive
-        .current_fingerprint(&form.school, &form.year)
+        .current_fingerprint_for(&form)
         .map_err(|e| e.to_string())?;
     let history = archive.history(id.as_str()).map_err(|e| e.to_string())?;
     if args.json {

@@ -8,7 +8,8 @@ use anstream::eprintln;
 
 use super::{Outcome, SchoolsDir, json_line, output, select_schools};
 use crate::archive::Archive;
-use crate::config::roster;
+use crate::config::aups::{self, AupKind};
+use crate::config::pupils;
 use crate::config::{self, AcademicYear};
 use crate::report;
 
@@ -42,6 +43,15 @@ pub struct StatusArgs {
     pub archive: PathBuf,
     #[command(flatten)]
     pub dir: SchoolsDir,
+    /// Which AUP: staff (the default), eyfs-ks1, ks2, ks3-4, parents or
+    /// visitors. The pupils' and parents' AUPs are reported class by class,
+    /// with totals per year group.
+    #[arg(long, value_name = "AUP", default_value = "staff", value_parser = aup_arg)]
+    pub aup: AupKind,
+    /// Only this class (as the class list writes it), for the pupils' and
+    /// parents' AUPs.
+    #[arg(long, value_name = "CLASS")]
+    pub class: Option<String>,
     /// One JSON object per line on stdout for each person (see above), in place of
     /// `--format`.
     #[arg(long, conflicts_with_all = ["format", "out"])]
@@ -60,27 +70,53 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
     let mut rows = Vec::new();
     for file in &files {
         let school = config::load(file).map_err(|e| e.to_string())?;
-        let roster_file = roster::roster_path(school.dir(), school.slug.as_str());
-        let people = match roster_file.is_file() {
-            true => roster::read(&roster_file).map_err(|e| e.to_string())?,
-            false => Vec::new(),
-        };
         let slug = school.slug.as_str();
+        if !school.config.aups.contains(&args.aup) {
+            if args.schools_only.is_empty() {
+                continue;
+            }
+            return Err(format!(
+                "{slug} does not use the {} AUP: its `aups` are {}",
+                args.aup,
+                school
+                    .config
+                    .aups
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let people = aups::people_of(&school, args.aup).map_err(|e| e.to_string())?;
         let forms = archive
-            .forms_with_returns(slug, &year)
+            .forms_with_returns(slug, &year, args.aup)
             .map_err(|e| e.to_string())?;
         let current = archive
-            .current_fingerprint(slug, &year)
+            .current_fingerprint_of(slug, &year, args.aup)
             .map_err(|e| e.to_string())?;
         let problems = archive
             .mail_problems(slug, &year)
             .map_err(|e| e.to_string())?;
+        let year_of_class = match args.aup.uses_class_lists() {
+            true => year_groups_of_classes(&school)?,
+            false => Default::default(),
+        };
         rows.extend(
             report::rows(slug, &year, &people, &forms, current.as_deref())
                 .into_iter()
                 .map(|mut row| {
                     row.mail_problem = row.form_id.as_ref().and_then(|f| problems.get(f).cloned());
+                    row.aup = args.aup.name().to_owned();
+                    if args.aup.uses_class_lists() {
+                        row.year_group = year_of_class.get(&row.role).cloned();
+                        row.class = Some(row.role.clone());
+                    }
                     row
+                })
+                .filter(|row| {
+                    args.class
+                        .as_ref()
+                        .is_none_or(|class| row.role.trim().eq_ignore_ascii_case(class.trim()))
                 }),
         );
     }
@@ -105,4 +141,29 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
         None => out!("{text}"),
     }
     Ok(Outcome::Success)
+}
+
+fn aup_arg(text: &str) -> Result<AupKind, String> {
+    AupKind::parse(text).ok_or_else(|| {
+        format!(
+            "`{text}` is not an AUP: use one of {}",
+            AupKind::ALL.map(|a| a.name()).join(", ")
+        )
+    })
+}
+
+/// Each class's year group, as the class list gives it (a mixed-age class
+/// takes the year group of its first pupil).
+fn year_groups_of_classes(
+    school: &config::LoadedSchool,
+) -> Result<std::collections::HashMap<String, String>, String> {
+    let path = pupils::pupils_path(school.dir(), school.slug.as_str());
+    let mut map = std::collections::HashMap::new();
+    if path.is_file() {
+        for pupil in pupils::read(&path).map_err(|e| e.to_string())? {
+            map.entry(pupil.class)
+                .or_insert_with(|| pupil.year.to_string());
+        }
+    }
+    Ok(map)
 }

@@ -398,6 +398,50 @@ impl AupOptions {
     }
 }
 
+/// The people `aup`'s personal forms are for, in print order: the staff
+/// roster; the pupils of a pupils' AUP's year groups, class by class; every
+/// pupil for the parents' AUP (the form goes to their parents, at the first
+/// contact's address); nobody for visitors (their forms are blank). A pupil
+/// is known by their UPN or admission number, else by name, as staff are.
+pub fn people_of(
+    school: &super::LoadedSchool,
+    aup: AupKind,
+) -> Result<Vec<super::roster::Person>, super::roster::RosterError> {
+    use super::{pupils, roster};
+    let slug = school.slug.as_str();
+    match aup {
+        AupKind::Staff => match roster::roster_path(school.dir(), slug) {
+            path if path.is_file() => roster::read(&path),
+            _ => Ok(Vec::new()),
+        },
+        AupKind::Visitors => Ok(Vec::new()),
+        AupKind::EyfsKs1 | AupKind::Ks2 | AupKind::Ks34 | AupKind::Parents => {
+            let mut list = match pupils::pupils_path(school.dir(), slug) {
+                path if path.is_file() => pupils::read(&path)?,
+                _ => Vec::new(),
+            };
+            if aup != AupKind::Parents {
+                let years = school.config.aup_options.year_groups(aup);
+                list.retain(|p| years.contains(&p.year));
+            }
+            pupils::sort_by_class(&mut list);
+            Ok(list
+                .into_iter()
+                .map(|pupil| super::roster::Person {
+                    email: match aup {
+                        AupKind::Parents => pupil.contacts.iter().find_map(|c| c.email.clone()),
+                        _ => None,
+                    },
+                    name: pupil.name,
+                    role: pupil.class,
+                    staff_id: pupil.pupil_id,
+                    line: pupil.line,
+                })
+                .collect())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,21 +35,6 @@ pub struct Pupil {
     pub line: u64,
 }
 
-impl Pupil {
-    /// Who the pupil is to the register across years and reprints: the UPN or
-    /// admission number, else their name and class.
-    pub fn key(&self) -> String {
-        match &self.pupil_id {
-            Some(id) => format!("pupil:{}", id.trim().to_lowercase()),
-            None => format!(
-                "pupil:{}|{}",
-                super::roster::normalise_name(&self.name),
-                self.class.trim().to_lowercase()
-            ),
-        }
-    }
-}
-
 /// Puts pupils in the order their forms are printed: by year group, then
 /// class, then name, so each class's pile is together for its teacher.
 pub fn sort_by_class(pupils: &mut [Pupil]) {

@@ -312,9 +312,20 @@ impl LoadedSchool {
             }
             for year in c.aup_options.year_groups(aup) {
                 if let Some(other) = year_owner.insert(year, aup) {
+                    // Blame the list the school wrote, not a default.
+                    let sets = |aup: AupKind| {
+                        c.aup_options
+                            .pupils(aup)
+                            .is_some_and(|o| o.year_groups.is_some())
+                    };
+                    let at = if sets(aup) || !sets(other) {
+                        aup
+                    } else {
+                        other
+                    };
                     errors.push(
                         self.error_at(
-                            &format!("aup_options.{aup}.year_groups"),
+                            &format!("aup_options.{at}.year_groups"),
                             format!("{year} is given both the `{other}` and the `{aup}` AUP"),
                         )
                         .with_hint("each year group signs one pupils' AUP: set `year_groups` so they do not overlap"),

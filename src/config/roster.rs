@@ -28,7 +28,7 @@ impl Person {
     }
 }
 
-pub(crate) fn normalise_name(name: &str) -> String {
+fn normalise_name(name: &str) -> String {
     name.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")

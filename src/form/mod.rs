@@ -73,7 +73,18 @@ impl FieldSpec {
             "parent_signature" => "Parent's or carer's signature",
             "parent_name" => "Parent's or carer's name",
             "parent_date" => "The date the parent or carer signed",
-            other => other,
+            other => {
+                // consent_<id>_yes / _no: the parents' Yes/No answers.
+                if let Some(rest) = other.strip_prefix("consent_") {
+                    if let Some(id) = rest.strip_suffix("_yes") {
+                        return format!("Yes to the consent {id}");
+                    }
+                    if let Some(id) = rest.strip_suffix("_no") {
+                        return format!("No to the consent {id}");
+                    }
+                }
+                other
+            }
         };
         what.to_owned()
     }

@@ -406,8 +406,31 @@ impl FormBase {
             let r = &field.rect;
             let (w, h) = (r.x1 - r.x0, r.y1 - r.y0);
             let value = meta.value_of(&field.name);
-            let appearance = appearance_stream(w, h, value, field.kind == "signature", self.font);
-            let appearance = doc.add_object(appearance);
+            let appearance = match field.kind.as_str() {
+                // A check box: on ("Yes") a tick, off nothing; it starts off.
+                "check" => Object::Dictionary(Dictionary::from_iter([
+                    (
+                        "Yes",
+                        Object::Reference(doc.add_object(tick_appearance(w, h, self.font))),
+                    ),
+                    (
+                        "Off",
+                        Object::Reference(doc.add_object(form_xobject(
+                            w,
+                            h,
+                            self.font,
+                            String::new(),
+                        ))),
+                    ),
+                ])),
+                kind => Object::Reference(doc.add_object(appearance_stream(
+                    w,
+                    h,
+                    value,
+                    kind == "signature",
+                    self.font,
+                ))),
+            };
             let mut dict = Dictionary::from_iter([
                 ("Type", Object::Name(b"Annot".to_vec())),
                 ("Subtype", Object::Name(b"Widget".to_vec())),
@@ -419,14 +442,15 @@ impl FormBase {
                 ("P", Object::Reference(page)),
                 (
                     "AP",
-                    Object::Dictionary(Dictionary::from_iter([(
-                        "N",
-                        Object::Reference(appearance),
-                    )])),
+                    Object::Dictionary(Dictionary::from_iter([("N", appearance)])),
                 ),
             ]);
             if field.kind == "signature" {
                 dict.set("FT", Object::Name(b"Sig".to_vec()));
+            } else if field.kind == "check" {
+                dict.set("FT", Object::Name(b"Btn".to_vec()));
+                dict.set("V", Object::Name(b"Off".to_vec()));
+                dict.set("AS", Object::Name(b"Off".to_vec()));
             } else {
                 dict.set("FT", Object::Name(b"Tx".to_vec()));
                 // Viewers regenerate typed values with Helvetica, which every
@@ -621,6 +645,20 @@ pub(crate) fn appearance_stream(
         }
         content.push_str("EMC\n");
     }
+    form_xobject(width, height, font, content)
+}
+
+/// A ticked check box's appearance: a tick in the box, in black.
+fn tick_appearance(width: f64, height: f64, font: ObjectId) -> Stream {
+    let content = format!(
+        "q 0 G 1.5 w 1 J 1 j {:.2} {:.2} m {:.2} {:.2} l {:.2} {:.2} l S Q\n",
+        width * 0.2,
+        height * 0.5,
+        width * 0.42,
+        height * 0.25,
+        width * 0.8,
+        height * 0.78,
+    );
     form_xobject(width, height, font, content)
 }
 

@@ -203,16 +203,21 @@ pub(super) fn judge(
         }
     }
 
-    // Each school year's current version, read once; then the forms are judged
-    // and filed in parallel (filing writes and syncs a PDF per form), and their
-    // rows and outcomes kept in form order.
-    let mut currents: HashMap<(String, String), Option<String>> = HashMap::new();
+    // The current version of each AUP of each school year, read once (keyed by
+    // the version forms were issued with); then the forms are judged and filed
+    // in parallel (filing writes and syncs a PDF per form), and their rows and
+    // outcomes kept in form order.
+    let mut currents: HashMap<(String, String, String), Option<String>> = HashMap::new();
     forms.retain(|form_id, _| register.contains_key(form_id));
     for form_id in forms.keys() {
         let form = &register[form_id];
-        let key = (form.school.clone(), form.year.clone());
+        let key = (
+            form.school.clone(),
+            form.year.clone(),
+            form.fingerprint.clone(),
+        );
         if let std::collections::hash_map::Entry::Vacant(slot) = currents.entry(key) {
-            slot.insert(index.current_fingerprint(&form.school, &form.year)?);
+            slot.insert(index.current_fingerprint_for(form)?);
         }
     }
     let forms: Vec<_> = forms.into_iter().collect();
@@ -220,7 +225,11 @@ pub(super) fn judge(
         .into_par_iter()
         .map(|(form_id, pages)| {
             let form = &register[&form_id];
-            let current = &currents[&(form.school.clone(), form.year.clone())];
+            let current = &currents[&(
+                form.school.clone(),
+                form.year.clone(),
+                form.fingerprint.clone(),
+            )];
             judge_form(
                 plan,
                 files,
@@ -347,7 +356,7 @@ fn judge_form(
                 .unwrap_or_default();
             (format!("{what} box has ink{said}"), true)
         };
-        let checks = vec![
+        let mut checks = vec![
             (
                 format!(
                     "all {} pages present, identified by their QR codes",
@@ -356,20 +365,22 @@ fn judge_form(
                 true,
             ),
             ("policy version is the current one".to_owned(), true),
-            ink_of("signer_signature", "signature"),
-            match (&form.name, super::paper::name_box(&found)) {
-                (Some(name), Some(shown)) => (
+        ];
+        for (field, what) in super::paper::required_boxes(form) {
+            checks.push(match (field, &form.name, super::paper::name_box(&found)) {
+                ("signer_name", Some(name), Some(shown)) => (
                     format!(
                         "the name box shows the name issued, {name} ({})",
                         shown.said()
                     ),
                     true,
                 ),
-                (Some(name), None) => (format!("issued to {name}; name box not compared"), true),
-                (None, _) => ink_of("signer_name", "name"),
-            },
-            ink_of("signer_date", "date"),
-        ];
+                ("signer_name", Some(name), None) => {
+                    (format!("issued to {name}; name box not compared"), true)
+                }
+                _ => ink_of(field, what),
+            });
+        }
         let originals = file_names
             .iter()
             .map(|name| match files.iter().find(|f| &f.name == name) {

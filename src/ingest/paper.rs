@@ -23,6 +23,30 @@ pub(crate) struct PaperVerdict {
     pub reason: Option<String>,
 }
 
+/// The boxes a return must have ink in, each with its word when it has none:
+/// the signer's (staff and visitors), the pupil's, and the parent's or
+/// carer's. A form asks only for those it has: an EYFS form has no pupil's
+/// signature, a KS3/4 form whose pupil alone signs has no parent's.
+const REQUIRED_BOXES: [(&str, &str); 8] = [
+    ("signer_signature", "signature"),
+    ("signer_name", "name"),
+    ("signer_date", "date"),
+    ("pupil_signature", "pupil's signature"),
+    ("pupil_date", "pupil's date"),
+    ("parent_signature", "parent's signature"),
+    ("parent_name", "parent's name"),
+    ("parent_date", "parent's date"),
+];
+
+/// The required boxes `form` has, in the order they are reported.
+pub(crate) fn required_boxes(
+    form: &RegisteredForm,
+) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    REQUIRED_BOXES
+        .into_iter()
+        .filter(|(field, _)| form.boxes.iter().any(|b| b.name == *field))
+}
+
 /// The verdict on a form from the pages of it that were found: every page
 /// present, the policy version current, ink in the boxes, and on a form issued
 /// to a person, the name box showing that name.
@@ -36,10 +60,10 @@ pub(crate) fn verdict(
         .map(|p| format!("page {p}"))
         .collect();
     // A missing page's boxes are covered by "page N"; only judge boxes we saw.
-    for field in ["signer_signature", "signer_name", "signer_date"] {
+    for (field, what) in required_boxes(form) {
         let is_printed = field == "signer_name" && form.name.is_some();
         if on_present_page(form, pages, field) && !is_printed && !written(pages, field) {
-            missing.push(field.trim_start_matches("signer_").to_owned());
+            missing.push(what.to_owned());
         }
     }
     let name_not_as_issued = name_box(pages).is_some_and(|b| !b.shows_issued_name());
@@ -204,9 +228,41 @@ pub(crate) fn inspection(
                 ),
             },
         },
-        box_check("signer_signature", "signature"),
     ];
-    checks.push(match (&form.name, name_box(pages)) {
+    for (field, what) in required_boxes(form) {
+        checks.push(match field {
+            "signer_name" => name_check(form, pages, &box_check),
+            _ => box_check(field, what),
+        });
+    }
+    Inspection {
+        form_id: form.form_id.clone(),
+        school: form.school.clone(),
+        year: form.year.clone(),
+        person: form.name.clone(),
+        name: None,
+        role: None,
+        date: None,
+        signatures: Vec::new(),
+        signature_ink: required_boxes(form)
+            .filter(|(field, _)| field.ends_with("_signature"))
+            .all(|(field, _)| written(pages, field)),
+        checks,
+        verdict,
+        missing,
+        reason,
+        method: "paper".into(),
+    }
+}
+
+/// The name check of a form with a signer's name box: the name issued shown
+/// in it, or ink in it on a blank form.
+fn name_check(
+    form: &RegisteredForm,
+    pages: &BTreeMap<u32, &IdentifiedPage>,
+    box_check: &dyn Fn(&str, &str) -> Check,
+) -> Check {
+    match (&form.name, name_box(pages)) {
         (Some(name), Some(shown)) => Check {
             check: "name".into(),
             passed: shown.shows_issued_name(),
@@ -229,22 +285,5 @@ pub(crate) fn inspection(
             detail: "its page is missing".into(),
         },
         (None, _) => box_check("signer_name", "name"),
-    });
-    checks.push(box_check("signer_date", "date"));
-    Inspection {
-        form_id: form.form_id.clone(),
-        school: form.school.clone(),
-        year: form.year.clone(),
-        person: form.name.clone(),
-        name: None,
-        role: None,
-        date: None,
-        signatures: Vec::new(),
-        signature_ink: written(pages, "signer_signature"),
-        checks,
-        verdict,
-        missing,
-        reason,
-        method: "paper".into(),
     }
 }

@@ -122,7 +122,7 @@ impl Register {
         let (current, archive) = {
             let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
             let current = index
-                .current_fingerprint(&form.school, &form.year)
+                .current_fingerprint_for(form)
                 .map_err(|e| e.to_string())?;
             (current, index.root().to_owned())
         };

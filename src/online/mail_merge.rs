@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::links::{self, LinkKey};
 use crate::archive::{Archive, NewLink};
+use crate::config::aups::AupKind;
 use crate::config::roster::Person;
 use crate::report::{self, State, StatusRow};
 
@@ -78,7 +79,7 @@ impl Roll {
                 format!("{school} has no forms issued for {year}: run aup generate first")
             })?;
         let forms = archive
-            .forms_with_returns(school, year)
+            .forms_with_returns(school, year, AupKind::Staff)
             .map_err(|e| e.to_string())?;
         let rows = report::rows(school, year, &people, &forms, Some(&current));
         Ok(Self {

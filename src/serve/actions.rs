@@ -24,6 +24,7 @@ use super::pages::{blocking, message, viewer};
 use super::{UPLOAD_LIMIT_BYTES, sessions};
 use crate::archive::{Archive, NewUpload};
 use crate::config::AcademicYear;
+use crate::config::aups::AupKind;
 
 /// The inbox subfolder uploads are written to.
 pub const UPLOADS_FOLDER: &str = "web";
@@ -678,7 +679,7 @@ pub async fn issue(
             let (app2, slug, year_text) = (app.clone(), form.school.clone(), year.to_string());
             let forms: Vec<(String, Option<String>)> = tokio::task::spawn_blocking(move || {
                 Archive::open_read_only(&app2.folders.archive)
-                    .and_then(|index| index.forms_with_returns(&slug, &year_text))
+                    .and_then(|index| index.forms_with_returns(&slug, &year_text, AupKind::Staff))
                     .map(|forms| {
                         let current = issued_fingerprint(&app2, &slug, &year_text);
                         forms

@@ -313,10 +313,7 @@ pub async fn form(user: User, State(app): State<Arc<App>>, Path(id): Path<String
     blocking(move || {
         let index = or_page!(open_index(&app, &user));
         let form = or_page!(visible_form(&app, &user, &index, &id));
-        let current = index
-            .current_fingerprint(&form.school, &form.year)
-            .ok()
-            .flatten();
+        let current = index.current_fingerprint_for(&form).ok().flatten();
         let history = index.history(&form.form_id).unwrap_or_default();
         // The return that stands: the newest accepted one (a later tampered
         // copy does not undo it), else the newest. Those before it are superseded.

@@ -118,10 +118,7 @@ fn open(app: &App, token: &str) -> Opened {
     if link.revoked_at.is_some() || link.expires_on < today {
         return Opened::Nothing;
     }
-    let current = index
-        .current_fingerprint(&form.school, &form.year)
-        .ok()
-        .flatten();
+    let current = index.current_fingerprint_for(&form).ok().flatten();
     if current.as_deref() != Some(link.fingerprint.as_str()) {
         let newer = index.newer_form_of(&form.form_id).ok().flatten().is_some();
         return Opened::Changed { newer };

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::archive::Archive;
+use crate::config::aups::AupKind;
 use crate::config::roster::{self, Person};
 use crate::report::{self, State, StatusRow};
 
@@ -133,7 +134,7 @@ impl ViewCache {
             return Ok(kept);
         }
         let forms = index
-            .forms_with_returns(slug, year)
+            .forms_with_returns(slug, year, AupKind::Staff)
             .map_err(|e| e.to_string())?;
         let current = index
             .current_fingerprint(slug, year)

@@ -42,6 +42,27 @@ pub fn paper_with_pen(
     ink: Ink,
     pen: u32,
 ) -> Vec<GrayImage> {
+    let wanted = |field: &str| match field {
+        "signer_signature" => ink.signature,
+        "signer_date" => ink.date,
+        _ => false,
+    };
+    paper_marked(archive_dir, pdf, dpi, pen, &wanted)
+}
+
+/// The form's pages as printed, with pen strokes in each box named in `fields`
+/// (a pupil's and a parent's signatures, names and dates).
+pub fn paper_written(archive_dir: &Path, pdf: &Path, dpi: f32, fields: &[&str]) -> Vec<GrayImage> {
+    paper_marked(archive_dir, pdf, dpi, 3, &|field| fields.contains(&field))
+}
+
+fn paper_marked(
+    archive_dir: &Path,
+    pdf: &Path,
+    dpi: f32,
+    pen: u32,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Vec<GrayImage> {
     let archive = Archive::open(archive_dir).unwrap();
     let form = archive.issued(&form_id(pdf)).unwrap().unwrap();
     let source = PageSource::open(
@@ -55,12 +76,7 @@ pub fn paper_with_pen(
             let scale = dpi as f64 / 72.0;
             let (_, height) = form.page_sizes[i];
             for b in form.boxes.iter().filter(|b| b.page == i + 1) {
-                let wanted = match b.name.as_str() {
-                    "signer_signature" => ink.signature,
-                    "signer_date" => ink.date,
-                    _ => false,
-                };
-                if !wanted {
+                if !wanted(&b.name) {
                     continue;
                 }
                 // A pen scribble across the left half of the box.
