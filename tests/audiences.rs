@@ -257,28 +257,10 @@ fn a_ks2_class_returned_on_paper_is_read_for_both_signatures_and_status_says_so_
         ],
         300.0,
     );
-    let mut tiffs = Vec::new();
-    for (i, page) in pages.iter().enumerate() {
-        let png = scratch.path(&format!("seun{i}.png"));
-        page.save(&png).unwrap();
-        let tif = scratch.path(&format!("seun{i}.tif"));
-        let status = Command::new("convert")
-            .arg(&png)
-            .args(["-threshold", "50%", "-type", "bilevel", "-density", "300"])
-            .args(["-compress", "Group4"])
-            .arg(&tif)
-            .status()
-            .expect("ImageMagick's convert: run scripts/test.sh, which installs it");
-        assert!(status.success());
-        tiffs.push(tif);
-    }
-    let status = Command::new("img2pdf")
-        .args(&tiffs)
-        .arg("-o")
-        .arg(scratch.path("inbox/seun.pdf"))
-        .status()
-        .expect("img2pdf");
-    assert!(status.success());
+    // The copier's scan to folder writes into the inbox, outside it first.
+    let scanned = scratch.path("seun.pdf");
+    scan::g4_pdf(&pages, 300.0, &scanned);
+    std::fs::rename(&scanned, scratch.path("inbox/seun.pdf")).unwrap();
 
     let outcomes = scratch.ingest_json();
     let of = |who: &str| {

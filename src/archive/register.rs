@@ -399,18 +399,10 @@ impl Archive {
         &self,
         form: &RegisteredForm,
     ) -> Result<Option<String>, ArchiveError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT py.fingerprint FROM policy_years py
-                 JOIN policies p ON p.fingerprint = py.fingerprint
-                 WHERE py.school = ?1 AND py.year = ?2
-                   AND p.template = (SELECT template FROM policies WHERE fingerprint = ?3)
-                 ORDER BY py.issued_seq DESC LIMIT 1",
-                params![form.school, form.year, form.fingerprint],
-                |row| row.get(0),
-            )
-            .optional()?)
+        match self.aup_of(&form.fingerprint)? {
+            Some(aup) => self.current_fingerprint_of(&form.school, &form.year, aup),
+            None => Ok(None),
+        }
     }
 
     /// The AUP a policy version is of (`None` for a version the register does

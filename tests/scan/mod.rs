@@ -195,6 +195,39 @@ pub fn img2pdf(pages: &[GrayImage], dpi: f32, out: &Path) {
     }
 }
 
+/// Pages as a copier's "black and white" scan: each page thresholded to 1 bit
+/// and CCITT G4 compressed by ImageMagick at `dpi`, then wrapped by img2pdf
+/// (which keeps G4 as it is) into `out`; the TIFFs are made beside it.
+pub fn g4_pdf(pages: &[GrayImage], dpi: f32, out: &Path) {
+    let mut tiffs = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        let png = out.with_extension(format!("{i}.png"));
+        page.save(&png).unwrap();
+        let tif = out.with_extension(format!("{i}.tif"));
+        let status = std::process::Command::new("convert")
+            .arg(&png)
+            .args(["-threshold", "50%", "-type", "bilevel", "-density"])
+            .arg(dpi.to_string())
+            .args(["-compress", "Group4"])
+            .arg(&tif)
+            .status()
+            .expect("ImageMagick's convert: run scripts/test.sh, which installs it");
+        assert!(status.success());
+        let _ = std::fs::remove_file(png);
+        tiffs.push(tif);
+    }
+    let status = std::process::Command::new("img2pdf")
+        .args(&tiffs)
+        .arg("-o")
+        .arg(out)
+        .status()
+        .expect("img2pdf: run scripts/test.sh, which installs it");
+    assert!(status.success());
+    for tif in tiffs {
+        let _ = std::fs::remove_file(tif);
+    }
+}
+
 /// Pages as a scanner's PDF: one grey JPEG image per page, at `dpi`.
 pub fn scan_pdf(pages: &[GrayImage], dpi: f32) -> Vec<u8> {
     aup::ingest::image_pages_pdf(pages.iter().map(|page| {
