@@ -126,6 +126,16 @@ impl TemplateSource {
     }
 }
 
+impl TemplateSource {
+    /// True for a folder without template `name`.
+    fn lacks(&self, name: &str) -> bool {
+        match self {
+            Self::Embedded => false,
+            Self::Dir(dir) => !dir.join(name).exists(),
+        }
+    }
+}
+
 fn file_id(path: &str) -> FileId {
     // Ids are interned for the life of the process (at most 2^16), so the few
     // paths we use are interned once each and reused.
@@ -156,7 +166,14 @@ impl AupWorld {
         let mut sources = HashMap::new();
         let mut names = HashMap::new();
         for (name, _) in EMBEDDED_TEMPLATES {
-            let text = job.templates.read(name).map_err(RenderError::Template)?;
+            let text = match job.templates.read(name) {
+                Ok(text) => text,
+                // A folder of templates being edited need hold only the main
+                // one and what it imports: an import of a missing file fails
+                // in Typst, naming it.
+                Err(_) if *name != job.main && job.templates.lacks(name) => continue,
+                Err(message) => return Err(RenderError::Template(message)),
+            };
             let id = file_id(&format!("/{name}"));
             sources.insert(id, Source::new(id, text));
             names.insert(id, format!("templates/{name}"));
