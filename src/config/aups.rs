@@ -92,14 +92,9 @@ impl AupKind {
         }
     }
 
-    /// True for the AUPs given to each pupil of some year groups.
-    pub fn is_for_pupils(self) -> bool {
-        matches!(self, Self::EyfsKs1 | Self::Ks2 | Self::Ks34)
-    }
-
     /// True when the forms are made from the class lists (one per pupil).
     pub fn uses_class_lists(self) -> bool {
-        self.is_for_pupils() || self == Self::Parents
+        matches!(self, Self::EyfsKs1 | Self::Ks2 | Self::Ks34 | Self::Parents)
     }
 
     /// The year groups a pupils' AUP is for when the school does not say.
