@@ -19,6 +19,7 @@ pub mod archive;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod consents;
 pub mod digital;
 pub mod durable;
 pub mod form;

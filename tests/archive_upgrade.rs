@@ -38,7 +38,7 @@ fn an_archive_made_before_migrations_opens_upgraded_and_reads_as_before() {
     };
     assert_eq!(state("Amelia Hart"), "signed");
     assert_eq!(state("Daniel Okoro"), "incomplete");
-    assert_eq!(sqlite(&archive, "PRAGMA user_version").trim(), "10");
+    assert_eq!(sqlite(&archive, "PRAGMA user_version").trim(), "11");
     // Forms issued before the register kept what each page draws are compared
     // by bytes, as they were issued: none gains a drawing it was not issued with.
     assert_eq!(

@@ -171,11 +171,7 @@ fn signed_and_sealed(scratch: &Scratch) -> Vec<u8> {
     let mark = drawn();
     let filled = fill(
         &form,
-        &Submission {
-            role: "Class Teacher",
-            date: "8 September 2025",
-            signature: &mark,
-        },
+        &Submission::staff("Class Teacher", "8 September 2025", &mark),
     )
     .unwrap();
     let details = SealDetails {
@@ -233,11 +229,7 @@ fn a_typed_signature_counts_and_nonsense_is_refused() {
     let typed = SignatureMark::Typed("Amelia Hart".into());
     let filled = fill(
         &form,
-        &Submission {
-            role: "Class Teacher",
-            date: "8 September 2025",
-            signature: &typed,
-        },
+        &Submission::staff("Class Teacher", "8 September 2025", &typed),
     )
     .unwrap();
     let path = scratch.path("typed.pdf");
@@ -267,11 +259,7 @@ fn a_typed_signature_counts_and_nonsense_is_refused() {
     let polish = SignatureMark::Typed("Łukasz Wójcik".into());
     let filled = fill(
         &form,
-        &Submission {
-            role: "Class Teacher",
-            date: "8 September 2025",
-            signature: &polish,
-        },
+        &Submission::staff("Class Teacher", "8 September 2025", &polish),
     )
     .unwrap();
     let polish_pdf = scratch.path("polish.pdf");
@@ -295,11 +283,7 @@ fn a_typed_signature_counts_and_nonsense_is_refused() {
     ] {
         let refused = fill(
             &form,
-            &Submission {
-                role: "Class Teacher",
-                date: "8 September 2025",
-                signature: &mark,
-            },
+            &Submission::staff("Class Teacher", "8 September 2025", &mark),
         )
         .err()
         .map(|e| e.to_string())

@@ -12,6 +12,7 @@
 //! Default location: `archive/` beside the school files (see `--archive`).
 
 mod audit;
+mod consents;
 mod links;
 mod lock;
 mod mail;
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 pub use audit::AUDIT_HEAD;
+pub use consents::{ConsentEntry, Decision, RecordedAnswer, ReturnedConsents, SettleError};
 pub use links::{NewLink, SigningLink};
 pub use lock::{ArchiveLock, lock, lock_waiting, tidy_after_crash};
 pub use mail::{Claim, Claimed, MailEntry};

@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Archive, ArchiveError};
 use crate::config::aups::AupKind;
+use crate::consents::ConsentAnswer;
 use crate::verdict::Verdict;
 
 /// What one ingest run writes to the index, in one transaction.
@@ -49,6 +50,8 @@ pub struct ReturnRow {
     /// The date the person wrote on the form, as written; `None` on paper,
     /// where the handwriting is not read.
     pub signed_date: Option<String>,
+    /// A parent's answer to each consent the form asks, as read from it.
+    pub consents: Vec<ConsentAnswer>,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +121,12 @@ impl Archive {
                 params![r.form_id, r.school, r.year, r.fingerprint, r.verdict.as_str(), missing, r.method, files, r.archived_path, at, r.signed_date],
             )?;
             let return_id = tx.last_insert_rowid();
+            for answer in &r.consents {
+                tx.execute(
+                    "INSERT INTO consent_answers (return_id, consent, answer, how) VALUES (?1, ?2, ?3, ?4)",
+                    params![return_id, answer.consent, answer.answer.as_str(), answer.how],
+                )?;
+            }
             for (position, sha256) in r.received.iter().enumerate() {
                 tx.execute(
                     "INSERT INTO return_received (return_id, position, sha256) VALUES (?1, ?2, ?3)",
@@ -288,6 +297,7 @@ impl Archive {
                             received: Vec::new(),
                             archived_path: row.get(8)?,
                             signed_date: row.get(9)?,
+                            consents: Vec::new(),
                         },
                     ))
                 },
@@ -301,6 +311,7 @@ impl Archive {
             .prepare("SELECT sha256 FROM return_received WHERE return_id = ?1 ORDER BY position")?
             .query_map(params![id], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
+        row.consents = self.consent_answers(id)?;
         Ok(Some(row))
     }
 }

@@ -232,6 +232,26 @@ ALTER TABLE mail_in ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mail_in ADD COLUMN receipt TEXT;
 ";
 
+/// Step 11: a parent's consent answers as read from each return, and the
+/// office's decision on an unclear one (see `archive::consents`).
+const CONSENTS: &str = "
+CREATE TABLE consent_answers (
+    return_id INTEGER NOT NULL REFERENCES returns(id) ON DELETE CASCADE,
+    consent   TEXT NOT NULL,
+    answer    TEXT NOT NULL,
+    how       TEXT NOT NULL,
+    PRIMARY KEY (return_id, consent)
+);
+CREATE TABLE consent_decisions (
+    return_id  INTEGER NOT NULL REFERENCES returns(id) ON DELETE CASCADE,
+    consent    TEXT NOT NULL,
+    answer     TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    PRIMARY KEY (return_id, consent)
+);
+";
+
 /// Every step, oldest first. The archive's schema version is how many have run.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -245,11 +265,12 @@ fn migrations() -> Migrations<'static> {
         M::up(MAIL_LOG),
         M::up(MAIL_IN),
         M::up(MAIL_RECEIPTS),
+        M::up(CONSENTS),
     ])
 }
 
 /// The schema version this `aup` writes.
-pub const LATEST: usize = 10;
+pub const LATEST: usize = 11;
 
 /// Archives from before numbered steps took their changes at every open; what
 /// the oldest of them lack is added here, once.

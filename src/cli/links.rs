@@ -8,6 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::{Outcome, SchoolsDir, json_line};
 use crate::archive::Archive;
 use crate::config::AcademicYear;
+use crate::config::aups::AupKind;
 use crate::online::links::LinkKey;
 use crate::online::mail_merge::{self, Roll, Wanted};
 
@@ -44,6 +45,11 @@ pub struct ListArgs {
     /// Also list people who have signed already.
     #[arg(long)]
     pub all: bool,
+    /// Which AUP: staff (the default), or parents (a link per pupil, to the
+    /// first parent's address in the class list, to sign and answer the
+    /// consents on the signing page).
+    #[arg(long, value_name = "AUP", default_value = "staff", value_parser = super::status::aup_arg)]
+    pub aup: AupKind,
     /// Make a new link for this form although the person who opened its last
     /// link said it was not theirs (check the roster's email first); repeatable.
     #[arg(long, value_name = "FORM_ID")]
@@ -119,7 +125,7 @@ pub fn run(args: LinksArgs) -> Result<Outcome, String> {
         return Err(format!("--expires {expires} is in the past"));
     }
     let year_text = year.to_string();
-    let roll = Roll::read(&archive, &list.dir.schools, school, &year_text)?;
+    let roll = Roll::read(&archive, &list.dir.schools, school, &year_text, list.aup)?;
     let key = LinkKey::load_or_create(&args.archive)?;
     let drawn_up = mail_merge::draw_up(
         &archive,

@@ -16,6 +16,7 @@ macro_rules! out {
 mod assign;
 mod audit;
 mod check;
+mod consents;
 mod generate;
 mod ingest;
 mod init;
@@ -192,6 +193,28 @@ pub enum Command {
     /// Exit status: 0 when the report was written; 1 when it could not be (no
     /// archive, a school file or roster that cannot be read); 2 for a usage error.
     Status(status::StatusArgs),
+    /// The parents' consents, class by class: who may appear in photos, and who may not.
+    ///
+    /// For each pupil issued a parents' form, the answer to each of the school's
+    /// consents (`aup_options.parents.consents`) from the newest accepted return:
+    /// yes, no (both boxes left empty counts as no, as the form tells parents),
+    /// unclear (not clearly one answer on paper: both boxes ticked,
+    /// a box struck through or scribbled over, a faint mark; the office settles it on
+    /// `aup serve`'s Consents page), or not returned. Only a clear yes is
+    /// consent: not returned and unclear count as no.
+    ///
+    /// Output: the chosen `--format` on stdout (or in `--out FILE`): a table
+    /// per class with counts under it; CSV with a row per pupil and a column
+    /// per consent (yes, no, unclear, not returned), cells safe to open in a
+    /// spreadsheet; JSON, one object per pupil (school, year, class, pupil,
+    /// form_id, return_id, received_on, method, consents: each with consent,
+    /// answer, how it was read, settled_by and settled_at); or HTML, one
+    /// printed sheet per class for its teacher.
+    ///
+    /// Exit status: 0 when the register was written; 1 when it could not be
+    /// (no archive, no school using the parents' AUP, a school file that
+    /// cannot be read); 2 for a usage error.
+    Consents(consents::ConsentsArgs),
     /// Identify a quarantined page by hand as a page of a form, and judge the form again.
     ///
     /// Files a page whose QR code could not be read as a page of FORM_ID (the id printed
@@ -382,6 +405,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Ingest(args) => ingest::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Status(args) => status::run(args),
+        Command::Consents(args) => consents::run(args),
         Command::Assign(args) => assign::run(args),
         Command::Show(args) => show::run(args),
         Command::Prune(args) => prune::run(args),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::{Outcome, SchoolsDir, json_line};
 use crate::archive::Archive;
 use crate::config::AcademicYear;
+use crate::config::aups::AupKind;
 use crate::mail::letter::Kind;
 use crate::mail::plan::{self, Expect, Plan};
 use crate::mail::post::{Batch, Posted, post};
@@ -116,7 +117,7 @@ pub(super) fn ready(asked: &Asked<'_>) -> Result<Ready, String> {
         None => AcademicYear::containing(crate::clock::now().date()),
     };
     let archive = Archive::open(archive_dir).map_err(|e| e.to_string())?;
-    let roll = Roll::read(&archive, schools, school, &year.to_string())?;
+    let roll = Roll::read(&archive, schools, school, &year.to_string(), AupKind::Staff)?;
     Ok(Ready {
         settings,
         public_url,

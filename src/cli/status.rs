@@ -143,7 +143,7 @@ pub fn run(args: StatusArgs) -> Result<Outcome, String> {
     Ok(Outcome::Success)
 }
 
-fn aup_arg(text: &str) -> Result<AupKind, String> {
+pub(super) fn aup_arg(text: &str) -> Result<AupKind, String> {
     AupKind::parse(text).ok_or_else(|| {
         format!(
             "`{text}` is not an AUP: use one of {}",

@@ -72,6 +72,9 @@ pub struct Inspection {
     pub reason: Option<String>,
     /// `certificate` when a sound certificate signature signs the form, else `pdf`.
     pub method: String,
+    /// A parents' form's consents: each answer, from its check boxes or ink.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consents: Vec<crate::consents::ConsentAnswer>,
 }
 
 impl Inspection {
@@ -111,7 +114,50 @@ pub struct Expected<'a> {
     pub seal_sha256: Option<&'a str>,
 }
 
-const SIGNATURE_FIELD: &str = "signer_signature";
+/// The boxes of whoever signs a digital return, and the words for each when
+/// it is empty: the signer's on staff and visitors' forms (their name is the
+/// one issued); a parent's or carer's on the parents' and the youngest
+/// pupils' forms (the form names the child, so the parent's name is theirs
+/// to write); a pupil's where the pupil alone signs.
+struct SignerBoxes {
+    signature: &'static str,
+    name: &'static str,
+    date: &'static str,
+    words: [&'static str; 3],
+    /// Whether the form's issued name is the signer's.
+    named_on_issue: bool,
+}
+
+impl SignerBoxes {
+    fn of(form: &RegisteredForm) -> Self {
+        let has = |field: &str| form.boxes.iter().any(|b| b.name == field);
+        if !has("signer_signature") && has("parent_signature") {
+            Self {
+                signature: "parent_signature",
+                name: "parent_name",
+                date: "parent_date",
+                words: ["parent's signature", "parent's name", "parent's date"],
+                named_on_issue: false,
+            }
+        } else if !has("signer_signature") && has("pupil_signature") {
+            Self {
+                signature: "pupil_signature",
+                name: "child_name",
+                date: "pupil_date",
+                words: ["pupil's signature", "pupil's name", "pupil's date"],
+                named_on_issue: true,
+            }
+        } else {
+            Self {
+                signature: "signer_signature",
+                name: "signer_name",
+                date: "signer_date",
+                words: ["signature", "name", "date"],
+                named_on_issue: true,
+            }
+        }
+    }
+}
 
 /// Why the person's own signature, stamped over what was issued, does not count.
 const COVERS_POLICY_TEXT: &str = "the signature covers the policy text: sign again inside the box";
@@ -134,6 +180,11 @@ pub fn inspect(
     render_pdf: &RenderPdf,
 ) -> Inspection {
     let form = expected.form;
+    let signer = SignerBoxes::of(form);
+    let signature_field = signer.signature;
+    // The name the signer was issued the form under: none for a parent, whose
+    // child's name the form carries.
+    let issued_name = form.name.as_ref().filter(|_| signer.named_on_issue);
     let mut checks = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
     // Both the drawing check and the ink check look at the box pages: draw once.
@@ -173,11 +224,7 @@ pub fn inspect(
             .map(|v| v.trim().to_owned())
             .find(|v| !v.is_empty())
     };
-    let (name, role, date) = (
-        text("signer_name"),
-        text("signer_role"),
-        text("signer_date"),
-    );
+    let (name, role, date) = (text(signer.name), text("signer_role"), text(signer.date));
 
     // Certificate signatures, every one in the file.
     // In field-name order, so reports of files with several signatures are stable.
@@ -188,7 +235,7 @@ pub fn inspect(
         .into_iter()
         .map(|(number, id)| (id, number as usize))
         .collect();
-    let signature_box = form.boxes.iter().find(|b| b.name == SIGNATURE_FIELD);
+    let signature_box = form.boxes.iter().find(|b| b.name == signature_field);
     let mut signatures: Vec<CertificateSignature> = signed_fields
         .into_iter()
         .filter_map(|(field, f)| {
@@ -209,7 +256,7 @@ pub fn inspect(
     // A sound signature counts for the person only if its certificate names
     // them, by name or by the roster's e-mail address; on a blank form (no name
     // issued) any signer is the person.
-    let names_the_person = |sig: &CertificateSignature| match (&form.name, &sig.cms.signer) {
+    let names_the_person = |sig: &CertificateSignature| match (issued_name, &sig.cms.signer) {
         (None, _) => true,
         _ if person::same_email(form.email.as_deref(), &sig.cms.signer_emails) => true,
         (Some(issued), Some(signer)) => person::same_person(issued, signer),
@@ -226,7 +273,7 @@ pub fn inspect(
             let sig = signatures.iter().find(|s| &s.field == name)?;
             let (page, rect) = f.widget?;
             let mine = sig.sound() && names_the_person(sig);
-            (mine && !sig.in_the_signers_place(SIGNATURE_FIELD))
+            (mine && !sig.in_the_signers_place(signature_field))
                 .then(|| Some((name, (*page_numbers.get(&page)?, rect))))?
         })
         .collect();
@@ -278,7 +325,7 @@ pub fn inspect(
             };
             continue;
         }
-        let signs_the_box = sig.in_the_signers_place(SIGNATURE_FIELD);
+        let signs_the_box = sig.in_the_signers_place(signature_field);
         let person = form.name.as_deref().unwrap_or("the person");
         let placed_beside = beside
             .iter()
@@ -381,11 +428,11 @@ pub fn inspect(
     // A sound signature over the box that is not the person's.
     let someone_else = signatures.iter().find(|s| {
         s.sound()
-            && s.in_the_signers_place(SIGNATURE_FIELD)
+            && s.in_the_signers_place(signature_field)
             && !names_the_person(s)
             && !is_the_seal(s)
     });
-    if let (false, Some(sig), Some(issued)) = (certified, someone_else, &form.name) {
+    if let (false, Some(sig), Some(issued)) = (certified, someone_else, issued_name) {
         let signer = sig
             .cms
             .signer
@@ -402,8 +449,8 @@ pub fn inspect(
 
     // Ink in the boxes, as drawn with annotations.
     let ink = box_ink(form, render);
-    let inked = |field: &str| ink.get(field).copied().unwrap_or(false);
-    let signature_ink = inked(SIGNATURE_FIELD);
+    let inked = |field: &str| ink.get(field).is_some_and(|f| *f >= ink::WRITTEN);
+    let signature_ink = inked(signature_field);
     let mut missing = Vec::new();
     // Someone else's certificate is not made good by ink beside it.
     let signed = certified || (signature_ink && someone_else.is_none());
@@ -422,18 +469,18 @@ pub fn inspect(
         },
     });
     if !signed {
-        missing.push("signature".to_owned());
+        missing.push(signer.words[0].to_owned());
     }
     // The name: the one issued, still there (when a reader flattened the field,
     // still what the box shows), or on a blank form whatever was written.
-    let named: Result<String, String> = match (&form.name, &name) {
+    let named: Result<String, String> = match (issued_name, &name) {
         (Some(issued), Some(typed)) if person::same_person(issued, typed) => {
             Ok(format!("name field: {typed}"))
         }
         (Some(issued), Some(typed)) => Err(format!(
             "the name typed, \"{typed}\", is not {issued}, to whom the form was issued"
         )),
-        (Some(issued), None) if inked("signer_name") => {
+        (Some(issued), None) if inked(signer.name) => {
             match name_box(form, issued, render, render_pdf) {
                 Some(shown) if shown.shows_issued_name() => Ok(format!(
                     "no name field: the name box shows the name issued, {issued} ({})",
@@ -454,7 +501,7 @@ pub fn inspect(
             "the name field, issued filled in with {issued}, was cleared"
         )),
         (None, Some(typed)) => Ok(format!("name field: {typed}")),
-        (None, None) if inked("signer_name") => Ok("written in the name box".into()),
+        (None, None) if inked(signer.name) => Ok("written in the name box".into()),
         (None, None) => Err("the name field is empty".into()),
     };
     checks.push(Check {
@@ -465,8 +512,8 @@ pub fn inspect(
         },
     });
     if let Err(problem) = named {
-        missing.push("name".to_owned());
-        if form.name.is_some() {
+        missing.push(signer.words[1].to_owned());
+        if issued_name.is_some() {
             // The measures stay in the check's detail; the reason says what to
             // do, and what the box reads when the name was drawn as text.
             let not_as_issued = crate::scan::name_box::NOT_AS_ISSUED;
@@ -479,7 +526,7 @@ pub fn inspect(
             });
         }
     }
-    let has_date = date.is_some() || inked("signer_date");
+    let has_date = date.is_some() || inked(signer.date);
     checks.push(Check {
         check: "date".into(),
         passed: has_date,
@@ -490,7 +537,30 @@ pub fn inspect(
         },
     });
     if !has_date {
-        missing.push("date".to_owned());
+        missing.push(signer.words[2].to_owned());
+    }
+    // A pupil's signature and date beside the parent's, as on paper: ink or
+    // a value in each.
+    for (field, what) in [
+        ("pupil_signature", "pupil's signature"),
+        ("pupil_date", "pupil's date"),
+    ] {
+        let asked = form.boxes.iter().any(|b| b.name == field);
+        if !asked || field == signer.signature || field == signer.date {
+            continue;
+        }
+        let given = inked(field) || text(field).is_some();
+        checks.push(Check {
+            check: what.to_owned(),
+            passed: given,
+            detail: match given {
+                true => format!("the {what} box is filled in"),
+                false => format!("the {what} box is empty"),
+            },
+        });
+        if !given {
+            missing.push(what.to_owned());
+        }
     }
 
     let (verdict, reason) = if !rejected.is_empty() {
@@ -532,6 +602,7 @@ pub fn inspect(
         verdict,
         missing,
         reason,
+        consents: consents(form, &fields, &ink),
     }
 }
 
@@ -640,7 +711,7 @@ fn name_box(
 fn box_ink(
     form: &RegisteredForm,
     render: &dyn Fn(usize) -> Result<GrayImage, String>,
-) -> HashMap<String, bool> {
+) -> HashMap<String, f64> {
     let mut out = HashMap::new();
     let pages: std::collections::BTreeSet<usize> = form.boxes.iter().map(|b| b.page).collect();
     let map = PageToImage::scaled(INK_DPI as f64 / 72.0);
@@ -650,11 +721,41 @@ fn box_ink(
         };
         let height = form.page_sizes.get(page - 1).map(|s| s.1).unwrap_or(841.89);
         for b in form.boxes.iter().filter(|b| b.page == page) {
+            let measure = match b.kind.as_str() {
+                "check" => ink::measure_tick_box,
+                _ => ink::measure,
+            };
             out.insert(
                 b.name.clone(),
-                ink::measure(&image, &map, &b.rect, height).written(),
+                measure(&image, &map, &b.rect, height).fraction,
             );
         }
     }
     out
+}
+
+/// A parents' form's consents: from its check boxes while the return has them
+/// (the state a reader saved), else (flattened, printed to PDF) from the ink
+/// the page shows in each box, as on paper.
+fn consents(
+    form: &RegisteredForm,
+    fields: &[(String, Field)],
+    ink: &HashMap<String, f64>,
+) -> Vec<crate::consents::ConsentAnswer> {
+    use crate::consents::{consent_ids, no_box, reading, yes_box};
+    let check_box = |name: &str| {
+        fields.iter().find(|(n, _)| n == name).map(|(_, f)| {
+            matches!(&f.value, Some(lopdf::Object::Name(state)) if state.as_slice() != b"Off")
+        })
+    };
+    consent_ids(&form.boxes)
+        .iter()
+        .map(|id| {
+            let (yes, no) = (yes_box(id), no_box(id));
+            match (check_box(&yes), check_box(&no)) {
+                (Some(yes), Some(no)) => reading::from_check_boxes(id, yes, no),
+                _ => reading::from_ink(id, ink.get(&yes).copied(), ink.get(&no).copied()),
+            }
+        })
+        .collect()
 }

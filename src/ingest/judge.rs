@@ -429,6 +429,7 @@ fn judge_form(
             .collect(),
         archived_path: archived.clone(),
         signed_date: None,
+        consents: super::paper::consents(form, &found),
     };
     let outcome = Outcome {
         file: file_names.join(", "),
@@ -441,6 +442,7 @@ fn judge_form(
         archived: Some(archived),
         page: None,
         boxes: super::paper::boxes(&found),
+        consents: row.consents.clone(),
     };
     Ok((row, outcome))
 }
@@ -525,6 +527,7 @@ fn judge_digital(
                     .collect::<String>()
             })
             .filter(|d| !d.trim().is_empty()),
+        consents: inspection.consents.clone(),
     });
     Ok(Outcome {
         file: file.name.clone(),
@@ -537,6 +540,7 @@ fn judge_digital(
         archived: Some(archived),
         page: None,
         boxes: Vec::new(),
+        consents: inspection.consents.clone(),
     })
 }
 

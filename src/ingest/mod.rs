@@ -84,6 +84,9 @@ pub struct Outcome {
     /// doubtful verdict can be checked by a person.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub boxes: Vec<paper::BoxInk>,
+    /// A parents' form's consents as read: each answer and how it was read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consents: Vec<crate::consents::ConsentAnswer>,
 }
 
 /// What a run reports as it goes: progress (for a terminal's progress line), one
@@ -366,6 +369,7 @@ fn run_to_end(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summa
                     archived: Some(stored),
                     page: None,
                     boxes: Vec::new(),
+                    consents: Vec::new(),
                 }));
                 done_with.push((entry.path, received.identity));
                 continue;

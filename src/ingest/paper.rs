@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::protocol::IdentifiedPage;
 use crate::archive::RegisteredForm;
+use crate::consents::{ConsentAnswer, consent_ids, no_box, reading, yes_box};
 use crate::digital::{Check, Inspection};
 use crate::scan::ink;
 use crate::scan::name_box::{NOT_AS_ISSUED, NameBox};
@@ -146,6 +147,19 @@ pub(crate) fn boxes(pages: &BTreeMap<u32, &IdentifiedPage>) -> Vec<BoxInk> {
         .collect()
 }
 
+/// A parent's answer to each consent the form asks, read from the ink in its
+/// Yes and No boxes (see [`crate::consents::reading`]).
+pub(crate) fn consents(
+    form: &RegisteredForm,
+    pages: &BTreeMap<u32, &IdentifiedPage>,
+) -> Vec<ConsentAnswer> {
+    let fraction = |field: &str| pages.values().find_map(|page| page.ink.get(field).copied());
+    consent_ids(&form.boxes)
+        .iter()
+        .map(|id| reading::from_ink(id, fraction(&yes_box(id)), fraction(&no_box(id))))
+        .collect()
+}
+
 fn measured(pages: &BTreeMap<u32, &IdentifiedPage>, field: &str) -> Option<BoxInk> {
     boxes(pages).into_iter().find(|b| b.field == field)
 }
@@ -252,6 +266,7 @@ pub(crate) fn inspection(
         missing,
         reason,
         method: "paper".into(),
+        consents: consents(form, pages),
     }
 }
 

@@ -154,5 +154,6 @@ pub(super) fn quarantine_outcome(
         archived,
         page,
         boxes: Vec::new(),
+        consents: Vec::new(),
     }
 }

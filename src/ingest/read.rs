@@ -737,9 +737,13 @@ fn box_ink(
         .iter()
         .filter(|b| b.page == number as usize)
         .map(|b| {
+            let measure = match b.kind.as_str() {
+                "check" => ink::measure_tick_box,
+                _ => ink::measure,
+            };
             (
                 b.name.clone(),
-                ink::measure(image, map, &b.rect, height).fraction,
+                measure(image, map, &b.rect, height).fraction,
             )
         })
         .collect()

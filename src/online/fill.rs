@@ -26,10 +26,29 @@ pub enum SignatureMark {
 
 /// What the signing page sends, checked.
 pub struct Submission<'a> {
-    pub role: &'a str,
-    /// As printed in the date box, e.g. "8 September 2025".
-    pub date: &'a str,
+    /// Text fields and what goes in them: the staff's role and date
+    /// (`signer_role`, `signer_date`), a parent's name and date; a date as
+    /// printed in the date box, e.g. "8 September 2025".
+    pub texts: Vec<(&'a str, &'a str)>,
+    /// The signature box: `signer_signature`, or `parent_signature`.
+    pub signature_field: &'a str,
     pub signature: &'a SignatureMark,
+    /// Check boxes to tick: a parent's answer to each consent
+    /// (`consent_<id>_yes` or `_no`).
+    pub ticked: Vec<String>,
+}
+
+impl<'a> Submission<'a> {
+    /// A staff member's (or visitor's): their role and the date, signed in
+    /// the signer's box.
+    pub fn staff(role: &'a str, date: &'a str, signature: &'a SignatureMark) -> Self {
+        Self {
+            texts: vec![("signer_role", role), ("signer_date", date)],
+            signature_field: "signer_signature",
+            signature,
+            ticked: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +56,7 @@ pub enum FillError {
     #[error("the issued form cannot be read: {0}")]
     Load(#[from] lopdf::Error),
     #[error("the issued form has no field {0}")]
-    NoField(&'static str),
+    NoField(String),
     #[error("the issued form is not one aup made: {0}")]
     Malformed(String),
     #[error("{0}")]
@@ -90,17 +109,14 @@ pub fn fill(form: &[u8], submission: &Submission<'_>) -> Result<Vec<u8>, FillErr
     let fields = field_ids(&previous)?;
     let font = form_font(&previous)?;
     let mut update = IncrementalDocument::create_from(form.to_vec(), previous);
-    let find = |name: &'static str| {
+    let find = |name: &str| {
         fields
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, id)| *id)
-            .ok_or(FillError::NoField(name))
+            .ok_or_else(|| FillError::NoField(name.to_owned()))
     };
-    for (name, value) in [
-        ("signer_role", submission.role),
-        ("signer_date", submission.date),
-    ] {
+    for &(name, value) in &submission.texts {
         let id = find(name)?;
         let (width, height) = widget_size(&update, id)?;
         let appearance = update.new_document.add_object(appearance_stream(
@@ -115,7 +131,15 @@ pub fn fill(form: &[u8], submission: &Submission<'_>) -> Result<Vec<u8>, FillErr
         field.set("V", text_string(value));
         field.set("AP", appearance_dictionary(appearance));
     }
-    let id = find("signer_signature")?;
+    // A check box shows its tick by its appearance state, as readers set it.
+    for name in &submission.ticked {
+        let id = find(name)?;
+        update.opt_clone_object_to_new_document(id)?;
+        let field = update.new_document.get_dictionary_mut(id)?;
+        field.set("V", Object::Name(b"Yes".to_vec()));
+        field.set("AS", Object::Name(b"Yes".to_vec()));
+    }
+    let id = find(submission.signature_field)?;
     let (width, height) = widget_size(&update, id)?;
     let appearance = update.new_document.add_object(signature_appearance(
         width,

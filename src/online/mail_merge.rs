@@ -57,29 +57,31 @@ pub struct Roll {
 }
 
 impl Roll {
-    /// Reads `school`'s file from `schools`, its roster, and the year's forms.
+    /// Reads `school`'s file from `schools`, the people of `aup` (the staff
+    /// roster; for the parents' AUP each pupil, with their parent's address),
+    /// and the year's forms of that AUP.
     pub fn read(
         archive: &Archive,
         schools: &std::path::Path,
         school: &str,
         year: &str,
+        aup: AupKind,
     ) -> Result<Self, String> {
-        use crate::config::{self, roster};
+        use crate::config;
         let files = crate::cli::select_schools(schools, &[school.to_owned()])?;
         let loaded = config::load(&files[0]).map_err(|e| e.to_string())?;
-        let roster_file = roster::roster_path(loaded.dir(), school);
-        let people = match roster_file.is_file() {
-            true => roster::read(&roster_file).map_err(|e| e.to_string())?,
-            false => Vec::new(),
-        };
+        if !loaded.config.aups.contains(&aup) {
+            return Err(format!("{school} does not use the {aup} AUP"));
+        }
+        let people = crate::config::aups::people_of(&loaded, aup).map_err(|e| e.to_string())?;
         let current = archive
-            .current_fingerprint(school, year)
+            .current_fingerprint_of(school, year, aup)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| {
-                format!("{school} has no forms issued for {year}: run aup generate first")
+                format!("{school} has no {aup} forms issued for {year}: run aup generate first")
             })?;
         let forms = archive
-            .forms_with_returns(school, year, AupKind::Staff)
+            .forms_with_returns(school, year, aup)
             .map_err(|e| e.to_string())?;
         let rows = report::rows(school, year, &people, &forms, Some(&current));
         Ok(Self {

@@ -10,5 +10,6 @@ pub mod mail_merge;
 pub mod pades;
 pub mod pkcs12;
 pub mod seal;
+pub mod signer;
 
 pub use seal::{Seal, SealError};

@@ -48,15 +48,46 @@ impl Ink {
     }
 }
 
+/// A tick box is read closer to its border (1.4 mm): an 8 mm box read 2.5 mm
+/// inside would leave 3 mm of it, which a tick can miss. Its border is still
+/// kept out, as the rule lines of a box placed a little off are dropped.
+const TICK_INSET: f64 = 4.0;
+
+/// How far inside a tick box's sampled area a border placed off may reach,
+/// in points (1 mm: the worst error of a 300-dpi scan's map).
+const RULES_NEAR_EDGE: f64 = 2.9;
+
 /// Measures the ink inside `rect` (PDF points, origin bottom-left) on a page of
 /// `page_height` points scanned as `image` and mapped by `map`.
 pub fn measure(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f64) -> Ink {
-    let Some(grid) = Grid::sample(image, map, rect, page_height, INSET, DARK) else {
-        return Ink {
+    match Grid::sample(image, map, rect, page_height, INSET, DARK) {
+        Some(grid) => ink_of(&grid),
+        None => Ink {
             fraction: 0.0,
             samples: 0,
-        };
-    };
+        },
+    }
+}
+
+/// As [`measure`], for a Yes/No tick box. A box filled in or scribbled over
+/// is mostly dark in every row: only rows and columns near its edges, where
+/// a border placed a little off can fall, are taken for rule lines.
+pub fn measure_tick_box(
+    image: &GrayImage,
+    map: &PageToImage,
+    rect: &Rect,
+    page_height: f64,
+) -> Ink {
+    match Grid::sample_with_rules_near_edges(image, map, rect, page_height, TICK_INSET, DARK) {
+        Some(grid) => ink_of(&grid),
+        None => Ink {
+            fraction: 0.0,
+            samples: 0,
+        },
+    }
+}
+
+fn ink_of(grid: &Grid) -> Ink {
     let samples = grid.samples;
     let ink = stroke_samples(&grid.dark, grid.cols, grid.rows, grid.reach(MIN_STROKE_MM));
     Ink {
@@ -99,6 +130,39 @@ impl Grid {
         inset: f64,
         dark_below: u8,
     ) -> Option<Self> {
+        Self::sample_clearing(image, map, rect, page_height, inset, dark_below, None)
+    }
+
+    /// As [`Grid::sample`], clearing rule lines only within [`RULES_NEAR_EDGE`]
+    /// of the sampled area's edges.
+    pub fn sample_with_rules_near_edges(
+        image: &GrayImage,
+        map: &PageToImage,
+        rect: &Rect,
+        page_height: f64,
+        inset: f64,
+        dark_below: u8,
+    ) -> Option<Self> {
+        Self::sample_clearing(
+            image,
+            map,
+            rect,
+            page_height,
+            inset,
+            dark_below,
+            Some(RULES_NEAR_EDGE),
+        )
+    }
+
+    fn sample_clearing(
+        image: &GrayImage,
+        map: &PageToImage,
+        rect: &Rect,
+        page_height: f64,
+        inset: f64,
+        dark_below: u8,
+        rules_within: Option<f64>,
+    ) -> Option<Self> {
         // Page coordinates with y down, as the map wants them.
         let (left, right) = (rect.x0 + inset, rect.x1 - inset);
         let (top, bottom) = (page_height - rect.y1 + inset, page_height - rect.y0 - inset);
@@ -128,19 +192,26 @@ impl Grid {
             }
         }
         let mut dark: Vec<bool> = grey.iter().map(|&g| g < dark_below).collect();
+        // Where a rule line may be: anywhere, or only near the edges.
+        let band = rules_within.map(|points| (points / step).ceil() as usize);
+        let may_be_rule = |at: usize, of: usize| band.is_none_or(|b| at < b || at + b >= of);
         // Rule lines: rows or columns that are mostly dark.
         let row_line: Vec<bool> = (0..rows)
             .map(|r| {
-                dark[r * cols..(r + 1) * cols]
-                    .iter()
-                    .filter(|d| **d)
-                    .count()
-                    * 10
-                    > cols * 6
+                may_be_rule(r, rows)
+                    && dark[r * cols..(r + 1) * cols]
+                        .iter()
+                        .filter(|d| **d)
+                        .count()
+                        * 10
+                        > cols * 6
             })
             .collect();
         let col_line: Vec<bool> = (0..cols)
-            .map(|c| (0..rows).filter(|r| dark[r * cols + c]).count() * 10 > rows * 6)
+            .map(|c| {
+                may_be_rule(c, cols)
+                    && (0..rows).filter(|r| dark[r * cols + c]).count() * 10 > rows * 6
+            })
             .collect();
         let samples = (0..rows).filter(|r| !row_line[*r]).count()
             * (0..cols).filter(|c| !col_line[*c]).count();

@@ -57,6 +57,14 @@ pub enum Job {
         by: String,
         reply: oneshot::Sender<Result<bool, String>>,
     },
+    /// Settle a consent answer read as unclear (see `Archive::settle_consent`).
+    SettleConsent {
+        return_id: i64,
+        consent: String,
+        answer: crate::consents::Answer,
+        by: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Generate a school's forms for a year.
     Issue {
         school: String,
@@ -304,6 +312,17 @@ impl FilingThread {
                 let _ = reply
                     .send(self.with_lock(|index| index.settle_quarantine(entry, "set aside", &by)));
             }
+            Job::SettleConsent {
+                return_id,
+                consent,
+                answer,
+                by,
+                reply,
+            } => {
+                let _ = reply.send(
+                    self.with_lock(|index| index.settle_consent(return_id, &consent, answer, &by)),
+                );
+            }
             Job::Issue {
                 school,
                 year,
@@ -317,9 +336,9 @@ impl FilingThread {
 
     /// Runs `change` on the index under the archive's lock, waiting for a CLI
     /// run that holds it.
-    fn with_lock<T>(
+    fn with_lock<T, E: std::fmt::Display>(
         &self,
-        change: impl FnOnce(&mut Archive) -> Result<T, ArchiveError>,
+        change: impl FnOnce(&mut Archive) -> Result<T, E>,
     ) -> Result<T, String> {
         let _lock = archive::lock_waiting(&self.folders.archive).map_err(|e| e.to_string())?;
         let mut index = Archive::open(&self.folders.archive).map_err(|e| e.to_string())?;

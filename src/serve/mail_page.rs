@@ -21,6 +21,7 @@ use super::auth::User;
 use super::pages::{blocking, message, school_rows, viewer};
 use crate::archive::Archive;
 use crate::config::AcademicYear;
+use crate::config::aups::AupKind;
 use crate::mail::letter::{Kind, Letter};
 use crate::mail::plan::{self, Expect, Plan};
 use crate::mail::settings::MailSettings;
@@ -173,7 +174,7 @@ struct Drawn {
 fn draw(app: &App, mail_file: &std::path::Path, slug: &str, year: &str) -> Result<Drawn, String> {
     let settings = MailSettings::load(mail_file).map_err(|e| e.to_string())?;
     let index = Archive::open_read_only(&app.folders.archive).map_err(|e| e.to_string())?;
-    let roll = Roll::read(&index, &app.folders.schools, slug, year)?;
+    let roll = Roll::read(&index, &app.folders.schools, slug, year, AupKind::Staff)?;
     let invitations = plan::invitations(&index, &roll, &[], false)?;
     let reminders = plan::reminders(&index, &roll, crate::clock::now())?;
     let expires =

@@ -15,6 +15,7 @@
 pub mod accounts;
 mod actions;
 mod auth;
+mod consents;
 mod downloads;
 pub mod filing;
 mod mail_merge;
@@ -108,7 +109,7 @@ pub struct App {
     pub mailings: mail_page::Mailings,
 }
 
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("overview.html", include_str!("templates/overview.html")),
@@ -130,6 +131,7 @@ const TEMPLATES: [(&str, &str); 15] = [
     ("sign.html", include_str!("templates/sign.html")),
     ("link.html", include_str!("templates/link.html")),
     ("mail.html", include_str!("templates/mail.html")),
+    ("consents.html", include_str!("templates/consents.html")),
 ];
 
 /// The page script: progressive upload, live results. No framework, no build.
@@ -210,6 +212,15 @@ pub fn router(app: Arc<App>) -> Router {
             get(pages::school_year_csv),
         )
         .route("/school/{slug}/{year}/chase", get(pages::chase_list))
+        .route("/school/{slug}/{year}/consents", get(consents::page))
+        .route(
+            "/school/{slug}/{year}/consents/sheets",
+            get(consents::sheets),
+        )
+        .route(
+            "/school/{slug}/{year}/consents/settle",
+            post(consents::settle),
+        )
         .route("/school/{slug}/{year}/mail", get(mail_page::page))
         .route("/school/{slug}/{year}/mail/{what}", post(mail_page::send))
         .route(

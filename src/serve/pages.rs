@@ -49,7 +49,7 @@ pub fn message(app: &App, user: &User, status: StatusCode, title: &str, text: &s
     response
 }
 
-fn not_found(app: &App, user: &User, what: &str) -> Response {
+pub(super) fn not_found(app: &App, user: &User, what: &str) -> Response {
     message(app, user, StatusCode::NOT_FOUND, "Not found", what)
 }
 
@@ -65,7 +65,7 @@ pub async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Respo
 }
 
 /// The index, read-only; a page saying so when there is none yet.
-fn open_index(app: &App, user: &User) -> Result<Archive, Response> {
+pub(super) fn open_index(app: &App, user: &User) -> Result<Archive, Response> {
     Archive::open_read_only(&app.folders.archive).map_err(|error| {
         message(
             app,
@@ -86,7 +86,7 @@ macro_rules! or_page {
     };
 }
 
-fn index_error(app: &App, user: &User, error: impl std::fmt::Display) -> Response {
+pub(super) fn index_error(app: &App, user: &User, error: impl std::fmt::Display) -> Response {
     message(
         app,
         user,
@@ -213,10 +213,21 @@ pub async fn school_year(
                 states => report::State::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
                 signing_links => app.public_url.is_some() && user.role.files_returns(),
                 mail_page => app.mail_file.is_some() && user.role.issues_forms(),
+                consents_page => uses_parents_aup(&app, &slug),
             },
         )
     })
     .await
+}
+
+/// Whether the school's file lists the parents' AUP (the one with consents).
+fn uses_parents_aup(app: &App, slug: &str) -> bool {
+    crate::config::load(&app.folders.schools.join(format!("{slug}.yaml"))).is_ok_and(|school| {
+        school
+            .config
+            .aups
+            .contains(&crate::config::aups::AupKind::Parents)
+    })
 }
 
 pub async fn school_year_csv(

@@ -23,11 +23,13 @@ use sha2::{Digest, Sha256};
 
 use super::App;
 use crate::archive::{Archive, NewUpload, RegisteredForm, SigningLink};
+use crate::config::aups::{AupKind, Consent};
 use crate::form::id::hex;
-use crate::online::fill::{SignatureMark, Submission, fill};
+use crate::online::fill::{SignatureMark, fill};
 use crate::online::links::{self, LinkKey};
 use crate::online::pades::{SealDetails, seal_pdf};
 use crate::online::seal::Seal;
+use crate::online::signer::{Given, Signer};
 
 /// Wrong tokens one client may try in [`GUESS_WINDOW`] before it is refused.
 pub const GUESSES_ALLOWED: usize = 20;
@@ -44,9 +46,9 @@ pub struct Signing {
     policies: Mutex<HashMap<PolicyKey, (String, Arc<PolicyText>)>>,
 }
 
-/// A school and the SHA-256 of its YAML as it is now; the cache holds the
-/// printed version it makes and its policy HTML.
-type PolicyKey = (String, String);
+/// A school, the SHA-256 of its YAML as it is now, and the AUP; the cache
+/// holds the printed version it makes and its policy HTML.
+type PolicyKey = (String, String, &'static str);
 
 /// The policy's words for the page: what comes before the declaration, and
 /// the declaration.
@@ -55,6 +57,10 @@ pub struct PolicyText {
     pub school: String,
     pub body: String,
     pub declaration: String,
+    /// The parents' AUP's consents, as the school's file words them (the
+    /// same words the form prints: the page is shown only while the file
+    /// makes the form's version).
+    pub consents: Vec<Consent>,
 }
 
 impl Signing {
@@ -225,9 +231,13 @@ fn changed(app: &App, newer: bool) -> Response {
 /// version the form was issued with (edited since), so the page never shows
 /// words other than those the form holds.
 fn policy_text(app: &App, form: &RegisteredForm) -> Result<Option<Arc<PolicyText>>, String> {
+    let aup = Archive::open_read_only(&app.folders.archive)
+        .and_then(|index| index.aup_of(&form.fingerprint))
+        .map_err(|e| e.to_string())?
+        .unwrap_or(AupKind::Staff);
     let file = app.folders.schools.join(format!("{}.yaml", form.school));
     let yaml = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let key = (form.school.clone(), hex(&Sha256::digest(&yaml)));
+    let key = (form.school.clone(), hex(&Sha256::digest(&yaml)), aup.name());
     if let Some((version, text)) = app
         .signing
         .policies
@@ -246,14 +256,17 @@ fn policy_text(app: &App, form: &RegisteredForm) -> Result<Option<Arc<PolicyText
         archive: app.folders.archive.clone(),
         blank: 0,
     };
-    let resolved = crate::generate::resolve(&loaded, &plan.templates).map_err(|e| e.to_string())?;
+    let resolved =
+        crate::generate::resolve_aup(&loaded, aup, &plan.templates).map_err(|e| e.to_string())?;
     let (policy, base) = crate::generate::compile_policy_and_form(&resolved, &loaded.slug, &plan)
         .map_err(|e| e.to_string())?;
     let version =
         crate::generate::fingerprint(&policy, &base, &loaded.slug).map_err(|e| e.to_string())?;
     let html =
         crate::generate::policy_html(&resolved, &loaded.slug, &plan).map_err(|e| e.to_string())?;
-    let text = Arc::new(split_policy(&html, &loaded.config.name));
+    let mut text = split_policy(&html, &loaded.config.name);
+    text.consents = resolved.input.aup.consents.clone();
+    let text = Arc::new(text);
     app.signing
         .policies
         .lock()
@@ -281,12 +294,14 @@ fn split_policy(html: &str, school: &str) -> PolicyText {
                 school: school.to_owned(),
                 body: policy.to_owned(),
                 declaration,
+                consents: Vec::new(),
             }
         }
         None => PolicyText {
             school: school.to_owned(),
             body: body.to_owned(),
             declaration: String::new(),
+            consents: Vec::new(),
         },
     }
 }
@@ -304,14 +319,33 @@ fn today_long() -> String {
     crate::clock::uk_date_long(&now)
 }
 
+/// What the person gave, shown again with a problem.
+#[derive(Default)]
+struct Typed<'a> {
+    role: Option<&'a str>,
+    parent_name: Option<&'a str>,
+    answers: HashMap<String, String>,
+}
+
 fn sign_page(
     app: &App,
     token: &str,
     link: &SigningLink,
     form: &RegisteredForm,
     problem: Option<String>,
-    role: Option<&str>,
+    typed: &Typed<'_>,
 ) -> Response {
+    let Some(signer) = Signer::of(form) else {
+        return page(
+            app,
+            "link.html",
+            StatusCode::OK,
+            context! {
+                title => "This form is signed on paper",
+                text => "A pupil and a parent or carer both sign this form, so it cannot be signed here. Sign the printed form the school sent home, and return it to the school.",
+            },
+        );
+    };
     let policy = match policy_text(app, form) {
         Ok(Some(policy)) => policy,
         Ok(None) => {
@@ -354,7 +388,29 @@ fn sign_page(
             csrf => csrf,
             school => policy.school.clone(),
             name => form.name.clone().unwrap_or_default(),
-            role => role.map(str::to_owned).or_else(|| form.role.clone()).unwrap_or_default(),
+            role => typed.role.map(str::to_owned).or_else(|| form.role.clone()).unwrap_or_default(),
+            parent => matches!(signer, Signer::Parent { .. }),
+            class => form.role.clone().unwrap_or_default(),
+            parent_name => typed.parent_name.unwrap_or_default(),
+            consents => match &signer {
+                Signer::Parent { consents } => consents
+                    .iter()
+                    .map(|id| {
+                        let question = policy
+                            .consents
+                            .iter()
+                            .find(|c| &c.id == id)
+                            .map(|c| c.question.clone())
+                            .unwrap_or_else(|| id.clone());
+                        context! {
+                            id => id,
+                            question => question,
+                            answer => typed.answers.get(&format!("consent_{id}")).cloned().unwrap_or_default(),
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+                Signer::Staff => Vec::new(),
+            },
             date => today_long(),
             form_id => form.form_id.clone(),
             policy => minijinja::Value::from_safe_string(policy.body.clone()),
@@ -375,7 +431,7 @@ pub async fn show(
         Err(refused) => return refused,
     };
     super::pages::blocking(move || match open_for_signing(&app, &token, address) {
-        Ok((link, form)) => sign_page(&app, &token, &link, &form, None, None),
+        Ok((link, form)) => sign_page(&app, &token, &link, &form, None, &Typed::default()),
         Err(page) => page,
     })
     .await
@@ -396,6 +452,12 @@ pub struct SignForm {
     /// The pad's strokes: JSON `[[[x, y], ...], ...]`, fractions of the pad.
     #[serde(default)]
     drawn: String,
+    /// On a parents' form: the parent's or carer's name.
+    #[serde(default)]
+    parent_name: String,
+    /// On a parents' form, `consent_<id>`: `yes` or `no`.
+    #[serde(flatten)]
+    answers: HashMap<String, String>,
 }
 
 pub async fn submit(
@@ -435,16 +497,55 @@ pub async fn submit(
                 },
             );
         }
-        let role = form.role.trim();
-        let again = |problem: &str| {
-            sign_page(&app, &token, &link, &issued, Some(problem.to_owned()), Some(role))
+        let Some(signer) = Signer::of(&issued) else {
+            return sign_page(&app, &token, &link, &issued, None, &Typed::default());
         };
+        let typed = Typed {
+            role: Some(form.role.trim()),
+            parent_name: Some(form.parent_name.trim()),
+            answers: form
+                .answers
+                .iter()
+                .filter(|(key, _)| key.starts_with("consent_"))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        };
+        let again =
+            |problem: &str| sign_page(&app, &token, &link, &issued, Some(problem.to_owned()), &typed);
         if form.declaration.is_none() {
             return again("Tick the box to say you have read and agree to the policy.");
         }
-        if role.is_empty() || role.chars().count() > 80 {
-            return again("Give your role (at most 80 characters).");
-        }
+        let given = match &signer {
+            Signer::Staff => {
+                let role = form.role.trim();
+                if role.is_empty() || role.chars().count() > 80 {
+                    return again("Give your role (at most 80 characters).");
+                }
+                Given::Staff { role }
+            }
+            Signer::Parent { consents } => {
+                let name = form.parent_name.trim();
+                if name.chars().count() < 2 || name.chars().count() > 80 {
+                    return again("Give your name (at most 80 characters).");
+                }
+                if !name.chars().all(|c| crate::form::font::FONT.has(c) && !c.is_control()) {
+                    return again("Your name has characters the form's font cannot show: write it in plain letters.");
+                }
+                let mut answers = Vec::new();
+                for id in consents {
+                    let answer = form
+                        .answers
+                        .get(&format!("consent_{id}"))
+                        .and_then(|a| crate::consents::Answer::parse(a))
+                        .filter(|a| *a != crate::consents::Answer::Unclear);
+                    match answer {
+                        Some(answer) => answers.push((id.clone(), answer)),
+                        None => return again("Answer Yes or No to each question about photographs and videos."),
+                    }
+                }
+                Given::Parent { name, answers }
+            }
+        };
         let mark = match form.how.as_str() {
             "drawn" => match parse_strokes(&form.drawn) {
                 Some(strokes) => SignatureMark::Drawn(strokes),
@@ -455,7 +556,7 @@ pub async fn submit(
         if let Err(problem) = mark.check() {
             return again(&format!("{}{}", capitalised(&problem), "."));
         }
-        match sign(&app, &link, &issued, role, &mark, address, &user_agent) {
+        match sign(&app, &link, &issued, &given, &mark, address, &user_agent) {
             // Signed now, or by a submit a moment before: as the link now says.
             Ok(()) | Err(SignError::Used) => match open(&app, &token) {
                 Opened::Used { link, form } => used(&app, &token, &form, &link),
@@ -630,7 +731,7 @@ fn sign(
     app: &App,
     link: &SigningLink,
     form: &RegisteredForm,
-    role: &str,
+    given: &Given<'_>,
     mark: &SignatureMark,
     address: IpAddr,
     user_agent: &str,
@@ -649,27 +750,29 @@ fn sign(
         ))
     })?;
     let date = today_long();
-    let filled = fill(
-        &issued,
-        &Submission {
-            role,
-            date: &date,
-            signature: mark,
-        },
-    )
-    .map_err(|e| failed(&e))?;
+    let filled = fill(&issued, &given.submission(&date, mark)).map_err(|e| failed(&e))?;
     let when = time::OffsetDateTime::now_utc();
     let school_name = seal_name(&seal);
     let how = match mark {
         SignatureMark::Drawn(_) => "drawn",
         SignatureMark::Typed(_) => "typed",
     };
-    let person = form.name.as_deref().unwrap_or("the person");
+    let person = match given {
+        Given::Parent { name, .. } => format!(
+            "{name}, parent or carer of {},",
+            form.name.as_deref().unwrap_or("the child")
+        ),
+        Given::Staff { .. } => form.name.as_deref().unwrap_or("the person").to_owned(),
+    };
+    let answered = given
+        .answers_said()
+        .map(|said| format!(", answered the consents ({said})"))
+        .unwrap_or_default();
     let at = when
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let reason = format!(
-        "{person} ticked the declaration and signed online ({how}) at {at} UTC, {} UK time, from {address}, link {}, browser {}",
+        "{person} ticked the declaration{answered} and signed online ({how}) at {at} UTC, {} UK time, from {address}, link {}, browser {}",
         crate::clock::uk_local(&at),
         link.id,
         if user_agent.is_empty() {

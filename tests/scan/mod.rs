@@ -102,6 +102,95 @@ fn paper_marked(
         .collect()
 }
 
+/// A mark a parent makes in a Yes/No box.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TickMark {
+    Tick,
+    Cross,
+    /// A tick struck through with hatching: changed their mind.
+    CrossedOut,
+    /// The box filled in with back-and-forth strokes.
+    Scribble,
+}
+
+/// Draws `marks` (box field, mark) on the pages of `pdf` as printed (`pages`
+/// at `dpi`), with a ballpoint 0.4 mm wide.
+pub fn tick(
+    archive_dir: &Path,
+    pdf: &Path,
+    dpi: f32,
+    pages: &mut [GrayImage],
+    marks: &[(String, TickMark)],
+) {
+    let archive = Archive::open(archive_dir).unwrap();
+    let form = archive.issued(&form_id(pdf)).unwrap().unwrap();
+    let scale = dpi as f64 / 72.0;
+    let pen = ((dpi as f64) * 0.4 / 25.4).round().max(2.0) as u32;
+    for (field, mark) in marks {
+        let b = form
+            .boxes
+            .iter()
+            .find(|b| &b.name == field)
+            .unwrap_or_else(|| panic!("the form has no box {field}"));
+        let (_, height) = form.page_sizes[b.page - 1];
+        let page = &mut pages[b.page - 1];
+        // (u, v) across and down the box, from its top-left corner.
+        let at = |u: f64, v: f64| {
+            (
+                (b.rect.x0 + u * (b.rect.x1 - b.rect.x0)) * scale,
+                (height - (b.rect.y1 - v * (b.rect.y1 - b.rect.y0))) * scale,
+            )
+        };
+        let mut stroke = |from: (f64, f64), to: (f64, f64)| {
+            let (a, z) = (at(from.0, from.1), at(to.0, to.1));
+            let steps = ((z.0 - a.0).hypot(z.1 - a.1) * 2.0).ceil().max(1.0) as usize;
+            for i in 0..=steps {
+                let t = i as f64 / steps as f64;
+                let (x, y) = (a.0 + (z.0 - a.0) * t, a.1 + (z.1 - a.1) * t);
+                for dx in 0..pen {
+                    for dy in 0..pen {
+                        page.put_pixel(x as u32 + dx, y as u32 + dy, Luma([30]));
+                    }
+                }
+            }
+        };
+        let tick = |stroke: &mut dyn FnMut((f64, f64), (f64, f64))| {
+            stroke((0.2, 0.55), (0.42, 0.8));
+            stroke((0.42, 0.8), (0.85, 0.15));
+        };
+        match mark {
+            TickMark::Tick => tick(&mut stroke),
+            TickMark::Cross => {
+                stroke((0.18, 0.18), (0.82, 0.82));
+                stroke((0.82, 0.18), (0.18, 0.82));
+            }
+            TickMark::CrossedOut => {
+                tick(&mut stroke);
+                // Hatching both ways at 45°, about 0.9 mm apart, inside the box.
+                let mut c: f64 = -0.8;
+                while c <= 0.8 {
+                    let (u0, u1) = (0.1f64.max(0.1 + c), 0.9f64.min(0.9 + c));
+                    stroke((u0, u0 - c), (u1, u1 - c));
+                    let sum = 1.0 + c;
+                    let (u0, u1) = (0.1f64.max(sum - 0.9), 0.9f64.min(sum - 0.1));
+                    stroke((u0, sum - u0), (u1, sum - u1));
+                    c += 0.14;
+                }
+            }
+            TickMark::Scribble => {
+                let mut v = 0.12;
+                let mut left = true;
+                while v < 0.88 {
+                    let (from, to) = if left { (0.12, 0.88) } else { (0.88, 0.12) };
+                    stroke((from, v), (to, v + 0.06));
+                    v += 0.06;
+                    left = !left;
+                }
+            }
+        }
+    }
+}
+
 /// Turns a page by a small angle (degrees) about its centre, as a feeder skews it.
 pub fn skew(page: &GrayImage, degrees: f64) -> GrayImage {
     let (w, h) = page.dimensions();
