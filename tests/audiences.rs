@@ -63,11 +63,13 @@ fn forms_of(scratch: &Scratch, aup: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The QR payloads zbarimg reads on each page of `pdf` rendered at 100 dpi.
+/// The QR payloads zbarimg reads on each page of `pdf` rendered at 150 dpi,
+/// the least a copier scans at. (At 100 dpi zbar misses all three codes of
+/// some pages: which ones depends on the payload, so on the policy version.)
 fn codes_per_page(pdf: &Path) -> Vec<Vec<String>> {
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new("pdftoppm")
-        .args(["-gray", "-png", "-r", "100"])
+        .args(["-gray", "-png", "-r", "150"])
         .arg(pdf)
         .arg(dir.path().join("p"))
         .status()

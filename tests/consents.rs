@@ -55,6 +55,11 @@ const SIGNED: usize = 27;
 const UNSIGNED: usize = 27;
 
 fn class_of_30() -> Scratch {
+    class_of(30)
+}
+
+/// Pakeman with the staff and parents' AUPs and a class 4B of `pupils`.
+fn class_of(pupils: usize) -> Scratch {
     let scratch = Scratch::pakeman_with_roster(
         "Staff Code,Forename,Surname,Job Title\nA1,Grace,Adeyemi,Teacher\n",
     );
@@ -67,7 +72,7 @@ fn class_of_30() -> Scratch {
         "Forename,Surname,Preferred Name,Registration Group,Year,Admission Number,\
          Contact 1 Name,Contact 1 Relationship,Contact 1 Email\n",
     );
-    for (i, first) in FIRST_NAMES.iter().enumerate() {
+    for (i, first) in FIRST_NAMES.iter().enumerate().take(pupils) {
         list.push_str(&format!(
             "{first},Pupil{i:02},,4B,Year 4,{:04},Parent of {first},Mother,p{i}@home.example\n",
             1000 + i
@@ -360,4 +365,146 @@ fn a_class_of_30_returned_on_paper_gives_the_consent_register_the_paper_says() {
         "{audit}"
     );
     scratch.aup(&["audit", "verify"]).success();
+}
+
+#[test]
+fn a_parent_signs_on_a_phone_and_answers_each_consent() {
+    let scratch = class_of(3);
+    scratch
+        .aup(&["seal", "init", "--school", "pakeman"])
+        .success();
+    let server = office::Server::start(&scratch, &["--out", "out"]);
+    // A pupils' AUP that two people sign has no links: it is signed on paper.
+    let refused = scratch
+        .aup(&[
+            "links",
+            "--school",
+            "pakeman",
+            "--year",
+            "2025-26",
+            "--public-url",
+            &server.url,
+            "--aup",
+            "ks2",
+        ])
+        .failure();
+    assert!(
+        refused.contains("the ks2 AUP is signed on paper"),
+        "{refused}"
+    );
+    let links = scratch
+        .aup(&[
+            "links",
+            "--school",
+            "pakeman",
+            "--year",
+            "2025-26",
+            "--expires",
+            "2027-08-31",
+            "--public-url",
+            &server.url,
+            "--aup",
+            "parents",
+            "--format",
+            "json",
+        ])
+        .success()
+        .json_lines();
+    assert_eq!(links.len(), 3, "{links:#?}");
+    let ben = links.iter().find(|l| l["name"] == "Ben Pupil01").unwrap();
+    assert_eq!(
+        ben["email"], "p1@home.example",
+        "the link goes to the parent"
+    );
+    let link = ben["link"].as_str().unwrap();
+
+    // The page says whose child it is and asks each consent, in the school's words.
+    let page = office::Client::anonymous(&server).get(link.strip_prefix(&server.url).unwrap());
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(
+        html.contains("For the parent or carer of Ben Pupil01 (class 4B)."),
+        "{html}"
+    );
+    assert!(html.contains("Photos and videos of my child may appear on the school website."));
+    assert_eq!(html.matches("type=\"radio\"").count(), 8, "{html}");
+
+    let shots = common::repo().join("target/test-artefacts/consents-online");
+    std::fs::create_dir_all(&shots).unwrap();
+    let seen = common::python(
+        "sign_in_chromium.py",
+        &[
+            link,
+            "drawn",
+            "Parent of Ben",
+            shots.to_str().unwrap(),
+            "Parent of Ben",
+            "displays=yes,website=no,social-media=no,press=yes",
+        ],
+    );
+    assert!(seen.contains("after submit: Signed"), "{seen}");
+    assert!(seen.contains("axe: 0 violations"), "{seen}");
+    office::wait_until(
+        &scratch,
+        "SELECT COUNT(*) FROM returns WHERE verdict = 'accepted' AND method = 'online'",
+        1,
+        std::time::Duration::from_secs(60),
+    );
+    let rows = register_json(&scratch);
+    let row = rows.iter().find(|r| r["pupil"] == "Ben Pupil01").unwrap();
+    assert_eq!(row["method"], "online", "{row:#}");
+    let answers: Vec<&str> = row["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["answer"].as_str().unwrap())
+        .collect();
+    assert_eq!(answers, ["yes", "no", "no", "yes"], "{row:#}");
+    assert!(
+        row["consents"][0]["how"]
+            .as_str()
+            .unwrap()
+            .starts_with("the Yes check box is ticked"),
+        "{row:#}"
+    );
+    let status = scratch
+        .aup(&["status", "--aup", "parents", "--year", "2025-26", "--json"])
+        .success()
+        .json_lines();
+    let ben = status.iter().find(|r| r["name"] == "Ben Pupil01").unwrap();
+    assert_eq!(ben["state"], "signed", "{ben:#}");
+
+    // The signed copy: the school's seal holds for pyHanko, poppler shows the
+    // ticks, and verify reads the same answers.
+    let copy = scratch.path("signed.pdf");
+    let pdf = office::Client::anonymous(&server).get(&format!(
+        "{}/signed.pdf",
+        link.strip_prefix(&server.url).unwrap()
+    ));
+    assert_eq!(pdf.status, 200);
+    std::fs::write(&copy, &pdf.body).unwrap();
+    assert!(
+        common::pyhanko_intact(&copy),
+        "pyHanko: the seal does not hold"
+    );
+    let verify = scratch
+        .aup(&["verify", "--json", copy.to_str().unwrap()])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&verify.stdout()).unwrap();
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    assert_eq!(report["consents"][3]["answer"], "yes", "{report:#}");
+    let fields = common::python("fields.py", &[&copy]);
+    let fields: serde_json::Value = serde_json::from_str(&fields).unwrap();
+    let value = |name: &str| {
+        fields["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(value("consent_displays_yes"), "/Yes", "{fields:#}");
+    assert_eq!(value("consent_website_no"), "/Yes", "{fields:#}");
+    assert_eq!(value("parent_name"), "Parent of Ben", "{fields:#}");
 }

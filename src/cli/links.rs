@@ -104,6 +104,12 @@ pub fn run(args: LinksArgs) -> Result<Outcome, String> {
         return Ok(Outcome::Success);
     }
     let list = &args.list;
+    if !matches!(list.aup, AupKind::Staff | AupKind::Parents) {
+        return Err(format!(
+            "the {} AUP is signed on paper: signing links are made for the staff AUP and the parents' (--aup parents)",
+            list.aup
+        ));
+    }
     let school = list
         .school
         .as_deref()

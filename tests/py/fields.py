@@ -5,6 +5,18 @@ import sys
 
 import pypdf
 
+
+def plain(value):
+    """A field's value as JSON holds it: text and names as they are, a
+    signature's dictionary as "(signature)"."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    value = value.get_object()
+    if isinstance(value, dict):
+        return "(signature)" if "/ByteRange" in value else "(dictionary)"
+    return str(value)
+
+
 reader = pypdf.PdfReader(sys.argv[1])
 out = {"fields": [], "viewer_preferences": None, "metadata": {}}
 for number, page in enumerate(reader.pages, start=1):
@@ -15,7 +27,7 @@ for number, page in enumerate(reader.pages, start=1):
         out["fields"].append({
             "name": annot.get("/T"),
             "type": annot.get("/FT"),
-            "value": annot.get("/V"),
+            "value": plain(annot.get("/V")),
             "page": number,
             "rect": [float(v) for v in annot["/Rect"]],
             "page_box": [float(v) for v in page.mediabox],

@@ -6,7 +6,10 @@ said; photographs go to SHOTS. Fails on a console error or sideways scrolling.
 With JavaScript on, axe-core (tests/js/node_modules) checks the page against
 WCAG 2.1 A and AA and the violations are printed ("axe: N violations").
 
-usage: sign_in_chromium.py LINK MODE NAME SHOTS"""
+A parent (PARENT and ANSWERS given) also writes their name and answers each
+consent: ANSWERS is "id=yes,id=no,...".
+
+usage: sign_in_chromium.py LINK MODE NAME SHOTS [PARENT ANSWERS]"""
 import os
 import sys
 
@@ -20,6 +23,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 link, mode, name, shots = sys.argv[1:5]
+parent, answers = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else (None, "")
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
 for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"):
@@ -80,6 +84,14 @@ try:
         height = driver.execute_script("return document.documentElement.scrollHeight;")
         for y in range(0, height, 700):
             driver.execute_script(f"window.scrollTo(0, {y});")
+        if parent:
+            driver.find_element(By.ID, "parent_name").send_keys(parent)
+            for pair in answers.split(","):
+                consent, answer = pair.split("=")
+                radio = driver.find_element(By.CSS_SELECTOR, f'input[name="consent_{consent}"][value="{answer}"]')
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", radio)
+                radio.click()
+            driver.save_screenshot(f"{shots}/sign-{mode}-consents.png")
         driver.find_element(By.CSS_SELECTOR, "input[name=declaration]").click()
         canvas = driver.find_element(By.ID, "pad-canvas")
         if not canvas.is_displayed():
