@@ -364,7 +364,8 @@ pub fn generate_aup(
                 .zip(&overlays)
                 .map(|(meta, overlays)| (meta, overlays.as_slice()))
                 .collect();
-            let print_all = base.print_all(&print_forms).map_err(stamp_error)?;
+            let covers = class_covers(school, aup, &resolved, &metas)?;
+            let print_all = base.print_all(&print_forms, &covers).map_err(stamp_error)?;
             write_file(&print_all_path, &print_all)
         },
     );
@@ -481,6 +482,79 @@ fn recipients_of(
         email: None,
     });
     Ok(named.chain(blanks).collect())
+}
+
+/// A cover sheet before each class's forms in a pupils' or parents' print
+/// file (the class, how many forms, its teacher when the class list names
+/// one), so each class's pile goes to its teacher. None for the staff's and
+/// visitors' forms.
+fn class_covers(
+    school: &LoadedSchool,
+    aup: AupKind,
+    resolved: &ResolvedSchool,
+    metas: &[FormMeta],
+) -> Result<Vec<crate::form::Cover>, GenerateError> {
+    if !aup.uses_class_lists() {
+        return Ok(Vec::new());
+    }
+    let list = crate::config::pupils::pupils_path(school.dir(), school.slug.as_str());
+    let mut teachers: std::collections::HashMap<String, String> = Default::default();
+    if list.is_file() {
+        for pupil in crate::config::pupils::read(&list)? {
+            if let Some(teacher) = pupil.teacher {
+                teachers.entry(pupil.class).or_insert(teacher);
+            }
+        }
+    }
+    let mut covers = Vec::new();
+    let mut start = 0;
+    while start < metas.len() {
+        let Some(class) = metas[start]
+            .role
+            .clone()
+            .filter(|_| metas[start].person.is_some())
+        else {
+            start += 1;
+            continue;
+        };
+        let count = metas[start..]
+            .iter()
+            .take_while(|m| m.role.as_deref() == Some(class.as_str()) && m.person.is_some())
+            .count();
+        let teacher = teachers
+            .get(&class)
+            .cloned()
+            .unwrap_or_else(|| "________________________".to_owned());
+        let forms = match (aup, count) {
+            (AupKind::Parents, 1) => "form for parents and carers",
+            (AupKind::Parents, _) => "forms for parents and carers",
+            (_, 1) => "form",
+            _ => "forms",
+        };
+        covers.push(crate::form::Cover {
+            before: start,
+            lines: vec![
+                (14.0, resolved.input.school.name.clone()),
+                (40.0, format!("Class {class}")),
+                (
+                    16.0,
+                    format!(
+                        "Acceptable Use Policy for {}, {}",
+                        aup.title(),
+                        metas[start].year
+                    ),
+                ),
+                (16.0, format!("{count} {forms}, each with a pupil's name on it")),
+                (16.0, format!("Teacher: {teacher}")),
+                (
+                    12.0,
+                    "Please give each pupil their own form to take home, and send the signed forms back to the school office together. Pages with a QR code are read by the office's scanner: keep them flat and unstapled.".to_owned(),
+                ),
+            ],
+        });
+        start += count;
+    }
+    Ok(covers)
 }
 
 /// The school's form-id prefix: as configured, else the slug's first letters.

@@ -70,11 +70,11 @@ fn class_of(pupils: usize) -> Scratch {
     // Bromcom's spelling of a class list.
     let mut list = String::from(
         "Forename,Surname,Preferred Name,Registration Group,Year,Admission Number,\
-         Contact 1 Name,Contact 1 Relationship,Contact 1 Email\n",
+         Contact 1 Name,Contact 1 Relationship,Contact 1 Email,Class Teacher\n",
     );
     for (i, first) in FIRST_NAMES.iter().enumerate().take(pupils) {
         list.push_str(&format!(
-            "{first},Pupil{i:02},,4B,Year 4,{:04},Parent of {first},Mother,p{i}@home.example\n",
+            "{first},Pupil{i:02},,4B,Year 4,{:04},Parent of {first},Mother,p{i}@home.example,Ms Okoye\n",
             1000 + i
         ));
     }
@@ -162,6 +162,24 @@ fn answers_of(rows: &[serde_json::Value]) -> BTreeMap<String, Vec<String>> {
 #[test]
 fn a_class_of_30_returned_on_paper_gives_the_consent_register_the_paper_says() {
     let scratch = class_of_30();
+    // The print file starts with the class's cover sheet and its blank back,
+    // then each form on its own sheets.
+    let print_all = scratch.path("out/pakeman/2025-26/parents/print-all.pdf");
+    assert_eq!(
+        lopdf::Document::load(&print_all).unwrap().get_pages().len(),
+        2 + 30 * 2
+    );
+    let cover = common::run_tool(
+        "pdftotext",
+        &["-f", "1", "-l", "1", print_all.to_str().unwrap(), "-"].map(std::ffi::OsStr::new),
+    );
+    for words in [
+        "Class 4B",
+        "30 forms for parents and carers, each with a pupil's name on it",
+        "Teacher: Ms Okoye",
+    ] {
+        assert!(cover.contains(words), "{words}: {cover}");
+    }
     // Three piles, as the copier makes them: grey at 200 dpi and at 300 dpi,
     // and black and white (CCITT G4) at 200 dpi.
     let piles: [(std::ops::Range<usize>, f32, bool); 3] = [

@@ -32,6 +32,9 @@ pub struct Pupil {
     pub date_of_birth: Option<time::Date>,
     /// In the MIS's priority order; at most two.
     pub contacts: Vec<Contact>,
+    /// The class teacher or form tutor, when the class list has the column:
+    /// named on the class's cover sheet in the print file.
+    pub teacher: Option<String>,
     pub line: u64,
 }
 
@@ -195,6 +198,15 @@ const ADMISSION: &[&str] = &[
     "misid",
 ];
 const BIRTH: &[&str] = &["dob", "dateofbirth", "birthdate"];
+const TEACHER: &[&str] = &[
+    "classteacher",
+    "teacher",
+    "formtutor",
+    "tutor",
+    "regtutor",
+    "registrationtutor",
+    "teachername",
+];
 
 /// The spellings of contact `n`'s `field` ("name", "relationship", "email").
 fn contact_headers(n: u8, field: &str) -> Vec<String> {
@@ -301,6 +313,7 @@ fn pupils(table: &Table) -> Result<Vec<Pupil>, RosterError> {
     let upn = table.column(UPN);
     let admission = table.column(ADMISSION);
     let birth = table.column(BIRTH);
+    let teacher = table.column(TEACHER);
     let contacts = [
         ContactColumns::find(table, 1),
         ContactColumns::find(table, 2),
@@ -359,6 +372,7 @@ fn pupils(table: &Table) -> Result<Vec<Pupil>, RosterError> {
             pupil_id: row.get(upn).or(row.get(admission)).map(str::to_owned),
             date_of_birth,
             contacts: contacts.iter().filter_map(|c| c.read(row)).collect(),
+            teacher: row.get(teacher).map(str::to_owned),
             line,
         };
         let key = match &pupil.pupil_id {

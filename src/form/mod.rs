@@ -2,6 +2,7 @@
 //! people can type, the per-page QR code (`qr_code`), the embedded font, and the surgery that
 //! turns one compiled policy into personal forms with AcroForm fields.
 
+mod cover;
 pub mod drawing;
 pub mod font;
 pub mod id;
@@ -11,6 +12,7 @@ pub mod stamp;
 pub mod tagging;
 pub mod xmp;
 
+pub use cover::Cover;
 pub use id::{Fingerprint, FormId, Mark, PagePayload, PayloadError};
 pub use stamp::{FormBase, Stamped};
 

@@ -263,7 +263,13 @@ impl FormBase {
     /// blank page to an even count so duplex printing never puts two people on one
     /// sheet. The policy's page content and fonts are shared, so the file stays small;
     /// pre-filled values are drawn onto the page since there are no fields.
-    pub fn print_all(&self, forms: &[(&FormMeta, &[PageOverlay])]) -> Result<Vec<u8>, StampError> {
+    /// Each of `covers` is a sheet (a page of its lines, and a blank back) put
+    /// before the form it names: the class sheets of a pupils' print file.
+    pub fn print_all(
+        &self,
+        forms: &[(&FormMeta, &[PageOverlay])],
+        covers: &[super::Cover],
+    ) -> Result<Vec<u8>, StampError> {
         let mut doc = self.doc.clone();
         let pages_id = doc
             .catalog()
@@ -273,7 +279,37 @@ impl FormBase {
         let mut kids = Vec::new();
         let mut copies = Vec::new();
         let pages = self.pages.len();
-        for (meta, overlays) in forms {
+        let (w, h) = self.sizes[0];
+        let blank_page = |doc: &mut Document, (w, h): (f64, f64)| {
+            doc.add_object(Dictionary::from_iter([
+                ("Type", Object::Name(b"Page".to_vec())),
+                ("Parent", Object::Reference(pages_id)),
+                ("MediaBox", crate::pdf::rect(0.0, 0.0, w, h)),
+                ("Resources", Object::Dictionary(Dictionary::new())),
+            ]))
+        };
+        for (index, (meta, overlays)) in forms.iter().enumerate() {
+            for cover in covers.iter().filter(|c| c.before == index) {
+                let content = doc.add_object(compressed(super::cover::content(cover, w, h)));
+                let page = doc.add_object(Dictionary::from_iter([
+                    ("Type", Object::Name(b"Page".to_vec())),
+                    ("Parent", Object::Reference(pages_id)),
+                    ("MediaBox", crate::pdf::rect(0.0, 0.0, w, h)),
+                    ("Contents", Object::Reference(content)),
+                    (
+                        "Resources",
+                        Object::Dictionary(Dictionary::from_iter([(
+                            "Font",
+                            Object::Dictionary(Dictionary::from_iter([(
+                                FONT_NAME,
+                                Object::Reference(self.font),
+                            )])),
+                        )])),
+                    ),
+                ]));
+                kids.push(Object::Reference(page));
+                kids.push(Object::Reference(blank_page(&mut doc, (w, h))));
+            }
             let mut copied = std::collections::HashMap::new();
             for (i, &page) in self.pages.iter().enumerate() {
                 let overlay = doc.add_object(overlays[i].stream.clone());
@@ -293,14 +329,8 @@ impl FormBase {
             }
             copies.push(copied);
             if pages % 2 == 1 {
-                let (w, h) = self.sizes[self.sizes.len() - 1];
-                let blank = Dictionary::from_iter([
-                    ("Type", Object::Name(b"Page".to_vec())),
-                    ("Parent", Object::Reference(pages_id)),
-                    ("MediaBox", crate::pdf::rect(0.0, 0.0, w, h)),
-                    ("Resources", Object::Dictionary(Dictionary::new())),
-                ]);
-                kids.push(Object::Reference(doc.add_object(blank)));
+                let last = self.sizes[self.sizes.len() - 1];
+                kids.push(Object::Reference(blank_page(&mut doc, last)));
             }
         }
         // Each person's pages get their own copy of the structure, so the print
