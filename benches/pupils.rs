@@ -72,10 +72,11 @@ fn generate(dir: &Path, archive: &str) -> (f64, String) {
 }
 
 fn forms(dir: &Path, aup: &str) -> Vec<std::path::PathBuf> {
-    let mut forms: Vec<_> = std::fs::read_dir(dir.join("out/kensington/2025-26").join(aup).join("forms"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut forms: Vec<_> =
+        std::fs::read_dir(dir.join("out/kensington/2025-26").join(aup).join("forms"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
     forms.sort();
     forms
 }

@@ -526,3 +526,84 @@ fn a_parent_signs_on_a_phone_and_answers_each_consent() {
     assert_eq!(value("consent_website_no"), "/Yes", "{fields:#}");
     assert_eq!(value("parent_name"), "Parent of Ben", "{fields:#}");
 }
+
+#[test]
+fn a_pdf_return_ticked_in_a_reader_gives_its_answers_and_so_does_its_flattened_copy() {
+    let scratch = class_of(2);
+    let form = parents_form(&scratch, 0);
+    // Filled in and signed in a reader, as pypdf saves it: the parent's name
+    // and date, a drawn signature, one check box of each consent ticked.
+    let filled = scratch.path("filled.pdf");
+    common::python(
+        "draw.py",
+        &[
+            form.to_str().unwrap(),
+            filled.to_str().unwrap(),
+            "ink",
+            "incremental",
+            "@box=parent_signature",
+            "parent_name=Parent of Aisha",
+            "parent_date=3 September 2025",
+            "consent_displays_yes=/Yes",
+            "consent_website_no=/Yes",
+            "consent_social-media_no=/Yes",
+            "consent_press_yes=/Yes",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &scratch
+            .aup(&["verify", "--json", filled.to_str().unwrap()])
+            .success()
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+    let answers = |report: &serde_json::Value| -> Vec<String> {
+        report["consents"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no consents: {report:#}"))
+            .iter()
+            .map(|c| c["answer"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(answers(&report), ["yes", "no", "no", "yes"], "{report:#}");
+    assert!(
+        report["consents"][1]["how"]
+            .as_str()
+            .unwrap()
+            .starts_with("the No check box is ticked"),
+        "{report:#}"
+    );
+    // The same return with its fields and annotations flattened into the page
+    // by qpdf: no check boxes left, so the ticks are read by their ink.
+    let flat = scratch.path("flat.pdf");
+    let run = std::process::Command::new("qpdf")
+        .arg("--flatten-annotations=all")
+        .arg(&filled)
+        .arg(&flat)
+        .output()
+        .unwrap();
+    // 3: done, with warnings.
+    assert!(matches!(run.status.code(), Some(0 | 3)), "{run:?}");
+    let report: serde_json::Value = serde_json::from_str(
+        &scratch
+            .aup(&["verify", "--json", flat.to_str().unwrap()])
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(answers(&report), ["yes", "no", "no", "yes"], "{report:#}");
+    assert!(
+        report["consents"][0]["how"]
+            .as_str()
+            .unwrap()
+            .starts_with("Yes is ticked"),
+        "{report:#}"
+    );
+    // Filed, the register has the reader's answers.
+    std::fs::copy(&filled, scratch.path("inbox/filled.pdf")).unwrap();
+    scratch.ingest_json();
+    let rows = register_json(&scratch);
+    let aisha = rows.iter().find(|r| r["pupil"] == "Aisha Pupil00").unwrap();
+    assert_eq!(aisha["method"], "pdf", "{aisha:#}");
+    assert_eq!(aisha["consents"][3]["answer"], "yes", "{aisha:#}");
+}

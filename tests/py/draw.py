@@ -3,7 +3,8 @@ annotation (Acrobat, Preview) or a Stamp (Firefox's pdf.js), with its appearance
 stream, after filling text fields; saved incrementally (Acrobat, pdf.js) or
 rewritten (Chrome, Preview).
 
-draw.py IN OUT ink|stamp incremental|rewrite [name=value...]"""
+draw.py IN OUT ink|stamp incremental|rewrite [@box=FIELD] [name=value...]
+(@box: the signature box to draw over; signer_signature unless given.)"""
 import sys
 
 import pypdf
@@ -18,6 +19,7 @@ from pypdf.generic import (
 
 source, out, kind, mode = sys.argv[1:5]
 values = dict(arg.split("=", 1) for arg in sys.argv[5:])
+signature_box = values.pop("@box", "signer_signature")
 reader = pypdf.PdfReader(source)
 if mode == "incremental":
     writer = pypdf.PdfWriter(reader, incremental=True)
@@ -31,7 +33,7 @@ drawn = False
 for page in writer.pages:
     for annot in list(page.get("/Annots") or []):
         widget = annot.get_object()
-        if widget.get("/T") != "signer_signature":
+        if widget.get("/T") != signature_box:
             continue
         x0, y0, x1, y1 = [float(v) for v in widget["/Rect"]]
         w, h = x1 - x0, y1 - y0
