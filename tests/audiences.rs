@@ -498,3 +498,56 @@ fn a_parents_consents_are_check_boxes_a_pdf_reader_ticks_and_poppler_shows() {
         assert_eq!(ink(field, &filled), 0, "{field} shows a tick nobody made");
     }
 }
+
+#[test]
+fn a_ks2_pdf_return_needs_the_pupils_signature_beside_the_parents() {
+    let scratch = primary_with_every_aup();
+    let pdf = forms_of(&scratch, "ks2")
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("amelia-hart"))
+        .unwrap();
+    let verify = |file: &Path| -> serde_json::Value {
+        serde_json::from_str(
+            &scratch
+                .aup(&["verify", "--json", file.to_str().unwrap()])
+                .stdout(),
+        )
+        .unwrap()
+    };
+    // The parent signs in a reader and sends it back; the pupil has not.
+    let parent = scratch.path("parent.pdf");
+    common::python(
+        "draw.py",
+        &[
+            pdf.to_str().unwrap(),
+            parent.to_str().unwrap(),
+            "ink",
+            "incremental",
+            "@box=parent_signature",
+            "parent_name=Tom Hart",
+            "parent_date=3 September 2025",
+        ],
+    );
+    let report = verify(&parent);
+    assert_eq!(report["verdict"], "incomplete", "{report:#}");
+    assert_eq!(
+        report["missing"],
+        serde_json::json!(["pupil's signature", "pupil's date"]),
+        "{report:#}"
+    );
+    // Then Amelia signs the same file.
+    let both = scratch.path("both.pdf");
+    common::python(
+        "draw.py",
+        &[
+            parent.to_str().unwrap(),
+            both.to_str().unwrap(),
+            "ink",
+            "incremental",
+            "@box=pupil_signature",
+            "pupil_date=4 September 2025",
+        ],
+    );
+    let report = verify(&both);
+    assert_eq!(report["verdict"], "accepted", "{report:#}");
+}

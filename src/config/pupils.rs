@@ -532,6 +532,16 @@ mod tests {
     }
 
     #[test]
+    fn the_class_teacher_is_read_where_the_list_has_one() {
+        let pupils = read_text(
+            "Forename,Surname,Reg Group,Year,Form Tutor\nAmelia,Hart,4B,Year 4,Ms Okoye\nBen,Ode,4C,Year 4,\n",
+        )
+        .unwrap();
+        assert_eq!(pupils[0].teacher.as_deref(), Some("Ms Okoye"));
+        assert_eq!(pupils[1].teacher, None);
+    }
+
+    #[test]
     fn a_row_without_a_class_is_refused_with_its_line() {
         let e = read_text("Forename,Surname,Class,Year\nAmy,Lee,1C,Year 1\nBen,Cole,,Year 1\n")
             .unwrap_err();
