@@ -181,6 +181,14 @@ fn said(c: Counts) -> String {
     )
 }
 
+/// "1 pupil", "30 pupils".
+fn pupils_said(n: usize) -> String {
+    match n {
+        1 => "1 pupil".to_owned(),
+        n => format!("{n} pupils"),
+    }
+}
+
 /// A plain-text table per class: a column per consent, and each consent's
 /// counts under it.
 pub fn table(rows: &[Row], consents: &[Consent]) -> String {
@@ -193,11 +201,11 @@ pub fn table(rows: &[Row], consents: &[Consent]) -> String {
         let first = pupils[0];
         let _ = writeln!(
             out,
-            "{} {}, class {} ({} pupils, {} returned)",
+            "{} {}, class {} ({}, {} returned)",
             first.school,
             first.year,
             if class.is_empty() { "(none)" } else { class },
-            pupils.len(),
+            pupils_said(pupils.len()),
             pupils.iter().filter(|p| p.return_id.is_some()).count()
         );
         let name_width = pupils
@@ -214,6 +222,8 @@ pub fn table(rows: &[Row], consents: &[Consent]) -> String {
         for (consent, width) in consents.iter().zip(&widths) {
             let _ = write!(out, "  {:width$}", consent.id);
         }
+        let end = out.trim_end_matches(' ').len();
+        out.truncate(end);
         out.push('\n');
         for pupil in &pupils {
             let _ = write!(out, "  {:name_width$}", pupil.pupil);
@@ -225,6 +235,8 @@ pub fn table(rows: &[Row], consents: &[Consent]) -> String {
                 };
                 let _ = write!(out, "  {word:width$}");
             }
+            let end = out.trim_end_matches(' ').len();
+            out.truncate(end);
             out.push('\n');
         }
         for (i, consent) in consents.iter().enumerate() {
@@ -293,11 +305,11 @@ pub fn class_sheets(
         let _ = write!(
             body,
             "<section><h1>{} <small>{}</small></h1><h2>Class {}: photo and video consents</h2>\
-             <p>{} pupils; {} returned a signed form. Printed {}.</p><ol class=\"questions\">",
+             <p>{}; {} returned a signed form. Printed {}.</p><ol class=\"questions\">",
             escape(school_name),
             escape(&first.year),
             escape(if class.is_empty() { "(none)" } else { class }),
-            pupils.len(),
+            pupils_said(pupils.len()),
             pupils.iter().filter(|p| p.return_id.is_some()).count(),
             escape(printed_on)
         );
