@@ -357,7 +357,7 @@ fn a_class_of_30_returned_on_paper_gives_the_consent_register_the_paper_says() {
     // The office settles Dev's website answer (both boxes ticked) on the page.
     office::add_user(&scratch, "office", "office", &[]);
     let server = office::Server::start(&scratch, &[]);
-    let shots = scratch.path("shots");
+    let shots = common::repo().join("target/test-artefacts/consents");
     std::fs::create_dir_all(&shots).unwrap();
     let said = common::python(
         "consents_in_chromium.py",

@@ -73,7 +73,8 @@ try:
     buttons = driver.find_elements(By.CSS_SELECTOR, f'button[aria-label="{label}"]')
     if len(buttons) != 1:
         fail(f"{len(buttons)} buttons labelled {label!r}")
-    driver.execute_script("arguments[0].scrollIntoView()", buttons[0])
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", buttons[0])
+    driver.save_screenshot(f"{shots}/consents-unclear.png")
     buttons[0].click()
     wait_for("the page again with the answer settled",
              lambda d: "(settled by office)" in d.find_element(By.TAG_NAME, "body").text)
