@@ -10,10 +10,12 @@
 
 #[path = "../tests/scan/mod.rs"]
 mod scan;
+mod timed;
+
+use timed::{ingest, settle_on_disk};
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -74,31 +76,6 @@ fn batch(dir: &Path) -> Vec<u8> {
     scan::scan_pdf(&shuffled, 300.0)
 }
 
-fn settle_on_disk() {
-    let status = Command::new("sync").status().expect("sync");
-    assert!(status.success());
-}
-
-fn ingest(dir: &Path) -> (f64, u64, String) {
-    let started = Instant::now();
-    let output = Command::new("/usr/bin/time")
-        .args(["-f", "maxrss_kb=%M"])
-        .arg(env!("CARGO_BIN_EXE_aup"))
-        .args(["ingest", "--settle", "0"])
-        .current_dir(dir)
-        .output()
-        .expect("GNU time at /usr/bin/time");
-    let elapsed = started.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "{stderr}");
-    let rss = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss_kb="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    (elapsed, rss, stderr)
-}
-
 fn main() {
     // Speed: 120 pages, three runs on fresh archives copies.
     let dir = tempfile::tempdir().unwrap();
@@ -132,10 +109,6 @@ fn main() {
             .unwrap();
         assert!(status.success());
         std::fs::write(work.join("inbox/batch.pdf"), &scan).unwrap();
-        // A copier writes its PDF over seconds and ingest waits for it to settle:
-        // the file is on disk before ingest starts. Without this, the archive's
-        // first fsync would pay for writing back the bench's own 112 MB (ext4
-        // commits all pending data with the journal), which no office sees.
         settle_on_disk();
         let (elapsed, rss, stderr) = ingest(&work);
         assert!(stderr.contains("20 accepted"), "{stderr}");

@@ -14,6 +14,9 @@
 
 #[path = "../tests/scan/mod.rs"]
 mod scan;
+mod timed;
+
+use timed::{ingest, settle_on_disk};
 
 use std::path::Path;
 use std::process::Command;
@@ -129,26 +132,6 @@ fn pile(dir: &Path) -> (Vec<u8>, usize) {
     (scan::scan_pdf(&pages, 300.0), pages.len())
 }
 
-fn ingest(dir: &Path) -> (f64, u64, String) {
-    let started = Instant::now();
-    let output = Command::new("/usr/bin/time")
-        .args(["-f", "maxrss_kb=%M"])
-        .arg(env!("CARGO_BIN_EXE_aup"))
-        .args(["ingest", "--settle", "0"])
-        .current_dir(dir)
-        .output()
-        .expect("GNU time at /usr/bin/time");
-    let elapsed = started.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "{stderr}");
-    let rss = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("maxrss_kb="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    (elapsed, rss, stderr)
-}
-
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     school(dir.path());
@@ -183,8 +166,7 @@ fn main() {
     let (scan, pages) = pile(dir.path());
     std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
     std::fs::write(dir.path().join("inbox/pile.pdf"), &scan).unwrap();
-    let status = Command::new("sync").status().expect("sync");
-    assert!(status.success());
+    settle_on_disk();
     let (elapsed, rss, stderr) = ingest(dir.path());
     assert!(
         stderr.contains(&format!("{} accepted", 2 * RETURNED)),

@@ -60,13 +60,7 @@ const RULES_NEAR_EDGE: f64 = 2.9;
 /// Measures the ink inside `rect` (PDF points, origin bottom-left) on a page of
 /// `page_height` points scanned as `image` and mapped by `map`.
 pub fn measure(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f64) -> Ink {
-    match Grid::sample(image, map, rect, page_height, INSET, DARK) {
-        Some(grid) => ink_of(&grid),
-        None => Ink {
-            fraction: 0.0,
-            samples: 0,
-        },
-    }
+    ink_of(Grid::sample(image, map, rect, page_height, INSET, DARK))
 }
 
 /// As [`measure`], for a Yes/No tick box. A box filled in or scribbled over
@@ -78,16 +72,25 @@ pub fn measure_tick_box(
     rect: &Rect,
     page_height: f64,
 ) -> Ink {
-    match Grid::sample_with_rules_near_edges(image, map, rect, page_height, TICK_INSET, DARK) {
-        Some(grid) => ink_of(&grid),
-        None => Ink {
-            fraction: 0.0,
-            samples: 0,
-        },
-    }
+    ink_of(Grid::sample_with_rules_near_edges(
+        image,
+        map,
+        rect,
+        page_height,
+        TICK_INSET,
+        DARK,
+    ))
 }
 
-fn ink_of(grid: &Grid) -> Ink {
+/// The share of a sampled box in strokes; none for a box with nothing left
+/// to sample.
+fn ink_of(grid: Option<Grid>) -> Ink {
+    let Some(grid) = grid else {
+        return Ink {
+            fraction: 0.0,
+            samples: 0,
+        };
+    };
     let samples = grid.samples;
     let ink = stroke_samples(&grid.dark, grid.cols, grid.rows, grid.reach(MIN_STROKE_MM));
     Ink {
