@@ -14,6 +14,10 @@ use crate::form::{Mark, PagePayload};
 /// to a tenth of a millimetre, perspective is fitted exactly.
 const DISAGREEMENT_MM: f64 = 1.0;
 
+/// How far round where the map puts another mark it is searched for, in
+/// millimetres beyond the mark's own square: near first, then far.
+const SEARCH_MM: [f64; 2] = [8.0, 25.0];
+
 /// The map from the form's page to `image`, from the mark that identified it
 /// and the others that read: marks at three corners fix scale, turn and
 /// perspective across the page; one alone fixes an affine map extrapolated from
@@ -48,16 +52,21 @@ pub fn page_map(
     for other in others {
         let square = mark_square(other, width, height);
         let centre = map.map(square.0 + square.2 / 2.0, square.1 + square.2 / 2.0);
-        // Extrapolated across the page from one small code, another mark can be
-        // 15 mm from where the first puts it on a photo: search that far round it.
-        let reach = (square.2 / 2.0 + 25.0 * 72.0 / 25.4) * map.scale_at(square.0, square.1);
-        let region = (
-            (centre.x - reach) as i64,
-            (centre.y - reach) as i64,
-            (2.0 * reach) as i64,
-            (2.0 * reach) as i64,
-        );
-        if let Some(found) = qr::find_mark(image, region, payload, other) {
+        // A flatbed scan puts the other mark within a few millimetres of where
+        // the first says it is: that small square is searched first. Extrapolated
+        // across a photo from one small code, it can be 15 mm away: a square that
+        // far round it is searched when the small one does not read.
+        let found = SEARCH_MM.into_iter().find_map(|margin| {
+            let reach = (square.2 / 2.0 + margin * 72.0 / 25.4) * map.scale_at(square.0, square.1);
+            let region = (
+                (centre.x - reach) as i64,
+                (centre.y - reach) as i64,
+                (2.0 * reach) as i64,
+                (2.0 * reach) as i64,
+            );
+            qr::find_mark(image, region, payload, other)
+        });
+        if let Some(found) = found {
             let mut with = seen.clone();
             with.extend(found.seen(square));
             // A mark whose corners no map agrees with (a code read across a
