@@ -132,14 +132,15 @@ fn expected() -> BTreeMap<String, Vec<&'static str>> {
         .collect()
 }
 
+/// `aup consents` for Pakeman's 2025-26, with `extra`: what it printed.
+fn consents(scratch: &Scratch, extra: &[&str]) -> String {
+    let mut args = vec!["consents", "--school", "pakeman", "--year", "2025-26"];
+    args.extend(extra);
+    scratch.aup(&args).success().stdout()
+}
+
 fn register_json(scratch: &Scratch) -> Vec<serde_json::Value> {
-    let out = scratch
-        .aup(&[
-            "consents", "--school", "pakeman", "--year", "2025-26", "--class", "4b", "--format",
-            "json",
-        ])
-        .success()
-        .stdout();
+    let out = consents(scratch, &["--class", "4b", "--format", "json"]);
     serde_json::from_str::<Vec<serde_json::Value>>(&out).unwrap()
 }
 
@@ -249,13 +250,7 @@ fn a_class_of_30_returned_on_paper_gives_the_consent_register_the_paper_says() {
     }
 
     // CSV: the same, a column per consent.
-    let csv = scratch
-        .aup(&[
-            "consents", "--school", "pakeman", "--year", "2025-26", "--class", "4B", "--format",
-            "csv",
-        ])
-        .success()
-        .stdout();
+    let csv = consents(&scratch, &["--class", "4B", "--format", "csv"]);
     let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
     let header: Vec<String> = reader
         .headers()
@@ -290,10 +285,7 @@ fn a_class_of_30_returned_on_paper_gives_the_consent_register_the_paper_says() {
     assert_eq!(seen, 30);
 
     // The table: each consent's counts, from the same answers.
-    let table = scratch
-        .aup(&["consents", "--school", "pakeman", "--year", "2025-26"])
-        .success()
-        .stdout();
+    let table = consents(&scratch, &[]);
     assert!(
         table.contains("class 4B (30 pupils, 27 returned)"),
         "{table}"
@@ -313,19 +305,10 @@ fn a_class_of_30_returned_on_paper_gives_the_consent_register_the_paper_says() {
 
     // The printed class sheet: Chromium prints it, poppler reads it back.
     let sheet = scratch.path("sheet.html");
-    scratch
-        .aup(&[
-            "consents",
-            "--school",
-            "pakeman",
-            "--year",
-            "2025-26",
-            "--format",
-            "html",
-            "--out",
-            sheet.to_str().unwrap(),
-        ])
-        .success();
+    consents(
+        &scratch,
+        &["--format", "html", "--out", sheet.to_str().unwrap()],
+    );
     let printed = scratch.path("sheet.pdf");
     let status = std::process::Command::new("chromium")
         .args([

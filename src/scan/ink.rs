@@ -53,6 +53,16 @@ impl Ink {
 /// kept out, as the rule lines of a box placed a little off are dropped.
 const TICK_INSET: f64 = 4.0;
 
+/// Where a printed rule line (a box's border the map placed a little off) may
+/// be found, to be cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rules {
+    /// Any mostly dark row or column.
+    Anywhere,
+    /// Only within [`RULES_NEAR_EDGE`] of the sampled area's edges.
+    NearEdges,
+}
+
 /// How far inside a tick box's sampled area a border placed off may reach,
 /// in points (1 mm: the worst error of a 300-dpi scan's map).
 const RULES_NEAR_EDGE: f64 = 2.9;
@@ -60,7 +70,14 @@ const RULES_NEAR_EDGE: f64 = 2.9;
 /// Measures the ink inside `rect` (PDF points, origin bottom-left) on a page of
 /// `page_height` points scanned as `image` and mapped by `map`.
 pub fn measure(image: &GrayImage, map: &PageToImage, rect: &Rect, page_height: f64) -> Ink {
-    ink_of(Grid::sample(image, map, rect, page_height, INSET, DARK))
+    ink_of(Grid::sample(
+        image,
+        map,
+        rect,
+        page_height,
+        (INSET, Rules::Anywhere),
+        DARK,
+    ))
 }
 
 /// As [`measure`], for a Yes/No tick box. A box filled in or scribbled over
@@ -72,12 +89,12 @@ pub fn measure_tick_box(
     rect: &Rect,
     page_height: f64,
 ) -> Ink {
-    ink_of(Grid::sample_with_rules_near_edges(
+    ink_of(Grid::sample(
         image,
         map,
         rect,
         page_height,
-        TICK_INSET,
+        (TICK_INSET, Rules::NearEdges),
         DARK,
     ))
 }
@@ -123,49 +140,21 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
-    /// Samples `rect` less `inset` points on every side; `None` when nothing is
-    /// left of it or it would take more than four million samples.
+    /// Samples `rect` less `inset` points on every side, clearing the rule
+    /// lines `rules` allows; `None` when nothing is left of it or it would take
+    /// more than four million samples.
     pub fn sample(
         image: &GrayImage,
         map: &PageToImage,
         rect: &Rect,
         page_height: f64,
-        inset: f64,
+        (inset, rules): (f64, Rules),
         dark_below: u8,
     ) -> Option<Self> {
-        Self::sample_clearing(image, map, rect, page_height, inset, dark_below, None)
-    }
-
-    /// As [`Grid::sample`], clearing rule lines only within [`RULES_NEAR_EDGE`]
-    /// of the sampled area's edges.
-    pub fn sample_with_rules_near_edges(
-        image: &GrayImage,
-        map: &PageToImage,
-        rect: &Rect,
-        page_height: f64,
-        inset: f64,
-        dark_below: u8,
-    ) -> Option<Self> {
-        Self::sample_clearing(
-            image,
-            map,
-            rect,
-            page_height,
-            inset,
-            dark_below,
-            Some(RULES_NEAR_EDGE),
-        )
-    }
-
-    fn sample_clearing(
-        image: &GrayImage,
-        map: &PageToImage,
-        rect: &Rect,
-        page_height: f64,
-        inset: f64,
-        dark_below: u8,
-        rules_within: Option<f64>,
-    ) -> Option<Self> {
+        let rules_within = match rules {
+            Rules::Anywhere => None,
+            Rules::NearEdges => Some(RULES_NEAR_EDGE),
+        };
         // Page coordinates with y down, as the map wants them.
         let (left, right) = (rect.x0 + inset, rect.x1 - inset);
         let (top, bottom) = (page_height - rect.y1 + inset, page_height - rect.y0 - inset);

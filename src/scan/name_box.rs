@@ -96,8 +96,15 @@ pub fn compare(
     issued_name: &str,
     render: &RenderAt,
 ) -> Result<NameBox, String> {
-    let seen = Grid::sample(image, map, rect, page_height, EDGE, ink::DARK)
-        .ok_or("the name box is too small to read")?;
+    let seen = Grid::sample(
+        image,
+        map,
+        rect,
+        page_height,
+        (EDGE, ink::Rules::Anywhere),
+        ink::DARK,
+    )
+    .ok_or("the name box is too small to read")?;
     let (cols, rows, step) = (seen.cols, seen.rows, seen.step);
     let area = Rect {
         x0: seen.left,
