@@ -362,6 +362,58 @@ mod tests {
         assert!(signed.written(), "{signed:?}");
     }
 
+    /// A tick box filled in read as 0% ink: every row of it was dark, so
+    /// every row was cleared as if it were the box's border.
+    #[test]
+    fn a_tick_box_scribbled_over_reads_as_mostly_ink_not_as_empty() {
+        // An 8 mm (22.7 pt) box at 4 px/pt, its border 2 px off where the
+        // map expects it.
+        let mut image = GrayImage::from_pixel(400, 400, image::Luma([235]));
+        let rect = Rect {
+            x0: 40.0,
+            y0: 40.0,
+            x1: 62.7,
+            y1: 62.7,
+        };
+        let page_height = 100.0;
+        let map = PageToImage::scaled(4.0);
+        let (left, top) = (rect.x0 * 4.0, (page_height - rect.y1) * 4.0);
+        let side = (rect.x1 - rect.x0) * 4.0;
+        for i in 0..side as u32 {
+            for t in 0..2 {
+                for (x, y) in [
+                    (left as u32 + i, top as u32 + 2 + t),
+                    (left as u32 + i, (top + side) as u32 + 2 + t),
+                    (left as u32 + 2 + t, top as u32 + i),
+                    ((left + side) as u32 + 2 + t, top as u32 + i),
+                ] {
+                    image.put_pixel(x, y, image::Luma([20]));
+                }
+            }
+        }
+        let empty = measure_tick_box(&image, &map, &rect, page_height);
+        assert!(empty.fraction < 0.01, "{empty:?}");
+        // Filled in, line by line, leaving a millimetre at each side.
+        for y in (top + 12.0) as u32..(top + side - 12.0) as u32 {
+            for x in (left + 12.0) as u32..(left + side - 12.0) as u32 {
+                image.put_pixel(x, y, image::Luma([30]));
+            }
+        }
+        let filled = measure_tick_box(&image, &map, &rect, page_height);
+        assert!(filled.fraction > 0.6, "{filled:?}");
+        // Read as a signature box is read, it would have been cleared.
+        let cleared = Grid::sample(
+            &image,
+            &map,
+            &rect,
+            page_height,
+            (TICK_INSET, Rules::Anywhere),
+            DARK,
+        )
+        .unwrap();
+        assert!(cleared.dark.iter().all(|d| !d));
+    }
+
     #[test]
     fn blank_pages_have_almost_no_ink() {
         let image = GrayImage::from_pixel(200, 300, image::Luma([240]));
