@@ -513,6 +513,8 @@ fn a_parent_signs_on_a_phone_and_answers_each_consent() {
 #[test]
 fn a_pdf_return_ticked_in_a_reader_gives_its_answers_and_so_does_its_flattened_copy() {
     let scratch = class_of(2);
+    // The forms and the print file with its class cover are PDF/UA-1 and PDF/A-2a.
+    common::assert_pdf_ua_and_pdf_a(&scratch.path("out/pakeman/2025-26/parents"));
     let form = parents_form(&scratch, 0);
     // Filled in and signed in a reader, as pypdf saves it: the parent's name
     // and date, a drawn signature, one check box of each consent ticked.
