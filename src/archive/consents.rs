@@ -155,35 +155,48 @@ impl Archive {
                 });
             }
         }
-        let mut decided = self.conn.prepare_cached(
-            "SELECT consent, answer, decided_by, decided_at FROM consent_decisions
-             WHERE return_id = ?1",
+        // Every answer of the school year's accepted returns, with its
+        // decision, in one query; only those of each pupil's newest are kept.
+        let newest: HashMap<i64, usize> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(at, e)| Some((e.returned.as_ref()?.return_id, at)))
+            .collect();
+        let mut answers = self.conn.prepare_cached(
+            "SELECT a.return_id, a.consent, a.answer, a.how, d.answer, d.decided_by, d.decided_at
+             FROM consent_answers a JOIN returns r ON r.id = a.return_id
+             LEFT JOIN consent_decisions d ON d.return_id = a.return_id AND d.consent = a.consent
+             WHERE r.school = ?1 AND r.year = ?2 AND r.verdict = 'accepted' ORDER BY a.rowid",
         )?;
-        for entry in &mut entries {
-            let Some(returned) = &mut entry.returned else {
-                continue;
+        let rows = answers.query_map(params![school, year], |row| {
+            let decided = match row.get::<_, Option<Answer>>(4)? {
+                Some(answer) => Some(Decision {
+                    answer,
+                    by: row.get(5)?,
+                    at: row.get(6)?,
+                }),
+                None => None,
             };
-            let decisions: HashMap<String, Decision> = decided
-                .query_map(params![returned.return_id], |row| {
-                    Ok((
-                        row.get(0)?,
-                        Decision {
-                            answer: row.get(1)?,
-                            by: row.get(2)?,
-                            at: row.get(3)?,
-                        },
-                    ))
-                })?
-                .collect::<Result<_, _>>()?;
-            let mut decisions = decisions;
-            returned.answers = self
-                .consent_answers(returned.return_id)?
-                .into_iter()
-                .map(|read| RecordedAnswer {
-                    decided: decisions.remove(&read.consent),
-                    read,
-                })
-                .collect();
+            Ok((
+                row.get::<_, i64>(0)?,
+                RecordedAnswer {
+                    read: ConsentAnswer {
+                        consent: row.get(1)?,
+                        answer: row.get(2)?,
+                        how: row.get(3)?,
+                    },
+                    decided,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (return_id, answer) = row?;
+            if let Some(returned) = newest
+                .get(&return_id)
+                .and_then(|&at| entries[at].returned.as_mut())
+            {
+                returned.answers.push(answer);
+            }
         }
         Ok(entries)
     }

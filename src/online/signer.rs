@@ -6,6 +6,7 @@
 use super::fill::{SignatureMark, Submission};
 use crate::archive::RegisteredForm;
 use crate::consents::{self, Answer};
+use crate::form::font::FONT;
 
 /// Who signs a form online.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,52 @@ impl Signer {
                 consents: consents::consent_ids(&form.boxes),
             }),
             _ => None,
+        }
+    }
+
+    /// What the person typed and chose on the page, checked: the staff's
+    /// role; a parent's name (in letters the form's font shows) and a Yes or
+    /// No to every consent (`answers` keyed `consent_<id>`). The error is the
+    /// sentence the page shows.
+    pub fn given<'a>(
+        &self,
+        role: &'a str,
+        parent_name: &'a str,
+        answers: &std::collections::HashMap<String, String>,
+    ) -> Result<Given<'a>, &'static str> {
+        match self {
+            Self::Staff => {
+                let role = role.trim();
+                if role.is_empty() || role.chars().count() > 80 {
+                    return Err("Give your role (at most 80 characters).");
+                }
+                Ok(Given::Staff { role })
+            }
+            Self::Parent { consents } => {
+                let name = parent_name.trim();
+                if name.chars().count() < 2 || name.chars().count() > 80 {
+                    return Err("Give your name (at most 80 characters).");
+                }
+                if !name.chars().all(|c| FONT.has(c) && !c.is_control()) {
+                    return Err(
+                        "Your name has characters the form's font cannot show: write it in plain letters.",
+                    );
+                }
+                let answers = consents
+                    .iter()
+                    .map(|id| {
+                        answers
+                            .get(&format!("consent_{id}"))
+                            .and_then(|a| Answer::parse(a))
+                            .filter(|a| *a != Answer::Unclear)
+                            .map(|answer| (id.clone(), answer))
+                            .ok_or(
+                                "Answer Yes or No to each question about photographs and videos.",
+                            )
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Given::Parent { name, answers })
+            }
         }
     }
 }
@@ -80,5 +127,47 @@ impl<'a> Given<'a> {
             ),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parent_answers_every_consent_yes_or_no() {
+        let parent = Signer::Parent {
+            consents: vec!["website".into(), "press".into()],
+        };
+        let mut answers = std::collections::HashMap::new();
+        answers.insert("consent_website".to_owned(), "yes".to_owned());
+        assert!(
+            parent.given("", "Tom Hart", &answers).is_err(),
+            "press unanswered"
+        );
+        answers.insert("consent_press".to_owned(), "unclear".to_owned());
+        assert!(
+            parent.given("", "Tom Hart", &answers).is_err(),
+            "unclear is no answer"
+        );
+        answers.insert("consent_press".to_owned(), "no".to_owned());
+        match parent.given("", " Tom Hart ", &answers) {
+            Ok(Given::Parent { name, answers }) => {
+                assert_eq!(name, "Tom Hart");
+                assert_eq!(
+                    answers,
+                    [
+                        ("website".to_owned(), Answer::Yes),
+                        ("press".to_owned(), Answer::No)
+                    ]
+                );
+            }
+            _ => panic!("a parent's answers were refused"),
+        }
+        assert!(
+            parent.given("", "T", &answers).is_err(),
+            "a name of one letter"
+        );
+        assert!(Signer::Staff.given("  ", "", &answers).is_err(), "no role");
     }
 }

@@ -24,6 +24,16 @@ pub struct ClassFilter {
     class: Option<String>,
 }
 
+impl ClassFilter {
+    /// The class asked for; none when the field was left empty.
+    fn wanted(&self) -> Option<&str> {
+        self.class
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+    }
+}
+
 /// A class as the page shows it.
 #[derive(Serialize)]
 struct ClassView<'a> {
@@ -86,11 +96,7 @@ pub async fn page(
             .into_iter()
             .map(|(class, _)| class)
             .collect();
-        let wanted = filter
-            .class
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
+        let wanted = filter.wanted();
         let classes: Vec<ClassView> = register::by_class(&rows)
             .into_iter()
             .filter(|(class, _)| wanted.is_none_or(|w| class.eq_ignore_ascii_case(w)))
@@ -135,15 +141,11 @@ pub async fn sheets(
     Query(filter): Query<ClassFilter>,
 ) -> Response {
     blocking(move || {
-        let class = filter
-            .class
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
-        let (school_name, consents, rows) = match register_of(&app, &user, &slug, &year, class) {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+        let (school_name, consents, rows) =
+            match register_of(&app, &user, &slug, &year, filter.wanted()) {
+                Ok(found) => found,
+                Err(response) => return response,
+            };
         let today = time::OffsetDateTime::now_utc().date().to_string();
         (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -196,27 +198,31 @@ pub async fn settle(
     // The return must be one of this school year's, which the user may see.
     let (app2, user2, slug2, year2) = (app.clone(), user.clone(), slug.clone(), year.clone());
     let return_id = settle.return_id;
-    let visible = blocking(
-        move || match register_of(&app2, &user2, &slug2, &year2, None) {
-            Ok((_, _, rows)) if rows.iter().any(|r| r.return_id == Some(return_id)) => {
-                StatusCode::OK.into_response()
-            }
-            Ok(_) => StatusCode::NOT_FOUND.into_response(),
-            Err(response) => response,
-        },
-    )
-    .await;
-    if visible.status() != StatusCode::OK {
-        return match visible.status() {
-            StatusCode::NOT_FOUND => message(
-                &app,
-                &user,
+    let refused = tokio::task::spawn_blocking(move || {
+        match register_of(&app2, &user2, &slug2, &year2, None) {
+            Ok((_, _, rows)) if rows.iter().any(|r| r.return_id == Some(return_id)) => None,
+            Ok(_) => Some(message(
+                &app2,
+                &user2,
                 StatusCode::NOT_FOUND,
                 "Not settled",
                 "That return is not in this school year's consent register.",
-            ),
-            _ => visible,
-        };
+            )),
+            Err(response) => Some(response),
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Some(message(
+            &app,
+            &user,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Not settled",
+            "The register could not be read.",
+        ))
+    });
+    if let Some(refused) = refused {
+        return refused;
     }
     let (reply, answered) = oneshot::channel();
     app.filing.send(Job::SettleConsent {

@@ -515,36 +515,9 @@ pub async fn submit(
         if form.declaration.is_none() {
             return again("Tick the box to say you have read and agree to the policy.");
         }
-        let given = match &signer {
-            Signer::Staff => {
-                let role = form.role.trim();
-                if role.is_empty() || role.chars().count() > 80 {
-                    return again("Give your role (at most 80 characters).");
-                }
-                Given::Staff { role }
-            }
-            Signer::Parent { consents } => {
-                let name = form.parent_name.trim();
-                if name.chars().count() < 2 || name.chars().count() > 80 {
-                    return again("Give your name (at most 80 characters).");
-                }
-                if !name.chars().all(|c| crate::form::font::FONT.has(c) && !c.is_control()) {
-                    return again("Your name has characters the form's font cannot show: write it in plain letters.");
-                }
-                let mut answers = Vec::new();
-                for id in consents {
-                    let answer = form
-                        .answers
-                        .get(&format!("consent_{id}"))
-                        .and_then(|a| crate::consents::Answer::parse(a))
-                        .filter(|a| *a != crate::consents::Answer::Unclear);
-                    match answer {
-                        Some(answer) => answers.push((id.clone(), answer)),
-                        None => return again("Answer Yes or No to each question about photographs and videos."),
-                    }
-                }
-                Given::Parent { name, answers }
-            }
+        let given = match signer.given(&form.role, &form.parent_name, &form.answers) {
+            Ok(given) => given,
+            Err(problem) => return again(problem),
         };
         let mark = match form.how.as_str() {
             "drawn" => match parse_strokes(&form.drawn) {
