@@ -592,3 +592,60 @@ fn a_pdf_return_ticked_in_a_reader_gives_its_answers_and_so_does_its_flattened_c
     assert_eq!(aisha["method"], "pdf", "{aisha:#}");
     assert_eq!(aisha["consents"][3]["answer"], "yes", "{aisha:#}");
 }
+
+#[test]
+fn hostile_and_tampered_parents_returns_are_never_accepted() {
+    let scratch = class_of(1);
+    let form = parents_form(&scratch, 0);
+    let id = scan::form_id(&form);
+    // Files that claim to be the parents' form and reach the digital checks
+    // of a parent's boxes and consents.
+    for kind in [
+        "cycle",
+        "deep",
+        "broken_xref",
+        "huge_contents",
+        "bogus_byterange",
+    ] {
+        let file = scratch.path(&format!("{kind}.pdf"));
+        common::python("hostile.py", &[file.to_str().unwrap(), kind, id.as_str()]);
+        let run = scratch.aup(&["verify", "--json", file.to_str().unwrap()]);
+        assert!(
+            !run.stderr().contains("panicked"),
+            "{kind}: {}",
+            run.stderr()
+        );
+        assert!(
+            matches!(run.code(), Some(1 | 3)),
+            "{kind}: {}",
+            run.stderr()
+        );
+    }
+    // A return filled in a reader, then its first page (the consents) edited.
+    let filled = scratch.path("filled.pdf");
+    common::python(
+        "draw.py",
+        &[
+            form.to_str().unwrap(),
+            filled.to_str().unwrap(),
+            "ink",
+            "incremental",
+            "@box=parent_signature",
+            "parent_name=Parent of Aisha",
+            "parent_date=3 September 2025",
+            "consent_press_yes=/Yes",
+        ],
+    );
+    let tampered = scratch.path("tampered.pdf");
+    common::python(
+        "tamper.py",
+        &[filled.to_str().unwrap(), tampered.to_str().unwrap(), "1"],
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &scratch
+            .aup(&["verify", "--json", tampered.to_str().unwrap()])
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(report["verdict"], "rejected", "{report:#}");
+}
