@@ -1,6 +1,9 @@
 //! Timing a whole `aup ingest` process as an office runs it, shared by the
 //! ingest benchmarks.
 
+// Each bench uses part of this.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -17,10 +20,15 @@ pub fn settle_on_disk() {
 
 /// Runs `aup ingest` in `dir` under GNU time: (seconds, max RSS in KB, stderr).
 pub fn ingest(dir: &Path) -> (f64, u64, String) {
+    ingest_with(Path::new(env!("CARGO_BIN_EXE_aup")), dir)
+}
+
+/// As [`ingest`], with another build of aup (a before/after comparison).
+pub fn ingest_with(aup: &Path, dir: &Path) -> (f64, u64, String) {
     let started = Instant::now();
     let output = Command::new("/usr/bin/time")
         .args(["-f", "maxrss_kb=%M"])
-        .arg(env!("CARGO_BIN_EXE_aup"))
+        .arg(aup)
         .args(["ingest", "--settle", "0"])
         .current_dir(dir)
         .output()
