@@ -268,14 +268,14 @@ fn time_pile(dir: &Path, pile: &Pile, before: Option<&Path>) {
             rate / old
         );
     }
-    if !pile.jpegs.is_empty() {
-        if let Some((limit, version)) = decode_limit(dir, pile) {
-            println!(
-                "  decode limit (libjpeg-turbo {version}, {} processes): {limit:.1} pages/s; aup at {:.2} of it",
-                rayon::current_num_threads(),
-                rate / limit
-            );
-        }
+    if !pile.jpegs.is_empty()
+        && let Some((limit, version)) = decode_limit(dir, pile)
+    {
+        println!(
+            "  decode limit (libjpeg-turbo {version}, {} processes): {limit:.1} pages/s; aup at {:.2} of it",
+            rayon::current_num_threads(),
+            rate / limit
+        );
     }
 }
 
