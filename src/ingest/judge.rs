@@ -25,6 +25,10 @@ use crate::verdict::{Reason, Verdict};
 /// the school nor the person: the uploader may not see that school.
 const OTHER_SCHOOL: &str = "this is a form of a school that the account which uploaded it does not cover, so it was not filed; someone whose account covers every school can assign it";
 
+/// How many forms are filed at once. Each holds its PDF in memory while it
+/// is written (a few megabytes of scans).
+const FILING_AT_ONCE: usize = 8;
+
 /// A quarantined file or page: its index row and its line of output.
 fn held(
     file: &FileResult,
@@ -221,26 +225,37 @@ pub(super) fn judge(
         }
     }
     let forms: Vec<_> = forms.into_iter().collect();
-    let judged: Vec<Result<(ReturnRow, Outcome), IngestError>> = forms
-        .into_par_iter()
-        .map(|(form_id, pages)| {
-            let form = &register[&form_id];
-            let current = &currents[&(
-                form.school.clone(),
-                form.year.clone(),
-                form.fingerprint.clone(),
-            )];
-            judge_form(
-                plan,
-                files,
-                form,
-                &form_id,
-                &pages,
-                current.as_deref(),
-                &naming,
-            )
-        })
-        .collect();
+    let judge_all = || -> Vec<Result<(ReturnRow, Outcome), IngestError>> {
+        forms
+            .into_par_iter()
+            .map(|(form_id, pages)| {
+                let form = &register[&form_id];
+                let current = &currents[&(
+                    form.school.clone(),
+                    form.year.clone(),
+                    form.fingerprint.clone(),
+                )];
+                judge_form(
+                    plan,
+                    files,
+                    form,
+                    &form_id,
+                    &pages,
+                    current.as_deref(),
+                    &naming,
+                )
+            })
+            .collect()
+    };
+    // Filing waits on the disk (a sync for each PDF) longer than it computes:
+    // more forms at once than cores keep the disk and the cores busy together.
+    let judged = match rayon::ThreadPoolBuilder::new()
+        .num_threads(FILING_AT_ONCE)
+        .build()
+    {
+        Ok(pool) => pool.install(judge_all),
+        Err(_) => judge_all(),
+    };
     for judgement in judged {
         let (row, outcome) = judgement?;
         record.returns.push(row);
