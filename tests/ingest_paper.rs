@@ -790,3 +790,106 @@ fn dust_on_an_unsigned_form_is_not_a_signature() {
         }
     }
 }
+
+/// The 1-bit page as aup reads it without the renderer, against poppler's
+/// rendering of the same PDF at the image's own resolution: the share of
+/// pixels on which they differ (the same dark pixels, within 1%, asserted).
+/// poppler's sampling moves a stroke's edge by a pixel here and there (1.4% of
+/// a signed page's pixels); black turned round would differ on 95%, a row
+/// misread would shear the page and differ on several times its 3.6% of ink.
+fn fax_read_against_poppler(scratch: &Scratch, pdf: &Path) -> f64 {
+    use aup::ingest::pages::{FileBytes, FileKind, PageSource};
+    let bytes = std::fs::read(pdf).unwrap();
+    let source = PageSource::open(
+        std::sync::Arc::new(FileBytes::Owned(bytes.clone())),
+        FileKind::Pdf,
+    )
+    .unwrap();
+    let ours = source
+        .quick_page(0, 150.0)
+        .expect("a fax page read without the renderer");
+    let doc = lopdf::Document::load_mem(&bytes).unwrap();
+    let page = doc.get_pages()[&1];
+    let media = doc.get_dictionary(page).unwrap().get(b"MediaBox").unwrap();
+    let width_pt = media.as_array().unwrap()[2].as_float().unwrap() as f64;
+    // poppler at the resolution that gives the image's own pixels.
+    let dpi = ours.width() as f64 / width_pt * 72.0;
+    let out = scratch.path("poppler");
+    let status = Command::new("pdftoppm")
+        .args(["-gray", "-png", "-r", &format!("{dpi:.4}"), "-singlefile"])
+        .arg(pdf)
+        .arg(&out)
+        .status()
+        .expect("pdftoppm: run scripts/test.sh, which installs it");
+    assert!(status.success());
+    let theirs = image::open(out.with_extension("png")).unwrap().to_luma8();
+    let (w, h) = (
+        ours.width().min(theirs.width()),
+        ours.height().min(theirs.height()),
+    );
+    assert!(
+        w + 2 >= ours.width() && h + 2 >= ours.height(),
+        "sizes differ"
+    );
+    let differ = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .filter(|&(x, y)| (ours.get_pixel(x, y).0[0] < 128) != (theirs.get_pixel(x, y).0[0] < 128))
+        .count();
+    let dark = |image: &GrayImage| image.pixels().filter(|p| p.0[0] < 128).count() as f64;
+    let (our_ink, their_ink) = (dark(&ours), dark(&theirs));
+    assert!(
+        (our_ink - their_ink).abs() <= their_ink * 0.01,
+        "ink: {our_ink} pixels read, poppler shows {their_ink}"
+    );
+    differ as f64 / (w as f64 * h as f64)
+}
+
+#[test]
+fn a_fax_page_read_without_the_renderer_shows_what_poppler_shows() {
+    let scratch = school();
+    let pdf = form_pdf(&scratch, "price");
+    let pages = paper(&scratch, &pdf, 200.0, SIGNED);
+    let scanned = scratch.path("g4.pdf");
+    scan::g4_pdf(&pages[2..], 200.0, &scanned);
+    let plain = fax_read_against_poppler(&scratch, &scanned);
+    assert!(
+        plain < 0.02,
+        "as img2pdf wrote it: {:.3}% of pixels differ",
+        plain * 100.0
+    );
+    // Each way a PDF can turn a fax image's black round: BlackIs1 in its
+    // parameters, a Decode array, and both (which cancel).
+    let mut doc = lopdf::Document::load(&scanned).unwrap();
+    let image_id = doc
+        .objects
+        .iter()
+        .find(|(_, o)| o.as_stream().is_ok_and(|s| s.dict.has(b"DecodeParms")))
+        .map(|(id, _)| *id)
+        .unwrap();
+    for (black_is_1, decode) in [(true, false), (false, true), (true, true)] {
+        let stream = doc
+            .get_object_mut(image_id)
+            .unwrap()
+            .as_stream_mut()
+            .unwrap();
+        let parms = match stream.dict.get_mut(b"DecodeParms").unwrap() {
+            lopdf::Object::Array(items) => items[0].as_dict_mut().unwrap(),
+            other => other.as_dict_mut().unwrap(),
+        };
+        parms.set("BlackIs1", black_is_1);
+        match decode {
+            true => stream.dict.set("Decode", vec![1.into(), 0.into()]),
+            false => {
+                stream.dict.remove(b"Decode");
+            }
+        }
+        let turned = scratch.path(&format!("g4-{black_is_1}-{decode}.pdf"));
+        doc.save(&turned).unwrap();
+        let differ = fax_read_against_poppler(&scratch, &turned);
+        assert!(
+            differ < 0.02,
+            "BlackIs1 {black_is_1}, Decode [1 0] {decode}: {:.3}% of pixels differ",
+            differ * 100.0
+        );
+    }
+}

@@ -752,11 +752,13 @@ impl std::fmt::Debug for ImageData {
 }
 
 impl PageSource {
-    /// A quick first read of a page that is one JPEG drawn over the whole page
-    /// (what scanners write): the JPEG decoded straight to grey by zune-jpeg and
-    /// averaged down to about `dpi`, skipping the renderer, which spends two thirds
-    /// of its time resampling the image onto its canvas. `None` for any other page,
-    /// or a JPEG zune-jpeg refuses: the renderer reads those (and reports why).
+    /// A quick first read of a page that is one image drawn over the whole page
+    /// (what scanners write), averaged down to about `dpi`, skipping the
+    /// renderer, which spends two thirds of its time resampling the image onto
+    /// its canvas: a JPEG decoded straight to grey by zune-jpeg, a 1-bit CCITT
+    /// fax image decoded by hayro-ccitt straight into the smaller image. `None`
+    /// for any other page, or an image either decoder refuses: the renderer
+    /// reads those (and reports why).
     pub fn quick_page(&self, index: usize, dpi: f32) -> Option<GrayImage> {
         let source = self.source_image(index)?;
         let filter = match source.dict.get(b"Filter").ok()? {
@@ -769,7 +771,6 @@ impl PageSource {
             .get(b"ColorSpace")
             .ok()
             .and_then(|c| c.as_name().ok());
-        let plain_colour = matches!(colour, Some(b"DeviceGray" | b"DeviceRGB"));
         let [a, b, c, d, e, f] = source.placement;
         let full_page = b == 0.0
             && c == 0.0
@@ -777,30 +778,16 @@ impl PageSource {
             && f.abs() < 0.5
             && (a - source.page_width).abs() < 0.5
             && (d - source.page_height).abs() < 0.5;
-        if filter != b"DCTDecode"
-            || !plain_colour
-            || !full_page
-            || ["Decode", "DecodeParms", "ImageMask"]
-                .iter()
-                .any(|k| source.dict.has(k.as_bytes()))
-        {
+        if !full_page || source.dict.has(b"ImageMask") {
             return None;
         }
-        let options = zune_jpeg::zune_core::options::DecoderOptions::default()
-            .jpeg_set_out_colorspace(zune_jpeg::zune_core::colorspace::ColorSpace::Luma)
-            .set_max_width(20_000)
-            .set_max_height(20_000);
-        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(
-            std::io::Cursor::new(source.data.bytes()),
-            options,
+        let (width, height) = (
+            source.dict.get(b"Width").ok()?.as_i64().ok()?,
+            source.dict.get(b"Height").ok()?.as_i64().ok()?,
         );
-        decoder.decode_headers().ok()?;
-        let (width, height) = decoder.dimensions()?;
-        if width as u64 * height as u64 > MAX_PAGE_PIXELS {
+        if width < 1 || height < 1 || width as u64 * height as u64 > MAX_PAGE_PIXELS {
             return None;
         }
-        let pixels = decoder.decode().ok()?;
-        let full = GrayImage::from_raw(width as u32, height as u32, pixels)?;
         // The image must fill the page evenly: the same scale across and down.
         let (across, down) = (
             width as f64 / source.page_width,
@@ -810,7 +797,21 @@ impl PageSource {
             return None;
         }
         let factor = (across / (dpi as f64 / 72.0)).floor().max(1.0) as u32;
-        Some(shrink(&full, factor))
+        let (width, height) = (width as u32, height as u32);
+        match (filter.as_slice(), colour) {
+            (b"DCTDecode", Some(b"DeviceGray" | b"DeviceRGB"))
+                if !["Decode", "DecodeParms"]
+                    .iter()
+                    .any(|k| source.dict.has(k.as_bytes())) =>
+            {
+                quick_jpeg(source.data.bytes(), (width, height), factor)
+            }
+            (b"CCITTFaxDecode", Some(b"DeviceGray")) => {
+                let fax = Fax::of(&source.dict, width, height)?;
+                fax.shrunk(source.data.bytes(), factor)
+            }
+            _ => None,
+        }
     }
 
     /// The page's image when the page is just one image (what scanners write), with
@@ -898,6 +899,180 @@ impl PdfPages {
             page_height: media.y1,
             page_width: media.x1,
         })
+    }
+}
+
+/// A JPEG of `size` pixels decoded to grey, shrunk by `factor`.
+fn quick_jpeg(jpeg: &[u8], size: (u32, u32), factor: u32) -> Option<GrayImage> {
+    let options = zune_jpeg::zune_core::options::DecoderOptions::default()
+        .jpeg_set_out_colorspace(zune_jpeg::zune_core::colorspace::ColorSpace::Luma)
+        .set_max_width(20_000)
+        .set_max_height(20_000);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(jpeg), options);
+    decoder.decode_headers().ok()?;
+    let (width, height) = decoder.dimensions()?;
+    // The JPEG must be the image its dictionary says it is.
+    if (width as u32, height as u32) != size {
+        return None;
+    }
+    let pixels = decoder.decode().ok()?;
+    let full = GrayImage::from_raw(width as u32, height as u32, pixels)?;
+    Some(shrink(&full, factor))
+}
+
+/// A 1-bit CCITT fax image as its dictionary describes it.
+struct Fax {
+    settings: hayro_ccitt::DecodeSettings,
+    /// Whether the fax code's black is dark on the page (`BlackIs1` and
+    /// `Decode` can each turn it round).
+    black_is_dark: bool,
+    width: u32,
+    height: u32,
+}
+
+impl Fax {
+    /// `None` for parameters this reader leaves to the renderer.
+    fn of(dict: &lopdf::Dictionary, width: u32, height: u32) -> Option<Self> {
+        use lopdf::Object;
+        if dict.get(b"BitsPerComponent").ok()?.as_i64().ok()? != 1 {
+            return None;
+        }
+        let inverted = match dict.get(b"Decode") {
+            Err(_) => false,
+            Ok(Object::Array(range)) => match range.as_slice() {
+                [low, high] => match (low.as_float().ok()?, high.as_float().ok()?) {
+                    (0.0, 1.0) => false,
+                    (1.0, 0.0) => true,
+                    _ => return None,
+                },
+                _ => return None,
+            },
+            Ok(_) => return None,
+        };
+        let parms = match dict.get(b"DecodeParms") {
+            Err(_) => None,
+            Ok(Object::Dictionary(parms)) => Some(parms),
+            Ok(Object::Array(items)) if items.len() == 1 => Some(items[0].as_dict().ok()?),
+            Ok(_) => return None,
+        };
+        let int = |key: &[u8], default: i64| -> Option<i64> {
+            match parms.and_then(|p| p.get(key).ok()) {
+                None => Some(default),
+                Some(value) => value.as_i64().ok(),
+            }
+        };
+        let flag = |key: &[u8], default: bool| -> Option<bool> {
+            match parms.and_then(|p| p.get(key).ok()) {
+                None => Some(default),
+                Some(value) => value.as_bool().ok(),
+            }
+        };
+        let k = int(b"K", 0)?;
+        let (columns, rows) = (int(b"Columns", 1728)?, int(b"Rows", 0)?);
+        if columns != width as i64 || !(rows == 0 || rows == height as i64) {
+            return None;
+        }
+        let encoding = match k {
+            k if k < 0 => hayro_ccitt::EncodingMode::Group4,
+            0 => hayro_ccitt::EncodingMode::Group3_1D,
+            _ => hayro_ccitt::EncodingMode::Group3_2D,
+        };
+        Some(Self {
+            settings: hayro_ccitt::DecodeSettings {
+                columns: width,
+                rows: height,
+                end_of_block: flag(b"EndOfBlock", true)?,
+                end_of_line: flag(b"EndOfLine", false)?,
+                rows_are_byte_aligned: flag(b"EncodedByteAlign", false)?,
+                encoding,
+                strict: false,
+            },
+            // Fax black is 0 unless BlackIs1; 0 is dark unless Decode is [1 0].
+            black_is_dark: !flag(b"BlackIs1", false)? ^ inverted,
+            width,
+            height,
+        })
+    }
+
+    /// The image decoded straight into its `factor`-smaller grey version, each
+    /// pixel the share of its block that is white: the full-size image is
+    /// never made. `None` when the data does not decode to every row.
+    fn shrunk(&self, data: &[u8], factor: u32) -> Option<GrayImage> {
+        // A factor past the image's size would leave no pixel.
+        let factor = match self.width / factor == 0 || self.height / factor == 0 {
+            true => 1,
+            false => factor,
+        };
+        let mut sink = Shrinking {
+            factor,
+            black_is_dark: self.black_is_dark,
+            width: self.width,
+            row: 0,
+            bands: self.height / factor,
+            dark: vec![0; (self.width / factor) as usize],
+            out: Vec::with_capacity(
+                (self.width / factor) as usize * (self.height / factor) as usize,
+            ),
+        };
+        let mut context = hayro_ccitt::DecoderContext::new(self.settings);
+        hayro_ccitt::decode(data, &mut sink, &mut context).ok()?;
+        if sink.row < self.height {
+            return None;
+        }
+        GrayImage::from_raw(self.width / factor, self.height / factor, sink.out)
+    }
+}
+
+/// Collects a fax image's rows into a `factor`-smaller grey image.
+struct Shrinking {
+    factor: u32,
+    black_is_dark: bool,
+    width: u32,
+    /// Rows pushed so far.
+    row: u32,
+    /// Bands of `factor` rows the image has room for.
+    bands: u32,
+    /// Dark pixels of each block of the current band of `factor` rows.
+    dark: Vec<u32>,
+    out: Vec<u8>,
+}
+
+impl hayro_ccitt::Decoder for Shrinking {
+    fn push_row(&mut self, changes: &[u32]) {
+        let columns = self.dark.len() as u32 * self.factor;
+        // The runs of fax black, then whichever colour is dark counted.
+        let mut black = changes.chunks(2).map(|run| {
+            let start = run[0].min(self.width);
+            let end = run.get(1).copied().unwrap_or(self.width).min(self.width);
+            (start, end)
+        });
+        let count = |from: u32, to: u32, dark: &mut [u32]| {
+            for x in from..to.min(columns) {
+                dark[(x / self.factor) as usize] += 1;
+            }
+        };
+        if self.black_is_dark {
+            for (start, end) in black.by_ref() {
+                count(start, end, &mut self.dark);
+            }
+        } else {
+            let mut white_from = 0;
+            for (start, end) in black.by_ref() {
+                count(white_from, start, &mut self.dark);
+                white_from = end;
+            }
+            count(white_from, self.width, &mut self.dark);
+        }
+        self.row += 1;
+        // A band complete: its blocks become pixels; the ragged bottom is dropped.
+        if self.row.is_multiple_of(self.factor) && self.row / self.factor <= self.bands {
+            let area = self.factor * self.factor;
+            for dark in &mut self.dark {
+                let light = (area - (*dark).min(area)) * 255;
+                self.out.push(((light + area / 2) / area) as u8);
+                *dark = 0;
+            }
+        }
     }
 }
 
