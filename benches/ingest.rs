@@ -125,7 +125,8 @@ fn grey_pile(name: &'static str, what: String, pages: &[GrayImage]) -> Pile {
 }
 
 /// The pages printed on cream paper and scanned in colour: colour JPEGs at 300
-/// dpi, chroma subsampled as copiers' are.
+/// dpi. The image crate writes them 4:4:4; a copier's are often subsampled,
+/// which makes them cheaper to decode.
 fn colour_pile(pages: &[GrayImage]) -> Pile {
     let jpegs: Vec<Vec<u8>> = pages
         .par_iter()
