@@ -221,9 +221,12 @@ fn decode_limit(dir: &Path, pile: &Pile) -> Option<(f64, String)> {
         .arg(script)
         .arg(&folder)
         .arg(rayon::current_num_threads().to_string())
-        .output()
-        .ok()?;
+        .output();
     std::fs::remove_dir_all(&folder).unwrap();
+    let Ok(output) = output else {
+        println!("  decode limit: skipped (python3 did not start)");
+        return None;
+    };
     if !output.status.success() {
         println!(
             "  decode limit: skipped ({})",
