@@ -469,15 +469,7 @@ fn hostile_pdfs_are_rejected_or_quarantined_with_a_reason() {
     let scratch = school();
     let form = scratch.form_pdf("pakeman", "amelia");
     let id = form.file_name().unwrap().to_str().unwrap()[..15].to_owned();
-    for kind in [
-        "cycle",
-        "deep",
-        "broken_xref",
-        "huge_contents",
-        "bogus_byterange",
-    ] {
-        let file = scratch.path(&format!("{kind}.pdf"));
-        python("hostile.py", &[&file, Path::new(kind), Path::new(&id)]);
+    for (kind, file) in common::hostile_pdfs(&scratch.path(""), &id) {
         let outcome = ingest(&scratch, &file);
         let verdict = outcome["verdict"].as_str().unwrap();
         assert!(

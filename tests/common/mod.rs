@@ -251,6 +251,29 @@ pub fn python<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// Hostile PDFs made by `tests/py/hostile.py`, each claiming to be form `form_id`:
+/// a reference cycle, deep nesting, a broken cross-reference table, huge
+/// contents and a signature whose byte range lies. Written into `dir`.
+pub fn hostile_pdfs(dir: &Path, form_id: &str) -> Vec<(&'static str, PathBuf)> {
+    [
+        "cycle",
+        "deep",
+        "broken_xref",
+        "huge_contents",
+        "bogus_byterange",
+    ]
+    .into_iter()
+    .map(|kind| {
+        let file = dir.join(format!("{kind}.pdf"));
+        python(
+            "hostile.py",
+            &[file.as_os_str(), kind.as_ref(), form_id.as_ref()],
+        );
+        (kind, file)
+    })
+    .collect()
+}
+
 /// Runs one SQL statement on the archive's index with Python's sqlite3 (an
 /// independent reader of the file, and the tool an attacker with the file would
 /// use), returning its rows as text.
