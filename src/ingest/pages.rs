@@ -926,8 +926,6 @@ struct Fax {
     /// Whether the fax code's black is dark on the page (`BlackIs1` and
     /// `Decode` can each turn it round).
     black_is_dark: bool,
-    width: u32,
-    height: u32,
 }
 
 impl Fax {
@@ -989,8 +987,6 @@ impl Fax {
             },
             // Fax black is 0 unless BlackIs1; 0 is dark unless Decode is [1 0].
             black_is_dark: !flag(b"BlackIs1", false)? ^ inverted,
-            width,
-            height,
         })
     }
 
@@ -998,28 +994,27 @@ impl Fax {
     /// pixel the share of its block that is white: the full-size image is
     /// never made. `None` when the data does not decode to every row.
     fn shrunk(&self, data: &[u8], factor: u32) -> Option<GrayImage> {
+        let (width, height) = (self.settings.columns, self.settings.rows);
         // A factor past the image's size would leave no pixel.
-        let factor = match self.width / factor == 0 || self.height / factor == 0 {
+        let factor = match width / factor == 0 || height / factor == 0 {
             true => 1,
             false => factor,
         };
         let mut sink = Shrinking {
             factor,
             black_is_dark: self.black_is_dark,
-            width: self.width,
+            width,
             row: 0,
-            bands: self.height / factor,
-            dark: vec![0; (self.width / factor) as usize],
-            out: Vec::with_capacity(
-                (self.width / factor) as usize * (self.height / factor) as usize,
-            ),
+            bands: height / factor,
+            dark: vec![0; (width / factor) as usize],
+            out: Vec::with_capacity((width / factor) as usize * (height / factor) as usize),
         };
         let mut context = hayro_ccitt::DecoderContext::new(self.settings);
         hayro_ccitt::decode(data, &mut sink, &mut context).ok()?;
-        if sink.row < self.height {
+        if sink.row < height {
             return None;
         }
-        GrayImage::from_raw(self.width / factor, self.height / factor, sink.out)
+        GrayImage::from_raw(width / factor, height / factor, sink.out)
     }
 }
 
