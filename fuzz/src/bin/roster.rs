@@ -1,13 +1,13 @@
 //! Fuzzes the staff roster reader: any bytes an MIS export (or a person with a
-//! spreadsheet) could produce, parsed as `aup generate` and `aup status` parse
-//! `<slug>.staff.csv`, with errors written as the office would see them.
-
-use std::path::Path;
+//! spreadsheet) could produce, read from `<slug>.staff.csv` as `aup generate`
+//! and `aup status` read it, with errors written as the office would see them.
 
 fn main() {
-    let file = Path::new("fuzzed.staff.csv");
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let file = work.path().join("fuzzed.staff.csv");
     afl::fuzz!(|data: &[u8]| {
-        match aup::config::roster::parse(file, data.to_vec()) {
+        std::fs::write(&file, data).expect("the fuzz input can be written");
+        match aup::config::roster::read(&file) {
             Ok(people) => {
                 for person in people {
                     let _ = person.key();
