@@ -17,7 +17,11 @@ const REGULAR: &[u8] = include_bytes!("../../fonts/LiberationSans-Regular.ttf");
 pub const FONT_NAME: &str = "AupSans";
 
 pub struct EmbeddedFont {
-    program: Vec<u8>,
+    /// The subset font program and the ToUnicode CMap as PDF streams,
+    /// compressed once: every stamped form and evidence page embeds them, and
+    /// deflating them again for each was a tenth of filing.
+    program: Stream,
+    to_unicode: Stream,
     /// Character to CID (the glyph id in the subset).
     cids: HashMap<char, u16>,
     /// Advance widths by CID, in 1/1000 em.
@@ -63,8 +67,15 @@ impl EmbeddedFont {
         }
         let s = |v: i16| (v as f64 * scale).round() as i16;
         let bbox = face.global_bounding_box();
+        let length = program.len() as i64;
+        let mut program = Stream::new(Dictionary::new(), program);
+        program.dict.set("Length1", length);
+        let _ = program.compress();
+        let mut to_unicode = Stream::new(Dictionary::new(), to_unicode_cmap(&cids).into_bytes());
+        let _ = to_unicode.compress();
         Ok(Self {
             program,
+            to_unicode,
             cids,
             widths,
             ascent: s(face.ascender()),
@@ -112,10 +123,7 @@ impl EmbeddedFont {
     /// Adds the font's objects to `doc` and returns the Type0 font's id.
     pub fn add_to(&self, doc: &mut lopdf::Document) -> ObjectId {
         let base_font = Object::Name(b"AUPAAA+LiberationSans".to_vec());
-        let mut file = Stream::new(Dictionary::new(), self.program.clone());
-        file.dict.set("Length1", self.program.len() as i64);
-        let _ = file.compress();
-        let file_id = doc.add_object(file);
+        let file_id = doc.add_object(self.program.clone());
         let descriptor = doc.add_object(Dictionary::from_iter([
             ("Type", Object::Name(b"FontDescriptor".to_vec())),
             ("FontName", base_font.clone()),
@@ -151,9 +159,7 @@ impl EmbeddedFont {
             ("W", widths),
             ("CIDToGIDMap", Object::Name(b"Identity".to_vec())),
         ]));
-        let mut to_unicode = Stream::new(Dictionary::new(), self.to_unicode_cmap().into_bytes());
-        let _ = to_unicode.compress();
-        let to_unicode = doc.add_object(to_unicode);
+        let to_unicode = doc.add_object(self.to_unicode.clone());
         doc.add_object(Dictionary::from_iter([
             ("Type", Object::Name(b"Font".to_vec())),
             ("Subtype", Object::Name(b"Type0".to_vec())),
@@ -163,34 +169,34 @@ impl EmbeddedFont {
             ("ToUnicode", to_unicode.into()),
         ]))
     }
+}
 
-    /// The ToUnicode CMap, so that text drawn with this font can be copied and
-    /// extracted (pdftotext, screen readers).
-    fn to_unicode_cmap(&self) -> String {
-        let mut pairs: Vec<(u16, char)> = self.cids.iter().map(|(c, cid)| (*cid, *c)).collect();
-        pairs.sort();
-        let mut cmap = String::from(
-            "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
-             /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
-             /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
-             1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
-        );
-        for chunk in pairs.chunks(100) {
-            cmap.push_str(&format!("{} beginbfchar\n", chunk.len()));
-            for (cid, c) in chunk {
-                let mut units = [0u16; 2];
-                let hex: String = c
-                    .encode_utf16(&mut units)
-                    .iter()
-                    .map(|u| format!("{u:04X}"))
-                    .collect();
-                cmap.push_str(&format!("<{cid:04X}> <{hex}>\n"));
-            }
-            cmap.push_str("endbfchar\n");
+/// The ToUnicode CMap, so that text drawn with this font can be copied and
+/// extracted (pdftotext, screen readers).
+fn to_unicode_cmap(cids: &HashMap<char, u16>) -> String {
+    let mut pairs: Vec<(u16, char)> = cids.iter().map(|(c, cid)| (*cid, *c)).collect();
+    pairs.sort();
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+         /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
+         /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
+         1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    for chunk in pairs.chunks(100) {
+        cmap.push_str(&format!("{} beginbfchar\n", chunk.len()));
+        for (cid, c) in chunk {
+            let mut units = [0u16; 2];
+            let hex: String = c
+                .encode_utf16(&mut units)
+                .iter()
+                .map(|u| format!("{u:04X}"))
+                .collect();
+            cmap.push_str(&format!("<{cid:04X}> <{hex}>\n"));
         }
-        cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
-        cmap
+        cmap.push_str("endbfchar\n");
     }
+    cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    cmap
 }
 
 #[cfg(test)]
@@ -203,7 +209,8 @@ mod tests {
         for c in "Siân O’Brien-Łukasz Ærøskøbing Zoë Ğ".chars() {
             assert!(font.cids.contains_key(&c), "{c} missing");
         }
-        assert!(font.program.len() < 120_000, "{} bytes", font.program.len());
+        let length = font.program.dict.get(b"Length1").and_then(|l| l.as_i64());
+        assert!(matches!(length, Ok(1..120_000)), "{length:?} bytes");
         // Liberation Sans is metric-compatible with Arial: "M" is 833/1000 em.
         assert!((font.width("M", 1000.0) - 833.0).abs() < 1.0);
         // Something outside the repertoire prints as "?".
