@@ -36,6 +36,61 @@ pub fn store_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_via_temp(path, true, |file| file.write_all(bytes))
 }
 
+/// Writes what `fill` writes durably into `dir`, under the name `name` gives
+/// its SHA-256 (hex): a file named by its content, streamed to disk and hashed
+/// on the way, never held whole in memory. Returns the path and the SHA-256.
+pub fn store_named_by_content(
+    dir: &Path,
+    name: impl FnOnce(&str) -> String,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<(std::path::PathBuf, String)> {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    // Unique per call: several threads file into the same folder at once.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = dir.join(format!(".incoming.{}.{call}.tmp", std::process::id()));
+    let result = (|| {
+        let mut out = Hashing {
+            inner: std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(&temp)?),
+            hasher: Sha256::new(),
+        };
+        fill(&mut out)?;
+        out.inner.flush()?;
+        let file = out.inner.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        let digest = crate::form::id::hex(&out.hasher.finalize());
+        let path = dir.join(name(&digest));
+        std::fs::rename(&temp, &path)?;
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok((path, digest))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let written = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Like [`store_durably`], for a secret: readable and writable by its owner
 /// only, from the first byte (the temporary file is made that way).
 pub fn store_secret_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -116,4 +171,46 @@ fn write_via_temp_as(
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     write_via_temp(path, false, |file| file.write_all(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_stored_by_content_is_named_by_the_hash_of_its_bytes() {
+        use sha2::{Digest, Sha256};
+        let dir = tempfile::tempdir().unwrap();
+        let returns = dir.path().join("returns");
+        let (path, digest) = store_named_by_content(
+            &returns,
+            |digest| format!("form-{}.pdf", &digest[..8]),
+            |out| {
+                out.write_all(b"%PDF-1.7 ")?;
+                out.write_all(&[7u8; 300_000])
+            },
+        )
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 300_009);
+        assert_eq!(digest, crate::form::id::hex(&Sha256::digest(&bytes)));
+        assert_eq!(path, returns.join(format!("form-{}.pdf", &digest[..8])));
+        // Nothing else is left in the folder: no temporary file.
+        assert_eq!(std::fs::read_dir(&returns).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_file_whose_writing_fails_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let failed = store_named_by_content(
+            dir.path(),
+            |digest| format!("{digest}.pdf"),
+            |out| {
+                out.write_all(b"half a file")?;
+                Err(std::io::Error::other("the writer gave up"))
+            },
+        );
+        assert_eq!(failed.unwrap_err().to_string(), "the writer gave up");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

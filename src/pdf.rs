@@ -22,7 +22,19 @@ pub struct SimplePage {
 }
 
 /// Puts `pages` under a page tree and catalog in `doc` and writes it out.
-pub fn save_pages(mut doc: Document, pages: impl IntoIterator<Item = SimplePage>) -> Vec<u8> {
+pub fn save_pages(doc: Document, pages: impl IntoIterator<Item = SimplePage>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = write_pages(doc, pages, &mut out);
+    out
+}
+
+/// [`save_pages`], written straight to `out`: a filed scan's pages are
+/// megabytes, better not copied into memory once more on their way to disk.
+pub fn write_pages(
+    mut doc: Document,
+    pages: impl IntoIterator<Item = SimplePage>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     let name = |n: &[u8]| Object::Name(n.to_vec());
     let pages_id = doc.new_object_id();
     let mut kids = Vec::new();
@@ -49,7 +61,5 @@ pub fn save_pages(mut doc: Document, pages: impl IntoIterator<Item = SimplePage>
         ("Pages", Object::Reference(pages_id)),
     ]));
     doc.trailer.set("Root", Object::Reference(catalog));
-    let mut out = Vec::new();
-    let _ = doc.save_to(&mut out);
-    out
+    doc.save_to(out)
 }

@@ -6,13 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::protocol::{self, FiledData, IdentifiedPage};
 use super::{FileResult, IngestError, IngestPlan, relative};
 use crate::archive::RegisteredForm;
 use crate::durable;
-use crate::form::id::hex;
 use crate::verdict::Verdict;
 
 /// Files a form's pages, upright, as one PDF: every return under `returns/`, and
@@ -34,18 +31,19 @@ pub(super) fn file_form(
             .unwrap_or(Path::new(""));
         images.push(image_page(received, page, form)?);
     }
-    let pdf = image_pages_pdf(images);
-    // Named by its content: two returns never share a history file.
-    let digest = hex(&Sha256::digest(&pdf));
     let dir = plan.archive.join(&form.school).join(&form.year);
-    let history = dir
-        .join("returns")
-        .join(format!("{}-{}.pdf", form.form_id, &digest[..8]));
     let failed = |path: &Path| {
         let path = path.to_owned();
         move |source| IngestError::Write { path, source }
     };
-    durable::store_durably(&history, &pdf).map_err(failed(&history))?;
+    // Named by its content: two returns never share a history file.
+    let returns = dir.join("returns");
+    let (history, digest) = durable::store_named_by_content(
+        &returns,
+        |digest| format!("{}-{}.pdf", form.form_id, &digest[..8]),
+        |out| write_image_pages_pdf(images, out),
+    )
+    .map_err(failed(&returns))?;
     if verdict == Verdict::Accepted {
         // The current copy is a second name for the history file: no second write.
         let current = dir.join(format!("{}.pdf", form.form_id));
@@ -94,6 +92,16 @@ pub struct ImagePage {
 
 /// A PDF whose pages are each one image: how forms are filed.
 pub fn image_pages_pdf(pages: impl IntoIterator<Item = ImagePage>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = write_image_pages_pdf(pages, &mut out);
+    out
+}
+
+/// [`image_pages_pdf`], written to `out` as it is made.
+fn write_image_pages_pdf(
+    pages: impl IntoIterator<Item = ImagePage>,
+    mut out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     use lopdf::{Dictionary, Document, Object, Stream};
     let mut doc = Document::with_version("1.7");
     let pages: Vec<crate::pdf::SimplePage> = pages
@@ -116,7 +124,7 @@ pub fn image_pages_pdf(pages: impl IntoIterator<Item = ImagePage>) -> Vec<u8> {
             }
         })
         .collect();
-    crate::pdf::save_pages(doc, pages)
+    crate::pdf::write_pages(doc, pages, &mut out)
 }
 
 /// Writes a file the archive must keep, durably.
