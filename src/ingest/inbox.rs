@@ -185,6 +185,49 @@ pub fn receive(
     archive: &Path,
     known: impl FnOnce(&str) -> Option<String>,
 ) -> Result<Received, Refused> {
+    let (received, unsynced) = receive_unsynced(path, archive, known)?;
+    if let Some(unsynced) = unsynced {
+        unsynced
+            .make_durable()
+            .map_err(|(path, e)| Refused::Archive(path, e))?;
+    }
+    Ok(received)
+}
+
+/// The archive's new copy of a received file, in place under its content
+/// address but not yet synced: a reader can start on it while the disk
+/// catches up. Nothing may refer to it (the index, or the inbox file's
+/// release) before [`Unsynced::make_durable`] has succeeded.
+#[derive(Debug)]
+pub struct Unsynced {
+    file: std::fs::File,
+    stored: PathBuf,
+}
+
+impl Unsynced {
+    /// Syncs the copy and the folders that name it. On failure the copy is
+    /// removed (the run stops and the inbox keeps the file), and the error
+    /// names it.
+    pub fn make_durable(self) -> Result<(), (PathBuf, std::io::Error)> {
+        let synced = (|| {
+            self.file.sync_all()?;
+            let dir = self.stored.parent().unwrap_or(Path::new("."));
+            std::fs::File::open(dir)?.sync_all()?;
+            std::fs::File::open(dir.parent().unwrap_or(Path::new(".")))?.sync_all()
+        })();
+        synced.map_err(|e| {
+            let _ = std::fs::remove_file(&self.stored);
+            (self.stored, e)
+        })
+    }
+}
+
+/// [`receive`], leaving the new copy's sync to the caller.
+pub fn receive_unsynced(
+    path: &Path,
+    archive: &Path,
+    known: impl FnOnce(&str) -> Option<String>,
+) -> Result<(Received, Option<Unsynced>), Refused> {
     let unreadable = |e: std::io::Error| Refused::Unreadable(format!("cannot read: {e}"));
     // O_NOFOLLOW: a link swapped in since the listing is not followed; O_NONBLOCK:
     // a FIFO swapped in does not hang the run (it is refused below).
@@ -251,38 +294,35 @@ pub fn receive(
     let kind = FileKind::sniff(&head);
     if let Some(stored) = known(&sha256) {
         let _ = std::fs::remove_file(&temp);
-        return Ok(Received {
+        let received = Received {
             sha256,
             size,
             kind,
             identity,
             stored: None,
             known: Some(stored),
-        });
+        };
+        return Ok((received, None));
     }
     let extension = kind.map(FileKind::extension).unwrap_or("bin");
     let dir = received.join(&sha256[..2]);
     let stored = dir.join(format!("{sha256}.{extension}"));
-    let placed = (|| {
-        out.sync_all()?;
-        drop(out);
-        std::fs::create_dir_all(&dir)?;
-        std::fs::rename(&temp, &stored)?;
-        std::fs::File::open(&dir)?.sync_all()?;
-        std::fs::File::open(&received)?.sync_all()
-    })();
+    // Renamed into place before it is synced: a crash in between leaves an
+    // unindexed copy that the next run's copy of the same bytes replaces.
+    let placed = std::fs::create_dir_all(&dir).and_then(|()| std::fs::rename(&temp, &stored));
     if let Err(e) = placed {
         let _ = std::fs::remove_file(&temp);
         return Err(Refused::Archive(stored, e));
     }
-    Ok(Received {
+    let received = Received {
         sha256,
         size,
         kind,
         identity,
-        stored: Some(stored),
+        stored: Some(stored.clone()),
         known: None,
-    })
+    };
+    Ok((received, Some(Unsynced { file: out, stored })))
 }
 
 /// Removes an inbox entry whose bytes are archived, if it is still the file that

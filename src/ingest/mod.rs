@@ -245,6 +245,15 @@ fn run_to_end(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summa
         // the queue waits for ever and so does the run.
         let jobs = jobs;
         let _stop = StopReaders(&stopping);
+        // Received copies are synced on their own thread, one after another,
+        // until the first that fails.
+        let (to_sync, synced_in_turn) = std::sync::mpsc::channel::<inbox::Unsynced>();
+        let syncer = scope.spawn(move || -> Result<(), (PathBuf, std::io::Error)> {
+            for unsynced in synced_in_turn {
+                unsynced.make_durable()?;
+            }
+            Ok(())
+        });
         // Readers run while this thread takes the next files in: each reader
         // thread starts one worker process per file and waits for its answer.
         let (answers, answered) = std::sync::mpsc::channel();
@@ -325,11 +334,19 @@ fn run_to_end(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summa
                 total,
                 file: entry.name.clone(),
             });
-            let received = inbox::receive(&entry.path, &plan.archive, |sha| {
+            let received = inbox::receive_unsynced(&entry.path, &plan.archive, |sha| {
                 index.received(sha).ok().flatten()
             });
             let received = match received {
-                Ok(received) => received,
+                Ok((received, unsynced)) => {
+                    // The copy is synced while it is read: the disk and the
+                    // reader work at once, and everything is durable before
+                    // anything is judged.
+                    if let Some(unsynced) = unsynced {
+                        let _ = to_sync.send(unsynced);
+                    }
+                    received
+                }
                 Err(inbox::Refused::Archive(path, source)) => {
                     return Err(IngestError::Write { path, source });
                 }
@@ -431,6 +448,14 @@ fn run_to_end(plan: &IngestPlan, mut report: impl FnMut(&Event)) -> Result<Summa
         for (n, answer) in answered {
             finish(n, answer, &mut pending, &mut report);
         }
+        drop(to_sync);
+        let synced = syncer.join().unwrap_or_else(|_| {
+            Err((
+                plan.archive.join("received"),
+                std::io::Error::other("the thread syncing received files stopped"),
+            ))
+        });
+        synced.map_err(|(path, source)| IngestError::Write { path, source })?;
         Ok(())
     })?;
     if let Some(os_error) = spool_failed {
