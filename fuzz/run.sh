@@ -2,12 +2,12 @@
 # Coverage-guided fuzzing of everything aup reads from outside, with AFL++ through
 # cargo-afl (it works on the stable toolchain; cargo-fuzz needs nightly):
 #   reader  received files, as a reader worker reads them for `aup ingest`
-#   pages   the same files' pages decoded to grey, without the code search
-#           (the decoders alone, at thousands of executions a second)
+#   pages   the same files opened, and scanners' pages decoded to grey
+#           (the decoders alone: no renderer, no code search)
 #   config  a school's YAML, as `aup check` reads it
 #   roster  a school's staff CSV, as `aup generate` and `aup status` read it
 #
-# usage: fuzz/run.sh [SECONDS] [TARGET...]   (default: 600 seconds, all three)
+# usage: fuzz/run.sh [SECONDS] [TARGET...]   (default: 600 seconds, all four)
 #
 # Targets run one after another, each on one core (run two at once for both
 # cores). Findings go to fuzz/out/<target>/default/{crashes,hangs}; once a crash
