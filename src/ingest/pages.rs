@@ -685,6 +685,18 @@ mod tests {
         }
     }
 
+    /// Found by fuzzing (`fuzz/run.sh pages`): a fax page whose Width is
+    /// 44444444444444444444444414 overflowed the pixel count it was checked by.
+    #[test]
+    fn an_image_width_past_any_integer_is_refused_not_an_overflow() {
+        let pdf = include_bytes!("../../tests/fixtures/fuzz/pages/fax-image-width-overflows.pdf");
+        let source =
+            PageSource::open(Arc::new(FileBytes::Owned(pdf.to_vec())), FileKind::Pdf).unwrap();
+        assert_eq!(source.count(), 1);
+        assert!(source.source_image(0).is_some(), "one image over the page");
+        assert!(source.quick_page(0, 150.0).is_none());
+    }
+
     #[test]
     fn absurd_image_sizes_are_refused_before_decoding() {
         // A PNG header claiming 100000 × 100000 pixels.
@@ -785,7 +797,11 @@ impl PageSource {
             source.dict.get(b"Width").ok()?.as_i64().ok()?,
             source.dict.get(b"Height").ok()?.as_i64().ok()?,
         );
-        if width < 1 || height < 1 || width as u64 * height as u64 > MAX_PAGE_PIXELS {
+        // Hostile sizes too: a width of 10^25 must not overflow the product.
+        let (Ok(width), Ok(height)) = (u32::try_from(width), u32::try_from(height)) else {
+            return None;
+        };
+        if width < 1 || height < 1 || u64::from(width) * u64::from(height) > MAX_PAGE_PIXELS {
             return None;
         }
         // The image must fill the page evenly: the same scale across and down.
@@ -797,7 +813,6 @@ impl PageSource {
             return None;
         }
         let factor = (across / (dpi as f64 / 72.0)).floor().max(1.0) as u32;
-        let (width, height) = (width as u32, height as u32);
         match (filter.as_slice(), colour) {
             (b"DCTDecode", Some(b"DeviceGray" | b"DeviceRGB"))
                 if !["Decode", "DecodeParms"]
