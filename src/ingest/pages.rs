@@ -695,6 +695,9 @@ mod tests {
         assert_eq!(source.count(), 1);
         assert!(source.source_image(0).is_some(), "one image over the page");
         assert!(source.quick_page(0, 150.0).is_none());
+        // The renderer, which reads the page instead, does not panic either
+        // (hayro draws the page without the impossible image).
+        let _ = source.page(0, 150.0);
     }
 
     #[test]
