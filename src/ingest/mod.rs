@@ -1,9 +1,11 @@
 //! `aup ingest`: from a pile of scans in the inbox to one verified, archived form
-//! per person. Each file's exact bytes are kept (content-addressed) before anything
-//! else; a reader worker process then reads its pages (identified by their QR code,
-//! ink measured in the boxes the register knows); this process groups pages into
-//! forms across files, judges, files, and indexes them in one transaction. Only
-//! then do inbox files go, and only if each is still the very file that was read.
+//! per person. Each file's exact bytes are copied into the archive (content-
+//! addressed) before anything else, and synced while a reader worker process
+//! reads the copy's pages (identified by their QR code, ink measured in the
+//! boxes the register knows); once every copy is durable, this process groups
+//! pages into forms across files, judges, files, and indexes them in one
+//! transaction. Only then do inbox files go, and only if each is still the very
+//! file that was read.
 //!
 //! This process never parses received bytes: see [`worker`] for why and how.
 
