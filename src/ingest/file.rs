@@ -141,8 +141,8 @@ fn read_filed_data(data: &FiledData, received: &Path) -> std::io::Result<Vec<u8>
     match data {
         FiledData::Spooled(path) => std::fs::read(path),
         FiledData::InReceivedFile { offset, len } => {
-            use std::os::unix::fs::FileExt;
-            let file = std::fs::File::open(received)?;
+            use std::io::{Read, Seek};
+            let mut file = std::fs::File::open(received)?;
             // The offset and length come from a worker: checked against the file.
             let size = file.metadata()?.len();
             if offset.checked_add(*len).is_none_or(|end| end > size) {
@@ -150,8 +150,13 @@ fn read_filed_data(data: &FiledData, received: &Path) -> std::io::Result<Vec<u8>
                     "the reader named bytes past the end of the file",
                 ));
             }
-            let mut bytes = vec![0; *len as usize];
-            file.read_exact_at(&mut bytes, *offset)?;
+            // Read into spare capacity: a page's megabytes are not zeroed first.
+            let mut bytes = Vec::with_capacity(*len as usize);
+            file.seek(std::io::SeekFrom::Start(*offset))?;
+            file.take(*len).read_to_end(&mut bytes)?;
+            if bytes.len() as u64 != *len {
+                return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+            }
             Ok(bytes)
         }
     }
