@@ -37,19 +37,11 @@ const MASKS: [MaskPattern; 8] = [
 /// mask, and the mask itself over the data modules). A message's symbol
 /// under a mask is then that, with the message's data bits flipped in.
 struct Shared {
+    /// The function patterns alone, before any data.
+    functional: Canvas,
     data: [u32; MODULES],
     masked: [[u32; MODULES]; 8],
-    /// Where each bit of the codewords (data then error correction, most
-    /// significant bit first) is placed: its row, and its bit in the row.
-    /// Placing a message is then a lookup per bit, not a walk of the crate's
-    /// module iterator over a cloned canvas.
-    places: [(u8, u8); CODEWORD_BITS],
 }
-
-/// Codewords of a version 2-M symbol: 28 data and 16 error correction.
-const DATA_CODEWORDS: usize = 28;
-const EC_CODEWORDS: usize = 16;
-const CODEWORD_BITS: usize = (DATA_CODEWORDS + EC_CODEWORDS) * 8;
 
 fn shared() -> &'static Shared {
     static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
@@ -70,23 +62,10 @@ fn shared() -> &'static Shared {
             canvas.apply_mask(mask);
             rows_of(&canvas)
         });
-        // Each bit's place, found by placing a message of that bit alone.
-        let mut places = [(0u8, 0u8); CODEWORD_BITS];
-        for (bit, place) in places.iter_mut().enumerate() {
-            let mut codewords = [0u8; DATA_CODEWORDS + EC_CODEWORDS];
-            codewords[bit / 8] = 0x80 >> (bit % 8);
-            let (message, ec) = codewords.split_at(DATA_CODEWORDS);
-            let rows = rows_of(&placed(&functional, message, ec));
-            let (y, row) = (0..MODULES)
-                .map(|y| (y, rows[y] & data[y]))
-                .find(|(_, row)| *row != 0)
-                .expect("every codeword bit has a module");
-            *place = (y as u8, row.trailing_zeros() as u8);
-        }
         Shared {
+            functional,
             data,
             masked,
-            places,
         }
     })
 }
@@ -109,24 +88,7 @@ pub fn encode(data: &[u8]) -> Result<Vec<bool>, String> {
     let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, ec_level)
         .map_err(|e| e.to_string())?;
     let shared = shared();
-    if data.len() != DATA_CODEWORDS || ec.len() != EC_CODEWORDS {
-        return Err(format!(
-            "{} data and {} error correction codewords, not a version 2-M symbol's",
-            data.len(),
-            ec.len()
-        ));
-    }
-    let mut message = [0u32; MODULES];
-    for (bit, &(y, x)) in shared.places.iter().enumerate() {
-        let codeword = if bit / 8 < DATA_CODEWORDS {
-            data[bit / 8]
-        } else {
-            ec[bit / 8 - DATA_CODEWORDS]
-        };
-        if codeword & (0x80 >> (bit % 8)) != 0 {
-            message[y as usize] |= 1 << x;
-        }
-    }
+    let message = rows_of(&placed(&shared.functional, &data, &ec));
     let mut best: Option<(i32, [u32; MODULES])> = None;
     for masked in &shared.masked {
         let mut rows = *masked;
