@@ -18,8 +18,9 @@ pub const FONT_NAME: &str = "AupSans";
 
 pub struct EmbeddedFont {
     /// The subset font program and the ToUnicode CMap as PDF streams,
-    /// compressed once: every stamped form and evidence page embeds them, and
-    /// deflating them again for each was a tenth of filing.
+    /// compressed once: every evidence page and every name box drawn for
+    /// comparison embeds them, and deflating them again for each was a tenth
+    /// of filing.
     program: Stream,
     to_unicode: Stream,
     /// Character to CID (the glyph id in the subset).
