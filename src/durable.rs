@@ -46,30 +46,25 @@ pub fn store_named_by_content(
 ) -> std::io::Result<(std::path::PathBuf, String)> {
     use sha2::{Digest, Sha256};
     use std::io::Write;
-    std::fs::create_dir_all(dir)?;
     // Unique per call: several threads file into the same folder at once.
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let temp = dir.join(format!(".incoming.{}.{call}.tmp", std::process::id()));
-    let result = (|| {
-        let mut out = Hashing {
-            inner: std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(&temp)?),
-            hasher: Sha256::new(),
-        };
-        fill(&mut out)?;
-        out.inner.flush()?;
-        let file = out.inner.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        let digest = crate::form::id::hex(&out.hasher.finalize());
-        let path = dir.join(name(&digest));
-        std::fs::rename(&temp, &path)?;
-        std::fs::File::open(dir)?.sync_all()?;
-        Ok((path, digest))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    place_via_temp(
+        dir,
+        &temp,
+        (true, None),
+        |file| {
+            let mut out = Hashing {
+                inner: std::io::BufWriter::with_capacity(256 * 1024, file),
+                hasher: Sha256::new(),
+            };
+            fill(&mut out)?;
+            out.inner.flush()?;
+            Ok(crate::form::id::hex(&out.hasher.finalize()))
+        },
+        |digest| dir.join(name(digest)),
+    )
 }
 
 /// A writer that hashes what passes through it.
@@ -134,33 +129,48 @@ fn write_via_temp_as(
     mode: Option<u32>,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     // A temporary file a crash left keeps its old mode when reopened.
     let _ = std::fs::remove_file(&temp);
+    place_via_temp(dir, &temp, (sync_dir, mode), fill, |()| path.to_owned()).map(drop)
+}
+
+/// Fills `temp` in `dir` (made with `mode` when given), syncs it and renames it
+/// to the path `place` names from what `fill` returned (the folder synced too
+/// with `sync_dir`); on any failure `temp` is removed. Returns the path and
+/// what `fill` returned.
+fn place_via_temp<T>(
+    dir: &Path,
+    temp: &Path,
+    (sync_dir, mode): (bool, Option<u32>),
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>,
+    place: impl FnOnce(&T) -> std::path::PathBuf,
+) -> std::io::Result<(std::path::PathBuf, T)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(dir)?;
     let result = (|| {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         if let Some(mode) = mode {
             options.mode(mode);
         }
-        let mut file = options.open(&temp)?;
-        fill(&mut file)?;
+        let mut file = options.open(temp)?;
+        let filled = fill(&mut file)?;
         file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        match sync_dir {
-            true => std::fs::File::open(dir)?.sync_all(),
-            false => Ok(()),
+        let path = place(&filled);
+        std::fs::rename(temp, &path)?;
+        if sync_dir {
+            std::fs::File::open(dir)?.sync_all()?;
         }
+        Ok((path, filled))
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+        let _ = std::fs::remove_file(temp);
     }
     result
 }
