@@ -41,6 +41,9 @@ struct Shared {
     functional: Canvas,
     data: [u32; MODULES],
     masked: [[u32; MODULES]; 8],
+    /// `data` and `masked` by columns.
+    data_columns: [u32; MODULES],
+    masked_columns: [[u32; MODULES]; 8],
 }
 
 fn shared() -> &'static Shared {
@@ -65,6 +68,8 @@ fn shared() -> &'static Shared {
         Shared {
             functional,
             data,
+            data_columns: columns_of(&data),
+            masked_columns: masked.map(|rows| columns_of(&rows)),
             masked,
         }
     })
@@ -89,13 +94,24 @@ pub fn encode(data: &[u8]) -> Result<Vec<bool>, String> {
         .map_err(|e| e.to_string())?;
     let shared = shared();
     let message = rows_of(&placed(&shared.functional, &data, &ec));
+    let message_columns = columns_of(&message);
     let mut best: Option<(i32, [u32; MODULES])> = None;
-    for masked in &shared.masked {
+    for (masked, masked_columns) in shared.masked.iter().zip(&shared.masked_columns) {
         let mut rows = *masked;
         for ((row, message), data) in rows.iter_mut().zip(&message).zip(&shared.data) {
             *row ^= message & data;
         }
-        let score = penalty(&rows);
+        // Columns the same way: transposing is linear, so the masked
+        // symbol's columns are the mask's, flipped by the message's data.
+        let mut columns = *masked_columns;
+        for ((column, message), data) in columns
+            .iter_mut()
+            .zip(&message_columns)
+            .zip(&shared.data_columns)
+        {
+            *column ^= message & data;
+        }
+        let score = penalty(&rows, &columns);
         if best.as_ref().is_none_or(|(lowest, _)| score < *lowest) {
             best = Some((score, rows));
         }
@@ -119,18 +135,13 @@ fn rows_of(canvas: &Canvas) -> [u32; MODULES] {
     rows
 }
 
-/// The penalty of a masked symbol, as the crate scores it. Each row and
-/// column is a word of 25 bits (bit `k` is module `k`), so a rule is a few
-/// shifts and counts per line rather than a walk over modules.
-fn penalty(rows: &[u32; MODULES]) -> i32 {
-    let mut columns = [0u32; MODULES];
-    for (y, row) in rows.iter().enumerate() {
-        for (x, column) in columns.iter_mut().enumerate() {
-            *column |= (row >> x & 1) << y;
-        }
-    }
+/// The penalty of a masked symbol, as the crate scores it, from its rows and
+/// its columns. Each line is a word of 25 bits (bit `k` is module `k`), so
+/// every rule is a few shifts and counts per line rather than a walk over
+/// modules.
+fn penalty(rows: &[u32; MODULES], columns: &[u32; MODULES]) -> i32 {
     let mut score = 0;
-    for lines in [rows, &columns] {
+    for lines in [rows, columns] {
         score += lines
             .iter()
             .map(|&line| runs(line) + finders(line))
@@ -138,13 +149,12 @@ fn penalty(rows: &[u32; MODULES]) -> i32 {
             - 360;
     }
     // 2×2 blocks of one colour: 3 each.
-    let all = (1u32 << MODULES) - 1;
     for pair in rows.windows(2) {
         let (top, bottom) = (pair[0], pair[1]);
         let dark = top & (top >> 1) & bottom & (bottom >> 1);
         let light = !top & !(top >> 1) & !bottom & !(bottom >> 1);
         // Module 24 has no right neighbour.
-        let within = all >> 1;
+        let within = ALL >> 1;
         score += 3 * ((dark & within).count_ones() + (light & within).count_ones()) as i32;
     }
     // Balance: distance from half dark, in percent of 200.
@@ -153,19 +163,30 @@ fn penalty(rows: &[u32; MODULES]) -> i32 {
     score + (ratio - 100).abs()
 }
 
+/// Every module of a line.
+const ALL: u32 = (1 << MODULES) - 1;
+
+/// The columns of a symbol given by its rows, as words of bits (bit `y` of
+/// column `x` is row `y`'s module `x`).
+fn columns_of(rows: &[u32; MODULES]) -> [u32; MODULES] {
+    let mut columns = [0u32; MODULES];
+    for (y, row) in rows.iter().enumerate() {
+        for (x, column) in columns.iter_mut().enumerate() {
+            *column |= (row >> x & 1) << y;
+        }
+    }
+    columns
+}
+
 /// Runs of five or more of one colour along a line: 3 + (length - 5) each.
+/// A run of length `n` holds `n - 4` windows of five, and starts one run of
+/// windows; so its score is its windows plus two for its start.
 fn runs(line: u32) -> i32 {
     let mut score = 0;
-    let mut run = 1;
-    for k in 1..=MODULES {
-        if k < MODULES && (line >> k & 1) == (line >> (k - 1) & 1) {
-            run += 1;
-            continue;
-        }
-        if run >= 5 {
-            score += run - 2;
-        }
-        run = 1;
+    for same in [line, !line & ALL] {
+        let windows = same & (same >> 1) & (same >> 2) & (same >> 3) & (same >> 4);
+        let starts = windows & !(windows << 1);
+        score += (windows.count_ones() + 2 * starts.count_ones()) as i32;
     }
     score
 }
@@ -173,19 +194,19 @@ fn runs(line: u32) -> i32 {
 /// Finder-like 1:1:3:1:1 (dark, light, dark ×3, light, dark) along a line
 /// with four light modules (or the edge) on at least one side: 40 each.
 fn finders(line: u32) -> i32 {
-    const FINDER: u32 = 0b101_1101;
-    let mut score = 0;
-    for j in 0..MODULES - 6 {
-        if (line >> j) & 0x7F != FINDER {
-            continue;
-        }
-        let before = ((1u32 << j) - 1) & !((1u32 << j.saturating_sub(4)) - 1);
-        let after = (0xFu32 << (j + 7)) & ((1u32 << MODULES) - 1);
-        if line & before == 0 || line & after == 0 {
-            score += 40;
-        }
-    }
-    score
+    let light = !line & ALL;
+    // Where the pattern starts: bit `j` set when modules j..j+7 match it.
+    let found =
+        line & (light >> 1) & (line >> 2) & (line >> 3) & (line >> 4) & (light >> 5) & (line >> 6);
+    // Light modules with the paper beyond both edges light too, shifted four
+    // up so that bit `p` is module `p - 4`; then bit `p` of `four` is set when
+    // modules p-4 to p-1 are all light.
+    let padded = u64::from(light) << 4 | 0xF | !0u64 << (MODULES + 4);
+    let four = padded & (padded >> 1) & (padded >> 2) & (padded >> 3);
+    // Light before the pattern at `j` (modules j-4 to j-1) is bit `j` of
+    // `four`; light after it (modules j+7 to j+10) is bit `j + 11`.
+    let beside = (four | four >> 11) as u32;
+    40 * (found & beside).count_ones() as i32
 }
 
 #[cfg(test)]
