@@ -286,24 +286,11 @@ pub fn generate_aup(
     if recipients.is_empty() {
         return Ok(generated);
     }
-    let base_pdf = base
-        .pdf(&format!("aup/{slug}/{year}/{aup}-form"), year.first_day())
-        .map_err(render_error)?;
+    let base = form_base(&base, &boxes, slug, aup, year)?;
     let stamp_error = |source| GenerateError::Stamp {
         school: slug.clone(),
         source,
     };
-    let heights: Vec<f64> = base
-        .document
-        .pages()
-        .iter()
-        .map(|p| p.frame.height().to_pt())
-        .collect();
-    let fields: Vec<FieldSpec> = boxes
-        .iter()
-        .map(|b| FieldSpec::from_layout(b, heights[b.page - 1]))
-        .collect();
-    let base = FormBase::new(&base_pdf, fields).map_err(stamp_error)?;
 
     // Serials are read, then written when the forms are recorded: the archive's
     // lock is held in between, so two runs at once (two offices adding staff)
@@ -408,6 +395,34 @@ pub fn generate_aup(
     generated.print_all = Some(print_all_path);
     generated.superseded = move_superseded(&archive, &year_dir, &fingerprint)?;
     Ok(generated)
+}
+
+/// The compiled form made ready to personalise: its PDF, with a field over
+/// each box the template marked.
+fn form_base(
+    base: &Compiled,
+    boxes: &[render::FieldBox],
+    slug: &SchoolSlug,
+    aup: AupKind,
+    year: AcademicYear,
+) -> Result<FormBase, GenerateError> {
+    let base_pdf = base
+        .pdf(&format!("aup/{slug}/{year}/{aup}-form"), year.first_day())
+        .map_err(|source| render_error(slug, source))?;
+    let heights: Vec<f64> = base
+        .document
+        .pages()
+        .iter()
+        .map(|p| p.frame.height().to_pt())
+        .collect();
+    let fields: Vec<FieldSpec> = boxes
+        .iter()
+        .map(|b| FieldSpec::from_layout(b, heights[b.page - 1]))
+        .collect();
+    FormBase::new(&base_pdf, fields).map_err(|source| GenerateError::Stamp {
+        school: slug.clone(),
+        source,
+    })
 }
 
 /// Moves the personal forms of an older policy version out of `forms/` into
@@ -614,4 +629,56 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GenerateError> {
         path: path.to_owned(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A personal copy is written from the base's objects serialised once
+    /// (`form::copy_writer`); it must be the very bytes lopdf writes for the
+    /// same document, or forms would stop matching what earlier versions of
+    /// aup issued and registered.
+    #[test]
+    fn a_stamped_form_is_byte_for_byte_what_lopdf_writes() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let school = crate::config::load(&repo.join("schools/pakeman.yaml")).unwrap();
+        let plan = GeneratePlan {
+            templates: TemplateSource::Embedded,
+            year: None,
+            date: time::macros::date!(2025 - 09 - 01),
+            out_dir: PathBuf::from("unused"),
+            archive: PathBuf::from("unused"),
+            blank: 0,
+        };
+        let resolved = resolve_aup(&school, AupKind::Staff, &plan.templates).unwrap();
+        let compiled = compile(&resolved, &school.slug, &plan, true).unwrap();
+        let boxes = compiled.field_boxes().unwrap();
+        let year = plan.year();
+        let base = form_base(&compiled, &boxes, &school.slug, AupKind::Staff, year).unwrap();
+        let fingerprint = Fingerprint::from_hex(&"d86d035baebc".repeat(6)[..64]);
+        for (serial, person) in [(7, Some("Zoë O\u{2019}Brien (Deputy)")), (8, None)] {
+            let meta = FormMeta {
+                form_id: FormId::new("PAK", year, serial).unwrap(),
+                school: school.slug.to_string(),
+                school_name: resolved.input.school.name.clone(),
+                year: year.to_string(),
+                fingerprint: fingerprint.to_string(),
+                fingerprint_short: fingerprint.short(),
+                person: person.map(str::to_owned),
+                role: person.map(|_| "Teacher".to_owned()),
+            };
+            let overlays = base.overlays(&meta).unwrap();
+            let stamped = base.stamp(&meta, &overlays).unwrap();
+            let mut by_lopdf = Vec::new();
+            base.personalised(&meta, &overlays)
+                .unwrap()
+                .save_to(&mut by_lopdf)
+                .unwrap();
+            assert!(
+                stamped.pdf == by_lopdf,
+                "form {serial} differs from lopdf's"
+            );
+        }
+    }
 }

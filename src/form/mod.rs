@@ -2,6 +2,7 @@
 //! people can type, the per-page QR code (`qr_code`), the embedded font, and the surgery that
 //! turns one compiled policy into personal forms with AcroForm fields.
 
+mod copy_writer;
 mod cover;
 pub mod drawing;
 pub mod font;

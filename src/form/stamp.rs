@@ -8,6 +8,7 @@
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 use sha2::{Digest, Sha256};
 
+use super::copy_writer::CopyWriter;
 use super::drawing::{DrawingHasher, DrawingPrint};
 use super::font::{FONT, FONT_NAME};
 use super::id::{FormId, Mark, PagePayload, hex};
@@ -69,6 +70,8 @@ pub const QR_MODULES: usize = super::qr_code::MODULES;
 #[derive(Clone)]
 pub struct FormBase {
     doc: Document,
+    /// The base's objects written out once, for every personal copy.
+    copies: CopyWriter,
     pages: Vec<ObjectId>,
     /// Page width and height in points.
     sizes: Vec<(f64, f64)>,
@@ -194,8 +197,13 @@ impl FormBase {
                 )));
             }
         }
+        // Copies are written with a cross-reference table (what Typst writes),
+        // whatever a future Typst chooses.
+        doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
+        let copies = CopyWriter::new(&doc)?;
         Ok(Self {
             doc,
+            copies,
             pages,
             sizes,
             fields,
@@ -240,6 +248,21 @@ impl FormBase {
 
     /// A personal copy: overlay, fields, metadata, ids.
     pub fn stamp(&self, meta: &FormMeta, overlays: &[PageOverlay]) -> Result<Stamped, StampError> {
+        let doc = self.personalised(meta, overlays)?;
+        let pdf = self.copies.save(&doc)?;
+        Ok(Stamped {
+            pdf,
+            page_hashes: overlays.iter().map(|o| o.content_hash.clone()).collect(),
+            page_drawings: overlays.iter().map(|o| o.drawing.clone()).collect(),
+        })
+    }
+
+    /// The document of a personal copy, before it is written.
+    pub fn personalised(
+        &self,
+        meta: &FormMeta,
+        overlays: &[PageOverlay],
+    ) -> Result<Document, StampError> {
         let mut doc = self.doc.clone();
         for (&page, overlay) in self.pages.iter().zip(overlays) {
             let overlay = doc.add_object(overlay.stream.clone());
@@ -250,13 +273,7 @@ impl FormBase {
         set_viewer_preferences(&mut doc)?;
         let id = document_id(&meta.form_id, &meta.fingerprint);
         doc.trailer.set("ID", Object::Array(vec![id.clone(), id]));
-        let mut pdf = Vec::with_capacity(128 * 1024);
-        doc.save_to(&mut pdf)?;
-        Ok(Stamped {
-            pdf,
-            page_hashes: overlays.iter().map(|o| o.content_hash.clone()).collect(),
-            page_drawings: overlays.iter().map(|o| o.drawing.clone()).collect(),
-        })
+        Ok(doc)
     }
 
     /// Every form in one document for printing: each form's pages, padded with a

@@ -1,0 +1,200 @@
+//! Writing personal copies of one document. A form has some two hundred
+//! objects, and a copy changes a dozen of them (its pages, the catalogue, the
+//! structure elements its fields join) and adds a few dozen; the rest are the
+//! base's, untouched. Each of the base's objects is written out once, when the
+//! base is prepared, and those bytes are copied into every copy that still
+//! holds the object unchanged, rather than written again number by number.
+//!
+//! The file is byte for byte what lopdf's `Document::save_to` writes for the
+//! same document (a test holds it to that): the same framing, the same
+//! cross-reference table and trailer. Forms issued by earlier versions of aup
+//! keep matching their register entries.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use lopdf::xref::{XrefEntry, XrefSection, XrefType};
+use lopdf::{Document, Object, ObjectId, Writer};
+
+/// A document's objects, each with the bytes lopdf writes for it.
+#[derive(Clone)]
+pub(super) struct CopyWriter {
+    base: BTreeMap<ObjectId, (Object, Vec<u8>)>,
+    /// The size of a copy so far, to allocate its file at once.
+    size_hint: usize,
+}
+
+impl CopyWriter {
+    /// Writes out each of `doc`'s objects once. Copies are saved with a
+    /// cross-reference table, the form Typst writes and lopdf keeps.
+    pub fn new(doc: &Document) -> std::io::Result<Self> {
+        let mut base = BTreeMap::new();
+        let mut size_hint = 4096;
+        for (&id, object) in &doc.objects {
+            let mut body = Vec::new();
+            Writer::write_object(&mut body, object)?;
+            size_hint += body.len() + 40;
+            base.insert(id, (object.clone(), body));
+        }
+        Ok(Self { base, size_hint })
+    }
+
+    /// `doc` (a copy of the base, changed and added to) as lopdf's
+    /// `save_to` writes it.
+    pub fn save(&self, doc: &Document) -> std::io::Result<Vec<u8>> {
+        if !matches!(
+            doc.reference_table.cross_reference_type,
+            XrefType::CrossReferenceTable
+        ) {
+            return Err(std::io::Error::other(
+                "a copy is written with a cross-reference table only",
+            ));
+        }
+        let mut out = Vec::with_capacity(self.size_hint);
+        writeln!(out, "%PDF-{}", doc.version)?;
+        if doc.binary_mark.is_empty() || doc.binary_mark.iter().any(|&byte| byte < 128) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "Invalid binary mark",
+            ));
+        }
+        out.push(b'%');
+        out.extend_from_slice(&doc.binary_mark);
+        out.push(b'\n');
+
+        let mut offsets: Vec<(u32, XrefEntry)> = Vec::with_capacity(doc.objects.len());
+        for (&(id, generation), object) in &doc.objects {
+            if is_regenerated_on_save(object) {
+                continue;
+            }
+            offsets.push((
+                id,
+                XrefEntry::Normal {
+                    offset: out.len() as u32,
+                    generation,
+                },
+            ));
+            write!(
+                out,
+                "{id} {generation} obj\n{}",
+                if Writer::need_separator(object) {
+                    " "
+                } else {
+                    ""
+                }
+            )?;
+            match self.base.get(&(id, generation)) {
+                Some((original, body)) if original == object => out.extend_from_slice(body),
+                _ => Writer::write_object(&mut out, object)?,
+            }
+            writeln!(
+                out,
+                "{}\nendobj",
+                if Writer::need_end_separator(object) {
+                    " "
+                } else {
+                    ""
+                }
+            )?;
+        }
+
+        let xref_start = out.len();
+        writeln!(out, "xref")?;
+        for section in sections(offsets) {
+            section.write_xref_section(&mut out)?;
+        }
+        let mut trailer = doc.trailer.clone();
+        trailer.set("Size", i64::from(doc.max_id) + 1);
+        out.extend_from_slice(b"trailer\n");
+        Writer::write_object(&mut out, &Object::Dictionary(trailer))?;
+        write!(out, "\nstartxref\n{xref_start}\n%%EOF")?;
+        Ok(out)
+    }
+}
+
+/// The objects lopdf does not write in a plain save: it makes object and
+/// cross-reference streams afresh, and drops linearization.
+fn is_regenerated_on_save(object: &Object) -> bool {
+    matches!(object.type_name(), Ok(b"ObjStm" | b"XRef" | b"Linearized"))
+}
+
+/// The table's subsections: runs of consecutive object numbers, object 0
+/// (always free) joining the first when it starts at 1.
+fn sections(offsets: Vec<(u32, XrefEntry)>) -> Vec<XrefSection> {
+    let mut sections: Vec<XrefSection> = Vec::new();
+    for (id, entry) in offsets.into_iter().filter(|(id, _)| *id > 0) {
+        match sections.last_mut() {
+            Some(section) if section.starting_id + section.entries.len() as u32 == id => {
+                section.add_entry(entry);
+            }
+            _ => {
+                let mut section = XrefSection::new(id);
+                section.add_entry(entry);
+                sections.push(section);
+            }
+        }
+    }
+    if sections.first().is_some_and(|s| s.starting_id == 1) {
+        sections[0].starting_id = 0;
+    } else {
+        sections.insert(0, XrefSection::new(0));
+    }
+    sections[0].entries.insert(0, XrefEntry::UnusableFree);
+    sections
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopdf::{Dictionary, Stream};
+
+    fn saved(doc: &mut Document) -> Vec<u8> {
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_copy_is_written_byte_for_byte_as_lopdf_writes_it() {
+        let mut doc = Document::with_version("1.7");
+        doc.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
+        let pages = doc.new_object_id();
+        let content = doc.add_object(Stream::new(Dictionary::new(), b"0 0 m 9 9 l S".to_vec()));
+        let page = doc.add_object(Dictionary::from_iter([
+            ("Type", Object::Name(b"Page".to_vec())),
+            ("Parent", Object::Reference(pages)),
+            ("Contents", Object::Array(vec![Object::Reference(content)])),
+        ]));
+        doc.objects.insert(
+            pages,
+            Object::Dictionary(Dictionary::from_iter([
+                ("Type", Object::Name(b"Pages".to_vec())),
+                ("Kids", Object::Array(vec![Object::Reference(page)])),
+                ("Count", 1.into()),
+            ])),
+        );
+        let catalog = doc.add_object(Dictionary::from_iter([
+            ("Type", Object::Name(b"Catalog".to_vec())),
+            ("Pages", Object::Reference(pages)),
+        ]));
+        doc.add_object(Object::Real(0.5));
+        let gone = doc.add_object(Object::Null);
+        doc.trailer.set("Root", Object::Reference(catalog));
+        let writer = CopyWriter::new(&doc).unwrap();
+        assert_eq!(writer.save(&doc).unwrap(), saved(&mut doc.clone()));
+
+        // Changed, added to, and with a gap in the numbering.
+        let mut copy = doc.clone();
+        let overlay = copy.add_object(Stream::new(Dictionary::new(), b"1 g".to_vec()));
+        copy.get_dictionary_mut(page).unwrap().set(
+            "Contents",
+            Object::Array(vec![Object::Reference(content), Object::Reference(overlay)]),
+        );
+        copy.objects.remove(&gone);
+        copy.trailer.set("ID", Object::string_literal("x"));
+        let ours = writer.save(&copy).unwrap();
+        assert_eq!(ours, saved(&mut copy.clone()));
+        // And the unchanged objects really came from the base's bytes.
+        assert!(String::from_utf8_lossy(&ours).contains("0 0 m 9 9 l S"));
+    }
+}
