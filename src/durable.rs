@@ -3,7 +3,7 @@
 //! archive the folder is synced too, so the rename itself survives a power cut.
 //! Every stage that writes a file it must not lose goes through here.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Whether an I/O error is a full disk or a used-up quota.
 pub fn is_full(error: &std::io::Error) -> bool {
@@ -183,6 +183,69 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_via_temp(path, false, |file| file.write_all(bytes))
 }
 
+/// Files written as [`write_atomically`] writes them, on a thread of their
+/// own and in the order given, so that whoever makes them goes on making the
+/// next while the disk syncs the last: `aup generate` writes hundreds of forms,
+/// each synced before it is renamed into place.
+pub struct WriteBehind {
+    queue: Option<std::sync::mpsc::Sender<(PathBuf, Vec<u8>)>>,
+    writer: Option<std::thread::JoinHandle<Result<(), (PathBuf, std::io::Error)>>>,
+}
+
+/// The writer behind [`WriteBehind`] has stopped: [`WriteBehind::finish`]
+/// says on which file and why.
+#[derive(Debug)]
+pub struct WriterStopped;
+
+impl WriteBehind {
+    pub fn start() -> std::io::Result<Self> {
+        let (queue, files) = std::sync::mpsc::channel::<(PathBuf, Vec<u8>)>();
+        let writer = std::thread::Builder::new()
+            .name("write-behind".into())
+            .spawn(move || {
+                for (path, bytes) in files {
+                    write_atomically(&path, &bytes).map_err(|error| (path, error))?;
+                }
+                Ok(())
+            })?;
+        Ok(Self {
+            queue: Some(queue),
+            writer: Some(writer),
+        })
+    }
+
+    /// Queues `bytes` to be written to `path`.
+    pub fn write(&self, path: PathBuf, bytes: Vec<u8>) -> Result<(), WriterStopped> {
+        let queue = self.queue.as_ref().ok_or(WriterStopped)?;
+        queue.send((path, bytes)).map_err(|_| WriterStopped)
+    }
+
+    /// Waits until every queued file is written; else the first that could
+    /// not be, and why (the files after it are not written).
+    pub fn finish(mut self) -> Result<(), (PathBuf, std::io::Error)> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), (PathBuf, std::io::Error)> {
+        drop(self.queue.take());
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(failed))) => Err(failed),
+            Some(Err(_)) => Err((
+                PathBuf::new(),
+                std::io::Error::other("the writing thread panicked"),
+            )),
+        }
+    }
+}
+
+impl Drop for WriteBehind {
+    /// Files already queued are still written when the maker gives up early.
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +270,42 @@ mod tests {
         assert_eq!(path, returns.join(format!("form-{}.pdf", &digest[..8])));
         // Nothing else is left in the folder: no temporary file.
         assert_eq!(std::fs::read_dir(&returns).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn files_written_behind_are_all_in_place_once_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = WriteBehind::start().unwrap();
+        for n in 0..50u8 {
+            let path = dir.path().join(format!("form-{n}.pdf"));
+            writer.write(path, vec![n; 10_000]).unwrap();
+        }
+        writer.finish().unwrap();
+        for n in 0..50u8 {
+            let bytes = std::fs::read(dir.path().join(format!("form-{n}.pdf"))).unwrap();
+            assert_eq!(bytes, vec![n; 10_000]);
+        }
+        // No temporary file is left beside them.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 50);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_behind_is_named_by_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the folder should be: nothing can be written inside it.
+        let blocked = dir.path().join("forms");
+        std::fs::write(&blocked, b"not a folder").unwrap();
+        let writer = WriteBehind::start().unwrap();
+        writer
+            .write(dir.path().join("policy.pdf"), b"policy".to_vec())
+            .unwrap();
+        let _ = writer.write(blocked.join("form-1.pdf"), b"form".to_vec());
+        let (path, _) = writer.finish().unwrap_err();
+        assert_eq!(path, blocked.join("form-1.pdf"));
+        assert_eq!(
+            std::fs::read(dir.path().join("policy.pdf")).unwrap(),
+            b"policy"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::config::aups::{self, AupKind};
 use crate::config::roster;
 use crate::config::year::long_date;
 use crate::config::{AcademicYear, ConfigError, LoadedSchool, ResolvedSchool, SchoolSlug};
+use crate::durable::{WriteBehind, WriterStopped};
 use crate::form::id::hex;
 use crate::form::stamp::PageOverlay;
 use crate::form::{FieldSpec, Fingerprint, FormBase, FormId, FormMeta};
@@ -330,16 +331,30 @@ pub fn generate_aup(
         .map(|meta| base.overlays(meta).map_err(stamp_error))
         .collect::<Result<_, GenerateError>>()?;
     let print_all_path = year_dir.join("print-all.pdf");
+    // The files are written and synced on a thread of their own, so the
+    // cores making forms never wait on the disk.
+    let writer = WriteBehind::start().map_err(|source| GenerateError::Write {
+        path: forms_dir.clone(),
+        source,
+    })?;
+    let queue = |path: &Path, bytes: Vec<u8>| {
+        writer
+            .write(path.to_owned(), bytes)
+            .map_err(|WriterStopped| GenerateError::Write {
+                path: path.to_owned(),
+                source: std::io::Error::other("the writing of files stopped on an error"),
+            })
+    };
     let (written, printed) = rayon::join(
         || {
             metas
                 .par_iter()
                 .zip(&overlays)
                 .map(|(meta, overlays)| {
-                    let stamped = base.stamp(meta, overlays).map_err(stamp_error)?;
+                    let mut stamped = base.stamp(meta, overlays).map_err(stamp_error)?;
                     let path = forms_dir.join(form_file_name(meta));
-                    write_file(&path, &stamped.pdf)?;
                     let digest = hex(&Sha256::digest(&stamped.pdf));
+                    queue(&path, std::mem::take(&mut stamped.pdf))?;
                     progress(Step::FormWritten);
                     Ok((path, stamped, digest))
                 })
@@ -353,9 +368,13 @@ pub fn generate_aup(
                 .collect();
             let covers = class_covers(school, aup, &resolved, &metas)?;
             let print_all = base.print_all(&print_forms, &covers).map_err(stamp_error)?;
-            write_file(&print_all_path, &print_all)
+            queue(&print_all_path, print_all)
         },
     );
+    // Every file is on disk before the register says it was issued.
+    writer
+        .finish()
+        .map_err(|(path, source)| GenerateError::Write { path, source })?;
     let written: Vec<(PathBuf, crate::form::Stamped, String)> = written?;
     printed?;
 

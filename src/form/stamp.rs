@@ -361,6 +361,9 @@ impl FormBase {
         set_viewer_preferences(&mut doc)?;
         let mut pdf = Vec::new();
         doc.save_to(&mut pdf)?;
+        // Freeing tens of thousands of objects takes as long as writing them:
+        // a core that has finished its forms does it, not the caller.
+        rayon::spawn(move || drop(doc));
         Ok(pdf)
     }
 
