@@ -690,7 +690,7 @@ mod tests {
             let overlays = base.overlays(&meta).unwrap();
             let stamped = base.stamp(&meta, &overlays).unwrap();
             let mut by_lopdf = Vec::new();
-            base.personalised(&meta, &overlays)
+            base.personalised_in_full(&meta, &overlays)
                 .unwrap()
                 .save_to(&mut by_lopdf)
                 .unwrap();

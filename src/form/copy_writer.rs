@@ -16,34 +16,58 @@ use std::io::Write;
 use lopdf::xref::{XrefEntry, XrefSection, XrefType};
 use lopdf::{Document, Object, ObjectId, Writer};
 
-/// A document's objects, each with the bytes lopdf writes for it.
+/// A document's objects, each with the bytes lopdf writes for it, and the
+/// few of them a copy starts from.
 #[derive(Clone)]
 pub(super) struct CopyWriter {
     base: BTreeMap<ObjectId, (Object, Vec<u8>)>,
+    /// The objects a copy may change or read; the rest (streams, most
+    /// structure elements) are never cloned for a copy, only written.
+    lean: Document,
     /// The size of a copy so far, to allocate its file at once.
     size_hint: usize,
 }
 
 impl CopyWriter {
-    /// Writes out each of `doc`'s objects once. Copies are saved with a
-    /// cross-reference table, the form Typst writes and lopdf keeps.
-    pub fn new(doc: &Document) -> std::io::Result<Self> {
+    /// Writes out each of `doc`'s objects once; a copy starts from those
+    /// `changeable` picks. Copies are saved with a cross-reference table, the
+    /// form Typst writes and lopdf keeps.
+    pub fn new(
+        doc: &Document,
+        changeable: impl Fn(ObjectId, &Object) -> bool,
+    ) -> std::io::Result<Self> {
         let mut base = BTreeMap::new();
         let mut size_hint = 4096;
+        let mut lean = doc.clone();
+        lean.objects.clear();
         for (&id, object) in &doc.objects {
             let mut body = Vec::new();
             Writer::write_object(&mut body, object)?;
             size_hint += body.len() + 40;
+            if changeable(id, object) {
+                lean.objects.insert(id, object.clone());
+            }
             base.insert(id, (object.clone(), body));
         }
-        Ok(Self { base, size_hint })
+        Ok(Self {
+            base,
+            lean,
+            size_hint,
+        })
     }
 
-    /// `doc` (a copy of the base, changed and added to) as lopdf's
-    /// `save_to` writes it.
-    pub fn save(&self, doc: &Document) -> std::io::Result<Vec<u8>> {
+    /// What a copy starts from: the document with only its changeable
+    /// objects. Reading any other object of it fails (lopdf's "object not
+    /// found"), so a copy never changes what this writer would not write.
+    pub fn copy(&self) -> Document {
+        self.lean.clone()
+    }
+
+    /// `copy` (made by [`Self::copy`], changed and added to) as lopdf's
+    /// `save_to` writes the whole document it stands for.
+    pub fn save(&self, copy: &Document) -> std::io::Result<Vec<u8>> {
         if !matches!(
-            doc.reference_table.cross_reference_type,
+            copy.reference_table.cross_reference_type,
             XrefType::CrossReferenceTable
         ) {
             return Err(std::io::Error::other(
@@ -51,19 +75,19 @@ impl CopyWriter {
             ));
         }
         let mut out = Vec::with_capacity(self.size_hint);
-        writeln!(out, "%PDF-{}", doc.version)?;
-        if doc.binary_mark.is_empty() || doc.binary_mark.iter().any(|&byte| byte < 128) {
+        writeln!(out, "%PDF-{}", copy.version)?;
+        if copy.binary_mark.is_empty() || copy.binary_mark.iter().any(|&byte| byte < 128) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "Invalid binary mark",
             ));
         }
         out.push(b'%');
-        out.extend_from_slice(&doc.binary_mark);
+        out.extend_from_slice(&copy.binary_mark);
         out.push(b'\n');
 
-        let mut offsets: Vec<(u32, XrefEntry)> = Vec::with_capacity(doc.objects.len());
-        for (&(id, generation), object) in &doc.objects {
+        let mut offsets: Vec<(u32, XrefEntry)> = Vec::with_capacity(self.base.len() + 64);
+        for (&(id, generation), object, body) in self.objects_of(copy) {
             if is_regenerated_on_save(object) {
                 continue;
             }
@@ -83,9 +107,9 @@ impl CopyWriter {
                     ""
                 }
             )?;
-            match self.base.get(&(id, generation)) {
-                Some((original, body)) if original == object => out.extend_from_slice(body),
-                _ => Writer::write_object(&mut out, object)?,
+            match body {
+                Some(body) => out.extend_from_slice(body),
+                None => Writer::write_object(&mut out, object)?,
             }
             writeln!(
                 out,
@@ -103,12 +127,51 @@ impl CopyWriter {
         for section in sections(offsets) {
             section.write_xref_section(&mut out)?;
         }
-        let mut trailer = doc.trailer.clone();
-        trailer.set("Size", i64::from(doc.max_id) + 1);
+        let mut trailer = copy.trailer.clone();
+        trailer.set("Size", i64::from(copy.max_id) + 1);
         out.extend_from_slice(b"trailer\n");
         Writer::write_object(&mut out, &Object::Dictionary(trailer))?;
         write!(out, "\nstartxref\n{xref_start}\n%%EOF")?;
         Ok(out)
+    }
+
+    /// Every object of the document `copy` stands for, in number order, with
+    /// the base's bytes for it when it is the base's unchanged: the copy's
+    /// own objects, and the base's that a copy never holds. An object the
+    /// copy started with and removed is gone.
+    #[allow(clippy::type_complexity)]
+    fn objects_of<'a>(
+        &'a self,
+        copy: &'a Document,
+    ) -> impl Iterator<Item = (&'a ObjectId, &'a Object, Option<&'a [u8]>)> {
+        let mut base = self.base.iter().peekable();
+        let mut own = copy.objects.iter().peekable();
+        std::iter::from_fn(move || {
+            loop {
+                let next_base = base.peek().map(|(id, _)| **id);
+                let next_own = own.peek().map(|(id, _)| **id);
+                return match (next_base, next_own) {
+                    (None, None) => None,
+                    (Some(b), Some(o)) if b == o => {
+                        let (id, (original, body)) = base.next()?;
+                        let (_, object) = own.next()?;
+                        let body = (original == object).then_some(body.as_slice());
+                        Some((id, object, body))
+                    }
+                    (Some(b), o) if o.is_none_or(|o| b < o) => {
+                        let (id, (original, body)) = base.next()?;
+                        if self.lean.objects.contains_key(id) {
+                            continue;
+                        }
+                        Some((id, original, Some(body.as_slice())))
+                    }
+                    _ => {
+                        let (id, object) = own.next()?;
+                        Some((id, object, None))
+                    }
+                };
+            }
+        })
     }
 }
 
@@ -180,11 +243,17 @@ mod tests {
         doc.add_object(Object::Real(0.5));
         let gone = doc.add_object(Object::Null);
         doc.trailer.set("Root", Object::Reference(catalog));
-        let writer = CopyWriter::new(&doc).unwrap();
-        assert_eq!(writer.save(&doc).unwrap(), saved(&mut doc.clone()));
+        // A copy holds the page, the catalogue and one object it will remove;
+        // the content stream and the rest are only written.
+        let writer = CopyWriter::new(&doc, |id, _| [page, catalog, gone].contains(&id)).unwrap();
+        assert_eq!(
+            writer.save(&writer.copy()).unwrap(),
+            saved(&mut doc.clone())
+        );
+        assert!(writer.copy().get_object(content).is_err());
 
         // Changed, added to, and with a gap in the numbering.
-        let mut copy = doc.clone();
+        let mut copy = writer.copy();
         let overlay = copy.add_object(Stream::new(Dictionary::new(), b"1 g".to_vec()));
         copy.get_dictionary_mut(page).unwrap().set(
             "Contents",
@@ -193,7 +262,13 @@ mod tests {
         copy.objects.remove(&gone);
         copy.trailer.set("ID", Object::string_literal("x"));
         let ours = writer.save(&copy).unwrap();
-        assert_eq!(ours, saved(&mut copy.clone()));
+        // The same changes made to the whole document, saved by lopdf.
+        let mut whole = doc.clone();
+        whole.objects.extend(copy.objects.clone());
+        whole.objects.remove(&gone);
+        whole.max_id = copy.max_id;
+        whole.trailer = copy.trailer.clone();
+        assert_eq!(ours, saved(&mut whole));
         // And the unchanged objects really came from the base's bytes.
         assert!(String::from_utf8_lossy(&ours).contains("0 0 m 9 9 l S"));
     }

@@ -200,7 +200,21 @@ impl FormBase {
         // Copies are written with a cross-reference table (what Typst writes),
         // whatever a future Typst chooses.
         doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
-        let copies = CopyWriter::new(&doc)?;
+        // A copy starts from what personalising it reads or changes: every
+        // dictionary but the structure elements below the top one (fields
+        // join the top), and no stream.
+        let top = tagging::top_element(&doc)?;
+        let copies = CopyWriter::new(&doc, |id, object| match object {
+            Object::Stream(_) => false,
+            Object::Dictionary(dict) => {
+                id == top
+                    || !matches!(
+                        dict.get(b"Type").and_then(Object::as_name),
+                        Ok(b"StructElem")
+                    )
+            }
+            _ => true,
+        })?;
         Ok(Self {
             doc,
             copies,
@@ -248,7 +262,7 @@ impl FormBase {
 
     /// A personal copy: overlay, fields, metadata, ids.
     pub fn stamp(&self, meta: &FormMeta, overlays: &[PageOverlay]) -> Result<Stamped, StampError> {
-        let doc = self.personalised(meta, overlays)?;
+        let doc = self.personalise(self.copies.copy(), meta, overlays)?;
         let pdf = self.copies.save(&doc)?;
         Ok(Stamped {
             pdf,
@@ -257,13 +271,23 @@ impl FormBase {
         })
     }
 
-    /// The document of a personal copy, before it is written.
-    pub fn personalised(
+    /// The whole document of a personal copy, as lopdf would write it: what
+    /// [`Self::stamp`]'s bytes are checked against.
+    pub fn personalised_in_full(
         &self,
         meta: &FormMeta,
         overlays: &[PageOverlay],
     ) -> Result<Document, StampError> {
-        let mut doc = self.doc.clone();
+        self.personalise(self.doc.clone(), meta, overlays)
+    }
+
+    /// `doc` (the base, or the part of it a copy changes) made `meta`'s.
+    fn personalise(
+        &self,
+        mut doc: Document,
+        meta: &FormMeta,
+        overlays: &[PageOverlay],
+    ) -> Result<Document, StampError> {
         for (&page, overlay) in self.pages.iter().zip(overlays) {
             let overlay = doc.add_object(overlay.stream.clone());
             append_contents(&mut doc, page, overlay)?;
@@ -357,7 +381,7 @@ impl FormBase {
         let tree = doc.get_dictionary_mut(pages_id)?;
         tree.set("Kids", Object::Array(kids));
         tree.set("Count", count);
-        doc.prune_objects();
+        crate::pdf::prune_unreachable(&mut doc);
         set_viewer_preferences(&mut doc)?;
         let mut pdf = Vec::new();
         doc.save_to(&mut pdf)?;

@@ -43,6 +43,11 @@ fn tree(doc: &Document) -> Result<Tree, StampError> {
     Ok(Tree { root, top })
 }
 
+/// The structure element everything hangs under, which form fields join.
+pub fn top_element(doc: &Document) -> Result<ObjectId, StampError> {
+    tree(doc).map(|tree| tree.top)
+}
+
 /// The parent tree's entries (key, value), from a flat `/Nums` or `/Kids`.
 fn parent_tree_entries(doc: &Document, node: &Dictionary) -> Vec<(i64, Object)> {
     let mut entries = Vec::new();
