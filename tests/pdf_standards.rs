@@ -79,3 +79,88 @@ fn form_fields_have_accessible_names_and_print() {
         assert_ne!(parts[4], "None", "no /StructParent: {line}");
     }
 }
+
+/// Regression: the print file's parent tree was empty and its pages had no
+/// `/StructParents`. Typst keeps each page's array of elements in an object of
+/// its own, which the copying per person skipped, so no marked content in the
+/// print file led back to its element (assistive tools and tag editors go that
+/// way); the checkers did not notice.
+#[test]
+fn print_file_parent_tree_leads_each_copy_back_to_its_elements() {
+    use lopdf::{Document, Object};
+    let scratch = shipped_generated();
+    let print = scratch.path("out/pakeman/2025-26/print-all.pdf");
+    let doc = Document::load(&print).unwrap();
+    let deref = |object: &Object| -> Object {
+        match object {
+            Object::Reference(id) => doc.get_object(*id).unwrap().clone(),
+            other => other.clone(),
+        }
+    };
+    let root = deref(doc.catalog().unwrap().get(b"StructTreeRoot").unwrap());
+    let root = root.as_dict().unwrap();
+    let tree = deref(root.get(b"ParentTree").unwrap());
+    let nums = tree
+        .as_dict()
+        .unwrap()
+        .get(b"Nums")
+        .unwrap()
+        .as_array()
+        .unwrap();
+    let marked_by_key: std::collections::HashMap<i64, Vec<Object>> = nums
+        .chunks(2)
+        .map(|pair| {
+            let value = deref(&pair[1]);
+            (pair[0].as_i64().unwrap(), value.as_array().unwrap().clone())
+        })
+        .collect();
+
+    let mut linked = 0;
+    let mut keys = std::collections::HashSet::new();
+    for (number, page) in doc.get_pages() {
+        let content = lopdf::content::Content::decode(&doc.get_page_content(page)).unwrap();
+        let mcids: Vec<i64> = content
+            .operations
+            .iter()
+            .filter(|op| op.operator == "BDC")
+            .filter_map(|op| {
+                op.operands
+                    .get(1)?
+                    .as_dict()
+                    .ok()?
+                    .get(b"MCID")
+                    .ok()?
+                    .as_i64()
+                    .ok()
+            })
+            .collect();
+        if mcids.is_empty() {
+            continue;
+        }
+        let key = doc
+            .get_dictionary(page)
+            .unwrap()
+            .get(b"StructParents")
+            .and_then(Object::as_i64)
+            .unwrap_or_else(|_| panic!("page {number} has marked content but no /StructParents"));
+        assert!(keys.insert(key), "page {number} shares its key {key}");
+        let marked = &marked_by_key[&key];
+        for mcid in mcids {
+            let element = deref(&marked[mcid as usize]);
+            let element = element
+                .as_dict()
+                .unwrap_or_else(|_| panic!("page {number}'s MCID {mcid} leads nowhere"));
+            assert!(element.has(b"S"), "page {number}'s MCID {mcid}");
+            if let Ok(on) = element.get(b"Pg").and_then(Object::as_reference) {
+                assert_eq!(on, page, "page {number}'s MCID {mcid} names another page");
+            }
+        }
+        linked += 1;
+    }
+    // Every page of every person's form (pakeman's are three pages; the blank
+    // backs have no marked content).
+    let forms = std::fs::read_dir(scratch.path("out/pakeman/2025-26/forms"))
+        .unwrap()
+        .count();
+    assert_eq!(linked, 3 * forms);
+}

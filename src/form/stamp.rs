@@ -351,7 +351,7 @@ impl FormBase {
                 kids.push(Object::Reference(page));
                 kids.push(Object::Reference(blank_page(&mut doc, (w, h))));
             }
-            let mut copied = std::collections::HashMap::new();
+            let mut copied = Vec::with_capacity(pages);
             for (i, &page) in self.pages.iter().enumerate() {
                 let overlay = doc.add_object(overlays[i].stream.clone());
                 let mut dict = doc.get_dictionary(page)?.clone();
@@ -365,7 +365,7 @@ impl FormBase {
                 dict.remove(b"Annots");
                 dict.remove(b"StructParents");
                 let copy = doc.add_object(dict);
-                copied.insert(page, copy);
+                copied.push((page, copy));
                 kids.push(Object::Reference(copy));
             }
             copies.push(copied);

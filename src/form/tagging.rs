@@ -139,69 +139,78 @@ pub fn add_form_elements(
 }
 
 /// The print file's structure: per person, a copy of the form's elements whose
-/// marked content points at that person's copies of the pages (`copies` maps
-/// each original page to its copy), under one `Document` element. Annotations
-/// are not copied into the print file, so references to them are dropped.
+/// marked content points at that person's copies of the pages (`copies` pairs
+/// each original page with its copy, in page order), under one `Document`
+/// element, and the parent tree that leads from each copied page's marked
+/// content back to its elements. Annotations are not copied into the print
+/// file, so references to them are dropped.
+///
+/// The form's structure is read once into a [`Plan`]; each person's copy is
+/// then made from it on any free core, numbered from a block of object
+/// numbers of its own, so the file is the same whichever core made what.
 pub fn structure_for_copies(
     doc: &mut Document,
-    copies: &[HashMap<ObjectId, ObjectId>],
+    copies: &[Vec<(ObjectId, ObjectId)>],
 ) -> Result<(), StampError> {
+    use rayon::prelude::*;
     let tree = tree(doc)?;
-    let entries = parent_tree(doc, tree.root)?;
-    let by_key: HashMap<i64, Object> = entries.into_iter().collect();
-    let top_kids = match doc.get_dictionary(tree.top)?.get(b"K") {
-        Ok(Object::Array(kids)) => kids.clone(),
-        Ok(other) => vec![other.clone()],
-        Err(_) => Vec::new(),
-    };
+    let marked_by_key: HashMap<i64, Vec<Object>> = parent_tree(doc, tree.root)?
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let value = match value {
+                Object::Reference(id) => doc.get_object(id).ok()?.clone(),
+                value => value,
+            };
+            Some((key, value.as_array().ok()?.clone()))
+        })
+        .collect();
     let mut top = doc.get_dictionary(tree.top)?.clone();
     top.set("P", Object::Reference(tree.root));
     let new_top = doc.add_object(top);
+    let plan = Plan::of(doc, tree.top)?;
 
-    let mut new_entries = Vec::new();
-    let mut next_key = 0;
+    let first = doc.max_id + 1;
+    let per_copy = plan.elements.len() as u32;
+    let made: Vec<CopyMade> = copies
+        .par_iter()
+        .enumerate()
+        .map(|(n, pages)| {
+            let numbered_from = first + n as u32 * per_copy;
+            plan.copy(numbered_from, new_top, pages, &format!("-{}", n + 1))
+        })
+        .collect();
+
     let mut kids = Vec::new();
     let mut ids = Vec::new();
-    for (n, pages) in copies.iter().enumerate() {
-        let mut copy = Copy {
-            pages,
-            suffix: format!("-{}", n + 1),
-            cloned: HashMap::new(),
-            ids: Vec::new(),
-        };
-        for kid in &top_kids {
-            if let Some(kid) = copy_kid(doc, kid, new_top, &mut copy)? {
-                kids.push(kid);
-            }
-        }
-        let Copy {
-            cloned, ids: named, ..
-        } = copy;
-        ids.extend(named);
-        for (&original, &copy) in pages {
+    let mut parent_entries = Vec::new();
+    for (made, pages) in made.into_iter().zip(copies) {
+        kids.extend(made.kids);
+        ids.extend(made.ids);
+        doc.objects.extend(made.elements);
+        for &(original, copy) in pages {
             let key = doc
                 .get_dictionary(original)?
                 .get(b"StructParents")
                 .and_then(Object::as_i64);
-            let Ok(key) = key else { continue };
-            let Some(Object::Array(marked)) = by_key.get(&key) else {
+            let Some(marked) = key.ok().and_then(|key| marked_by_key.get(&key)) else {
                 continue;
             };
             let remapped = marked
                 .iter()
                 .map(|element| match element {
-                    Object::Reference(id) => cloned
-                        .get(id)
-                        .map_or(Object::Null, |new| Object::Reference(*new)),
+                    Object::Reference(id) => plan.index_of(*id).map_or(Object::Null, |index| {
+                        Object::Reference((made.numbered_from + index as u32, 0))
+                    }),
                     _ => Object::Null,
                 })
                 .collect();
-            new_entries.push((next_key, Object::Array(remapped)));
+            let key = parent_entries.len() as i64;
+            parent_entries.push((key, Object::Array(remapped)));
             doc.get_dictionary_mut(copy)?
-                .set("StructParents", Object::Integer(next_key));
-            next_key += 1;
+                .set("StructParents", Object::Integer(key));
         }
     }
+    doc.max_id = doc.max_id.max(first + copies.len() as u32 * per_copy - 1);
     doc.get_dictionary_mut(new_top)?
         .set("K", Object::Array(kids));
     let root = doc.get_dictionary_mut(tree.root)?;
@@ -224,58 +233,191 @@ pub fn structure_for_copies(
         doc.get_dictionary_mut(tree.root)?
             .set("IDTree", Object::Reference(id_tree));
     }
-    set_parent_tree(doc, tree.root, new_entries);
+    set_parent_tree(doc, tree.root, parent_entries);
     Ok(())
 }
 
-/// One person's copy of the structure in the making.
-struct Copy<'a> {
-    /// Each original page's copy for this person.
-    pages: &'a HashMap<ObjectId, ObjectId>,
-    /// Appended to every element id of this copy.
-    suffix: String,
-    /// Each original element's copy.
-    cloned: HashMap<ObjectId, ObjectId>,
+/// The form's structure elements below the top one, in the order a copy
+/// numbers them (each before its kids), read once for every person's copy.
+struct Plan {
+    elements: Vec<PlannedElement>,
+    /// Each original element's place in `elements`.
+    index: HashMap<ObjectId, usize>,
+}
+
+struct PlannedElement {
+    /// The element as the form has it, less its parent and kids, its
+    /// attributes taken out of any indirect objects.
+    dict: Dictionary,
+    /// `None` for the top element's kids.
+    parent: Option<usize>,
+    kids: Vec<PlannedKid>,
+}
+
+enum PlannedKid {
+    /// Marked content on the element's own page.
+    Mcid(Object),
+    /// Marked content on a page the reference names.
+    Mcr(Dictionary),
+    Element(usize),
+}
+
+/// One person's copy of the structure.
+struct CopyMade {
+    /// The first object number of the copy's block.
+    numbered_from: u32,
+    elements: Vec<(ObjectId, Object)>,
+    /// The top element's kids in this copy.
+    kids: Vec<Object>,
     /// The copy's element ids and their elements, for the `IDTree`.
     ids: Vec<(Vec<u8>, ObjectId)>,
 }
 
-/// One kid of a structure element, copied for a person's pages: elements are
-/// copied whole, marked-content references follow their page, marked-content
-/// ids stay, and object references (annotations) are dropped.
-fn copy_kid(
-    doc: &mut Document,
-    kid: &Object,
-    parent: ObjectId,
-    copy: &mut Copy<'_>,
-) -> Result<Option<Object>, StampError> {
-    match kid {
-        Object::Integer(_) => Ok(Some(kid.clone())),
-        Object::Reference(id) => {
-            let Ok(element) = doc.get_dictionary(*id).cloned() else {
-                return Ok(None);
-            };
-            if !is_element(&element) {
-                return Ok(None);
-            }
-            let element = copy_element(doc, *id, element, parent, copy)?;
-            Ok(Some(Object::Reference(element)))
+impl Plan {
+    fn of(doc: &Document, top: ObjectId) -> Result<Self, StampError> {
+        let mut plan = Plan {
+            elements: Vec::new(),
+            index: HashMap::new(),
+        };
+        let top = doc.get_dictionary(top)?;
+        for kid in kids_of(top) {
+            plan.add_kid(doc, &kid, None, 0);
         }
-        Object::Dictionary(dict) => match dict.get(b"Type").and_then(Object::as_name) {
-            Ok(b"MCR") => {
-                let mut dict = dict.clone();
-                remap_page(&mut dict, copy.pages);
-                Ok(Some(Object::Dictionary(dict)))
+        Ok(plan)
+    }
+
+    fn index_of(&self, original: ObjectId) -> Option<usize> {
+        self.index.get(&original).copied()
+    }
+
+    /// Plans `kid` of the element at `parent`; `None` when a copy leaves it out.
+    fn add_kid(
+        &mut self,
+        doc: &Document,
+        kid: &Object,
+        parent: Option<usize>,
+        depth: usize,
+    ) -> Option<PlannedKid> {
+        // Typst's trees are a dozen deep; a loop or a hostile depth stops here.
+        if depth > 256 {
+            return None;
+        }
+        match kid {
+            Object::Integer(_) => Some(PlannedKid::Mcid(kid.clone())),
+            Object::Reference(id) => {
+                let element = doc.get_dictionary(*id).ok()?;
+                if !is_element(element) || self.index.contains_key(id) {
+                    return None;
+                }
+                Some(PlannedKid::Element(self.add_element(
+                    doc,
+                    Some(*id),
+                    element,
+                    parent,
+                    depth,
+                )))
             }
-            Ok(b"OBJR") => Ok(None),
-            _ if is_element(dict) => {
-                let id = doc.add_object(dict.clone());
-                let element = copy_element(doc, id, dict.clone(), parent, copy)?;
-                Ok(Some(Object::Reference(element)))
+            Object::Dictionary(dict) => match dict.get(b"Type").and_then(Object::as_name) {
+                Ok(b"MCR") => Some(PlannedKid::Mcr(dict.clone())),
+                Ok(b"OBJR") => None,
+                _ if is_element(dict) => Some(PlannedKid::Element(
+                    self.add_element(doc, None, dict, parent, depth),
+                )),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn add_element(
+        &mut self,
+        doc: &Document,
+        original: Option<ObjectId>,
+        element: &Dictionary,
+        parent: Option<usize>,
+        depth: usize,
+    ) -> usize {
+        let index = self.elements.len();
+        if let Some(original) = original {
+            self.index.insert(original, index);
+        }
+        let mut dict = element.clone();
+        dict.remove(b"K");
+        if let Ok(attributes) = dict.get(b"A") {
+            let attributes = resolved(doc, attributes.clone(), 0);
+            dict.set("A", attributes);
+        }
+        self.elements.push(PlannedElement {
+            dict,
+            parent,
+            kids: Vec::new(),
+        });
+        let kids = kids_of(element)
+            .iter()
+            .filter_map(|kid| self.add_kid(doc, kid, Some(index), depth + 1))
+            .collect();
+        self.elements[index].kids = kids;
+        index
+    }
+
+    /// A person's copy: element `i` is object `numbered_from + i`, under
+    /// `top`, on the person's `pages`, its ids ending in `suffix`.
+    fn copy(
+        &self,
+        numbered_from: u32,
+        top: ObjectId,
+        pages: &[(ObjectId, ObjectId)],
+        suffix: &str,
+    ) -> CopyMade {
+        let id_of = |index: usize| (numbered_from + index as u32, 0);
+        let mut made = CopyMade {
+            numbered_from,
+            elements: Vec::with_capacity(self.elements.len()),
+            kids: Vec::new(),
+            ids: Vec::new(),
+        };
+        for (index, planned) in self.elements.iter().enumerate() {
+            let mut element = planned.dict.clone();
+            let parent = planned.parent.map_or(top, id_of);
+            element.set("P", Object::Reference(parent));
+            remap_page(&mut element, pages);
+            if let Ok(id) = element.get(b"ID").and_then(Object::as_str) {
+                let id = [id, suffix.as_bytes()].concat();
+                element.set("ID", Object::String(id.clone(), StringFormat::Literal));
+                made.ids.push((id, id_of(index)));
             }
-            _ => Ok(None),
-        },
-        _ => Ok(None),
+            if let Ok(attributes) = element.get_mut(b"A") {
+                suffix_headers(attributes, suffix);
+            }
+            let kids = planned
+                .kids
+                .iter()
+                .map(|kid| match kid {
+                    PlannedKid::Mcid(mcid) => mcid.clone(),
+                    PlannedKid::Mcr(mcr) => {
+                        let mut mcr = mcr.clone();
+                        remap_page(&mut mcr, pages);
+                        Object::Dictionary(mcr)
+                    }
+                    PlannedKid::Element(kid) => Object::Reference(id_of(*kid)),
+                })
+                .collect();
+            element.set("K", Object::Array(kids));
+            if planned.parent.is_none() {
+                made.kids.push(Object::Reference(id_of(index)));
+            }
+            made.elements
+                .push((id_of(index), Object::Dictionary(element)));
+        }
+        made
+    }
+}
+
+fn kids_of(element: &Dictionary) -> Vec<Object> {
+    match element.get(b"K") {
+        Ok(Object::Array(kids)) => kids.clone(),
+        Ok(other) => vec![other.clone()],
+        Err(_) => Vec::new(),
     }
 }
 
@@ -287,79 +429,50 @@ fn is_element(dict: &Dictionary) -> bool {
         )
 }
 
-fn copy_element(
-    doc: &mut Document,
-    original: ObjectId,
-    mut element: Dictionary,
-    parent: ObjectId,
-    copy: &mut Copy<'_>,
-) -> Result<ObjectId, StampError> {
-    let new = doc.add_object(Object::Null);
-    copy.cloned.insert(original, new);
-    element.set("P", Object::Reference(parent));
-    remap_page(&mut element, copy.pages);
-    if let Ok(id) = element.get(b"ID").and_then(Object::as_str) {
-        let id = [id, copy.suffix.as_bytes()].concat();
-        element.set("ID", Object::String(id.clone(), StringFormat::Literal));
-        copy.ids.push((id, new));
+/// Attributes with any indirect objects among them taken in.
+fn resolved(doc: &Document, attributes: Object, depth: usize) -> Object {
+    if depth > 16 {
+        return Object::Null;
     }
-    if let Ok(attributes) = element.get(b"A") {
-        let attributes = suffix_headers(doc, attributes.clone(), &copy.suffix);
-        element.set("A", attributes);
-    }
-    let kids = match element.get(b"K") {
-        Ok(Object::Array(kids)) => kids.clone(),
-        Ok(other) => vec![other.clone()],
-        Err(_) => Vec::new(),
-    };
-    let mut copied = Vec::new();
-    for kid in &kids {
-        if let Some(kid) = copy_kid(doc, kid, new, copy)? {
-            copied.push(kid);
-        }
-    }
-    element.set("K", Object::Array(copied));
-    doc.objects.insert(new, Object::Dictionary(element));
-    Ok(new)
-}
-
-/// An element's attributes with the ids named in `/Headers` given the copy's
-/// suffix, so data cells still name their header cells.
-fn suffix_headers(doc: &Document, attributes: Object, suffix: &str) -> Object {
     match attributes {
         Object::Reference(id) => match doc.get_object(id) {
-            Ok(object) => suffix_headers(doc, object.clone(), suffix),
+            Ok(object) => resolved(doc, object.clone(), depth + 1),
             Err(_) => Object::Reference(id),
         },
         Object::Array(items) => Object::Array(
             items
                 .into_iter()
-                .map(|item| suffix_headers(doc, item, suffix))
+                .map(|item| resolved(doc, item, depth + 1))
                 .collect(),
         ),
-        Object::Dictionary(mut dict) => {
-            if let Ok(Object::Array(headers)) = dict.get(b"Headers") {
-                let headers = headers
-                    .iter()
-                    .map(|header| match header.as_str() {
-                        Ok(id) => {
-                            Object::String([id, suffix.as_bytes()].concat(), StringFormat::Literal)
-                        }
-                        Err(_) => header.clone(),
-                    })
-                    .collect();
-                dict.set("Headers", Object::Array(headers));
-            }
-            Object::Dictionary(dict)
-        }
         other => other,
     }
 }
 
-fn remap_page(dict: &mut Dictionary, pages: &HashMap<ObjectId, ObjectId>) {
+/// An element's attributes with the ids named in `/Headers` given the copy's
+/// suffix, so data cells still name their header cells.
+fn suffix_headers(attributes: &mut Object, suffix: &str) {
+    match attributes {
+        Object::Array(items) => items
+            .iter_mut()
+            .for_each(|item| suffix_headers(item, suffix)),
+        Object::Dictionary(dict) => {
+            if let Ok(Object::Array(headers)) = dict.get_mut(b"Headers") {
+                for header in headers.iter_mut() {
+                    if let Object::String(id, _) = header {
+                        id.extend_from_slice(suffix.as_bytes());
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn remap_page(dict: &mut Dictionary, pages: &[(ObjectId, ObjectId)]) {
     if let Ok(page) = dict.get(b"Pg").and_then(Object::as_reference)
-        && let Some(copy) = pages.get(&page)
+        && let Some(&(_, copy)) = pages.iter().find(|(original, _)| *original == page)
     {
-        dict.set("Pg", Object::Reference(*copy));
+        dict.set("Pg", Object::Reference(copy));
     }
 }
