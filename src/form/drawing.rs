@@ -99,12 +99,26 @@ pub fn is_state_only(operation: &Operation) -> bool {
 
 /// One operation, written so that two notations of the same drawing are equal.
 pub fn canonical(operation: &Operation) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + operation.operands.len() * 8);
-    framed(&mut out, b'o', operation.operator.as_bytes());
-    out.extend_from_slice(&(operation.operands.len() as u32).to_le_bytes());
+    let mut out = canonical_start(&operation.operator, operation.operands.len());
     for operand in &operation.operands {
         object(&mut out, operand, 0);
     }
+    out
+}
+
+/// The start of an operation's [`canonical`] form: its operator and how many
+/// operands follow, each as [`canonical_operand`] writes it.
+pub fn canonical_start(operator: &str, operands: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + operands * 9);
+    framed(&mut out, b'o', operator.as_bytes());
+    out.extend_from_slice(&(operands as u32).to_le_bytes());
+    out
+}
+
+/// One operand of an operation's [`canonical`] form.
+pub fn canonical_operand(operand: &Object) -> Vec<u8> {
+    let mut out = Vec::with_capacity(9);
+    object(&mut out, operand, 0);
     out
 }
 

@@ -7,7 +7,6 @@
 //! form kept.
 
 use lopdf::Object;
-use lopdf::content::Operation;
 
 use super::drawing::{self, DrawingHasher};
 use super::stamp::{QR_MODULES, StampError};
@@ -45,11 +44,12 @@ impl Overlay {
         Ok(())
     }
 
-    /// Adds an operation whose operands are known objects: written as `text`.
-    fn push_known(&mut self, text: &str, operation: &Operation) -> Result<(), StampError> {
+    /// Adds an operation whose canonical form (see [`drawing::canonical`]) is
+    /// known: written as `text`.
+    fn push_known(&mut self, text: &str, canonical: &[u8]) -> Result<(), StampError> {
         self.parse_pending()?;
         self.text.push_str(text);
-        self.drawing.add_canonical(&drawing::canonical(operation));
+        self.drawing.add_canonical(canonical);
         self.unparsed = self.text.len();
         Ok(())
     }
@@ -77,6 +77,7 @@ pub(super) fn draw_code(
     out.text.push_str(&grid.ground);
     // One rectangle per run of dark modules in a row keeps the stream small.
     let mut line = String::with_capacity(48);
+    let mut canonical = Vec::with_capacity(64);
     for row in 0..QR_MODULES {
         let mut col = 0;
         while col < QR_MODULES {
@@ -92,11 +93,12 @@ pub(super) fn draw_code(
                     line.push(' ');
                 }
                 line.push_str("re\n");
-                let rectangle = Operation::new(
-                    "re",
-                    vec![x.1.clone(), y.1.clone(), w.1.clone(), grid.module.1.clone()],
-                );
-                out.push_known(&line, &rectangle)?;
+                canonical.clear();
+                canonical.extend_from_slice(&grid.rectangle);
+                for part in [&x.1, &y.1, &w.1, &grid.module.1] {
+                    canonical.extend_from_slice(part);
+                }
+                out.push_known(&line, &canonical)?;
             } else {
                 col += 1;
             }
@@ -106,8 +108,9 @@ pub(super) fn draw_code(
     Ok(())
 }
 
-/// A number as the content stream writes it, and as a reader parses it back.
-type Number = (String, Object);
+/// A number as the content stream writes it, and the canonical form (see
+/// [`drawing::canonical_operand`]) of what a reader parses back.
+type Number = (String, Vec<u8>);
 
 /// The numbers a code's rectangles are written with at one place on the page,
 /// formatted and parsed once: the same three places on every page of every
@@ -122,6 +125,8 @@ struct ModuleGrid {
     /// The width of a run of n modules, 0..=25.
     widths: Vec<Number>,
     module: Number,
+    /// The canonical start of a rectangle of four operands.
+    rectangle: Vec<u8>,
 }
 
 impl ModuleGrid {
@@ -155,6 +160,7 @@ impl ModuleGrid {
                     .map(|n| number(n as f64 * module))
                     .collect(),
                 module: number(module),
+                rectangle: drawing::canonical_start("re", 4),
             });
             made.push((key, grid.clone()));
             grid
@@ -170,7 +176,7 @@ fn number(value: f64) -> Number {
         .and_then(|mut ops| ops.pop())
         .and_then(|mut op| op.operands.pop())
         .unwrap_or(Object::Null);
-    (text, parsed)
+    (text, drawing::canonical_operand(&parsed))
 }
 
 #[cfg(test)]

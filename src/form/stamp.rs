@@ -383,8 +383,7 @@ impl FormBase {
         tree.set("Count", count);
         crate::pdf::prune_unreachable(&mut doc);
         set_viewer_preferences(&mut doc)?;
-        let mut pdf = Vec::new();
-        doc.save_to(&mut pdf)?;
+        let pdf = super::copy_writer::save_in_parallel(&doc)?;
         // Freeing tens of thousands of objects takes as long as writing them:
         // a core that has finished its forms does it, not the caller.
         rayon::spawn(move || drop(doc));
