@@ -266,18 +266,18 @@ pub fn generate_aup(
     let (policy, base) = compile_policy_and_form(&resolved, slug, plan)?;
     let boxes = base.field_boxes().map_err(render_error)?;
     let fingerprint = fingerprint_with(&policy, &base, &boxes);
-    let policy_pdf = policy
-        .pdf(&format!("aup/{slug}/{year}/{aup}"), year.first_day())
-        .map_err(render_error)?;
     let policy_path = plan.year_dir(slug).join(aup.policy_file(slug.as_str()));
-    write_file(&policy_path, &policy_pdf)?;
-
-    let mut generated = Generated {
+    let policy_pdf = || {
+        policy
+            .pdf(&format!("aup/{slug}/{year}/{aup}"), year.first_day())
+            .map_err(render_error)
+    };
+    let generated = |policy_bytes: usize| Generated {
         school: slug.clone(),
         aup,
-        policy: policy_path,
+        policy: policy_path.clone(),
         pages: policy.page_count(),
-        bytes: policy_pdf.len(),
+        bytes: policy_bytes,
         fingerprint: fingerprint.clone(),
         forms: Vec::new(),
         print_all: None,
@@ -285,27 +285,43 @@ pub fn generate_aup(
         warnings: policy.warnings.clone(),
     };
     if recipients.is_empty() {
-        return Ok(generated);
+        let policy_pdf = policy_pdf()?;
+        write_file(&policy_path, &policy_pdf)?;
+        return Ok(generated(policy_pdf.len()));
     }
-    let base = form_base(&base, &boxes, slug, aup, year)?;
+
+    // The policy's PDF, the form's base and the form ids are made side by
+    // side. Serials are read, then written when the forms are recorded: the
+    // archive's lock is held in between, so two runs at once (two offices
+    // adding staff) queue rather than hand out one id twice.
+    let prefix = form_prefix(school);
+    let (policy_pdf, (base, assigned)) = rayon::join(policy_pdf, || {
+        rayon::join(
+            || form_base(&base, &boxes, slug, aup, year),
+            || -> Result<_, GenerateError> {
+                let lock = crate::archive::lock_waiting(&plan.archive)?;
+                let archive = Archive::open(&plan.archive)?;
+                let ids = archive.assign_ids(
+                    slug.as_str(),
+                    &prefix,
+                    year,
+                    fingerprint.as_str(),
+                    &recipients,
+                )?;
+                Ok((lock, archive, ids))
+            },
+        )
+    });
+    let policy_pdf = policy_pdf?;
+    write_file(&policy_path, &policy_pdf)?;
+    let mut generated = generated(policy_pdf.len());
+    let base = base?;
+    let (_lock, mut archive, ids) = assigned?;
     let stamp_error = |source| GenerateError::Stamp {
         school: slug.clone(),
         source,
     };
 
-    // Serials are read, then written when the forms are recorded: the archive's
-    // lock is held in between, so two runs at once (two offices adding staff)
-    // queue rather than hand out one id twice.
-    let _lock = crate::archive::lock_waiting(&plan.archive)?;
-    let mut archive = Archive::open(&plan.archive)?;
-    let prefix = form_prefix(school);
-    let ids = archive.assign_ids(
-        slug.as_str(),
-        &prefix,
-        year,
-        fingerprint.as_str(),
-        &recipients,
-    )?;
     let metas: Vec<FormMeta> = ids
         .iter()
         .zip(&recipients)
