@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::archive::{Archive, IssuedForm, PolicyRecord, Recipient};
 use crate::config::aups::{self, AupKind};
@@ -14,7 +13,6 @@ use crate::config::roster;
 use crate::config::year::long_date;
 use crate::config::{AcademicYear, ConfigError, LoadedSchool, ResolvedSchool, SchoolSlug};
 use crate::durable::{WriteBehind, WriterStopped};
-use crate::form::id::hex;
 use crate::form::stamp::PageOverlay;
 use crate::form::{FieldSpec, Fingerprint, FormBase, FormId, FormMeta};
 use crate::render::{self, AupWorld, Compiled, Job, RenderError, TemplateSource};
@@ -338,8 +336,9 @@ pub fn generate_aup(
         .collect();
 
     // Each person's overlays first (both cores share them); then the print
-    // file, which one thread must assemble, is made beside the stamping and
-    // writing of the forms, which the other core (and any left) take.
+    // file, which one thread assembles (each person's copy of the structure
+    // and the writing of its objects are shared out again), is made beside
+    // the stamping of the forms, which the other core (and any left) take.
     let forms_dir = year_dir.join("forms");
     progress(Step::Stamping(metas.len()));
     let overlays: Vec<Vec<PageOverlay>> = metas
@@ -369,10 +368,9 @@ pub fn generate_aup(
                 .map(|(meta, overlays)| {
                     let mut stamped = base.stamp(meta, overlays).map_err(stamp_error)?;
                     let path = forms_dir.join(form_file_name(meta));
-                    let digest = hex(&Sha256::digest(&stamped.pdf));
                     queue(&path, std::mem::take(&mut stamped.pdf))?;
                     progress(Step::FormWritten);
-                    Ok((path, stamped, digest))
+                    Ok((path, stamped))
                 })
                 .collect::<Result<Vec<_>, GenerateError>>()
         },
@@ -391,7 +389,7 @@ pub fn generate_aup(
     writer
         .finish()
         .map_err(|(path, source)| GenerateError::Write { path, source })?;
-    let written: Vec<(PathBuf, crate::form::Stamped, String)> = written?;
+    let written: Vec<(PathBuf, crate::form::Stamped)> = written?;
     printed?;
 
     let policy_json =
@@ -401,14 +399,14 @@ pub fn generate_aup(
         .iter()
         .zip(&ids)
         .zip(&recipients)
-        .map(|(((_, stamped, digest), id), recipient)| IssuedForm {
+        .map(|(((_, stamped), id), recipient)| IssuedForm {
             form_id: id,
             recipient,
             pages: base.sizes(),
             page_hashes: &stamped.page_hashes,
             page_drawings: &stamped.page_drawings,
             fields: base.fields(),
-            file_sha256: digest,
+            file_sha256: &stamped.sha256,
         })
         .collect();
     archive.record(
@@ -669,6 +667,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), GenerateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::form::id::hex;
+    use sha2::{Digest, Sha256};
 
     /// A personal copy is written from the base's objects serialised once
     /// (`form::copy_writer`); it must be the very bytes lopdf writes for the
@@ -714,6 +714,7 @@ mod tests {
                 stamped.pdf == by_lopdf,
                 "form {serial} differs from lopdf's"
             );
+            assert_eq!(stamped.sha256, hex(&Sha256::digest(&by_lopdf)));
         }
     }
 }

@@ -15,6 +15,9 @@ use std::io::Write;
 
 use lopdf::xref::{XrefEntry, XrefSection, XrefType};
 use lopdf::{Document, Object, ObjectId, Writer};
+use sha2::{Digest, Sha256};
+
+use super::id::hex;
 
 /// A document's objects, each with the bytes lopdf writes for it, and the
 /// few of them a copy starts from.
@@ -24,6 +27,13 @@ pub(super) struct CopyWriter {
     /// The objects a copy may change or read; the rest (streams, most
     /// structure elements) are never cloned for a copy, only written.
     lean: Document,
+    /// Every copy's file up to the first object a copy holds: the header and
+    /// the base's objects numbered below it, the same bytes in every copy.
+    leading: Framed,
+    /// SHA-256 state over `leading`, so each copy hashes only its own rest.
+    leading_hash: Sha256,
+    /// The first object number a copy holds.
+    split: ObjectId,
     /// The size of a copy so far, to allocate its file at once.
     size_hint: usize,
 }
@@ -49,9 +59,19 @@ impl CopyWriter {
             }
             base.insert(id, (object.clone(), body));
         }
+        let split = lean.objects.keys().next().copied().unwrap_or((u32::MAX, 0));
+        let mut leading = Framed::start(&lean, size_hint)?;
+        for (id, (object, body)) in base.range(..split) {
+            leading.object(id, object, Some(body))?;
+        }
+        let mut leading_hash = Sha256::new();
+        leading_hash.update(&leading.out);
         Ok(Self {
             base,
             lean,
+            leading,
+            leading_hash,
+            split,
             size_hint,
         })
     }
@@ -64,9 +84,31 @@ impl CopyWriter {
     }
 
     /// `copy` (made by [`Self::copy`], changed and added to) as lopdf's
-    /// `save_to` writes the whole document it stands for.
-    pub fn save(&self, copy: &Document) -> std::io::Result<Vec<u8>> {
-        write_framed(copy, self.objects_of(copy), self.size_hint)
+    /// `save_to` writes the whole document it stands for, and the SHA-256
+    /// of those bytes (hex).
+    pub fn save(&self, copy: &Document) -> std::io::Result<(Vec<u8>, String)> {
+        let same_start = copy.version == self.lean.version
+            && copy.binary_mark == self.lean.binary_mark
+            && copy
+                .objects
+                .keys()
+                .next()
+                .is_none_or(|&first| first >= self.split);
+        if !same_start {
+            let pdf = write_framed(copy, self.objects_of(copy), self.size_hint)?;
+            let digest = hex(&Sha256::digest(&pdf));
+            return Ok((pdf, digest));
+        }
+        let mut framed = self.leading.clone();
+        for (id, object, body) in self.objects_of(copy) {
+            if *id >= self.split {
+                framed.object(id, object, body)?;
+            }
+        }
+        let pdf = framed.finish(copy)?;
+        let mut hasher = self.leading_hash.clone();
+        hasher.update(&pdf[self.leading.out.len()..]);
+        Ok((pdf, hex(&hasher.finalize())))
     }
 
     /// Every object of the document `copy` stands for, in number order, with
@@ -136,32 +178,61 @@ fn write_framed<'a>(
     objects: impl Iterator<Item = (&'a ObjectId, &'a Object, Option<&'a [u8]>)>,
     size_hint: usize,
 ) -> std::io::Result<Vec<u8>> {
-    if !matches!(
-        doc.reference_table.cross_reference_type,
-        XrefType::CrossReferenceTable
-    ) {
-        return Err(std::io::Error::other(
-            "a copy is written with a cross-reference table only",
-        ));
+    let mut framed = Framed::start(doc, size_hint)?;
+    for (id, object, body) in objects {
+        framed.object(id, object, body)?;
     }
-    let mut out = Vec::with_capacity(size_hint);
-    writeln!(out, "%PDF-{}", doc.version)?;
-    if doc.binary_mark.is_empty() || doc.binary_mark.iter().any(|&byte| byte < 128) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "Invalid binary mark",
-        ));
-    }
-    out.push(b'%');
-    out.extend_from_slice(&doc.binary_mark);
-    out.push(b'\n');
+    framed.finish(doc)
+}
 
-    let mut offsets: Vec<(u32, XrefEntry)> = Vec::new();
-    for (&(id, generation), object, body) in objects {
-        if is_regenerated_on_save(object) {
-            continue;
+/// A file being written as lopdf's `save_to` writes one: its bytes so far,
+/// and where each object starts.
+#[derive(Clone)]
+struct Framed {
+    out: Vec<u8>,
+    offsets: Vec<(u32, XrefEntry)>,
+}
+
+impl Framed {
+    /// The header, for `doc`'s version and binary mark.
+    fn start(doc: &Document, size_hint: usize) -> std::io::Result<Self> {
+        if !matches!(
+            doc.reference_table.cross_reference_type,
+            XrefType::CrossReferenceTable
+        ) {
+            return Err(std::io::Error::other(
+                "a copy is written with a cross-reference table only",
+            ));
         }
-        offsets.push((
+        let mut out = Vec::with_capacity(size_hint);
+        writeln!(out, "%PDF-{}", doc.version)?;
+        if doc.binary_mark.is_empty() || doc.binary_mark.iter().any(|&byte| byte < 128) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "Invalid binary mark",
+            ));
+        }
+        out.push(b'%');
+        out.extend_from_slice(&doc.binary_mark);
+        out.push(b'\n');
+        Ok(Self {
+            out,
+            offsets: Vec::new(),
+        })
+    }
+
+    /// The next object, framed, from `body` when already written.
+    fn object(
+        &mut self,
+        &(id, generation): &ObjectId,
+        object: &Object,
+        body: Option<&[u8]>,
+    ) -> std::io::Result<()> {
+        if is_regenerated_on_save(object) {
+            return Ok(());
+        }
+        let out = &mut self.out;
+        self.offsets.push((
             id,
             XrefEntry::Normal {
                 offset: out.len() as u32,
@@ -179,7 +250,7 @@ fn write_framed<'a>(
         )?;
         match body {
             Some(body) => out.extend_from_slice(body),
-            None => Writer::write_object(&mut out, object)?,
+            None => Writer::write_object(out, object)?,
         }
         writeln!(
             out,
@@ -189,20 +260,24 @@ fn write_framed<'a>(
             } else {
                 ""
             }
-        )?;
+        )
     }
 
-    let xref_start = out.len();
-    writeln!(out, "xref")?;
-    for section in sections(offsets) {
-        section.write_xref_section(&mut out)?;
+    /// The cross-reference table and `doc`'s trailer after the objects.
+    fn finish(self, doc: &Document) -> std::io::Result<Vec<u8>> {
+        let Self { mut out, offsets } = self;
+        let xref_start = out.len();
+        writeln!(out, "xref")?;
+        for section in sections(offsets) {
+            section.write_xref_section(&mut out)?;
+        }
+        let mut trailer = doc.trailer.clone();
+        trailer.set("Size", i64::from(doc.max_id) + 1);
+        out.extend_from_slice(b"trailer\n");
+        Writer::write_object(&mut out, &Object::Dictionary(trailer))?;
+        write!(out, "\nstartxref\n{xref_start}\n%%EOF")?;
+        Ok(out)
     }
-    let mut trailer = doc.trailer.clone();
-    trailer.set("Size", i64::from(doc.max_id) + 1);
-    out.extend_from_slice(b"trailer\n");
-    Writer::write_object(&mut out, &Object::Dictionary(trailer))?;
-    write!(out, "\nstartxref\n{xref_start}\n%%EOF")?;
-    Ok(out)
 }
 
 /// The objects lopdf does not write in a plain save: it makes object and
@@ -277,7 +352,7 @@ mod tests {
         // the content stream and the rest are only written.
         let writer = CopyWriter::new(&doc, |id, _| [page, catalog, gone].contains(&id)).unwrap();
         assert_eq!(
-            writer.save(&writer.copy()).unwrap(),
+            writer.save(&writer.copy()).unwrap().0,
             saved(&mut doc.clone())
         );
         assert!(writer.copy().get_object(content).is_err());
@@ -291,7 +366,8 @@ mod tests {
         );
         copy.objects.remove(&gone);
         copy.trailer.set("ID", Object::string_literal("x"));
-        let ours = writer.save(&copy).unwrap();
+        let (ours, digest) = writer.save(&copy).unwrap();
+        assert_eq!(digest, hex(&Sha256::digest(&ours)));
         // The same changes made to the whole document, saved by lopdf.
         let mut whole = doc.clone();
         whole.objects.extend(copy.objects.clone());

@@ -99,6 +99,8 @@ pub struct PageOverlay {
 /// One personalised form: its bytes and what the issue register records.
 pub struct Stamped {
     pub pdf: Vec<u8>,
+    /// SHA-256 of `pdf` (hex).
+    pub sha256: String,
     /// SHA-256 of each page's decoded content, as issued.
     pub page_hashes: Vec<String>,
     /// What each page draws, as issued.
@@ -263,9 +265,10 @@ impl FormBase {
     /// A personal copy: overlay, fields, metadata, ids.
     pub fn stamp(&self, meta: &FormMeta, overlays: &[PageOverlay]) -> Result<Stamped, StampError> {
         let doc = self.personalise(self.copies.copy(), meta, overlays)?;
-        let pdf = self.copies.save(&doc)?;
+        let (pdf, sha256) = self.copies.save(&doc)?;
         Ok(Stamped {
             pdf,
+            sha256,
             page_hashes: overlays.iter().map(|o| o.content_hash.clone()).collect(),
             page_drawings: overlays.iter().map(|o| o.drawing.clone()).collect(),
         })
