@@ -324,30 +324,20 @@ mod tests {
 
     #[test]
     fn a_copy_is_written_byte_for_byte_as_lopdf_writes_it() {
-        let mut doc = Document::with_version("1.7");
+        // A one-page document as aup's own PDF plumbing writes one.
+        let page = crate::pdf::SimplePage {
+            content: Stream::new(Dictionary::new(), b"0 0 m 9 9 l S".to_vec()),
+            resources: Dictionary::new(),
+            size: (100.0, 100.0),
+        };
+        let bytes = crate::pdf::save_pages(Document::with_version("1.7"), [page]);
+        let mut doc = Document::load_mem(&bytes).unwrap();
         doc.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
-        let pages = doc.new_object_id();
-        let content = doc.add_object(Stream::new(Dictionary::new(), b"0 0 m 9 9 l S".to_vec()));
-        let page = doc.add_object(Dictionary::from_iter([
-            ("Type", Object::Name(b"Page".to_vec())),
-            ("Parent", Object::Reference(pages)),
-            ("Contents", Object::Array(vec![Object::Reference(content)])),
-        ]));
-        doc.objects.insert(
-            pages,
-            Object::Dictionary(Dictionary::from_iter([
-                ("Type", Object::Name(b"Pages".to_vec())),
-                ("Kids", Object::Array(vec![Object::Reference(page)])),
-                ("Count", 1.into()),
-            ])),
-        );
-        let catalog = doc.add_object(Dictionary::from_iter([
-            ("Type", Object::Name(b"Catalog".to_vec())),
-            ("Pages", Object::Reference(pages)),
-        ]));
+        let page = doc.page_iter().next().unwrap();
+        let content = doc.get_page_contents(page)[0];
+        let catalog = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
         doc.add_object(Object::Real(0.5));
         let gone = doc.add_object(Object::Null);
-        doc.trailer.set("Root", Object::Reference(catalog));
         // A copy holds the page, the catalogue and one object it will remove;
         // the content stream and the rest are only written.
         let writer = CopyWriter::new(&doc, |id, _| [page, catalog, gone].contains(&id)).unwrap();
