@@ -388,8 +388,12 @@ impl FormBase {
         set_viewer_preferences(&mut doc)?;
         let pdf = super::copy_writer::save_in_parallel(&doc)?;
         // Freeing tens of thousands of objects takes as long as writing them:
-        // a core that has finished its forms does it, not the caller.
-        rayon::spawn(move || drop(doc));
+        // a thread of its own does it, not the caller. Not one of rayon's: a
+        // worker waiting for this very call to return would take the job and
+        // free everything before it noticed the call was done.
+        let _ = std::thread::Builder::new()
+            .name("free-print-file".into())
+            .spawn(move || drop(doc));
         Ok(pdf)
     }
 
