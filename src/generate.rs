@@ -172,6 +172,13 @@ fn render_error(slug: &SchoolSlug, source: RenderError) -> GenerateError {
     }
 }
 
+fn stamp_error(slug: &SchoolSlug, source: crate::form::stamp::StampError) -> GenerateError {
+    GenerateError::Stamp {
+        school: slug.clone(),
+        source,
+    }
+}
+
 /// Compiles a resolved school's staff AUP: the readable policy, or (`form`) the
 /// base of personal forms.
 pub fn compile(
@@ -315,10 +322,7 @@ pub fn generate_aup(
     let mut generated = generated(policy_pdf.len());
     let base = base?;
     let (_lock, mut archive, ids) = assigned?;
-    let stamp_error = |source| GenerateError::Stamp {
-        school: slug.clone(),
-        source,
-    };
+    let stamp_error = |source| stamp_error(slug, source);
 
     let metas: Vec<FormMeta> = ids
         .iter()
@@ -452,10 +456,7 @@ fn form_base(
         .iter()
         .map(|b| FieldSpec::from_layout(b, heights[b.page - 1]))
         .collect();
-    FormBase::new(&base_pdf, fields).map_err(|source| GenerateError::Stamp {
-        school: slug.clone(),
-        source,
-    })
+    FormBase::new(&base_pdf, fields).map_err(|source| stamp_error(slug, source))
 }
 
 /// Moves the personal forms of an older policy version out of `forms/` into

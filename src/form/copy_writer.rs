@@ -34,7 +34,7 @@ pub(super) struct CopyWriter {
     leading_hash: Sha256,
     /// The first object number a copy holds.
     split: ObjectId,
-    /// The size of a copy so far, to allocate its file at once.
+    /// The size of the base written out: what a copy's file is allocated.
     size_hint: usize,
 }
 
@@ -95,15 +95,13 @@ impl CopyWriter {
                 .next()
                 .is_none_or(|&first| first >= self.split);
         if !same_start {
-            let pdf = write_framed(copy, self.objects_of(copy), self.size_hint)?;
+            let pdf = write_framed(copy, self.objects_of(copy, (0, 0)), self.size_hint)?;
             let digest = hex(&Sha256::digest(&pdf));
             return Ok((pdf, digest));
         }
         let mut framed = self.leading.clone();
-        for (id, object, body) in self.objects_of(copy) {
-            if *id >= self.split {
-                framed.object(id, object, body)?;
-            }
+        for (id, object, body) in self.objects_of(copy, self.split) {
+            framed.object(id, object, body)?;
         }
         let pdf = framed.finish(copy)?;
         let mut hasher = self.leading_hash.clone();
@@ -111,17 +109,18 @@ impl CopyWriter {
         Ok((pdf, hex(&hasher.finalize())))
     }
 
-    /// Every object of the document `copy` stands for, in number order, with
-    /// the base's bytes for it when it is the base's unchanged: the copy's
-    /// own objects, and the base's that a copy never holds. An object the
-    /// copy started with and removed is gone.
+    /// Every object of the document `copy` stands for, numbered from `from`
+    /// on, in number order, with the base's bytes for it when it is the
+    /// base's unchanged: the copy's own objects, and the base's that a copy
+    /// never holds. An object the copy started with and removed is gone.
     #[allow(clippy::type_complexity)]
     fn objects_of<'a>(
         &'a self,
         copy: &'a Document,
+        from: ObjectId,
     ) -> impl Iterator<Item = (&'a ObjectId, &'a Object, Option<&'a [u8]>)> {
-        let mut base = self.base.iter().peekable();
-        let mut own = copy.objects.iter().peekable();
+        let mut base = self.base.range(from..).peekable();
+        let mut own = copy.objects.range(from..).peekable();
         std::iter::from_fn(move || {
             loop {
                 let next_base = base.peek().map(|(id, _)| **id);
